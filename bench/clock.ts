@@ -1,0 +1,16 @@
+/**
+ * The one clock rtbench measures with.
+ *
+ * `process.hrtime` reads CLOCK_MONOTONIC on Linux and macOS: one counter for the whole machine, not
+ * per process. A timestamp taken in the publisher can therefore be subtracted from one taken in a
+ * worker thread or another process of the same machine (test/clock.test.ts proves it). Wall-clock
+ * time (`Date.now()`) is not used for latency: NTP can step it backwards in the middle of a run.
+ */
+export function nowUs(): number {
+  // Microseconds since an arbitrary origin (boot). Whole numbers, and far below 2^53, so a Number is exact.
+  return Number(process.hrtime.bigint() / 1000n);
+}
+
+export function usToMs(us: number): number {
+  return us / 1000;
+}

@@ -1,0 +1,18 @@
+import type { RunSummary } from '../result.js';
+import type { SampleRow } from '../sampler.js';
+
+const COLUMNS: readonly (keyof SampleRow)[] = [
+  'elapsedS', 'measuring', 'connections', 'messagesSent', 'messagesReceived',
+  'serverCpuPct', 'serverRssBytes', 'generatorCpuPct', 'generatorRssBytes', 'proxyCpuPct', 'proxyRssBytes', 'eventLoopDelayP99Us',
+];
+
+/** samples.csv: one row per transport per second; empty cells where a process was not sampled. */
+export function samplesCsv(summary: RunSummary): string {
+  const lines = [['transport', ...COLUMNS].join(',')];
+  for (const result of summary.transports) {
+    for (const row of result.samples) {
+      lines.push([result.transport, ...COLUMNS.map((column) => (row[column] === null ? '' : String(row[column])))].join(','));
+    }
+  }
+  return `${lines.join('\n')}\n`;
+}

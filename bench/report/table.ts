@@ -1,0 +1,116 @@
+import type { LatencyStats } from '../histogram.js';
+import type { RunSummary, TransportResult } from '../result.js';
+
+const METHOD_NAMES: Record<string, string> = { ws: 'WebSocket', sse: 'SSE', 'long-polling': 'Long Polling' };
+
+export function methodName(result: TransportResult): string {
+  let name = METHOD_NAMES[result.transport] ?? result.transport;
+  if (result.config.resume === false) name += ' (no resume)';
+  if (result.state !== 'completed') name += ` [${result.state}]`;
+  return name;
+}
+
+/** Whole microseconds shown as milliseconds: two decimals below 100 ms, one above. */
+export function formatMs(us: number | null): string {
+  if (us === null) return '-';
+  const ms = us / 1000;
+  return ms < 100 ? ms.toFixed(2) : ms.toFixed(1);
+}
+
+function formatPct(value: number | null): string {
+  return value === null ? '-' : `${Math.round(value)}`;
+}
+
+function formatMiB(bytes: number | null): string {
+  return bytes === null ? '-' : (bytes / 1024 / 1024).toFixed(1);
+}
+
+/** A Markdown pipe table with padded columns, so it reads the same in a terminal and in a document. */
+export function renderTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    `| ${cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join(' | ')} |`;
+  const rule = `|${widths.map((width, column) => (column === 0 ? '-'.repeat(width + 2) : `${'-'.repeat(width + 1)}:`)).join('|')}|`;
+  return [line(headers), rule, ...rows.map(line)].join('\n');
+}
+
+function p(stats: LatencyStats, key: 'p50' | 'p95' | 'p99' | 'max'): string {
+  return formatMs(stats[key]);
+}
+
+/** The seed's table (Method | ok/failed | P50 | P95 | P99 | Max), per-message latency, plus loss columns. */
+export function latencyTable(results: readonly TransportResult[]): string {
+  return renderTable(
+    ['Method', 'ok/failed', 'P50', 'P95', 'P99', 'Max (ms)', 'Lost', 'Dup', 'Out of order'],
+    results.map((r) => {
+      const l = r.latencyUs.perMessage;
+      return [
+        methodName(r),
+        `${r.subscriberBursts.ok}/${r.subscriberBursts.failed}`,
+        p(l, 'p50'), p(l, 'p95'), p(l, 'p99'), p(l, 'max'),
+        `${r.messages.lost}/${r.messages.expected}`,
+        String(r.messages.duplicated),
+        String(r.messages.outOfOrder),
+      ];
+    }),
+  );
+}
+
+export function burstTable(results: readonly TransportResult[]): string {
+  return renderTable(
+    ['Method', 'Burst completion P50', 'P99', 'Fan-out spread P50', 'P99', 'Publish RTT P50', 'P99', 'Send lag P99 (ms)'],
+    results.map((r) => [
+      methodName(r),
+      p(r.latencyUs.burstCompletion, 'p50'), p(r.latencyUs.burstCompletion, 'p99'),
+      p(r.latencyUs.fanOutSpread, 'p50'), p(r.latencyUs.fanOutSpread, 'p99'),
+      p(r.latencyUs.publishRtt, 'p50'), p(r.latencyUs.publishRtt, 'p99'),
+      p(r.latencyUs.sendLag, 'p99'),
+    ]),
+  );
+}
+
+export function resourceTable(results: readonly TransportResult[]): string {
+  return renderTable(
+    ['Method', 'Server CPU avg %', 'max %', 'Server RSS max (MiB)', 'Generator CPU avg %', 'max %', 'Reconnects', 'Generator saturated'],
+    results.map((r) => [
+      methodName(r),
+      formatPct(r.serverUsage?.cpuPctAvg ?? null), formatPct(r.serverUsage?.cpuPctMax ?? null),
+      formatMiB(r.serverUsage?.rssBytesMax ?? null),
+      formatPct(r.generator.cpuPctAvg), formatPct(r.generator.cpuPctMax),
+      String(r.connections.reconnects),
+      r.generator.saturated ? 'YES' : 'no',
+    ]),
+  );
+}
+
+/** Warnings a reader must see next to the numbers: saturation, failures, errors. */
+export function notes(results: readonly TransportResult[]): string[] {
+  const lines: string[] = [];
+  for (const r of results) {
+    const name = methodName(r);
+    if (r.generator.saturated) lines.push(`${name}: the load generator was saturated, so these numbers may measure rtbench, not the server: ${r.generator.saturationReasons.join('; ')}.`);
+    if (r.error) lines.push(`${name}: ${r.error.code}: ${r.error.message}`);
+    const errors = Object.entries(r.errors);
+    if (errors.length > 0) lines.push(`${name}: errors ${errors.map(([code, n]) => `${code} x${n}`).join(', ')}.`);
+    if (r.messages.pending > 0) lines.push(`${name}: ${r.messages.pending} deliveries were still within their deadline when the run stopped (neither received nor lost).`);
+  }
+  return lines;
+}
+
+/** The three tables and the notes, as printed on the terminal and written into summary.md. */
+export function renderTables(summary: RunSummary): string {
+  const results = summary.transports;
+  const parts = [
+    'Per-message latency, scheduled send -> receipt (ms); ok/failed = subscriber x burst; Lost = lost/expected deliveries',
+    latencyTable(results),
+    '',
+    'Burst completion, fan-out spread, publish round trip (ms)',
+    burstTable(results),
+    '',
+    'Resources (CPU in % of one core)',
+    resourceTable(results),
+  ];
+  const warnings = notes(results);
+  if (warnings.length > 0) parts.push('', ...warnings.map((w) => `- ${w}`));
+  return parts.join('\n');
+}

@@ -1,0 +1,201 @@
+import { Agent } from 'undici';
+import { CLIENTS } from '../clients/index.js';
+import type { ClientContext, TransportName } from '../clients/types.js';
+import type { Observed, Scenario, ScenarioContext } from '../scenarios/types.js';
+import { type ChildHandle, startChild } from './child.js';
+import { nowUs } from './clock.js';
+import { environment } from './environment.js';
+import { RtbError, errorCode } from './errors.js';
+import { checkTarget, waitForHealth } from './health.js';
+import { newRunId } from './marker.js';
+import type { CommonConfig } from './options.js';
+import { distEntry } from './paths.js';
+import { seededRandom } from './random.js';
+import { Recorder } from './recorder.js';
+import { type RunState, type RunSummary, SCHEMA_ID, SCHEMA_VERSION, type TransportResult, saturation } from './result.js';
+import { ResourceSampler } from './sampler.js';
+
+export interface Reporter {
+  log(line: string): void;
+  progress(line: string): void;
+}
+
+export interface RunRequest<Config> {
+  readonly scenario: Scenario<Config>;
+  readonly common: CommonConfig;
+  readonly scenarioConfig: Config;
+  /** Every option as parsed, recorded in the result so a run can be repeated exactly. */
+  readonly options: Readonly<Record<string, unknown>>;
+  readonly command: readonly string[];
+  readonly signal: AbortSignal;
+  readonly reporter: Reporter;
+}
+
+const RECONNECT_POLICY = { baseMs: 100, maxMs: 5000 };
+const SERVER_START_TIMEOUT_MS = 10_000;
+
+/** Proxy URL plus the target's path prefix, so `--target http://h/api --delay 50` keeps `/api`. */
+function throughProxy(proxyUrl: string, upstream: string): string {
+  const prefix = new URL(upstream).pathname.replace(/\/+$/, '');
+  return `${proxyUrl}${prefix}`;
+}
+
+async function startServer(transport: TransportName, common: CommonConfig): Promise<ChildHandle> {
+  const server = await startChild('reference server', distEntry('servers/main.js'), [
+    '--port', '0', '--exit-on-stdin-end', '--transports', transport,
+    '--poll-timeout-ms', String(Math.round(common.pollTimeoutMs)),
+  ]);
+  await waitForHealth(server.url, SERVER_START_TIMEOUT_MS);
+  return server;
+}
+
+async function startProxy(upstream: string, common: CommonConfig): Promise<ChildHandle> {
+  const url = new URL(upstream);
+  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  return startChild('delay proxy', distEntry('bench/proxy-main.js'), [
+    JSON.stringify({ upstreamHost: url.hostname, upstreamPort: port, delayMs: common.delayMs, jitterMs: common.jitterMs, mode: common.delayMode, seed: common.seed }),
+  ]);
+}
+
+/** One transport, start to finish, on its own fresh server; always returns a result, never leaves a process. */
+async function runTransport<Config>(request: RunRequest<Config>, transport: TransportName, runId: string): Promise<TransportResult> {
+  const { scenario, common, reporter } = request;
+  const startedAt = new Date();
+  const startedUs = nowUs();
+  const log = (line: string): void => reporter.log(`${transport}: ${line}`);
+  const transportAbort = new AbortController();
+  const signal = AbortSignal.any([request.signal, transportAbort.signal]);
+  const dispatcher = new Agent({ keepAliveTimeout: 60_000, connect: { timeout: common.connectTimeoutMs } });
+  let server: ChildHandle | null = null;
+  let proxy: ChildHandle | null = null;
+  let sampler: ResourceSampler | null = null;
+  let observed: Observed | null = null;
+  let failure: unknown = null;
+  let stopping = false;
+  let serverDied: string | null = null;
+
+  try {
+    if (!common.target) {
+      server = await startServer(transport, common);
+      log(`built-in server on ${server.url} (pid ${server.pid})`);
+      void server.exited.then((how) => {
+        if (stopping) return;
+        serverDied = how;
+        transportAbort.abort();
+      });
+    }
+    const upstream = common.target ?? (server as ChildHandle).url;
+    if (common.delayMs > 0) {
+      proxy = await startProxy(upstream, common);
+      log(`delay proxy on ${proxy.url}: ${common.delayMs} ms one-way${common.jitterMs ? ` ±${common.jitterMs} ms` : ''}, ${common.delayMode} mode`);
+    }
+    const baseUrl = proxy ? throughProxy(proxy.url, upstream) : upstream;
+    const clientContext: ClientContext = {
+      baseUrl,
+      headers: common.headers,
+      resume: common.resume,
+      reconnect: RECONNECT_POLICY,
+      connectTimeoutMs: common.connectTimeoutMs,
+      pollTimeoutMs: common.pollTimeoutMs,
+      dispatcher,
+      random: seededRandom(common.seed),
+    };
+    const pids: Partial<Record<'server' | 'generator' | 'proxy', number>> = { generator: process.pid };
+    if (server) pids.server = server.pid;
+    if (proxy) pids.proxy = proxy.pid;
+    sampler = new ResourceSampler(pids, () => {
+      const subscriptions = observed?.subscriptions() ?? [];
+      return {
+        connections: subscriptions.reduce((n, s) => n + (s.stats().connected ? 1 : 0), 0),
+        sent: observed?.recorder.attemptedMessages ?? 0,
+        received: observed?.recorder.arrivals ?? 0,
+        measuring: observed?.recorder.measuring ?? false,
+      };
+    });
+    await sampler.start();
+    const context: ScenarioContext = {
+      transport,
+      client: CLIENTS[transport],
+      clientContext,
+      baseUrl,
+      runId,
+      signal,
+      log,
+      progress: reporter.progress,
+      observe: (what) => {
+        observed = what;
+      },
+    };
+    await scenario.run(context, request.scenarioConfig);
+  } catch (error) {
+    failure = error;
+  } finally {
+    stopping = true;
+    await sampler?.stop();
+    await dispatcher.destroy().catch(() => {});
+    await proxy?.stop();
+    await server?.stop();
+  }
+  if (serverDied && !failure) failure = new RtbError('RTB_ERR_CHILD_START', `the server process exited (${serverDied}) in the middle of the run`);
+
+  const state: RunState = request.signal.aborted ? 'aborted' : failure ? 'failed' : 'completed';
+  const watched = observed as Observed | null;
+  const recorder = watched?.recorder ?? new Recorder({ runId, subscriberCount: 0, plan: [], deadlineUs: common.deadlineMs * 1000 });
+  const measured = recorder.result(nowUs());
+  const stats = (watched?.subscriptions() ?? []).map((s) => s.stats());
+  const generatorUsage = sampler?.usageOf('generator') ?? { cpuPctAvg: null, cpuPctMax: null, rssBytesMax: null };
+  const proxyUsage = sampler?.usageOf('proxy') ?? null;
+  const loopDelayUs = sampler?.eventLoopDelayP99UsMax ?? 0;
+  const { saturated, reasons } = saturation(generatorUsage, loopDelayUs, measured.latencyUs.sendLag.p99, proxyUsage);
+  if (failure) log(`failed: ${(failure as Error).message}`);
+  return {
+    transport,
+    scenario: scenario.name,
+    state,
+    error: failure ? { code: errorCode(failure), message: (failure as Error).message ?? String(failure) } : null,
+    config: { ...request.options, transport },
+    environment: environment(),
+    server: common.target ?? 'built-in',
+    startedAt: startedAt.toISOString(),
+    durationMs: Math.round((nowUs() - startedUs) / 1000),
+    latencyUs: measured.latencyUs,
+    messages: measured.messages,
+    subscriberBursts: measured.subscriberBursts,
+    connections: {
+      subscribers: watched?.subscribers ?? 0,
+      reconnects: stats.reduce((n, s) => n + s.reconnects, 0),
+      gaps: stats.reduce((n, s) => n + s.gaps, 0),
+    },
+    errors: measured.errors,
+    serverUsage: sampler?.usageOf('server') ?? null,
+    generator: { ...generatorUsage, saturated, saturationReasons: reasons, eventLoopDelayP99UsMax: loopDelayUs },
+    proxyUsage,
+    histograms: measured.histograms,
+    samples: sampler?.rows ?? [],
+  };
+}
+
+/** Runs a scenario for every requested transport, one after another, and returns the whole summary. */
+export async function runScenario<Config>(request: RunRequest<Config>): Promise<RunSummary> {
+  const runId = newRunId();
+  const startedAt = new Date().toISOString();
+  if (request.common.target) await checkTarget(request.common.target, { ...request.common.headers }, request.common.connectTimeoutMs);
+  const results: TransportResult[] = [];
+  for (const transport of request.common.transports) {
+    if (request.signal.aborted) break;
+    results.push(await runTransport(request, transport, runId));
+  }
+  const state: RunState = request.signal.aborted ? 'aborted' : results.some((r) => r.state !== 'completed') ? 'failed' : 'completed';
+  return {
+    schema: SCHEMA_ID,
+    schemaVersion: SCHEMA_VERSION,
+    runId,
+    scenario: request.scenario.name,
+    state,
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    command: request.command,
+    environment: environment(),
+    transports: results,
+  };
+}

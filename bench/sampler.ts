@@ -1,0 +1,151 @@
+import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
+import pidusage from 'pidusage';
+
+/** Cumulative counters the scenario exposes; the sampler stores their change per interval. */
+export interface LiveCounters {
+  readonly connections: number;
+  readonly sent: number;
+  readonly received: number;
+  /** True once the measured schedule has begun (connect and warm-up come before). */
+  readonly measuring: boolean;
+}
+
+export interface SampleRow {
+  /** Seconds since the sampler started, at the end of this interval. */
+  readonly elapsedS: number;
+  /** False for seconds spent connecting and warming up; saturation is judged on measured seconds only. */
+  readonly measuring: boolean;
+  readonly connections: number;
+  readonly messagesSent: number;
+  readonly messagesReceived: number;
+  readonly serverCpuPct: number | null;
+  readonly serverRssBytes: number | null;
+  readonly generatorCpuPct: number | null;
+  readonly generatorRssBytes: number | null;
+  readonly proxyCpuPct: number | null;
+  readonly proxyRssBytes: number | null;
+  /** p99 of the generator's event-loop delay over the interval: how late its callbacks ran. */
+  readonly eventLoopDelayP99Us: number;
+}
+
+export interface ProcessUsage {
+  /** Percent of one core (200 = two cores busy). */
+  readonly cpuPctAvg: number | null;
+  readonly cpuPctMax: number | null;
+  readonly rssBytesMax: number | null;
+}
+
+type Role = 'server' | 'generator' | 'proxy';
+
+/**
+ * Node's event-loop monitor records the whole interval between its timer's firings, resolution
+ * included, so the resolution is subtracted to get the delay itself.
+ */
+const LOOP_RESOLUTION_MS = 10;
+
+/**
+ * Samples CPU and RSS of the server, the load generator and the proxy once per interval with
+ * pidusage. pidusage's CPU figure is the share since its previous call for that pid, so the first
+ * call (which covers the whole life of the process) is made at start and discarded.
+ */
+export class ResourceSampler {
+  readonly rows: SampleRow[] = [];
+  private readonly pids: Partial<Record<Role, number>>;
+  private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+  private timer: NodeJS.Timeout | null = null;
+  private startedMs = 0;
+  private lastSampleMs = 0;
+  private last: LiveCounters = { connections: 0, sent: 0, received: 0, measuring: false };
+  private sampling: Promise<void> = Promise.resolve();
+
+  constructor(
+    pids: Partial<Record<Role, number>>,
+    private readonly counters: () => LiveCounters,
+    private readonly intervalMs = 1000,
+  ) {
+    this.pids = pids;
+  }
+
+  async start(): Promise<void> {
+    await this.usage(); // discarded: covers the process's whole life, not this interval
+    this.loopDelay.enable();
+    this.startedMs = performance.now();
+    this.lastSampleMs = this.startedMs;
+    this.last = this.counters();
+    this.timer = setInterval(() => {
+      this.sampling = this.sampling.then(() => this.sample());
+    }, this.intervalMs);
+    this.timer.unref();
+  }
+
+  private async usage(): Promise<Partial<Record<Role, { cpu: number; memory: number }>>> {
+    const entries = Object.entries(this.pids) as Array<[Role, number]>;
+    const settled = await Promise.allSettled(entries.map(([, pid]) => pidusage(pid)));
+    const out: Partial<Record<Role, { cpu: number; memory: number }>> = {};
+    settled.forEach((result, index) => {
+      const role = (entries[index] as [Role, number])[0];
+      if (result.status === 'fulfilled') out[role] = { cpu: result.value.cpu, memory: result.value.memory };
+    });
+    return out;
+  }
+
+  private async sample(): Promise<void> {
+    const usage = await this.usage();
+    const now = performance.now();
+    const counters = this.counters();
+    this.rows.push({
+      elapsedS: Math.round((now - this.startedMs) / 100) / 10,
+      measuring: counters.measuring,
+      connections: counters.connections,
+      messagesSent: counters.sent - this.last.sent,
+      messagesReceived: counters.received - this.last.received,
+      serverCpuPct: usage.server ? round1(usage.server.cpu) : null,
+      serverRssBytes: usage.server?.memory ?? null,
+      generatorCpuPct: usage.generator ? round1(usage.generator.cpu) : null,
+      generatorRssBytes: usage.generator?.memory ?? null,
+      proxyCpuPct: usage.proxy ? round1(usage.proxy.cpu) : null,
+      proxyRssBytes: usage.proxy?.memory ?? null,
+      eventLoopDelayP99Us: Math.max(0, Math.round(this.loopDelay.percentile(99) / 1000) - LOOP_RESOLUTION_MS * 1000),
+    });
+    this.loopDelay.reset();
+    this.last = counters;
+    this.lastSampleMs = now;
+  }
+
+  /** Stops sampling; a last partial interval is kept if it is long enough to mean something. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.sampling;
+    if (performance.now() - this.lastSampleMs >= 200) await this.sample();
+    this.loopDelay.disable();
+    pidusage.clear();
+  }
+
+  /** The measured seconds, or every second when the run stopped before measuring began. */
+  private judgedRows(): readonly SampleRow[] {
+    const measured = this.rows.filter((row) => row.measuring);
+    return measured.length > 0 ? measured : this.rows;
+  }
+
+  usageOf(role: Role): ProcessUsage | null {
+    if (this.pids[role] === undefined) return null;
+    const rows = this.judgedRows();
+    const cpu = rows.map((row) => row[`${role}CpuPct`]).filter((v): v is number => v !== null);
+    const rss = rows.map((row) => row[`${role}RssBytes`]).filter((v): v is number => v !== null);
+    return {
+      cpuPctAvg: cpu.length ? round1(cpu.reduce((a, b) => a + b, 0) / cpu.length) : null,
+      cpuPctMax: cpu.length ? Math.max(...cpu) : null,
+      rssBytesMax: rss.length ? Math.max(...rss) : null,
+    };
+  }
+
+  /** Highest per-interval p99 of the generator's event-loop delay, over the measured seconds. */
+  get eventLoopDelayP99UsMax(): number {
+    return this.judgedRows().reduce((max, row) => Math.max(max, row.eventLoopDelayP99Us), 0);
+  }
+}
+
+function round1(value: number): number {
+  return Math.round(value * 10) / 10;
+}

@@ -1,0 +1,109 @@
+#!/usr/bin/env node
+import chalk from 'chalk';
+import { Command, CommanderError } from 'commander';
+import { COMMON_OPTIONS, commonConfigFrom, toCommanderOption } from './bench/options.js';
+import { EXIT, RtbError } from './bench/errors.js';
+import { environment } from './bench/environment.js';
+import { stderrReporter } from './bench/progress.js';
+import { runFolder, writeResults } from './bench/report/write.js';
+import { renderTables } from './bench/report/table.js';
+import { runScenario } from './bench/runner.js';
+import { SCENARIOS } from './scenarios/index.js';
+import type { Scenario } from './scenarios/types.js';
+
+const EXIT_CODES_HELP = `
+Exit status:
+  0    every transport completed
+  1    a transport failed, or the run could not start (server, proxy, unreachable --target)
+  2    bad command line
+  130  interrupted by Ctrl-C (SIGINT); what was measured is written
+  143  stopped by SIGTERM; what was measured is written`;
+
+/** Ctrl-C and SIGTERM abort the run, which then writes its results; a second signal exits at once. */
+function interruptSignal(): { signal: AbortSignal; exitCode: () => number | null } {
+  const controller = new AbortController();
+  let code: number | null = null;
+  const onSignal = (exitCode: number) => () => {
+    if (code !== null) process.exit(exitCode); // second signal: the exit handler still kills children
+    code = exitCode;
+    process.stderr.write(`\nrtbench: stopping, writing what was measured (again to quit at once)\n`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal(EXIT.interrupted));
+  process.on('SIGTERM', onSignal(EXIT.terminated));
+  return { signal: controller.signal, exitCode: () => code };
+}
+
+async function runCommand(scenario: Scenario<unknown>, options: Record<string, unknown>): Promise<number> {
+  const common = commonConfigFrom(options);
+  const scenarioConfig = scenario.configFrom(options);
+  const reporter = stderrReporter(common.quiet || common.json);
+  const interrupt = interruptSignal();
+  const summary = await runScenario({
+    scenario,
+    common,
+    scenarioConfig,
+    options,
+    command: ['rtbench', ...process.argv.slice(2)],
+    signal: interrupt.signal,
+    reporter,
+  });
+  reporter.clear();
+  const folder = runFolder(common.outDir, scenario.name, summary.startedAt);
+  await writeResults(folder, summary);
+  const tables = renderTables(summary);
+  if (common.json) {
+    process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
+    if (!common.quiet) process.stderr.write(`${tables}\n`);
+  } else {
+    const env = environment();
+    process.stdout.write(`\n${chalk.bold(`rtbench ${scenario.name}`)} on ${env.cpuModel} (${env.cores} cores), Node ${env.node}\n\n${tables}\n\n`);
+  }
+  process.stderr.write(`rtbench: results in ${folder}\n`);
+  const interrupted = interrupt.exitCode();
+  if (interrupted !== null) return interrupted;
+  return summary.state === 'completed' ? EXIT.ok : EXIT.failed;
+}
+
+export function buildProgram(): Command {
+  const program = new Command('rtbench')
+    .description('Measure realtime transports (WebSocket, SSE, long polling) side by side on identical chat-room semantics.')
+    .version(environment().rtbenchVersion)
+    .showHelpAfterError('(run with --help for every option and its default)')
+    .addHelpText('after', EXIT_CODES_HELP)
+    .exitOverride();
+
+  for (const scenario of SCENARIOS) {
+    const command = program.command(scenario.name).description(scenario.summary).exitOverride();
+    command.showHelpAfterError(`(rtbench ${scenario.name} --help lists every option and its default)`);
+    for (const spec of [...scenario.options, ...COMMON_OPTIONS]) command.addOption(toCommanderOption(spec));
+    command.addHelpText('after', EXIT_CODES_HELP);
+    command.action(async (options: Record<string, unknown>) => {
+      process.exitCode = await runCommand(scenario as Scenario<unknown>, options);
+    });
+  }
+  return program;
+}
+
+async function main(): Promise<void> {
+  try {
+    await buildProgram().parseAsync(process.argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      // Help and version exit 0; every other parse error is a usage error.
+      const ok = error.code === 'commander.helpDisplayed' || error.code === 'commander.version' || error.code === 'commander.help';
+      process.exitCode = ok ? EXIT.ok : EXIT.usage;
+      return;
+    }
+    if (error instanceof RtbError) {
+      process.stderr.write(`rtbench: error: ${error.message}\n`);
+      if (error.code === 'RTB_ERR_USAGE') process.stderr.write('(run with --help for every option and its default)\n');
+      process.exitCode = error.exitCode;
+      return;
+    }
+    process.stderr.write(`rtbench: unexpected error: ${(error as Error).stack ?? String(error)}\n`);
+    process.exitCode = EXIT.failed;
+  }
+}
+
+await main();

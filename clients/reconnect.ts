@@ -1,0 +1,102 @@
+import type { Random } from '../bench/random.js';
+import type { ReconnectPolicy } from './types.js';
+
+/**
+ * Exponential backoff with jitter: after attempt n (0-based) wait between half and all of
+ * min(max, base * 2^n). Jitter keeps thousands of clients cut at once from reconnecting in lockstep.
+ */
+export function reconnectDelayMs(policy: ReconnectPolicy, attempt: number, random: Random): number {
+  const ceilingMs = Math.min(policy.maxMs, policy.baseMs * 2 ** Math.min(attempt, 20));
+  return ceilingMs / 2 + random() * (ceilingMs / 2);
+}
+
+/**
+ * The connection lifecycle every client shares: first connect, reconnect with backoff, counters,
+ * and a close that stops everything. A transport supplies only `open`, which starts one connection
+ * and reports back through the callbacks.
+ */
+export interface ConnectionCallbacks {
+  /** The connection is established (for SSE: the `connected` event arrived). */
+  opened(): void;
+  /** The connection ended or failed; `code` names why. */
+  lost(code: string): void;
+}
+
+export class ConnectionLoop {
+  private attempt = 0;
+  private everOpened = false;
+  private timer: NodeJS.Timeout | null = null;
+  private closed = false;
+  reconnects = 0;
+  connected = false;
+  readonly ready: Promise<void>;
+  private resolveReady!: () => void;
+  private rejectReady!: (error: Error) => void;
+  private current: { stop(): void } | null = null;
+
+  constructor(
+    private readonly policy: ReconnectPolicy,
+    private readonly random: Random,
+    private readonly open: (callbacks: ConnectionCallbacks) => { stop(): void },
+    private readonly onError: (code: string) => void,
+  ) {
+    this.ready = new Promise((resolve, reject) => {
+      this.resolveReady = resolve;
+      this.rejectReady = reject;
+    });
+    // A subscriber whose first connection fails rejects `ready`; nobody may be awaiting it yet.
+    this.ready.catch(() => {});
+    this.connect();
+  }
+
+  private connect(): void {
+    if (this.closed) return;
+    let settled = false;
+    this.current = this.open({
+      opened: () => {
+        if (settled || this.closed) return;
+        this.connected = true;
+        this.attempt = 0;
+        if (this.everOpened) this.reconnects++;
+        this.everOpened = true;
+        this.resolveReady();
+      },
+      lost: (code) => {
+        if (settled) return;
+        settled = true;
+        this.connected = false;
+        this.current = null;
+        if (this.closed) return;
+        this.onError(code);
+        if (!this.everOpened) {
+          // The first connection failing is a setup error (bad URL, 404, refused), not churn to retry forever.
+          this.closed = true;
+          this.rejectReady(Object.assign(new Error(`first connection failed: ${code}`), { code }));
+          return;
+        }
+        this.timer = setTimeout(() => {
+          this.timer = null;
+          this.connect();
+        }, reconnectDelayMs(this.policy, this.attempt++, this.random));
+      },
+    });
+  }
+
+  interrupt(): void {
+    this.current?.stop();
+  }
+
+  close(): void {
+    if (!this.everOpened && !this.closed) this.rejectReady(Object.assign(new Error('closed before connecting'), { code: 'CLOSED' }));
+    this.closed = true;
+    this.connected = false;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    this.current?.stop();
+    this.current = null;
+  }
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+}

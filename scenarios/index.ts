@@ -1,0 +1,5 @@
+import { burstScenario } from './burst.js';
+import type { Scenario } from './types.js';
+
+/** The scenario registry: each becomes a `rtbench <name>` command with its own options. */
+export const SCENARIOS: readonly Scenario<never>[] = [burstScenario as Scenario<never>];

@@ -1,0 +1,77 @@
+import type { FastifyPluginAsync, FastifyReply } from 'fastify';
+import { type Published, type RoomBus, framed } from './bus.js';
+import { type RoomParams, roomParamsSchema, sinceSchema } from './http-errors.js';
+
+export interface LongPollingPluginOptions {
+  readonly bus: RoomBus;
+  /** How long a poll is held when the request gives no `timeout`. */
+  readonly defaultTimeoutMs: number;
+}
+
+const MAX_TIMEOUT_MS = 300_000;
+
+function pollBody(published: Published): string {
+  return `[${published.json}]`;
+}
+
+/**
+ * `GET /long-polling/chat-rooms/{R}/messages[?since=N][&timeout=MS]`.
+ *
+ * With `since` nothing is lost: kept messages newer than N are answered at once. Without it the
+ * route reproduces the seed's proof of concept: only messages published while this request waits.
+ */
+export const longPollingPlugin: FastifyPluginAsync<LongPollingPluginOptions> = async (app, { bus, defaultTimeoutMs }) => {
+  const waiting = new Set<() => void>();
+
+  app.addHook('preClose', async () => {
+    for (const answerEmpty of [...waiting]) answerEmpty();
+  });
+
+  app.get<{ Params: RoomParams; Querystring: { since?: number; timeout?: number } }>(
+    '/long-polling/chat-rooms/:chatRoomId/messages',
+    {
+      schema: {
+        params: roomParamsSchema,
+        querystring: {
+          type: 'object',
+          properties: { since: sinceSchema, timeout: { type: 'integer', minimum: 0, maximum: MAX_TIMEOUT_MS } },
+        },
+      },
+    },
+    (request, reply) => {
+      const { chatRoomId } = request.params;
+      const { since, timeout = defaultTimeoutMs } = request.query;
+      const json = (body: string): FastifyReply => reply.type('application/json; charset=utf-8').send(body);
+
+      if (since !== undefined) {
+        const replay = bus.since(chatRoomId, since);
+        if (replay.messages.length > 0 || replay.gap) {
+          if (replay.gap) reply.header('x-gap', `${replay.gap.from}-${replay.gap.to}`);
+          return json(`[${replay.messages.map((m) => m.json).join(',')}]`);
+        }
+      }
+
+      let unsubscribe = (): void => {};
+      // Node keeps one timer list per duration, so equal per-request timeouts share one underlying timer.
+      const timer = setTimeout(() => finish('[]'), timeout);
+      const finish = (body: string): void => {
+        clearTimeout(timer);
+        unsubscribe();
+        waiting.delete(answerEmpty);
+        if (!reply.sent && !reply.raw.destroyed) json(body);
+      };
+      const answerEmpty = (): void => finish('[]');
+      unsubscribe = bus.subscribe(chatRoomId, (published) => {
+        if (since !== undefined && published.message.id <= since) return;
+        finish(framed(published, 'long-polling', pollBody));
+      });
+      waiting.add(answerEmpty);
+      reply.raw.on('close', () => {
+        clearTimeout(timer);
+        unsubscribe();
+        waiting.delete(answerEmpty);
+      });
+      return reply;
+    },
+  );
+};

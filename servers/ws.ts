@@ -1,0 +1,56 @@
+import websocket from '@fastify/websocket';
+import type { FastifyPluginAsync } from 'fastify';
+import type { WebSocket } from 'ws';
+import type { Gap, Published, RoomBus } from './bus.js';
+import { type RoomParams, roomParamsSchema, sinceSchema } from './http-errors.js';
+
+export interface WsPluginOptions {
+  readonly bus: RoomBus;
+  /** A subscriber whose unsent bytes pass this is dropped; it resumes with `since` when it reconnects. */
+  readonly maxBufferedBytes: number;
+}
+
+const OPEN = 1;
+
+function gapFrame(gap: Gap): string {
+  return JSON.stringify({ type: 'gap', from: gap.from, to: gap.to });
+}
+
+/** `GET /ws/chat-rooms/{R}/messages[?since=N]`: one text frame per message, the message JSON. */
+export const wsPlugin: FastifyPluginAsync<WsPluginOptions> = async (app, { bus, maxBufferedBytes }) => {
+  await app.register(websocket, { options: { perMessageDeflate: false, maxPayload: 64 * 1024 } });
+
+  app.get<{ Params: RoomParams; Querystring: { since?: number } }>(
+    '/ws/chat-rooms/:chatRoomId/messages',
+    {
+      websocket: true,
+      schema: {
+        params: roomParamsSchema,
+        querystring: { type: 'object', properties: { since: sinceSchema } },
+      },
+    },
+    (socket: WebSocket, request) => {
+      const { chatRoomId } = request.params;
+      const send = (published: Published): void => {
+        if (socket.readyState !== OPEN) return;
+        if (socket.bufferedAmount > maxBufferedBytes) {
+          socket.terminate();
+          return;
+        }
+        // The JSON text is already serialised once on the bus; ws frames it per socket.
+        socket.send(published.json);
+      };
+      // Replay and subscribe in the same tick: no publish can run between them.
+      if (request.query.since !== undefined) {
+        const replay = bus.since(chatRoomId, request.query.since);
+        if (replay.gap) socket.send(gapFrame(replay.gap));
+        for (const published of replay.messages) send(published);
+      }
+      const unsubscribe = bus.subscribe(chatRoomId, send);
+      socket.on('close', unsubscribe);
+      socket.on('error', () => socket.terminate());
+      // Clients never send anything meaningful; ignore their frames rather than fail.
+      socket.on('message', () => {});
+    },
+  );
+};

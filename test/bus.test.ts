@@ -1,0 +1,48 @@
+import { describe, expect, it } from 'vitest';
+import { RoomBus } from '../servers/bus.js';
+
+describe('RoomBus', () => {
+  it('numbers messages per room from 1 and serialises each once', () => {
+    const bus = new RoomBus({ historyLimit: 10 });
+    const a1 = bus.publish('a', 'u', 'x');
+    const b1 = bus.publish('b', 'u', 'y');
+    const a2 = bus.publish('a', 'u', 'z');
+    expect([a1.message.id, b1.message.id, a2.message.id]).toEqual([1, 1, 2]);
+    expect(JSON.parse(a2.json)).toEqual(a2.message);
+    expect(new Date(a2.message.createdAt).toISOString()).toBe(a2.message.createdAt);
+  });
+
+  it('replays kept messages after an id, oldest first', () => {
+    const bus = new RoomBus({ historyLimit: 10 });
+    for (let i = 0; i < 5; i++) bus.publish('r', 'u', `m${i + 1}`);
+    expect(bus.since('r', 2).messages.map((p) => p.message.id)).toEqual([3, 4, 5]);
+    expect(bus.since('r', 0, 2).messages.map((p) => p.message.id)).toEqual([1, 2]);
+    expect(bus.since('r', 5)).toEqual({ messages: [], gap: null });
+    expect(bus.since('nope', 0)).toEqual({ messages: [], gap: null });
+  });
+
+  it('keeps a bounded history and reports what it dropped as a gap', () => {
+    const bus = new RoomBus({ historyLimit: 3 });
+    for (let i = 0; i < 10; i++) bus.publish('r', 'u', `m${i + 1}`);
+    const replay = bus.since('r', 2);
+    expect(replay.gap).toEqual({ from: 3, to: 7 });
+    expect(replay.messages.map((p) => p.message.content)).toEqual(['m8', 'm9', 'm10']);
+    expect(bus.since('r', 7).gap).toBeNull();
+    expect(bus.since('r', 8).messages.map((p) => p.message.id)).toEqual([9, 10]);
+  });
+
+  it('fans out live messages until unsubscribed', () => {
+    const bus = new RoomBus({ historyLimit: 3 });
+    const seen: number[] = [];
+    const unsubscribe = bus.subscribe('r', (p) => seen.push(p.message.id));
+    bus.publish('r', 'u', 'a');
+    bus.publish('other', 'u', 'b');
+    unsubscribe();
+    bus.publish('r', 'u', 'c');
+    expect(seen).toEqual([1]);
+  });
+
+  it('refuses a history limit below 1', () => {
+    expect(() => new RoomBus({ historyLimit: 0 })).toThrow(RangeError);
+  });
+});

@@ -1,0 +1,167 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, describe, expect, it } from 'vitest';
+import { startChild } from '../bench/child.js';
+import { distEntry } from '../bench/paths.js';
+import type { RunSummary } from '../bench/result.js';
+import { getJson } from './helpers.js';
+
+const CLI = distEntry('cli.js');
+const outRoot = mkdtempSync(join(tmpdir(), 'rtbench-test-'));
+afterAll(() => rmSync(outRoot, { recursive: true, force: true }));
+
+interface CliRun {
+  readonly code: number | null;
+  readonly signal: string | null;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+function startCli(args: readonly string[]): { child: ChildProcess; done: Promise<CliRun>; stderrSoFar: () => string } {
+  const child = spawn(process.execPath, [CLI, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const done = new Promise<CliRun>((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+  return { child, done, stderrSoFar: () => stderr };
+}
+
+const runCli = (args: readonly string[]): Promise<CliRun> => startCli(args).done;
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+function outDir(name: string): string {
+  return join(outRoot, name);
+}
+
+function onlyRunFolder(dir: string): string {
+  const folders = readdirSync(dir);
+  expect(folders).toHaveLength(1);
+  return join(dir, folders[0]!);
+}
+
+describe('command line', () => {
+  it('lists every option with its default', async () => {
+    const { code, stdout } = await runCli(['burst', '--help']);
+    expect(code).toBe(0);
+    for (const text of ['--subscribers', 'default: 10', '--bursts', 'default: 200', '--burst-size', 'default: 3', '--gap', 'default: 50ms', '--pause', '--transport', '--target', '--header', '--delay', '--jitter', '--delay-mode', '--no-resume', '--deadline', 'default: 10s', '--out', '--json', 'Exit status']) {
+      expect(stdout).toContain(text);
+    }
+    expect((await runCli(['--help'])).stdout).toContain('burst');
+  });
+
+  it.each([
+    [['burst', '--subscribers', 'abc'], ['--subscribers', 'abc', 'expected an integer from 1 to']],
+    [['burst', '--transport', 'carrier-pigeon'], ['--transport', 'carrier-pigeon', 'ws', 'sse', 'long-polling', 'all']],
+    [['burst', '--delay', 'soon'], ['--delay', 'soon', 'expected a duration']],
+    [['burst', '--delay', '10', '--jitter', '20'], ['--jitter', '20ms', '--delay']],
+    [['burst', '--target', 'ftp://example'], ['--target', 'ftp://example', 'http']],
+    [['burst', '--no-such-option'], ['--no-such-option']],
+    [['no-such-command'], ['no-such-command']],
+  ])('rejects %j with exit 2, naming the option, the value and what is accepted', async (args, mentions) => {
+    const { code, stderr } = await runCli(args);
+    expect(code).toBe(2);
+    for (const text of mentions) expect(stderr).toContain(text);
+  });
+
+  it('reports an unreachable --target as an error, fast, without hanging', async () => {
+    const started = Date.now();
+    const { code, stderr } = await runCli(['burst', '--target', 'http://127.0.0.1:9', '--connect-timeout', '2s', '--out', outDir('unreachable')]);
+    expect(code).toBe(1);
+    expect(stderr).toContain('--target http://127.0.0.1:9 is unreachable');
+    expect(Date.now() - started).toBeLessThan(30_000);
+  });
+});
+
+describe('rtbench burst end to end', () => {
+  it('measures all three transports through a 20 ms link: every latency exceeds twice the delay, nothing lost', async () => {
+    const dir = outDir('delay');
+    const { code, stdout, stderr } = await runCli(['burst', '--transport', 'all', '--subscribers', '3', '--bursts', '5', '--delay', '20', '--json', '--out', dir]);
+    expect(code, stderr).toBe(0);
+    const summary = JSON.parse(stdout) as RunSummary;
+    expect(summary.schema).toBe('rtbench.summary');
+    expect(summary.state).toBe('completed');
+    expect(summary.transports.map((t) => t.transport)).toEqual(['ws', 'sse', 'long-polling']);
+    for (const result of summary.transports) {
+      expect(result.state).toBe('completed');
+      expect(result.messages).toMatchObject({ expected: 45, received: 45, lost: 0, duplicated: 0 });
+      expect(result.subscriberBursts).toEqual({ ok: 15, failed: 0, pending: 0 });
+      // Publish path and push path both cross the 20 ms link.
+      expect(result.latencyUs.perMessage.min).toBeGreaterThanOrEqual(40_000);
+      expect(result.latencyUs.publishRtt.min).toBeGreaterThanOrEqual(40_000);
+      expect(result.config).toMatchObject({ delay: 20, subscribers: 3, bursts: 5, transport: result.transport });
+      expect(result.environment.cores).toBeGreaterThan(0);
+      expect(result.histograms.perMessage).toMatch(/^HIST/);
+      expect(result.serverUsage?.rssBytesMax).toBeGreaterThan(0);
+      expect(result.proxyUsage).not.toBeNull();
+    }
+    const folder = onlyRunFolder(dir);
+    expect(folder).toMatch(/-burst$/);
+    expect(JSON.parse(readFileSync(join(folder, 'summary.json'), 'utf8'))).toEqual(summary);
+    const csv = readFileSync(join(folder, 'samples.csv'), 'utf8').trim().split('\n');
+    expect(csv[0]).toMatch(/^transport,elapsedS,measuring,connections,messagesSent,messagesReceived,serverCpuPct/);
+    expect(csv.length).toBeGreaterThan(3);
+    const markdown = readFileSync(join(folder, 'summary.md'), 'utf8');
+    expect(markdown).toContain('| Method');
+    expect(markdown).toContain('| WebSocket');
+    expect(markdown).toContain('| Long Polling');
+  });
+
+  it('runs against a --target server, sending --header on every request', async () => {
+    const target = await startChild('target', distEntry('servers/main.js'), ['--port', '0', '--exit-on-stdin-end']);
+    try {
+      const dir = outDir('target');
+      const { code, stdout, stderr } = await runCli([
+        'burst', '--target', target.url, '--transport', 'all', '--subscribers', '2', '--bursts', '3', '--header', 'Authorization: Bearer tester', '--json', '--out', dir,
+      ]);
+      expect(code, stderr).toBe(0);
+      const summary = JSON.parse(stdout) as RunSummary;
+      for (const result of summary.transports) {
+        expect(result.server).toBe(target.url);
+        expect(result.serverUsage).toBeNull();
+        expect(result.messages).toMatchObject({ expected: 18, received: 18, lost: 0 });
+        const history = await getJson(`${target.url}/messages?chatRoomId=rtb-${summary.runId}-${result.transport}&since=0&limit=1000`);
+        expect(history.body.length).toBeGreaterThanOrEqual(9);
+        expect(new Set(history.body.map((m: { userId: string }) => m.userId))).toEqual(new Set(['tester']));
+      }
+    } finally {
+      await target.stop();
+    }
+  });
+
+  it('on Ctrl-C stops, writes what it measured, exits 130 and leaves no server behind', async () => {
+    const dir = outDir('interrupt');
+    const run = startCli(['burst', '--transport', 'ws', '--bursts', '2000', '--out', dir]);
+    // Wait (bounded) for the phase line that says publishing has started, then interrupt.
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`never started publishing: ${run.stderrSoFar()}`)), 30_000);
+      run.child.stderr!.on('data', () => {
+        if (run.stderrSoFar().includes('publishing')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    const serverPid = Number(/pid (\d+)/.exec(run.stderrSoFar())?.[1]);
+    expect(isAlive(serverPid)).toBe(true);
+    run.child.kill('SIGINT');
+    const { code } = await run.done;
+    expect(code).toBe(130);
+    expect(isAlive(serverPid)).toBe(false);
+    const summary = JSON.parse(readFileSync(join(onlyRunFolder(dir), 'summary.json'), 'utf8')) as RunSummary;
+    expect(summary.state).toBe('aborted');
+    expect(summary.transports[0]?.state).toBe('aborted');
+    expect(summary.transports[0]?.messages.expected).toBeLessThan(6000 * 10);
+    expect(summary.transports[0]?.messages.lost).toBe(0);
+  });
+});

@@ -1,0 +1,84 @@
+import { Agent, request } from 'undici';
+import type { FastifyInstance } from 'fastify';
+import { buildServer, type ServerOptions } from '../servers/app.js';
+import { seededRandom } from '../bench/random.js';
+import type { ClientContext, Subscription, TransportClient } from '../clients/types.js';
+
+/** A reference server in this process on 127.0.0.1:0; closed by the returned function. */
+export async function startServer(options: Partial<ServerOptions> = {}): Promise<{ app: FastifyInstance; url: string }> {
+  const app = await buildServer(options);
+  const url = await app.listen({ host: '127.0.0.1', port: 0 });
+  return { app, url };
+}
+
+export function clientContext(baseUrl: string, overrides: Partial<ClientContext> = {}): ClientContext {
+  return {
+    baseUrl,
+    headers: {},
+    resume: true,
+    reconnect: { baseMs: 10, maxMs: 100 },
+    connectTimeoutMs: 5000,
+    pollTimeoutMs: 30_000,
+    dispatcher: new Agent({ keepAliveTimeout: 10_000 }),
+    random: seededRandom(7),
+    ...overrides,
+  };
+}
+
+export async function publish(baseUrl: string, chatRoomId: string, content: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
+  const response = await request(`${baseUrl}/messages`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ chatRoomId, content }),
+  });
+  return { status: response.statusCode, body: await response.body.json() };
+}
+
+export async function getJson(url: string, headers: Record<string, string> = {}): Promise<{ status: number; headers: Record<string, unknown>; body: any }> {
+  const response = await request(url, { headers });
+  const text = await response.body.text();
+  return { status: response.statusCode, headers: response.headers, body: text ? JSON.parse(text) : null };
+}
+
+export interface Received {
+  readonly ids: number[];
+  readonly contents: string[];
+  readonly gaps: Array<{ from: number; to: number }>;
+  readonly errors: string[];
+}
+
+/** Subscribes and collects; `until` resolves when a predicate over what was received holds (event-driven, bounded). */
+export function collect(client: TransportClient, context: ClientContext, chatRoomId: string) {
+  const received: Received = { ids: [], contents: [], gaps: [], errors: [] };
+  const waiters: Array<() => void> = [];
+  const wake = (): void => {
+    for (const waiter of waiters.splice(0)) waiter();
+  };
+  const subscription: Subscription = client.subscribe(context, chatRoomId, {
+    onMessage(content, _receivedUs, id) {
+      received.ids.push(id);
+      received.contents.push(content);
+      wake();
+    },
+    onGap(from, to) {
+      received.gaps.push({ from, to });
+      wake();
+    },
+    onError(code) {
+      received.errors.push(code);
+      wake();
+    },
+  });
+  const until = (check: (r: Received) => boolean, what: string, limitMs = 10_000): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`timed out after ${limitMs} ms waiting for ${what}; got ids ${JSON.stringify(received.ids)}`)), limitMs);
+      const check_ = (): void => {
+        if (check(received)) {
+          clearTimeout(timer);
+          resolve();
+        } else waiters.push(check_);
+      };
+      check_();
+    });
+  return { received, subscription, until };
+}

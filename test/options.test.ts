@@ -1,0 +1,69 @@
+import { InvalidArgumentError } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { formatDurationMs, parseDurationMs } from '../bench/duration.js';
+import { COMMON_OPTIONS, commonConfigFrom, duration, integer } from '../bench/options.js';
+import { RtbError } from '../bench/errors.js';
+
+describe('durations', () => {
+  it('take units, a bare number being milliseconds', () => {
+    expect(parseDurationMs('50')).toBe(50);
+    expect(parseDurationMs('500ms')).toBe(500);
+    expect(parseDurationMs('1.5s')).toBe(1500);
+    expect(parseDurationMs('90s')).toBe(90_000);
+    expect(parseDurationMs('30m')).toBe(1_800_000);
+    expect(parseDurationMs('1h')).toBe(3_600_000);
+    expect(parseDurationMs('250us')).toBe(0.25);
+    for (const bad of ['', 'abc', '-5', '5x', '1.2.3s', 's']) expect(parseDurationMs(bad), bad).toBeNull();
+    expect(formatDurationMs(90_000)).toBe('90s');
+    expect(formatDurationMs(50)).toBe('50ms');
+  });
+});
+
+describe('option parsers', () => {
+  it('integer() accepts the range and says what it accepts otherwise', () => {
+    const parse = integer(1, 10);
+    expect(parse('1')).toBe(1);
+    expect(parse('10')).toBe(10);
+    for (const bad of ['0', '11', '1.5', 'abc', '', ' ']) {
+      expect(() => parse(bad), bad).toThrow(InvalidArgumentError);
+      expect(() => parse(bad), bad).toThrow('expected an integer from 1 to 10');
+    }
+  });
+
+  it('duration() accepts units within bounds', () => {
+    const parse = duration(0, 60_000);
+    expect(parse('50')).toBe(50);
+    expect(parse('2s')).toBe(2000);
+    expect(() => parse('2m')).toThrow('expected a duration from 0ms to 1m');
+    expect(() => parse('soon')).toThrow(InvalidArgumentError);
+  });
+
+  it('--header parses Name: value and accumulates', () => {
+    const spec = COMMON_OPTIONS.find((o) => o.flags.includes('--header'))!;
+    const first = spec.parse!('Authorization: Bearer abc', {});
+    expect(spec.parse!('X-Trace:  1', first)).toEqual({ Authorization: 'Bearer abc', 'X-Trace': '1' });
+    expect(() => spec.parse!('no colon here', {})).toThrow("expected 'Name: value'");
+  });
+
+  it('--target accepts only http(s) URLs', () => {
+    const spec = COMMON_OPTIONS.find((o) => o.flags.includes('--target'))!;
+    expect(spec.parse!('http://127.0.0.1:8080/', undefined)).toBe('http://127.0.0.1:8080');
+    expect(() => spec.parse!('ftp://x', undefined)).toThrow(InvalidArgumentError);
+    expect(() => spec.parse!('not a url', undefined)).toThrow(InvalidArgumentError);
+  });
+
+  it('rejects a jitter larger than the delay with a usage error naming both', () => {
+    const options = { transport: 'ws', header: {}, delay: 10, jitter: 20, delayMode: 'link', resume: true, deadline: 10_000, connectTimeout: 5000, pollTimeout: 30_000, seed: 1, out: 'results', json: false, quiet: false };
+    try {
+      commonConfigFrom(options);
+      expect.unreachable('should have thrown');
+    } catch (error) {
+      expect(error).toBeInstanceOf(RtbError);
+      expect((error as RtbError).exitCode).toBe(2);
+      expect((error as Error).message).toContain('--jitter');
+      expect((error as Error).message).toContain('--delay');
+    }
+    expect(commonConfigFrom({ ...options, jitter: 5 }).transports).toEqual(['ws']);
+    expect(commonConfigFrom({ ...options, transport: 'all', jitter: 0 }).transports).toEqual(['ws', 'sse', 'long-polling']);
+  });
+});
