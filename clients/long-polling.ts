@@ -1,5 +1,5 @@
 import { nowUs } from '../bench/clock.js';
-import { ConnectionLoop } from './reconnect.js';
+import { ConnectionLoop, subscriptionOf } from './reconnect.js';
 import type { ClientContext, SubscriberHandlers, Subscription, TransportClient } from './types.js';
 import { endpoint, roomPath } from './url.js';
 
@@ -83,11 +83,6 @@ export const longPollingClient: TransportClient = {
       },
       (code) => handlers.onError?.(code),
     );
-    return {
-      ready: loop.ready,
-      stats: () => ({ connected: loop.connected, reconnects: loop.reconnects, gaps, lastId }),
-      interrupt: () => loop.interrupt(),
-      close: async () => loop.close(),
-    };
+    return subscriptionOf(loop, () => ({ gaps, lastId }));
   },
 };

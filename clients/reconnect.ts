@@ -1,5 +1,5 @@
 import type { Random } from '../bench/random.js';
-import type { ReconnectPolicy } from './types.js';
+import type { ReconnectPolicy, Subscription } from './types.js';
 
 /**
  * Exponential backoff with jitter: after attempt n (0-based) wait between half and all of
@@ -99,4 +99,14 @@ export class ConnectionLoop {
   get isClosed(): boolean {
     return this.closed;
   }
+}
+
+/** The Subscription every client returns: the loop's lifecycle plus the transport's own cursor and gap count. */
+export function subscriptionOf(loop: ConnectionLoop, cursor: () => { gaps: number; lastId: number }): Subscription {
+  return {
+    ready: loop.ready,
+    stats: () => ({ connected: loop.connected, reconnects: loop.reconnects, ...cursor() }),
+    interrupt: () => loop.interrupt(),
+    close: async () => loop.close(),
+  };
 }

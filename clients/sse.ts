@@ -1,7 +1,7 @@
 import { EventSource, type FetchLike } from 'eventsource';
 import { fetch as undiciFetch } from 'undici';
 import { nowUs } from '../bench/clock.js';
-import { ConnectionLoop } from './reconnect.js';
+import { ConnectionLoop, subscriptionOf } from './reconnect.js';
 import type { ClientContext, SubscriberHandlers, Subscription, TransportClient } from './types.js';
 import { endpoint, roomPath } from './url.js';
 
@@ -73,11 +73,6 @@ export const sseClient: TransportClient = {
       },
       (code) => handlers.onError?.(code),
     );
-    return {
-      ready: loop.ready,
-      stats: () => ({ connected: loop.connected, reconnects: loop.reconnects, gaps, lastId }),
-      interrupt: () => loop.interrupt(),
-      close: async () => loop.close(),
-    };
+    return subscriptionOf(loop, () => ({ gaps, lastId }));
   },
 };

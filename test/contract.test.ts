@@ -1,38 +1,30 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DelayProxy } from '../bench/proxy.js';
 import { CLIENTS } from '../clients/index.js';
 import type { ClientContext } from '../clients/types.js';
 import { TRANSPORTS } from '../servers/app.js';
-import { clientContext, collect, getJson, publish, startServer } from './helpers.js';
+import { clientContext, collect, getJson, publish, testCleanup } from './helpers.js';
 
-const cleanup: Array<() => Promise<unknown> | unknown> = [];
-afterEach(async () => {
-  for (const step of cleanup.splice(0).reverse()) await step();
-});
-
-async function server(options: Parameters<typeof startServer>[0] = {}): Promise<string> {
-  const { app, url } = await startServer(options);
-  cleanup.push(() => app.close());
-  return url;
-}
+const cleanup = testCleanup();
+const server = cleanup.server;
 
 /** A delay-free proxy in front of the server: the test cuts the clients' connections through it. */
 async function proxyFor(url: string): Promise<{ proxy: DelayProxy; url: string }> {
   const proxy = new DelayProxy({ upstreamHost: '127.0.0.1', upstreamPort: Number(new URL(url).port), delayMs: 0, jitterMs: 0, mode: 'link', seed: 1 });
   const proxyUrl = await proxy.listen();
-  cleanup.push(() => proxy.close());
+  cleanup.add(() => proxy.close());
   return { proxy, url: proxyUrl };
 }
 
 function context(baseUrl: string, overrides: Partial<ClientContext> = {}): ClientContext {
   const ctx = clientContext(baseUrl, overrides);
-  cleanup.push(() => ctx.dispatcher.destroy());
+  cleanup.add(() => ctx.dispatcher.destroy());
   return ctx;
 }
 
 function subscribe(transport: (typeof TRANSPORTS)[number], ctx: ClientContext, room: string) {
   const sub = collect(CLIENTS[transport], ctx, room);
-  cleanup.push(() => sub.subscription.close());
+  cleanup.add(() => sub.subscription.close());
   return sub;
 }
 

@@ -1,4 +1,5 @@
 import { Agent, request } from 'undici';
+import { afterEach } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildServer, type ServerOptions } from '../servers/app.js';
 import { seededRandom } from '../bench/random.js';
@@ -81,4 +82,25 @@ export function collect(client: TransportClient, context: ClientContext, chatRoo
       check_();
     });
   return { received, subscription, until };
+}
+
+/**
+ * Per-test cleanup for a test file: steps run in reverse order after each test, and `server()`
+ * starts a reference server that is closed that way.
+ */
+export function testCleanup() {
+  const steps: Array<() => Promise<unknown> | unknown> = [];
+  afterEach(async () => {
+    for (const step of steps.splice(0).reverse()) await step();
+  });
+  return {
+    add(step: () => Promise<unknown> | unknown): void {
+      steps.push(step);
+    },
+    async server(options: Partial<ServerOptions> = {}): Promise<string> {
+      const { app, url } = await startServer(options);
+      steps.push(() => app.close());
+      return url;
+    },
+  };
 }

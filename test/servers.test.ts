@@ -1,19 +1,11 @@
 import { once } from 'node:events';
 import { request } from 'undici';
 import WebSocket from 'ws';
-import { afterEach, describe, expect, it } from 'vitest';
-import { getJson, publish, startServer } from './helpers.js';
+import { describe, expect, it } from 'vitest';
+import { getJson, publish, testCleanup } from './helpers.js';
 
-const cleanup: Array<() => Promise<unknown> | unknown> = [];
-afterEach(async () => {
-  for (const step of cleanup.splice(0).reverse()) await step();
-});
-
-async function server(options: Parameters<typeof startServer>[0] = {}): Promise<string> {
-  const { app, url } = await startServer(options);
-  cleanup.push(() => app.close());
-  return url;
-}
+const cleanup = testCleanup();
+const server = cleanup.server;
 
 /** Reads an SSE response until `done(text)` holds, then aborts it. */
 async function readSse(url: string, headers: Record<string, string>, done: (text: string) => boolean): Promise<{ status: number; contentType: unknown; text: string }> {
@@ -122,7 +114,7 @@ describe('WebSocket wire format', () => {
     const url = await server({ historyLimit: 2 });
     for (let i = 1; i <= 4; i++) await publish(url, 'w', `m${i}`);
     const socket = new WebSocket(`${url.replace('http', 'ws')}/ws/chat-rooms/w/messages?since=1`);
-    cleanup.push(() => socket.terminate());
+    cleanup.add(() => socket.terminate());
     const frames: unknown[] = [];
     const enough = new Promise<void>((resolve) => {
       socket.on('message', (data) => {
