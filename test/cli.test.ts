@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { startChild } from '../bench/child.js';
-import { distEntry } from '../bench/paths.js';
+import { distEntry, packageRoot } from '../bench/paths.js';
 import type { RunSummary } from '../bench/result.js';
 import { getJson } from './helpers.js';
 
@@ -117,10 +117,13 @@ describe('rtbench burst end to end', () => {
     expect(markdown).toContain('| Long Polling');
   });
 
-  it('runs against a --target server, sending --header on every request', async () => {
-    const target = await startChild('target', distEntry('servers/main.js'), ['--port', '0', '--exit-on-stdin-end']);
+  it.each([
+    ['the reference server in its own process', distEntry('servers/main.js'), ['--port', '0', '--exit-on-stdin-end']],
+    ['an independent plain node:http implementation', join(packageRoot, 'test', 'fixtures', 'plain-contract-a-server.mjs'), []],
+  ])('runs against a --target server (%s), sending --header on every request', async (_name, entry, args) => {
+    const target = await startChild('target', entry, args);
     try {
-      const dir = outDir('target');
+      const dir = outDir(`target-${target.pid}`);
       const { code, stdout, stderr } = await runCli([
         'burst', '--target', target.url, '--transport', 'all', '--subscribers', '2', '--bursts', '3', '--header', 'Authorization: Bearer tester', '--json', '--out', dir,
       ]);
@@ -130,7 +133,7 @@ describe('rtbench burst end to end', () => {
         expect(result.server).toBe(target.url);
         expect(result.serverUsage).toBeNull();
         expect(result.messages).toMatchObject({ expected: 18, received: 18, lost: 0 });
-        const history = await getJson(`${target.url}/messages?chatRoomId=rtb-${summary.runId}-${result.transport}&since=0&limit=1000`);
+        const history = await getJson(`${target.url}/messages?chatRoomId=rtb-${summary.runId}-${result.transport}&since=0&limit=100`);
         expect(history.body.length).toBeGreaterThanOrEqual(9);
         expect(new Set(history.body.map((m: { userId: string }) => m.userId))).toEqual(new Set(['tester']));
       }
