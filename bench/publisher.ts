@@ -4,6 +4,7 @@ import { endpoint } from '../clients/url.js';
 
 export interface ScheduledSend {
   readonly seq: number;
+  readonly chatRoomId: string;
   readonly scheduledUs: number;
   readonly content: string;
 }
@@ -28,8 +29,7 @@ export class Publisher {
   private readonly path: string;
 
   constructor(
-    private readonly baseUrl: string,
-    private readonly chatRoomId: string,
+    baseUrl: string,
     private readonly headers: Readonly<Record<string, string>>,
     connections = 16,
     private readonly timeoutMs = 10_000,
@@ -40,14 +40,14 @@ export class Publisher {
   }
 
   /** One POST; resolves with the HTTP status and round trip, never rejects. */
-  async publish(content: string): Promise<{ status: number; rttUs: number; errorCode: string | null }> {
+  async publish(chatRoomId: string, content: string): Promise<{ status: number; rttUs: number; errorCode: string | null }> {
     const startUs = nowUs();
     try {
       const response = await this.pool.request({
         path: this.path,
         method: 'POST',
         headers: { ...this.headers, 'content-type': 'application/json' },
-        body: JSON.stringify({ chatRoomId: this.chatRoomId, content }),
+        body: JSON.stringify({ chatRoomId, content }),
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,
       });
@@ -81,7 +81,7 @@ export class Publisher {
         while (next < schedule.length && (schedule[next] as ScheduledSend).scheduledUs <= now) {
           const send = schedule[next++] as ScheduledSend;
           hooks.onSendStart(send.seq, nowUs());
-          const done = this.publish(send.content).then(({ rttUs, errorCode }) => hooks.onSendDone(send.seq, rttUs, errorCode));
+          const done = this.publish(send.chatRoomId, send.content).then(({ rttUs, errorCode }) => hooks.onSendDone(send.seq, rttUs, errorCode));
           inFlight.add(done);
           void done.finally(() => inFlight.delete(done));
         }

@@ -8,6 +8,15 @@ export interface PlannedMessage {
   readonly group: number;
   /** Scheduled send time relative to the measurement's start (see `Recorder.begin`). */
   readonly offsetUs: number;
+  /** Room index the message is published to; only that room's subscribers expect it. Default 0. */
+  readonly room?: number;
+}
+
+/** Per-message first and last in-time arrival and arrival count, to merge fan-out spread across workers. */
+export interface ArrivalTimes {
+  readonly firstUs: Float64Array;
+  readonly lastUs: Float64Array;
+  readonly count: Uint32Array;
 }
 
 export interface MessageCounts {
@@ -68,6 +77,11 @@ export class Recorder {
   private readonly arrivalsInTime: Uint32Array;
   private readonly groupFirstOffsetUs: Map<number, number> = new Map();
   private readonly groupSize: Map<number, number> = new Map();
+  /** Deliveries a group needs to be complete: its messages times their rooms' subscribers. */
+  private readonly groupExpected: Map<number, number> = new Map();
+  private readonly roomOfSubscriber: Uint32Array;
+  private readonly subscribersInRoom: Map<number, number> = new Map();
+  private readonly expectedDeliveries: number;
   private readonly groupLastArrivalUs: Map<number, number> = new Map();
   private readonly groupArrivals: Map<number, number> = new Map();
   private readonly warmedUp: Uint8Array;
@@ -78,17 +92,34 @@ export class Recorder {
   /** Total arrivals of any kind; the per-second sampler reads the difference. */
   arrivals = 0;
 
-  constructor(options: { runId: string; subscriberCount: number; plan: readonly PlannedMessage[]; deadlineUs: number }) {
+  /**
+   * `subscriberRooms[i]` is the room of subscriber i (all in room 0 when only `subscriberCount` is
+   * given). A subscriber expects exactly the planned messages of its own room.
+   */
+  constructor(options: {
+    runId: string;
+    plan: readonly PlannedMessage[];
+    deadlineUs: number;
+    subscriberCount?: number;
+    subscriberRooms?: readonly number[];
+  }) {
     this.runId = options.runId;
-    this.subscriberCount = options.subscriberCount;
+    this.roomOfSubscriber = Uint32Array.from(options.subscriberRooms ?? new Array<number>(options.subscriberCount ?? 0).fill(0));
+    this.subscriberCount = this.roomOfSubscriber.length;
+    for (const room of this.roomOfSubscriber) this.subscribersInRoom.set(room, (this.subscribersInRoom.get(room) ?? 0) + 1);
     this.deadlineUs = options.deadlineUs;
     this.plan = options.plan;
+    let expected = 0;
     options.plan.forEach((message, index) => {
       if (message.seq !== index) throw new RangeError(`plan[${index}].seq must be ${index}, got ${message.seq}`);
       const first = this.groupFirstOffsetUs.get(message.group);
       if (first === undefined || message.offsetUs < first) this.groupFirstOffsetUs.set(message.group, message.offsetUs);
       this.groupSize.set(message.group, (this.groupSize.get(message.group) ?? 0) + 1);
+      const audience = this.subscribersInRoom.get(message.room ?? 0) ?? 0;
+      this.groupExpected.set(message.group, (this.groupExpected.get(message.group) ?? 0) + audience);
+      expected += audience;
     });
+    this.expectedDeliveries = expected;
     const messageCount = options.plan.length;
     this.state = new Uint8Array(this.subscriberCount * messageCount);
     this.maxSeqBySubscriber = new Int32Array(this.subscriberCount).fill(-1);
@@ -129,9 +160,22 @@ export class Recorder {
   recordSendStart(seq: number, actualUs: number): void {
     const planned = this.plan[seq];
     if (!planned || this.attempted[seq]) return;
+    this.markAttempted(seq);
+    recordUs(this.histograms.sendLag, actualUs - (this.startUs + planned.offsetUs));
+  }
+
+  /** Marks `seq` as sent (a worker learns it from the publisher's recorder): only sent messages are expected. */
+  markAttempted(seq: number): void {
+    if (seq < 0 || seq >= this.plan.length || this.attempted[seq]) return;
     this.attempted[seq] = 1;
     this.attemptedCount++;
-    recordUs(this.histograms.sendLag, actualUs - (this.startUs + planned.offsetUs));
+  }
+
+  /** Sequence numbers whose send was attempted. */
+  attemptedSeqs(): number[] {
+    const seqs: number[] = [];
+    this.attempted.forEach((flag, seq) => flag && seqs.push(seq));
+    return seqs;
   }
 
   recordPublishDone(rttUs: number, errorCode: string | null): void {
@@ -161,7 +205,8 @@ export class Recorder {
     }
     const planned = this.plan[marker.seq];
     const scheduledUs = this.startUs + (planned?.offsetUs ?? Number.NaN);
-    if (!planned || scheduledUs !== marker.scheduledUs || planned.group !== marker.group) {
+    // A message of another room, or with a schedule that is not the plan's, is not this subscriber's.
+    if (!planned || scheduledUs !== marker.scheduledUs || planned.group !== marker.group || (planned.room ?? 0) !== this.roomOfSubscriber[subscriber]) {
       this.counts.foreign++;
       return;
     }
@@ -184,17 +229,17 @@ export class Recorder {
     this.state[slot] = IN_TIME;
     this.counts.received++;
     recordUs(this.histograms.perMessage, latencyUs);
-    this.recordFanOut(seq, receivedUs);
+    this.recordFanOut(seq, planned.room ?? 0, receivedUs);
     this.recordGroup(planned.group, receivedUs);
-    if (this.counts.received === this.subscriberCount * this.plan.length) this.wake();
+    if (this.counts.received === this.expectedDeliveries) this.wake();
   }
 
-  private recordFanOut(seq: number, receivedUs: number): void {
+  private recordFanOut(seq: number, room: number, receivedUs: number): void {
     if (Number.isNaN(this.firstArrivalUs[seq])) this.firstArrivalUs[seq] = receivedUs;
     this.lastArrivalUs[seq] = receivedUs;
     const arrivals = (this.arrivalsInTime[seq] ?? 0) + 1;
     this.arrivalsInTime[seq] = arrivals;
-    if (arrivals === this.subscriberCount) {
+    if (arrivals === this.subscribersInRoom.get(room)) {
       recordUs(this.histograms.fanOutSpread, receivedUs - (this.firstArrivalUs[seq] ?? receivedUs));
     }
   }
@@ -204,7 +249,7 @@ export class Recorder {
     this.groupLastArrivalUs.set(group, last);
     const arrivals = (this.groupArrivals.get(group) ?? 0) + 1;
     this.groupArrivals.set(group, arrivals);
-    if (arrivals === (this.groupSize.get(group) ?? 0) * this.subscriberCount) {
+    if (arrivals === this.groupExpected.get(group)) {
       recordUs(this.histograms.burstCompletion, last - (this.startUs + (this.groupFirstOffsetUs.get(group) ?? 0)));
     }
   }
@@ -219,7 +264,7 @@ export class Recorder {
 
   /** True when every planned message reached every subscriber in time. */
   get complete(): boolean {
-    return this.counts.received === this.subscriberCount * this.plan.length;
+    return this.counts.received === this.expectedDeliveries;
   }
 
   /** Resolves on the next change that `check` may care about; used instead of polling timers. */
@@ -254,9 +299,10 @@ export class Recorder {
     for (let s = 0; s < this.subscriberCount; s++) {
       const groupOk = new Map<number, boolean>();
       const groupPending = new Set<number>();
+      const room = this.roomOfSubscriber[s];
       for (let seq = 0; seq < messageCount; seq++) {
         const planned = this.plan[seq] as PlannedMessage;
-        if (!this.attempted[seq]) continue;
+        if (!this.attempted[seq] || (planned.room ?? 0) !== room) continue;
         const state = this.state[s * messageCount + seq];
         const due = nowUs >= this.startUs + planned.offsetUs + this.deadlineUs;
         if (state === NOT_RECEIVED && !due) {
@@ -302,6 +348,11 @@ export class Recorder {
       histograms,
       errors: Object.fromEntries([...this.errorCounts].sort(([a], [b]) => a.localeCompare(b))),
     };
+  }
+
+  /** Per-message arrival times, for merging fan-out spread across workers (see `mergeFanOut`). */
+  arrivalTimes(): ArrivalTimes {
+    return { firstUs: this.firstArrivalUs, lastUs: this.lastArrivalUs, count: this.arrivalsInTime };
   }
 
   get attemptedMessages(): number {

@@ -44,6 +44,8 @@ export interface TransportResult {
   readonly proxyUsage: ProcessUsage | null;
   /** HdrHistogram V2 compressed base64, one per latency kind, to merge or re-read at any precision. */
   readonly histograms: Readonly<Record<LatencyKind, string>>;
+  /** Scenario-specific report: for a ramp, the per-step table and the breaking point. */
+  readonly details: Readonly<Record<string, unknown>> | null;
   /** Per-second resource samples (also in samples.csv). */
   readonly samples: readonly SampleRow[];
 }

@@ -14,6 +14,7 @@ import { seededRandom } from './random.js';
 import { Recorder } from './recorder.js';
 import { type RunState, type RunSummary, SCHEMA_ID, SCHEMA_VERSION, type TransportResult, saturation } from './result.js';
 import { ResourceSampler } from './sampler.js';
+import type { Plan } from './preflight.js';
 
 export interface Reporter {
   log(line: string): void;
@@ -58,7 +59,7 @@ async function startProxy(upstream: string, common: CommonConfig): Promise<Child
 }
 
 /** One transport, start to finish, on its own fresh server; always returns a result, never leaves a process. */
-async function runTransport<Config>(request: RunRequest<Config>, transport: TransportName, runId: string): Promise<TransportResult> {
+async function runTransport<Config>(request: RunRequest<Config>, transport: TransportName, runId: string, machine: Plan | null): Promise<TransportResult> {
   const { scenario, common, reporter } = request;
   const startedAt = new Date();
   const startedUs = nowUs();
@@ -103,15 +104,7 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
     const pids: Partial<Record<'server' | 'generator' | 'proxy', number>> = { generator: process.pid };
     if (server) pids.server = server.pid;
     if (proxy) pids.proxy = proxy.pid;
-    sampler = new ResourceSampler(pids, () => {
-      const subscriptions = observed?.subscriptions() ?? [];
-      return {
-        connections: subscriptions.reduce((n, s) => n + (s.stats().connected ? 1 : 0), 0),
-        sent: observed?.recorder.attemptedMessages ?? 0,
-        received: observed?.recorder.arrivals ?? 0,
-        measuring: observed?.recorder.measuring ?? false,
-      };
-    });
+    sampler = new ResourceSampler(pids, () => observed?.live() ?? { connections: 0, sent: 0, received: 0, measuring: false });
     await sampler.start();
     const context: ScenarioContext = {
       transport,
@@ -125,6 +118,9 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
       observe: (what) => {
         observed = what;
       },
+      samples: () => sampler?.rows ?? [],
+      sampleNow: async () => sampler?.sampleNow(),
+      machine,
     };
     await scenario.run(context, request.scenarioConfig);
   } catch (error) {
@@ -140,13 +136,14 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
 
   const state: RunState = request.signal.aborted ? 'aborted' : failure ? 'failed' : 'completed';
   const watched = observed as Observed | null;
-  const recorder = watched?.recorder ?? new Recorder({ runId, subscriberCount: 0, plan: [], deadlineUs: common.deadlineMs * 1000 });
-  const measured = recorder.result(nowUs());
-  const stats = (watched?.subscriptions() ?? []).map((s) => s.stats());
+  const snapshot = watched?.measured() ?? { result: new Recorder({ runId, plan: [], deadlineUs: 1 }).result(0), reconnects: 0, gaps: 0 };
+  const measured = snapshot.result;
   const generatorUsage = sampler?.usageOf('generator') ?? { cpuPctAvg: null, cpuPctMax: null, rssBytesMax: null };
   const proxyUsage = sampler?.usageOf('proxy') ?? null;
   const loopDelayUs = sampler?.eventLoopDelayP99UsMax ?? 0;
-  const { saturated, reasons } = saturation(generatorUsage, loopDelayUs, measured.latencyUs.sendLag.p99, proxyUsage);
+  const processReasons = saturation(generatorUsage, loopDelayUs, measured.latencyUs.sendLag.p99, proxyUsage).reasons;
+  const reasons = [...processReasons, ...(watched?.saturationReasons?.() ?? [])];
+  const saturated = reasons.length > 0;
   if (failure) log(`failed: ${(failure as Error).message}`);
   return {
     transport,
@@ -161,16 +158,13 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
     latencyUs: measured.latencyUs,
     messages: measured.messages,
     subscriberBursts: measured.subscriberBursts,
-    connections: {
-      subscribers: watched?.subscribers ?? 0,
-      reconnects: stats.reduce((n, s) => n + s.reconnects, 0),
-      gaps: stats.reduce((n, s) => n + s.gaps, 0),
-    },
+    connections: { subscribers: watched?.subscribers ?? 0, reconnects: snapshot.reconnects, gaps: snapshot.gaps },
     errors: measured.errors,
     serverUsage: sampler?.usageOf('server') ?? null,
     generator: { ...generatorUsage, saturated, saturationReasons: reasons, eventLoopDelayP99UsMax: loopDelayUs },
     proxyUsage,
     histograms: measured.histograms,
+    details: watched?.details?.() ?? null,
     samples: sampler?.rows ?? [],
   };
 }
@@ -179,11 +173,13 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
 export async function runScenario<Config>(request: RunRequest<Config>): Promise<RunSummary> {
   const runId = newRunId();
   const startedAt = new Date().toISOString();
+  const machine = request.scenario.preflight?.(request.scenarioConfig, request.common) ?? null;
+  for (const check of machine?.checks ?? []) request.reporter.log(`preflight: ${check}`);
   if (request.common.target) await checkTarget(request.common.target, { ...request.common.headers }, request.common.connectTimeoutMs);
   const results: TransportResult[] = [];
   for (const transport of request.common.transports) {
     if (request.signal.aborted) break;
-    results.push(await runTransport(request, transport, runId));
+    results.push(await runTransport(request, transport, runId, machine));
   }
   const state: RunState = request.signal.aborted ? 'aborted' : results.some((r) => r.state !== 'completed') ? 'failed' : 'completed';
   return {

@@ -8,6 +8,8 @@ export interface LiveCounters {
   readonly received: number;
   /** True once the measured schedule has begun (connect and warm-up come before). */
   readonly measuring: boolean;
+  /** Ramp step being run, if any. */
+  readonly step?: number | null;
 }
 
 export interface SampleRow {
@@ -15,6 +17,8 @@ export interface SampleRow {
   readonly elapsedS: number;
   /** False for seconds spent connecting and warming up; saturation is judged on measured seconds only. */
   readonly measuring: boolean;
+  /** Ramp step this second belongs to (null outside a ramp). */
+  readonly step: number | null;
   readonly connections: number;
   readonly messagesSent: number;
   readonly messagesReceived: number;
@@ -35,7 +39,18 @@ export interface ProcessUsage {
   readonly rssBytesMax: number | null;
 }
 
-type Role = 'server' | 'generator' | 'proxy';
+export type Role = 'server' | 'generator' | 'proxy';
+
+/** CPU average and maximum and RSS maximum of one process over some rows; nulls where it was not sampled. */
+export function usageOfRows(rows: readonly SampleRow[], role: Role): ProcessUsage {
+  const cpu = rows.map((row) => row[`${role}CpuPct`]).filter((v): v is number => v !== null);
+  const rss = rows.map((row) => row[`${role}RssBytes`]).filter((v): v is number => v !== null);
+  return {
+    cpuPctAvg: cpu.length ? round1(cpu.reduce((a, b) => a + b, 0) / cpu.length) : null,
+    cpuPctMax: cpu.length ? Math.max(...cpu) : null,
+    rssBytesMax: rss.length ? Math.max(...rss) : null,
+  };
+}
 
 /**
  * Node's event-loop monitor records the whole interval between its timer's firings, resolution
@@ -96,6 +111,7 @@ export class ResourceSampler {
     this.rows.push({
       elapsedS: Math.round((now - this.startedMs) / 100) / 10,
       measuring: counters.measuring,
+      step: counters.step ?? null,
       connections: counters.connections,
       messagesSent: counters.sent - this.last.sent,
       messagesReceived: counters.received - this.last.received,
@@ -128,16 +144,15 @@ export class ResourceSampler {
     return measured.length > 0 ? measured : this.rows;
   }
 
-  usageOf(role: Role): ProcessUsage | null {
-    if (this.pids[role] === undefined) return null;
-    const rows = this.judgedRows();
-    const cpu = rows.map((row) => row[`${role}CpuPct`]).filter((v): v is number => v !== null);
-    const rss = rows.map((row) => row[`${role}RssBytes`]).filter((v): v is number => v !== null);
-    return {
-      cpuPctAvg: cpu.length ? round1(cpu.reduce((a, b) => a + b, 0) / cpu.length) : null,
-      cpuPctMax: cpu.length ? Math.max(...cpu) : null,
-      rssBytesMax: rss.length ? Math.max(...rss) : null,
-    };
+  usageOf(role: Role, rows: readonly SampleRow[] = this.judgedRows()): ProcessUsage | null {
+    return this.pids[role] === undefined ? null : usageOfRows(rows, role);
+  }
+
+  /** Takes a sample now (in turn with the periodic ones) and returns it: a step's closing reading. */
+  async sampleNow(): Promise<SampleRow | undefined> {
+    this.sampling = this.sampling.then(() => this.sample());
+    await this.sampling;
+    return this.rows.at(-1);
   }
 
   /** Highest per-interval p99 of the generator's event-loop delay, over the measured seconds. */

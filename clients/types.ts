@@ -31,8 +31,10 @@ export interface ClientContext {
   readonly connectTimeoutMs: number;
   /** Long polling: the `timeout` asked of the server. */
   readonly pollTimeoutMs: number;
-  /** Shared HTTP connection pool for SSE and long polling. */
+  /** Shared HTTP connection pool for SSE and long polling (bound to `localAddress` when one is set). */
   readonly dispatcher: Dispatcher;
+  /** Source address for WebSocket connections (127.0.0.x spreads sockets over several loopback addresses). */
+  readonly localAddress?: string;
   readonly random: Random;
 }
 

@@ -25,6 +25,7 @@ export const wsClient: TransportClient = {
           headers: { ...context.headers },
           handshakeTimeout: context.connectTimeoutMs,
           perMessageDeflate: false,
+          ...(context.localAddress ? { localAddress: context.localAddress } : {}),
         });
         socket.on('open', opened);
         socket.on('message', (data, isBinary) => {

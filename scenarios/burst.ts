@@ -66,7 +66,7 @@ async function connectAll(context: ScenarioContext, config: BurstConfig, chatRoo
  * Publishes warm-up messages until every subscriber has received one: the only proof, for every
  * transport alike, that a subscription is live (a held long poll gives no other sign).
  */
-async function warmUp(context: ScenarioContext, config: BurstConfig, publisher: Publisher, recorder: Recorder): Promise<void> {
+async function warmUp(context: ScenarioContext, config: BurstConfig, publisher: Publisher, chatRoomId: string, recorder: Recorder): Promise<void> {
   const limitMs = Math.max(config.connectTimeoutMs, 5000);
   const deadline = Date.now() + limitMs;
   for (let sent = 0; !context.signal.aborted; sent++) {
@@ -78,7 +78,7 @@ async function warmUp(context: ScenarioContext, config: BurstConfig, publisher: 
       );
     }
     const content = encodeMarker({ runId: context.runId, seq: sent, group: WARMUP_GROUP, scheduledUs: nowUs() }, config.payloadBytes);
-    const outcome = await publisher.publish(content);
+    const outcome = await publisher.publish(chatRoomId, content);
     if (outcome.errorCode) throw new RtbError('RTB_ERR_NOT_READY', `warm-up publish failed: ${outcome.errorCode}`);
     await sleep(WARMUP_INTERVAL_MS, context.signal);
   }
@@ -88,18 +88,35 @@ async function run(context: ScenarioContext, config: BurstConfig): Promise<void>
   const chatRoomId = `rtb-${context.runId}-${context.transport}`;
   const plan = burstPlan(config);
   const recorder = new Recorder({ runId: context.runId, subscriberCount: config.subscribers, plan, deadlineUs: config.deadlineMs * 1000 });
-  const publisher = new Publisher(context.baseUrl, chatRoomId, context.clientContext.headers, PUBLISHER_CONNECTIONS, config.deadlineMs);
+  const publisher = new Publisher(context.baseUrl, context.clientContext.headers, PUBLISHER_CONNECTIONS, config.deadlineMs);
   let subscriptions: Subscription[] = [];
-  context.observe({ recorder, subscriptions: () => subscriptions, subscribers: config.subscribers });
+  context.observe({
+    subscribers: config.subscribers,
+    live: () => ({
+      connections: subscriptions.reduce((n, s) => n + (s.stats().connected ? 1 : 0), 0),
+      sent: recorder.attemptedMessages,
+      received: recorder.arrivals,
+      measuring: recorder.measuring,
+    }),
+    measured: () => {
+      const stats = subscriptions.map((s) => s.stats());
+      return {
+        result: recorder.result(nowUs()),
+        reconnects: stats.reduce((n, s) => n + s.reconnects, 0),
+        gaps: stats.reduce((n, s) => n + s.gaps, 0),
+      };
+    },
+  });
   try {
     context.log(`connecting ${config.subscribers} subscribers to room ${chatRoomId}`);
     subscriptions = await connectAll(context, config, chatRoomId, recorder);
-    await warmUp(context, config, publisher, recorder);
+    await warmUp(context, config, publisher, chatRoomId, recorder);
 
     const startUs = nowUs() + START_LEAD_US;
     recorder.begin(startUs);
     const schedule: ScheduledSend[] = plan.map((m) => ({
       seq: m.seq,
+      chatRoomId,
       scheduledUs: startUs + m.offsetUs,
       content: encodeMarker({ runId: context.runId, seq: m.seq, group: m.group, scheduledUs: startUs + m.offsetUs }, config.payloadBytes),
     }));

@@ -1,13 +1,22 @@
-import type { ClientContext, Subscription, TransportClient, TransportName } from '../clients/types.js';
-import type { Recorder } from '../bench/recorder.js';
+import type { ClientContext, TransportClient, TransportName } from '../clients/types.js';
+import type { RecorderResult } from '../bench/recorder.js';
 import type { OptionSpec } from '../bench/options.js';
+import type { LiveCounters, SampleRow } from '../bench/sampler.js';
+import type { Plan } from '../bench/preflight.js';
+import type { CommonConfig } from '../bench/options.js';
 
 /** What a scenario lets the runner watch, so a run that fails or is interrupted still reports what it measured. */
 export interface Observed {
-  readonly recorder: Recorder;
-  readonly subscriptions: () => readonly Subscription[];
   /** Subscribers the scenario asked for (whether or not they all connected). */
   readonly subscribers: number;
+  /** Read once per second for samples.csv. */
+  live(): LiveCounters;
+  /** Everything measured so far, as one result (a ramp sums its steps). */
+  measured(): { readonly result: RecorderResult; readonly reconnects: number; readonly gaps: number };
+  /** Scenario-specific report, written into the transport's result as `details` (a ramp's steps). */
+  details?(): Readonly<Record<string, unknown>>;
+  /** Reasons, beyond the process-level ones, that the generator limited the numbers (busy worker threads). */
+  saturationReasons?(): readonly string[];
 }
 
 /** What the runner hands a scenario for one transport: everything it needs, and nothing it must clean up. */
@@ -26,6 +35,12 @@ export interface ScenarioContext {
   progress(line: string): void;
   /** Call once, before measuring starts. */
   observe(observed: Observed): void;
+  /** Every per-second resource sample of this transport so far. */
+  samples(): readonly SampleRow[];
+  /** Takes a resource sample now and returns it (tagged with the scenario's live counters). */
+  sampleNow(): Promise<SampleRow | undefined>;
+  /** What the scenario's preflight decided for this machine (source addresses), or null. */
+  readonly machine: Plan | null;
 }
 
 export interface Scenario<Config> {
@@ -35,6 +50,11 @@ export interface Scenario<Config> {
   readonly options: readonly OptionSpec[];
   /** Builds the scenario's config from parsed options; throws a usage error for bad combinations. */
   configFrom(options: Record<string, unknown>): Config;
+  /**
+   * Checks, before any server starts, that this machine can carry the load; throws RTB_ERR_PREFLIGHT
+   * with the numbers when it cannot.
+   */
+  preflight?(config: Config, common: CommonConfig): Plan;
   /** Returns normally when the signal aborts; throws only when the run cannot go on. */
   run(context: ScenarioContext, config: Config): Promise<void>;
 }

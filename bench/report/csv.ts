@@ -2,7 +2,7 @@ import type { RunSummary } from '../result.js';
 import type { SampleRow } from '../sampler.js';
 
 const COLUMNS: readonly (keyof SampleRow)[] = [
-  'elapsedS', 'measuring', 'connections', 'messagesSent', 'messagesReceived',
+  'elapsedS', 'measuring', 'step', 'connections', 'messagesSent', 'messagesReceived',
   'serverCpuPct', 'serverRssBytes', 'generatorCpuPct', 'generatorRssBytes', 'proxyCpuPct', 'proxyRssBytes', 'eventLoopDelayP99Us',
 ];
 
@@ -11,7 +11,7 @@ export function samplesCsv(summary: RunSummary): string {
   const lines = [['transport', ...COLUMNS].join(',')];
   for (const result of summary.transports) {
     for (const row of result.samples) {
-      lines.push([result.transport, ...COLUMNS.map((column) => (row[column] === null ? '' : String(row[column])))].join(','));
+      lines.push([result.transport, ...COLUMNS.map((column) => (row[column] === null || row[column] === undefined ? '' : String(row[column])))].join(','));
     }
   }
   return `${lines.join('\n')}\n`;

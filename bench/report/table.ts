@@ -1,5 +1,6 @@
 import type { LatencyStats } from '../histogram.js';
 import type { RunSummary, TransportResult } from '../result.js';
+import type { RampStep } from '../../scenarios/ramp-step.js';
 
 const METHOD_NAMES: Record<string, string> = { ws: 'WebSocket', sse: 'SSE', 'long-polling': 'Long Polling' };
 
@@ -97,6 +98,33 @@ export function notes(results: readonly TransportResult[]): string[] {
   return lines;
 }
 
+function kib(bytes: number | null | undefined): string {
+  return bytes === null || bytes === undefined ? '-' : (bytes / 1024).toFixed(1);
+}
+
+/** One ramp's per-step table; `*` marks a step whose generator was saturated. */
+export function rampTable(result: TransportResult): string | null {
+  const steps = result.details?.steps as readonly RampStep[] | undefined;
+  if (!steps) return null;
+  return renderTable(
+    ['Step', 'Held', 'Connect P50', 'P99 (ms)', 'Connect errors', 'Error rate', 'Latency P50', 'P99', 'Max (ms)', 'Fan-out P99', 'Server CPU avg/max %', 'Server RSS (MiB)', 'RSS/conn (KiB)', 'Generator CPU %', 'Worker busy %'],
+    steps.map((s) => [
+      `${s.target}${s.generator.saturated ? '*' : ''}`,
+      String(s.connectionsHeld),
+      formatMs(s.connect.latencyUs.p50), formatMs(s.connect.latencyUs.p99),
+      String(s.connect.failed),
+      `${(s.errorRate * 100).toFixed(2)}%`,
+      formatMs(s.latencyUs.perMessage.p50), formatMs(s.latencyUs.perMessage.p99), formatMs(s.latencyUs.perMessage.max),
+      formatMs(s.latencyUs.fanOutSpread.p99),
+      s.server ? `${formatPct(s.server.cpuPctAvg)}/${formatPct(s.server.cpuPctMax)}` : '-',
+      formatMiB(s.server?.rssBytesMax ?? null),
+      kib(s.server?.rssPerConnectionBytes),
+      `${formatPct(s.generator.cpuPctAvg)}/${formatPct(s.generator.cpuPctMax)}`,
+      String(Math.round(s.generator.workerUtilizationMax * 100)),
+    ]),
+  );
+}
+
 /** The three tables and the notes, as printed on the terminal and written into summary.md. */
 export function renderTables(summary: RunSummary): string {
   const results = summary.transports;
@@ -110,6 +138,13 @@ export function renderTables(summary: RunSummary): string {
     'Resources (CPU in % of one core)',
     resourceTable(results),
   ];
+  for (const result of results) {
+    const table = rampTable(result);
+    if (!table) continue;
+    const verdict = String(result.details?.verdict ?? '');
+    const breaking = result.details?.breakingPoint as { cause?: string } | null | undefined;
+    parts.push('', `Ramp, ${methodName(result)}: ${verdict}${breaking?.cause ? ` (${breaking.cause})` : ''}; * = generator saturated at that step`, table);
+  }
   const warnings = notes(results);
   if (warnings.length > 0) parts.push('', ...warnings.map((w) => `- ${w}`));
   return parts.join('\n');

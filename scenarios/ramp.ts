@@ -1,0 +1,283 @@
+import { nowUs } from '../bench/clock.js';
+import { encodeHistogram, latencyStats, mergeEncoded } from '../bench/histogram.js';
+import { WARMUP_GROUP, encodeMarker } from '../bench/marker.js';
+import { duration, integer } from '../bench/options.js';
+import { preflight } from '../bench/preflight.js';
+import { Publisher, type ScheduledSend } from '../bench/publisher.js';
+import { type LatencyKind, LATENCY_KINDS, type MessageCounts, Recorder, type RecorderResult } from '../bench/recorder.js';
+import { saturation } from '../bench/result.js';
+import { type SampleRow, usageOfRows } from '../bench/sampler.js';
+import { sleep } from '../bench/sleep.js';
+import { SubscriberPool, mergeStep } from '../bench/worker/pool.js';
+import type { SubscriberSpec } from '../bench/worker/protocol.js';
+import { type RampStep, breakingCause, errorRate, parsePercent, parseSteps, stepPlan } from './ramp-step.js';
+import type { Scenario, ScenarioContext } from './types.js';
+
+export interface RampConfig {
+  readonly steps: readonly number[];
+  readonly rooms: number;
+  readonly holdMs: number;
+  readonly messages: number;
+  readonly ratePerS: number;
+  readonly workers: number;
+  readonly connectConcurrency: number;
+  readonly maxErrorRate: number;
+  readonly payloadBytes: number;
+  readonly deadlineMs: number;
+  readonly connectTimeoutMs: number;
+}
+
+const PUBLISHER_CONNECTIONS = 32;
+const START_LEAD_US = 200_000;
+const WARMUP_LIMIT_MS = 30_000;
+/** Worker thread busy more than this share of a step, or its callbacks this late, limits the numbers. */
+const WORKER_UTILIZATION_LIMIT = 0.9;
+const WORKER_LOOP_DELAY_LIMIT_US = 20_000;
+
+function roomName(runId: string, transport: string, room: number): string {
+  return `rtb-${runId}-${transport}-r${room}`;
+}
+
+/**
+ * Warm-up for a step: one warm-up message per room at a time, until every held subscriber has got
+ * one (bounded). Held subscribers that never do are left to show up as lost deliveries.
+ */
+async function warmUp(context: ScenarioContext, pool: SubscriberPool, publisher: Publisher, config: RampConfig, expected: number): Promise<void> {
+  await pool.warmReset();
+  const deadline = Date.now() + WARMUP_LIMIT_MS;
+  for (let n = 0; !context.signal.aborted && Date.now() < deadline; n++) {
+    await Promise.all(
+      Array.from({ length: config.rooms }, (_, room) =>
+        publisher.publish(roomName(context.runId, context.transport, room), encodeMarker({ runId: context.runId, seq: n, group: WARMUP_GROUP, scheduledUs: nowUs() }, config.payloadBytes)),
+      ),
+    );
+    const until = Date.now() + 1000;
+    while (Date.now() < until && !context.signal.aborted) {
+      if ((await pool.warmStatus()).warmed >= expected) return;
+      await sleep(50, context.signal);
+    }
+  }
+  const { warmed } = await pool.warmStatus();
+  if (warmed < expected) context.log(`${expected - warmed} of ${expected} subscribers got no warm-up message within ${WARMUP_LIMIT_MS / 1000} s`);
+}
+
+function rowsOfStep(rows: readonly SampleRow[], step: number): SampleRow[] {
+  return rows.filter((row) => row.step === step);
+}
+
+async function run(context: ScenarioContext, config: RampConfig): Promise<void> {
+  const pool = SubscriberPool.start(config.workers, {
+    transport: context.transport,
+    baseUrl: context.baseUrl,
+    headers: context.clientContext.headers,
+    resume: context.clientContext.resume,
+    reconnect: context.clientContext.reconnect,
+    connectTimeoutMs: context.clientContext.connectTimeoutMs,
+    pollTimeoutMs: context.clientContext.pollTimeoutMs,
+    seed: 1,
+    localAddresses: context.machine?.localAddresses ?? [],
+    runId: context.runId,
+    deadlineUs: config.deadlineMs * 1000,
+  });
+  const publisher = new Publisher(context.baseUrl, context.clientContext.headers, PUBLISHER_CONNECTIONS, config.deadlineMs);
+  const steps: RampStep[] = [];
+  /** Encoded per-step histograms of each kind, merged for the transport's overall figures. */
+  const histograms: Record<LatencyKind, string[]> = { perMessage: [], burstCompletion: [], fanOutSpread: [], publishRtt: [], sendLag: [] };
+  const totals = { expected: 0, received: 0, lost: 0, late: 0, duplicated: 0, outOfOrder: 0, pending: 0, foreign: 0 } as Record<keyof MessageCounts, number>;
+  const errorTotals: Record<string, number> = {};
+  let reconnects = 0;
+  let gaps = 0;
+  let held = 0;
+  /** Subscribers connected per room: the audience each room's messages are expected by. */
+  const heldPerRoom = new Map<number, number>();
+  let current: { step: number; publishRecorder: Recorder } | null = null;
+  let breakingPoint: { step: number; connections: number; errorRate: number; cause: string } | null = null;
+  const extraReasons: string[] = [];
+
+  context.observe({
+    subscribers: config.steps.at(-1) ?? 0,
+    live: () => ({
+      connections: pool.live().connected,
+      sent: current?.publishRecorder.attemptedMessages ?? 0,
+      received: pool.live().arrivals,
+      measuring: current !== null,
+      step: current?.step ?? null,
+    }),
+    measured: () => {
+      const latencyUs = {} as Record<LatencyKind, ReturnType<typeof latencyStats>>;
+      const encoded = {} as Record<LatencyKind, string>;
+      for (const kind of LATENCY_KINDS) {
+        const merged = mergeEncoded(histograms[kind]);
+        latencyUs[kind] = latencyStats(merged);
+        encoded[kind] = encodeHistogram(merged);
+      }
+      const result: RecorderResult = {
+        messages: { ...totals },
+        subscriberBursts: { ok: totals.received, failed: totals.lost, pending: totals.pending },
+        latencyUs,
+        histograms: encoded,
+        errors: { ...errorTotals },
+      };
+      return { result, reconnects, gaps };
+    },
+    details: () => ({ steps, breakingPoint, verdict: breakingPoint ? `broke at ${breakingPoint.connections} connections` : steps.length === config.steps.length ? 'every step passed' : 'stopped before the last step' }),
+    saturationReasons: () => extraReasons,
+  });
+
+  try {
+    const baseline = await context.sampleNow();
+    let previousRss = baseline?.serverRssBytes ?? null;
+    for (const [step, target] of config.steps.entries()) {
+      if (context.signal.aborted) break;
+      const stepStartUs = nowUs();
+      const specs: SubscriberSpec[] = [];
+      for (let index = held; index < target; index++) {
+        const room = index % config.rooms;
+        specs.push({ index, room, chatRoomId: roomName(context.runId, context.transport, room) });
+      }
+      context.log(`step ${step + 1}/${config.steps.length}: connecting ${specs.length} subscribers (${target} in all) over ${pool.size} workers`);
+      const connect = await pool.connect(specs, config.connectConcurrency);
+      const connectFailed = specs.length - connect.ok;
+      held += connect.ok;
+      for (const [room, n] of Object.entries(connect.okByRoom)) heldPerRoom.set(Number(room), (heldPerRoom.get(Number(room)) ?? 0) + n);
+      const connectedAtMs = Date.now();
+      await warmUp(context, pool, publisher, config, held);
+
+      const plan = stepPlan(config.messages, config.ratePerS, config.rooms);
+      const publishRecorder = new Recorder({ runId: context.runId, plan, deadlineUs: config.deadlineMs * 1000 });
+      current = { step, publishRecorder };
+      const startUs = nowUs() + START_LEAD_US;
+      publishRecorder.begin(startUs);
+      await pool.measure(plan, startUs);
+      pool.takeHealth(); // after the workers' replies: every older tick has been received and is dropped
+      const schedule: ScheduledSend[] = plan.map((m) => ({
+        seq: m.seq,
+        chatRoomId: roomName(context.runId, context.transport, m.room ?? 0),
+        scheduledUs: startUs + m.offsetUs,
+        content: encodeMarker({ runId: context.runId, seq: m.seq, group: m.group, scheduledUs: startUs + m.offsetUs }, config.payloadBytes),
+      }));
+      context.log(`step ${step + 1}: publishing ${plan.length} messages to ${config.rooms} room(s), ${held} subscribers`);
+      await publisher.run(
+        schedule,
+        {
+          onSendStart: (seq, actualUs) => publishRecorder.recordSendStart(seq, actualUs),
+          onSendDone: (_seq, rttUs, errorCode) => publishRecorder.recordPublishDone(rttUs, errorCode),
+        },
+        context.signal,
+      );
+      const lastDueUs = startUs + (plan.at(-1)?.offsetUs ?? 0) + config.deadlineMs * 1000;
+      await Promise.race([pool.waitComplete(lastDueUs), sleep(Math.max(0, (lastDueUs - nowUs()) / 1000) + 1000, context.signal)]);
+      await sleep(Math.max(0, connectedAtMs + config.holdMs - Date.now()), context.signal);
+
+      const replies = await pool.results(publishRecorder.attemptedSeqs());
+      const merged = mergeStep(replies, plan, (room) => heldPerRoom.get(room) ?? 0);
+      await context.sampleNow(); // the step's closing reading, still tagged with this step
+      current = null;
+      const publishResult = publishRecorder.result(nowUs());
+      const rows = rowsOfStep(context.samples(), step);
+      const server = usageOfRows(rows, 'server');
+      const generator = usageOfRows(rows, 'generator');
+      const threads = pool.takeHealth();
+      const reasons = saturation(generator, 0, publishResult.latencyUs.sendLag.p99, null).reasons;
+      if (threads.utilizationMax > WORKER_UTILIZATION_LIMIT) reasons.push(`a subscriber worker thread was ${Math.round(threads.utilizationMax * 100)}% busy (limit ${WORKER_UTILIZATION_LIMIT * 100}%)`);
+      if (threads.eventLoopDelayP99UsMax > WORKER_LOOP_DELAY_LIMIT_US) reasons.push(`a subscriber worker's event-loop delay p99 reached ${(threads.eventLoopDelayP99UsMax / 1000).toFixed(1)} ms`);
+      const messages = merged.messages;
+      const rate = errorRate(specs.length, connectFailed, messages);
+      const rssPerConnection =
+        server.rssBytesMax !== null && previousRss !== null && specs.length > 0 ? Math.round((server.rssBytesMax - previousRss) / specs.length) : null;
+      previousRss = server.rssBytesMax ?? previousRss;
+      const result: RampStep = {
+        step: step + 1,
+        target,
+        connectionsHeld: merged.connected,
+        connect: { attempted: specs.length, ok: connect.ok, failed: connectFailed, errors: connect.failed, latencyUs: latencyStats(connect.connectUs) },
+        messages,
+        errorRate: rate,
+        latencyUs: {
+          perMessage: latencyStats(merged.perMessage),
+          fanOutSpread: latencyStats(merged.fanOutSpread),
+          publishRtt: publishResult.latencyUs.publishRtt,
+          sendLag: publishResult.latencyUs.sendLag,
+        },
+        errors: { ...merged.errors, ...publishResult.errors },
+        server: rows.some((r) => r.serverRssBytes !== null) ? { ...server, rssPerConnectionBytes: rssPerConnection } : null,
+        generator: {
+          ...generator,
+          saturated: reasons.length > 0,
+          saturationReasons: reasons,
+          workerUtilizationMax: Math.round(threads.utilizationMax * 100) / 100,
+          workerEventLoopDelayP99UsMax: threads.eventLoopDelayP99UsMax,
+        },
+        passed: rate <= config.maxErrorRate && !context.signal.aborted,
+        durationMs: Math.round((nowUs() - stepStartUs) / 1000),
+      };
+      steps.push(result);
+      for (const key of Object.keys(totals) as Array<keyof MessageCounts>) totals[key] += messages[key];
+      for (const [code, n] of Object.entries(result.errors)) errorTotals[code] = (errorTotals[code] ?? 0) + n;
+      for (const [code, n] of Object.entries(connect.failed)) errorTotals[`connect:${code}`] = (errorTotals[`connect:${code}`] ?? 0) + n;
+      histograms.perMessage.push(encodeHistogram(merged.perMessage));
+      histograms.fanOutSpread.push(encodeHistogram(merged.fanOutSpread));
+      histograms.publishRtt.push(publishResult.histograms.publishRtt);
+      histograms.sendLag.push(publishResult.histograms.sendLag);
+      reconnects = merged.reconnects;
+      gaps = merged.gaps;
+      for (const reason of reasons) extraReasons.push(`step ${step + 1} (${target}): ${reason}`);
+      context.log(
+        `step ${step + 1}: ${merged.connected} held, error rate ${(rate * 100).toFixed(2)}%, p50 ${((result.latencyUs.perMessage.p50 ?? 0) / 1000).toFixed(1)} ms, p99 ${((result.latencyUs.perMessage.p99 ?? 0) / 1000).toFixed(1)} ms${reasons.length ? ' (generator saturated)' : ''}`,
+      );
+      if (context.signal.aborted) break;
+      if (!result.passed) {
+        breakingPoint = { step: step + 1, connections: target, errorRate: rate, cause: breakingCause(result, context.signal.aborted) };
+        context.log(`breaking point at ${target} connections: ${breakingPoint.cause}`);
+        break;
+      }
+    }
+  } finally {
+    current = null;
+    await pool.close();
+    await publisher.close();
+  }
+
+}
+
+export const rampScenario: Scenario<RampConfig> = {
+  name: 'ramp',
+  summary: 'step up to 10,000 subscribers: connect time, latency, loss, CPU and memory per step, and the breaking point',
+  options: [
+    { flags: '--steps <counts>', description: 'connections held at each step, comma-separated', parse: parseSteps, defaultValue: [100, 1000, 5000, 10_000], defaultLabel: '100,1000,5000,10000' },
+    { flags: '--rooms <count>', description: 'spread subscribers over this many rooms (1: all in one room)', parse: integer(1, 10_000), defaultValue: 1 },
+    { flags: '--hold <duration>', description: 'minimum time each step holds its connections', parse: duration(0, 3_600_000), defaultValue: 5000, defaultLabel: '5s' },
+    { flags: '--messages <count>', description: 'messages published to each room per step', parse: integer(1, 100_000), defaultValue: 10 },
+    { flags: '--rate <per-second>', description: 'messages per second per room', parse: integer(1, 10_000), defaultValue: 2 },
+    { flags: '--workers <count>', description: 'subscriber worker threads (subscribers are dealt round-robin)', parse: integer(1, 64), defaultValue: 2 },
+    { flags: '--connect-concurrency <count>', description: 'connections being opened at once, over all workers', parse: integer(1, 10_000), defaultValue: 100 },
+    { flags: '--max-error-rate <percent>', description: 'a step whose (failed connects + lost deliveries) / (attempts + expected) passes this is the breaking point', parse: parsePercent, defaultValue: 0.05, defaultLabel: '5%' },
+    { flags: '--payload-bytes <bytes>', description: 'content length; the marker (about 40 bytes) is padded up to it', parse: integer(0, 10_000), defaultValue: 0, defaultLabel: 'marker only' },
+  ],
+  configFrom(options) {
+    return {
+      steps: options.steps as number[],
+      rooms: options.rooms as number,
+      holdMs: options.hold as number,
+      messages: options.messages as number,
+      ratePerS: options.rate as number,
+      workers: options.workers as number,
+      connectConcurrency: options.connectConcurrency as number,
+      maxErrorRate: options.maxErrorRate as number,
+      payloadBytes: options.payloadBytes as number,
+      deadlineMs: options.deadline as number,
+      connectTimeoutMs: options.connectTimeout as number,
+    };
+  },
+  preflight(config, common) {
+    const host = common.target ? new URL(common.target).hostname : '127.0.0.1';
+    return preflight({
+      connections: config.steps.at(-1) ?? 0,
+      extraSockets: PUBLISHER_CONNECTIONS + 8,
+      builtInServer: common.target === null,
+      proxy: common.delayMs > 0,
+      loopback: host === 'localhost' || host.startsWith('127.') || host === '[::1]',
+    });
+  },
+  run,
+};
