@@ -1,9 +1,51 @@
-import { EventSource, type FetchLike } from 'eventsource';
-import { fetch as undiciFetch } from 'undici';
+import { EventSource, type FetchLike, type FetchLikeResponse } from 'eventsource';
 import { nowUs } from '../bench/clock.js';
 import { ConnectionLoop, subscriptionOf } from './reconnect.js';
 import type { ClientContext, SubscriberHandlers, Subscription, TransportClient } from './types.js';
 import { endpoint, roomPath } from './url.js';
+
+/**
+ * The `fetch` eventsource calls, done with undici's `request` over the run's dispatcher: the body
+ * is handed over as Node stream chunks behind the small reader interface eventsource reads, which
+ * costs far less per chunk than a WHATWG ReadableStream (the difference between a saturated and an
+ * unsaturated generator at 10,000 SSE subscribers). Only the response headers are under the connect
+ * timeout; the stream itself may last for hours.
+ */
+async function streamFetch(context: ClientContext, url: string, headers: Record<string, string>, signal: AbortSignal | undefined): Promise<FetchLikeResponse> {
+  const target = new URL(url);
+  const response = await context.dispatcher.request({
+    origin: target.origin,
+    path: target.pathname + target.search,
+    method: 'GET',
+    headers,
+    ...(signal ? { signal } : {}),
+    headersTimeout: context.connectTimeoutMs,
+    bodyTimeout: 0,
+  });
+  const chunks = response.body[Symbol.asyncIterator]();
+  return {
+    url,
+    status: response.statusCode,
+    redirected: false,
+    headers: {
+      get: (name: string) => {
+        const value = response.headers[name.toLowerCase()];
+        return value === undefined ? null : Array.isArray(value) ? value.join(', ') : value;
+      },
+    },
+    body: {
+      getReader: () => ({
+        read: async () => {
+          const next = await chunks.next();
+          return next.done ? { done: true as const } : { done: false as const, value: next.value as Buffer };
+        },
+        cancel: async () => {
+          response.body.destroy();
+        },
+      }),
+    },
+  };
+}
 
 /**
  * SSE subscriber on the `eventsource` package. Each connection is one EventSource; rtbench closes it
@@ -21,19 +63,10 @@ export const sseClient: TransportClient = {
       context.random,
       ({ opened, lost }) => {
         const resumeFrom = context.resume && lastId > 0 ? String(lastId) : undefined;
-        const fetchWithHeaders: FetchLike = async (input, init) => {
+        const fetchWithHeaders: FetchLike = (input, init) => {
           const headers: Record<string, string> = { ...init.headers, ...context.headers };
           if (resumeFrom) headers['Last-Event-ID'] = resumeFrom;
-          // The connect timeout covers the response headers only; the stream itself may last for hours.
-          const controller = new AbortController();
-          const upstream = init.signal as AbortSignal | undefined;
-          upstream?.addEventListener('abort', () => controller.abort(upstream.reason), { once: true });
-          const timer = setTimeout(() => controller.abort(Object.assign(new Error('connect timeout'), { code: 'CONNECT_TIMEOUT' })), context.connectTimeoutMs);
-          try {
-            return await undiciFetch(input, { ...init, headers, signal: controller.signal, dispatcher: context.dispatcher });
-          } finally {
-            clearTimeout(timer);
-          }
+          return streamFetch(context, String(input), headers, init.signal as AbortSignal | undefined);
         };
         const source = new EventSource(url, { fetch: fetchWithHeaders });
         source.addEventListener('connected', opened);

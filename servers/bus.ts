@@ -1,8 +1,11 @@
 /**
  * The room bus every transport plugin shares: ids, bounded history, and fan-out to listeners.
  *
- * A message is serialised once, when it is published; every subscriber of every transport is sent
- * those same bytes (plugins may cache one framed form per transport on the `Published` object).
+ * A message is serialised once, when it is published, and each transport frames it into bytes once
+ * (`framed`); every subscriber of that transport is written the same Buffer. Fan-out runs on the next
+ * turn of the event loop, after the publisher has been answered, so a POST to a room of 10,000 does
+ * not wait for 10,000 writes; listeners skip ids they already have, so a subscriber that joins (and
+ * replays history) in between is not sent a message twice.
  */
 export interface ChatMessage {
   readonly id: number;
@@ -17,7 +20,7 @@ export interface Published {
   /** The message JSON, serialised once for everyone. */
   readonly json: string;
   /** Per-transport framed bytes, built on first use and shared by all subscribers of that transport. */
-  readonly frames: Map<string, string>;
+  readonly frames: Map<string, Buffer>;
 }
 
 export interface Gap {
@@ -77,7 +80,9 @@ export class RoomBus {
       room.history[room.historyStart] = published;
       room.historyStart = (room.historyStart + 1) % this.historyLimit;
     }
-    for (const listener of room.listeners) listener(published);
+    setImmediate(() => {
+      for (const listener of room.listeners) listener(published);
+    });
     return published;
   }
 
@@ -98,7 +103,10 @@ export class RoomBus {
     return { messages, gap };
   }
 
-  /** Listens to live messages; the caller replays `since()` first, in the same tick, so nothing slips between. */
+  /**
+   * Listens to live messages; the caller replays `since()` first, in the same tick, so nothing slips
+   * between. The listener may be handed a message the replay already had: use `deliverOnce`.
+   */
   subscribe(chatRoomId: string, listener: Listener): () => void {
     const room = this.room(chatRoomId);
     room.listeners.add(listener);
@@ -112,12 +120,22 @@ export class RoomBus {
   }
 }
 
-/** The framed form of a message for one transport, built once and reused for every subscriber. */
-export function framed(published: Published, transport: string, build: (published: Published) => string): string {
+/** The framed bytes of a message for one transport, built once and reused for every subscriber. */
+export function framed(published: Published, transport: string, build: (published: Published) => string): Buffer {
   let frame = published.frames.get(transport);
   if (frame === undefined) {
-    frame = build(published);
+    frame = Buffer.from(build(published));
     published.frames.set(transport, frame);
   }
   return frame;
+}
+
+/** Wraps a subscriber's send so each id goes out at most once, in increasing order (replay, then live). */
+export function deliverOnce(send: (published: Published) => void): (published: Published) => void {
+  let lastId = 0;
+  return (published) => {
+    if (published.message.id <= lastId) return;
+    lastId = published.message.id;
+    send(published);
+  };
 }

@@ -41,7 +41,7 @@ export const longPollingPlugin: FastifyPluginAsync<LongPollingPluginOptions> = a
     (request, reply) => {
       const { chatRoomId } = request.params;
       const { since, timeout = defaultTimeoutMs } = request.query;
-      const json = (body: string): FastifyReply => reply.type('application/json; charset=utf-8').send(body);
+      const json = (body: string | Buffer): FastifyReply => reply.type('application/json; charset=utf-8').send(body);
 
       if (since !== undefined) {
         const replay = bus.since(chatRoomId, since);
@@ -54,7 +54,7 @@ export const longPollingPlugin: FastifyPluginAsync<LongPollingPluginOptions> = a
       let unsubscribe = (): void => {};
       // Node keeps one timer list per duration, so equal per-request timeouts share one underlying timer.
       const timer = setTimeout(() => finish('[]'), timeout);
-      const finish = (body: string): void => {
+      const finish = (body: string | Buffer): void => {
         clearTimeout(timer);
         unsubscribe();
         waiting.delete(answerEmpty);

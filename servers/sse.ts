@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ServerResponse } from 'node:http';
-import { type Published, type RoomBus, framed } from './bus.js';
+import { type Published, type RoomBus, deliverOnce, framed } from './bus.js';
 import { type RoomParams, roomParamsSchema, sendError, sinceSchema } from './http-errors.js';
 
 export interface SsePluginOptions {
@@ -67,20 +67,18 @@ export const ssePlugin: FastifyPluginAsync<SsePluginOptions> = async (app, optio
         'x-accel-buffering': 'no',
       });
       stream.socket?.setNoDelay(true);
-      const send = (published: Published): void => {
+      const send = deliverOnce((published: Published): void => {
         if (stream.writableLength > maxBufferedBytes) {
           stream.destroy();
           return;
         }
         stream.write(framed(published, 'sse', messageFrame));
-      };
+      });
       let head = `retry: ${retryMs}\n\nevent: connected\ndata: ${JSON.stringify({ chatRoomId, since })}\n\n`;
-      if (since !== null) {
-        const replay = bus.since(chatRoomId, since);
-        if (replay.gap) head += `event: gap\ndata: ${JSON.stringify(replay.gap)}\n\n`;
-        for (const published of replay.messages) head += framed(published, 'sse', messageFrame);
-      }
+      const replay = since === null ? null : bus.since(chatRoomId, since);
+      if (replay?.gap) head += `event: gap\ndata: ${JSON.stringify(replay.gap)}\n\n`;
       stream.write(head);
+      for (const published of replay?.messages ?? []) send(published);
       const unsubscribe = bus.subscribe(chatRoomId, send);
       streams.add(stream);
       stream.on('close', () => {

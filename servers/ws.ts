@@ -1,7 +1,7 @@
 import websocket from '@fastify/websocket';
 import type { FastifyPluginAsync } from 'fastify';
 import type { WebSocket } from 'ws';
-import type { Gap, Published, RoomBus } from './bus.js';
+import { type Gap, type Published, type RoomBus, deliverOnce, framed } from './bus.js';
 import { type RoomParams, roomParamsSchema, sinceSchema } from './http-errors.js';
 
 export interface WsPluginOptions {
@@ -11,6 +11,8 @@ export interface WsPluginOptions {
 }
 
 const OPEN = 1;
+
+const jsonText = (published: Published): string => published.json;
 
 function gapFrame(gap: Gap): string {
   return JSON.stringify({ type: 'gap', from: gap.from, to: gap.to });
@@ -31,15 +33,15 @@ export const wsPlugin: FastifyPluginAsync<WsPluginOptions> = async (app, { bus, 
     },
     (socket: WebSocket, request) => {
       const { chatRoomId } = request.params;
-      const send = (published: Published): void => {
+      const send = deliverOnce((published: Published): void => {
         if (socket.readyState !== OPEN) return;
         if (socket.bufferedAmount > maxBufferedBytes) {
           socket.terminate();
           return;
         }
-        // The JSON text is already serialised once on the bus; ws frames it per socket.
-        socket.send(published.json);
-      };
+        // The same UTF-8 Buffer for every socket: ws adds a frame header and writes it without copying.
+        socket.send(framed(published, 'ws', jsonText), { binary: false, compress: false });
+      });
       // Replay and subscribe in the same tick: no publish can run between them.
       if (request.query.since !== undefined) {
         const replay = bus.since(chatRoomId, request.query.since);

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { RoomBus } from '../servers/bus.js';
+import { setImmediate as nextTurn } from 'node:timers/promises';
+import { RoomBus, deliverOnce } from '../servers/bus.js';
 
 describe('RoomBus', () => {
   it('numbers messages per room from 1 and serialises each once', () => {
@@ -31,15 +32,34 @@ describe('RoomBus', () => {
     expect(bus.since('r', 8).messages.map((p) => p.message.id)).toEqual([9, 10]);
   });
 
-  it('fans out live messages until unsubscribed', () => {
+  it('fans out live messages after the publish returns, in order, until unsubscribed', async () => {
     const bus = new RoomBus({ historyLimit: 3 });
     const seen: number[] = [];
     const unsubscribe = bus.subscribe('r', (p) => seen.push(p.message.id));
     bus.publish('r', 'u', 'a');
-    bus.publish('other', 'u', 'b');
+    bus.publish('r', 'u', 'b');
+    bus.publish('other', 'u', 'x');
+    expect(seen).toEqual([]);
+    await nextTurn();
+    expect(seen).toEqual([1, 2]);
     unsubscribe();
     bus.publish('r', 'u', 'c');
-    expect(seen).toEqual([1]);
+    await nextTurn();
+    expect(seen).toEqual([1, 2]);
+  });
+
+  it('never sends a subscriber who replayed a message the same message again', async () => {
+    const bus = new RoomBus({ historyLimit: 10 });
+    bus.publish('r', 'u', 'a');
+    // Joins between the publish and its fan-out: the replay has message 1, the fan-out brings it again.
+    const seen: number[] = [];
+    const send = deliverOnce((p) => seen.push(p.message.id));
+    for (const p of bus.since('r', 0).messages) send(p);
+    bus.subscribe('r', send);
+    await nextTurn();
+    bus.publish('r', 'u', 'b');
+    await nextTurn();
+    expect(seen).toEqual([1, 2]);
   });
 
   it('refuses a history limit below 1', () => {

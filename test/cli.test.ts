@@ -109,7 +109,7 @@ describe('rtbench burst end to end', () => {
     expect(folder).toMatch(/-burst$/);
     expect(JSON.parse(readFileSync(join(folder, 'summary.json'), 'utf8'))).toEqual(summary);
     const csv = readFileSync(join(folder, 'samples.csv'), 'utf8').trim().split('\n');
-    expect(csv[0]).toMatch(/^transport,elapsedS,measuring,connections,messagesSent,messagesReceived,serverCpuPct/);
+    expect(csv[0]).toMatch(/^transport,elapsedS,measuring,step,connections,messagesSent,messagesReceived,serverCpuPct/);
     expect(csv.length).toBeGreaterThan(3);
     const markdown = readFileSync(join(folder, 'summary.md'), 'utf8');
     expect(markdown).toContain('| Method');

@@ -1,0 +1,120 @@
+import { describe, expect, it } from 'vitest';
+import { encodeHistogram, latencyStats, newHistogram, recordUs } from '../bench/histogram.js';
+import type { StepReply } from '../bench/worker/protocol.js';
+import { SubscriberPool, mergeStep } from '../bench/worker/pool.js';
+import { encodeMarker } from '../bench/marker.js';
+import { Publisher } from '../bench/publisher.js';
+import { nowUs } from '../bench/clock.js';
+import { errorRate, parsePercent, parseSteps, stepPlan } from '../scenarios/ramp-step.js';
+import { testCleanup } from './helpers.js';
+
+const cleanup = testCleanup();
+
+describe('ramp options and plan', () => {
+  it('parses steps and percentages, refusing bad ones', () => {
+    expect(parseSteps('100,1000,5000,10000')).toEqual([100, 1000, 5000, 10_000]);
+    for (const bad of ['', '10,5', '0,10', '1.5', 'a,b', '10,10']) expect(() => parseSteps(bad), bad).toThrow('strictly increasing');
+    expect(parsePercent('5')).toBe(0.05);
+    expect(parsePercent('12.5%')).toBe(0.125);
+    expect(() => parsePercent('150')).toThrow('percentage');
+  });
+
+  it('staggers rooms inside each message interval', () => {
+    const plan = stepPlan(2, 2, 2);
+    expect(plan.map((m) => [m.seq, m.room, m.offsetUs])).toEqual([[0, 0, 0], [1, 1, 250_000], [2, 0, 500_000], [3, 1, 750_000]]);
+  });
+
+  it('counts failed connects and lost deliveries in the error rate', () => {
+    const messages = { expected: 900, received: 880, lost: 20, late: 0, duplicated: 0, outOfOrder: 0, pending: 0, foreign: 0 };
+    expect(errorRate(100, 10, messages)).toBeCloseTo(30 / 1000);
+    expect(errorRate(0, 0, { ...messages, expected: 0, lost: 0 })).toBe(0);
+  });
+});
+
+describe('mergeStep', () => {
+  it('adds counts, merges histograms and computes fan-out spread across workers', () => {
+    const plan = stepPlan(2, 1, 1);
+    const reply = (values: number[], first: number[], last: number[], count: number[]): StepReply => {
+      const histogram = newHistogram();
+      for (const value of values) recordUs(histogram, value);
+      const encoded = encodeHistogram(histogram);
+      const empty = encodeHistogram(newHistogram());
+      return {
+        result: {
+          messages: { expected: 4, received: values.length, lost: 4 - values.length, late: 0, duplicated: 1, outOfOrder: 0, pending: 0, foreign: 0 },
+          subscriberBursts: { ok: 0, failed: 0, pending: 0 },
+          latencyUs: {} as never,
+          histograms: { perMessage: encoded, burstCompletion: empty, fanOutSpread: empty, publishRtt: empty, sendLag: empty },
+          errors: { 'subscriber:X': 1 },
+        },
+        firstUs: Float64Array.from(first),
+        lastUs: Float64Array.from(last),
+        count: Uint32Array.from(count),
+        connected: 2,
+        reconnects: 1,
+        gaps: 0,
+      };
+    };
+    // Four subscribers in one room, two per worker. Message 0 reaches all four; message 1 only three.
+    const merged = mergeStep(
+      [reply([1000, 2000, 3000, 4000], [100, 200], [150, 260], [2, 2]), reply([1500, 2500, 3500], [120, 210], [400, 210], [2, 1])],
+      plan,
+      () => 4,
+    );
+    expect(merged.messages).toMatchObject({ expected: 8, received: 7, lost: 1, duplicated: 2 });
+    expect(latencyStats(merged.perMessage).count).toBe(7);
+    // Spread of message 0: first arrival 100 (worker 0), last 400 (worker 1).
+    expect(latencyStats(merged.fanOutSpread)).toMatchObject({ count: 1, min: 300 });
+    expect(merged.errors).toEqual({ 'subscriber:X': 2 });
+    expect(merged).toMatchObject({ connected: 4, reconnects: 2 });
+  });
+});
+
+describe('SubscriberPool', () => {
+  it('opens exactly the asked counts over 2 workers, step after step (10 -> 50 -> 100), and matches every delivery', async () => {
+    const url = await cleanup.server();
+    const runId = 'pooltest';
+    const pool = SubscriberPool.start(2, {
+      transport: 'ws',
+      baseUrl: url,
+      headers: {},
+      resume: true,
+      reconnect: { baseMs: 10, maxMs: 100 },
+      connectTimeoutMs: 5000,
+      pollTimeoutMs: 30_000,
+      seed: 1,
+      localAddresses: [],
+      runId,
+      deadlineUs: 10_000_000,
+    });
+    cleanup.add(() => pool.close());
+    const publisher = new Publisher(url, {}, 4);
+    cleanup.add(() => publisher.close());
+
+    let held = 0;
+    for (const target of [10, 50, 100]) {
+      const specs = Array.from({ length: target - held }, (_, i) => ({ index: held + i, room: 0, chatRoomId: 'pool-room' }));
+      const connect = await pool.connect(specs, 7);
+      expect(connect.ok).toBe(target - held);
+      expect(connect.failed).toEqual({});
+      expect(latencyStats(connect.connectUs).count).toBe(target - held);
+      held = target;
+      expect((await pool.warmStatus()).held).toBe(target);
+
+      const plan = stepPlan(3, 100, 1);
+      const startUs = nowUs() + 20_000;
+      await pool.measure(plan, startUs);
+      await publisher.run(
+        plan.map((m) => ({ seq: m.seq, chatRoomId: 'pool-room', scheduledUs: startUs + m.offsetUs, content: encodeMarker({ runId, seq: m.seq, group: m.group, scheduledUs: startUs + m.offsetUs }) })),
+        { onSendStart: () => {}, onSendDone: () => {} },
+        new AbortController().signal,
+      );
+      expect(await pool.waitComplete(nowUs() + 10_000_000)).toBe(true);
+      const merged = mergeStep(await pool.results(plan.map((m) => m.seq)), plan, () => target);
+      expect(merged.messages).toMatchObject({ expected: 3 * target, received: 3 * target, lost: 0, duplicated: 0 });
+      expect(latencyStats(merged.perMessage).count).toBe(3 * target);
+      expect(latencyStats(merged.fanOutSpread).count).toBe(3);
+      expect(merged.connected).toBe(target);
+    }
+  });
+});
