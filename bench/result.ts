@@ -63,7 +63,10 @@ export interface RunSummary {
   readonly transports: readonly TransportResult[];
 }
 
-/** Generator CPU above this share of one core (its JavaScript runs on one thread) marks it saturated. */
+/**
+ * Generator CPU above this share of each core it can use marks it saturated: one core for a
+ * single-threaded generator (burst), min(threads, cores) cores for the ramp's worker threads.
+ */
 export const GENERATOR_CPU_LIMIT_PCT = 80;
 /** Publisher sends later than this (p99) mean the generator could not keep its own schedule. */
 export const SEND_LAG_LIMIT_US = 5_000;
@@ -76,10 +79,12 @@ export function saturation(
   eventLoopDelayP99UsMax: number,
   sendLagP99Us: number | null,
   proxy: ProcessUsage | null,
+  usableCores = 1,
 ): { saturated: boolean; reasons: string[] } {
   const reasons: string[] = [];
-  if (generator?.cpuPctAvg != null && generator.cpuPctAvg > GENERATOR_CPU_LIMIT_PCT) {
-    reasons.push(`generator CPU averaged ${generator.cpuPctAvg}% of one core (limit ${GENERATOR_CPU_LIMIT_PCT}%)`);
+  const cpuLimitPct = GENERATOR_CPU_LIMIT_PCT * usableCores;
+  if (generator?.cpuPctAvg != null && generator.cpuPctAvg > cpuLimitPct) {
+    reasons.push(`generator CPU averaged ${generator.cpuPctAvg}% of one core (limit ${cpuLimitPct}% for ${usableCores} usable core${usableCores > 1 ? 's' : ''})`);
   }
   if (eventLoopDelayP99UsMax > EVENT_LOOP_DELAY_LIMIT_US) {
     reasons.push(`generator event-loop delay p99 reached ${(eventLoopDelayP99UsMax / 1000).toFixed(1)} ms (limit ${EVENT_LOOP_DELAY_LIMIT_US / 1000} ms)`);

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { Agent } from 'undici';
 import { CLIENTS } from '../clients/index.js';
 import type { ClientContext, TransportName } from '../clients/types.js';
@@ -141,7 +142,8 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
   const generatorUsage = sampler?.usageOf('generator') ?? { cpuPctAvg: null, cpuPctMax: null, rssBytesMax: null };
   const proxyUsage = sampler?.usageOf('proxy') ?? null;
   const loopDelayUs = sampler?.eventLoopDelayP99UsMax ?? 0;
-  const processReasons = saturation(generatorUsage, loopDelayUs, measured.latencyUs.sendLag.p99, proxyUsage).reasons;
+  const usableCores = Math.min(watched?.generatorThreads ?? 1, availableParallelism());
+  const processReasons = saturation(generatorUsage, loopDelayUs, measured.latencyUs.sendLag.p99, proxyUsage, usableCores).reasons;
   const reasons = [...processReasons, ...(watched?.saturationReasons?.() ?? [])];
   const saturated = reasons.length > 0;
   if (failure) log(`failed: ${(failure as Error).message}`);

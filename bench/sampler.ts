@@ -57,6 +57,7 @@ export function usageOfRows(rows: readonly SampleRow[], role: Role): ProcessUsag
  * included, so the resolution is subtracted to get the delay itself.
  */
 const LOOP_RESOLUTION_MS = 10;
+const MIN_INTERVAL_MS = 500;
 
 /**
  * Samples CPU and RSS of the server, the load generator and the proxy once per interval with
@@ -105,6 +106,9 @@ export class ResourceSampler {
   }
 
   private async sample(): Promise<void> {
+    // CPU time advances in 10 ms ticks: a share computed over a few milliseconds is noise (it can
+    // read thousands of percent), so an interval shorter than this is not sampled.
+    if (this.rows.length > 0 && performance.now() - this.lastSampleMs < MIN_INTERVAL_MS) return;
     const usage = await this.usage();
     const now = performance.now();
     const counters = this.counters();
@@ -133,7 +137,7 @@ export class ResourceSampler {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.sampling;
-    if (performance.now() - this.lastSampleMs >= 200) await this.sample();
+    await this.sample();
     this.loopDelay.disable();
     pidusage.clear();
   }
@@ -148,7 +152,7 @@ export class ResourceSampler {
     return this.pids[role] === undefined ? null : usageOfRows(rows, role);
   }
 
-  /** Takes a sample now (in turn with the periodic ones) and returns it: a step's closing reading. */
+  /** Takes a sample now (in turn with the periodic ones, unless one was just taken) and returns the latest. */
   async sampleNow(): Promise<SampleRow | undefined> {
     this.sampling = this.sampling.then(() => this.sample());
     await this.sampling;

@@ -57,7 +57,7 @@ export function errorRate(connectAttempts: number, connectFailed: number, messag
   return denominator === 0 ? 0 : (connectFailed + messages.lost) / denominator;
 }
 
-/** The reason a step broke, in words, from its own numbers. */
+/** The reason a step broke, in words, from its own numbers (a server that died is the runner's error). */
 export function breakingCause(step: RampStep, serverExited: boolean): string {
   const causes: string[] = [];
   if (serverExited) causes.push('the server process exited');

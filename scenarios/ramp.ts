@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { nowUs } from '../bench/clock.js';
 import { encodeHistogram, latencyStats, mergeEncoded } from '../bench/histogram.js';
 import { WARMUP_GROUP, encodeMarker } from '../bench/marker.js';
@@ -96,6 +97,7 @@ async function run(context: ScenarioContext, config: RampConfig): Promise<void> 
 
   context.observe({
     subscribers: config.steps.at(-1) ?? 0,
+    generatorThreads: config.workers + 1,
     live: () => ({
       connections: pool.live().connected,
       sent: current?.publishRecorder.attemptedMessages ?? 0,
@@ -145,7 +147,7 @@ async function run(context: ScenarioContext, config: RampConfig): Promise<void> 
 
       const plan = stepPlan(config.messages, config.ratePerS, config.rooms);
       const publishRecorder = new Recorder({ runId: context.runId, plan, deadlineUs: config.deadlineMs * 1000 });
-      current = { step, publishRecorder };
+      current = { step: step + 1, publishRecorder }; // 1-based, as in the report
       const startUs = nowUs() + START_LEAD_US;
       publishRecorder.begin(startUs);
       await pool.measure(plan, startUs);
@@ -174,11 +176,13 @@ async function run(context: ScenarioContext, config: RampConfig): Promise<void> 
       await context.sampleNow(); // the step's closing reading, still tagged with this step
       current = null;
       const publishResult = publishRecorder.result(nowUs());
-      const rows = rowsOfStep(context.samples(), step);
+      const rows = rowsOfStep(context.samples(), step + 1);
       const server = usageOfRows(rows, 'server');
       const generator = usageOfRows(rows, 'generator');
       const threads = pool.takeHealth();
-      const reasons = saturation(generator, 0, publishResult.latencyUs.sendLag.p99, null).reasons;
+      // The publisher thread plus the workers can use at most this many cores of the machine.
+      const usableCores = Math.min(config.workers + 1, availableParallelism());
+      const reasons = saturation(generator, 0, publishResult.latencyUs.sendLag.p99, null, usableCores).reasons;
       if (threads.utilizationMax > WORKER_UTILIZATION_LIMIT) reasons.push(`a subscriber worker thread was ${Math.round(threads.utilizationMax * 100)}% busy (limit ${WORKER_UTILIZATION_LIMIT * 100}%)`);
       if (threads.eventLoopDelayP99UsMax > WORKER_LOOP_DELAY_LIMIT_US) reasons.push(`a subscriber worker's event-loop delay p99 reached ${(threads.eventLoopDelayP99UsMax / 1000).toFixed(1)} ms`);
       const messages = merged.messages;
@@ -227,7 +231,7 @@ async function run(context: ScenarioContext, config: RampConfig): Promise<void> 
       );
       if (context.signal.aborted) break;
       if (!result.passed) {
-        breakingPoint = { step: step + 1, connections: target, errorRate: rate, cause: breakingCause(result, context.signal.aborted) };
+        breakingPoint = { step: step + 1, connections: target, errorRate: rate, cause: breakingCause(result, false) };
         context.log(`breaking point at ${target} connections: ${breakingPoint.cause}`);
         break;
       }

@@ -15,6 +15,8 @@ export interface Observed {
   measured(): { readonly result: RecorderResult; readonly reconnects: number; readonly gaps: number };
   /** Scenario-specific report, written into the transport's result as `details` (a ramp's steps). */
   details?(): Readonly<Record<string, unknown>>;
+  /** Threads of the generator doing work (main + workers); its CPU limit scales with them. Default 1. */
+  readonly generatorThreads?: number;
   /** Reasons, beyond the process-level ones, that the generator limited the numbers (busy worker threads). */
   saturationReasons?(): readonly string[];
 }

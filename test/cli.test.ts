@@ -83,6 +83,41 @@ describe('command line', () => {
   });
 });
 
+describe('rtbench ramp end to end', () => {
+  it('ramps 10 -> 50 -> 100 over 2 workers for every transport, holding exactly the asked counts', async () => {
+    const dir = outDir('ramp');
+    const { code, stdout, stderr } = await runCli([
+      'ramp', '--transport', 'all', '--steps', '10,50,100', '--workers', '2', '--hold', '0', '--messages', '3', '--rate', '20', '--rooms', '2', '--json', '--out', dir,
+    ]);
+    expect(code, stderr).toBe(0);
+    const summary = JSON.parse(stdout) as RunSummary;
+    expect(summary.scenario).toBe('ramp');
+    for (const result of summary.transports) {
+      const steps = result.details?.steps as Array<{ target: number; connectionsHeld: number; connect: { ok: number; attempted: number }; messages: { expected: number; lost: number }; passed: boolean }>;
+      expect(steps.map((s) => s.connectionsHeld), result.transport).toEqual([10, 50, 100]);
+      expect(steps.map((s) => s.connect.attempted)).toEqual([10, 40, 50]);
+      expect(steps.map((s) => s.connect.ok)).toEqual([10, 40, 50]);
+      // 3 messages to each of 2 rooms; each subscriber expects its own room's 3.
+      expect(steps.map((s) => s.messages.expected)).toEqual([30, 150, 300]);
+      expect(steps.every((s) => s.messages.lost === 0 && s.passed)).toBe(true);
+      expect(result.details?.verdict).toBe('every step passed');
+      expect(result.messages).toMatchObject({ expected: 480, received: 480, lost: 0 });
+    }
+    const markdown = readFileSync(join(onlyRunFolder(dir), 'summary.md'), 'utf8');
+    expect(markdown).toContain('Ramp, WebSocket: every step passed');
+  });
+
+  it('refuses, before starting anything, a step the open-file limit cannot hold', async () => {
+    const limit = Number(/Max open files\s+(\d+)/.exec(readFileSync('/proc/self/limits', 'utf8'))?.[1]);
+    if (!Number.isFinite(limit) || limit > 90_000) return; // unlimited or huge: nothing to refuse here
+    const { code, stderr } = await runCli(['ramp', '--transport', 'ws', '--steps', `100,${limit + 1000}`, '--out', outDir('refused')]);
+    expect(code).toBe(1);
+    expect(stderr).toContain(`this machine cannot run ${limit + 1000} connections`);
+    expect(stderr).toContain(`ulimit -n is ${limit}`);
+    expect(stderr).not.toContain('built-in server on');
+  });
+});
+
 describe('rtbench burst end to end', () => {
   it('measures all three transports through a 20 ms link: every latency exceeds twice the delay, nothing lost', async () => {
     const dir = outDir('delay');
