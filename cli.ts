@@ -39,6 +39,8 @@ async function runCommand(scenario: Scenario<unknown>, options: Record<string, u
   const scenarioConfig = scenario.configFrom(options);
   const reporter = stderrReporter(common.quiet || common.json);
   const interrupt = interruptSignal();
+  // The folder is fixed before the run, so checkpoints of a long run land where the final result will.
+  const folder = runFolder(common.outDir, scenario.name, new Date().toISOString());
   const summary = await runScenario({
     scenario,
     common,
@@ -47,9 +49,9 @@ async function runCommand(scenario: Scenario<unknown>, options: Record<string, u
     command: ['rtbench', ...process.argv.slice(2)],
     signal: interrupt.signal,
     reporter,
+    checkpoint: (partial) => writeResults(folder, partial),
   });
   reporter.clear();
-  const folder = runFolder(common.outDir, scenario.name, summary.startedAt);
   await writeResults(folder, summary);
   const tables = renderTables(summary);
   if (common.json) {

@@ -56,6 +56,8 @@ export interface RunSummary {
   readonly runId: string;
   readonly scenario: string;
   readonly state: RunState;
+  /** Present (true) on a summary written during the run; if rtbench is no longer running, it stopped there. */
+  readonly checkpoint?: boolean;
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly command: readonly string[];

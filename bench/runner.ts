@@ -31,6 +31,8 @@ export interface RunRequest<Config> {
   readonly command: readonly string[];
   readonly signal: AbortSignal;
   readonly reporter: Reporter;
+  /** Writes a partial summary during a long run (soak), so a crash keeps what was measured. */
+  readonly checkpoint?: (summary: RunSummary) => Promise<void>;
 }
 
 const RECONNECT_POLICY = { baseMs: 100, maxMs: 5000 };
@@ -42,9 +44,9 @@ function throughProxy(proxyUrl: string, upstream: string): string {
   return `${proxyUrl}${prefix}`;
 }
 
-async function startServer(transport: TransportName, common: CommonConfig): Promise<ChildHandle> {
+async function startServer(transport: TransportName, common: CommonConfig, port = '0'): Promise<ChildHandle> {
   const server = await startChild('reference server', distEntry('servers/main.js'), [
-    '--port', '0', '--exit-on-stdin-end', '--transports', transport,
+    '--port', port, '--exit-on-stdin-end', '--transports', transport,
     '--poll-timeout-ms', String(Math.round(common.pollTimeoutMs)),
   ]);
   await waitForHealth(server.url, SERVER_START_TIMEOUT_MS);
@@ -60,7 +62,13 @@ async function startProxy(upstream: string, common: CommonConfig): Promise<Child
 }
 
 /** One transport, start to finish, on its own fresh server; always returns a result, never leaves a process. */
-async function runTransport<Config>(request: RunRequest<Config>, transport: TransportName, runId: string, machine: Plan | null): Promise<TransportResult> {
+async function runTransport<Config>(
+  request: RunRequest<Config>,
+  transport: TransportName,
+  runId: string,
+  machine: Plan | null,
+  checkpoint: (current: TransportResult) => Promise<void>,
+): Promise<TransportResult> {
   const { scenario, common, reporter } = request;
   const startedAt = new Date();
   const startedUs = nowUs();
@@ -74,29 +82,69 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
   let observed: Observed | null = null;
   let failure: unknown = null;
   let stopping = false;
+  let restarting = false;
   let serverDied: string | null = null;
+
+  const watchServer = (child: ChildHandle): void => {
+    void child.exited.then((how) => {
+      if (stopping || restarting || child !== server) return;
+      serverDied = how;
+      transportAbort.abort();
+    });
+  };
+
+  /** The result as it stands; called at the end, and by checkpoints during a long run. */
+  const resultNow = (state: RunState): TransportResult => {
+    const watched = observed as Observed | null;
+    const snapshot = watched?.measured() ?? { result: new Recorder({ runId, plan: [], deadlineUs: 1 }).result(0), reconnects: 0, gaps: 0 };
+    const measured = snapshot.result;
+    const generatorUsage = sampler?.usageOf('generator') ?? { cpuPctAvg: null, cpuPctMax: null, rssBytesMax: null };
+    const proxyUsage = sampler?.usageOf('proxy') ?? null;
+    const loopDelayUs = sampler?.eventLoopDelayP99UsMax ?? 0;
+    const usableCores = Math.min(watched?.generatorThreads ?? 1, availableParallelism());
+    const processReasons = saturation(generatorUsage, loopDelayUs, measured.latencyUs.sendLag.p99, proxyUsage, usableCores).reasons;
+    const reasons = [...processReasons, ...(watched?.saturationReasons?.() ?? [])];
+    return {
+      transport,
+      scenario: scenario.name,
+      state,
+      error: failure ? { code: errorCode(failure), message: (failure as Error).message ?? String(failure) } : null,
+      config: { ...request.options, transport },
+      environment: environment(),
+      server: common.target ?? 'built-in',
+      startedAt: startedAt.toISOString(),
+      durationMs: Math.round((nowUs() - startedUs) / 1000),
+      latencyUs: measured.latencyUs,
+      messages: measured.messages,
+      subscriberBursts: measured.subscriberBursts,
+      connections: { subscribers: watched?.subscribers ?? 0, reconnects: snapshot.reconnects, gaps: snapshot.gaps },
+      errors: measured.errors,
+      serverUsage: sampler?.usageOf('server') ?? null,
+      generator: { ...generatorUsage, saturated: reasons.length > 0, saturationReasons: reasons, eventLoopDelayP99UsMax: loopDelayUs },
+      proxyUsage,
+      histograms: measured.histograms,
+      details: watched?.details?.() ?? null,
+      samples: sampler?.rows ?? [],
+    };
+  };
 
   try {
     if (!common.target) {
       server = await startServer(transport, common);
       log(`built-in server on ${server.url} (pid ${server.pid})`);
-      void server.exited.then((how) => {
-        if (stopping) return;
-        serverDied = how;
-        transportAbort.abort();
-      });
+      watchServer(server);
     }
     const upstream = common.target ?? (server as ChildHandle).url;
-    if (common.delayMs > 0) {
+    if (common.delayMs > 0 || scenario.needsProxy?.(request.scenarioConfig)) {
       proxy = await startProxy(upstream, common);
-      log(`delay proxy on ${proxy.url}: ${common.delayMs} ms one-way${common.jitterMs ? ` ±${common.jitterMs} ms` : ''}, ${common.delayMode} mode`);
+      log(`proxy on ${proxy.url}: ${common.delayMs} ms one-way${common.jitterMs ? ` ±${common.jitterMs} ms` : ''}, ${common.delayMode} mode`);
     }
     const baseUrl = proxy ? throughProxy(proxy.url, upstream) : upstream;
     const clientContext: ClientContext = {
       baseUrl,
       headers: common.headers,
       resume: common.resume,
-      reconnect: RECONNECT_POLICY,
+      reconnect: { baseMs: RECONNECT_POLICY.baseMs, maxMs: Math.min(RECONNECT_POLICY.maxMs, scenario.reconnectMaxMs?.(request.scenarioConfig) ?? RECONNECT_POLICY.maxMs) },
       connectTimeoutMs: common.connectTimeoutMs,
       pollTimeoutMs: common.pollTimeoutMs,
       dispatcher,
@@ -107,11 +155,13 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
     if (proxy) pids.proxy = proxy.pid;
     sampler = new ResourceSampler(pids, () => observed?.live() ?? { connections: 0, sent: 0, received: 0, measuring: false });
     await sampler.start();
+    const proxyChild = proxy;
     const context: ScenarioContext = {
       transport,
       client: CLIENTS[transport],
       clientContext,
       baseUrl,
+      directUrl: upstream,
       runId,
       signal,
       log,
@@ -122,6 +172,29 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
       samples: () => sampler?.rows ?? [],
       sampleNow: async () => sampler?.sampleNow(),
       machine,
+      proxy: proxyChild
+        ? {
+            cut: () => proxyChild.send('cut'),
+            refuse: (on: boolean) => proxyChild.send(on ? 'refuse on' : 'refuse off'),
+          }
+        : null,
+      restartServer: server
+        ? async () => {
+            const old = server as ChildHandle;
+            const port = new URL(old.url).port;
+            restarting = true;
+            try {
+              await old.stop(1000);
+              server = await startServer(transport, common, port);
+              sampler?.setPid('server', server.pid);
+              watchServer(server);
+              log(`server restarted on ${server.url} (pid ${server.pid})`);
+            } finally {
+              restarting = false;
+            }
+          }
+        : null,
+      checkpoint: () => checkpoint(resultNow('aborted')),
     };
     await scenario.run(context, request.scenarioConfig);
   } catch (error) {
@@ -134,41 +207,8 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
     await server?.stop();
   }
   if (serverDied && !failure) failure = new RtbError('RTB_ERR_CHILD_START', `the server process exited (${serverDied}) in the middle of the run`);
-
-  const state: RunState = request.signal.aborted ? 'aborted' : failure ? 'failed' : 'completed';
-  const watched = observed as Observed | null;
-  const snapshot = watched?.measured() ?? { result: new Recorder({ runId, plan: [], deadlineUs: 1 }).result(0), reconnects: 0, gaps: 0 };
-  const measured = snapshot.result;
-  const generatorUsage = sampler?.usageOf('generator') ?? { cpuPctAvg: null, cpuPctMax: null, rssBytesMax: null };
-  const proxyUsage = sampler?.usageOf('proxy') ?? null;
-  const loopDelayUs = sampler?.eventLoopDelayP99UsMax ?? 0;
-  const usableCores = Math.min(watched?.generatorThreads ?? 1, availableParallelism());
-  const processReasons = saturation(generatorUsage, loopDelayUs, measured.latencyUs.sendLag.p99, proxyUsage, usableCores).reasons;
-  const reasons = [...processReasons, ...(watched?.saturationReasons?.() ?? [])];
-  const saturated = reasons.length > 0;
   if (failure) log(`failed: ${(failure as Error).message}`);
-  return {
-    transport,
-    scenario: scenario.name,
-    state,
-    error: failure ? { code: errorCode(failure), message: (failure as Error).message ?? String(failure) } : null,
-    config: { ...request.options, transport },
-    environment: environment(),
-    server: common.target ?? 'built-in',
-    startedAt: startedAt.toISOString(),
-    durationMs: Math.round((nowUs() - startedUs) / 1000),
-    latencyUs: measured.latencyUs,
-    messages: measured.messages,
-    subscriberBursts: measured.subscriberBursts,
-    connections: { subscribers: watched?.subscribers ?? 0, reconnects: snapshot.reconnects, gaps: snapshot.gaps },
-    errors: measured.errors,
-    serverUsage: sampler?.usageOf('server') ?? null,
-    generator: { ...generatorUsage, saturated, saturationReasons: reasons, eventLoopDelayP99UsMax: loopDelayUs },
-    proxyUsage,
-    histograms: measured.histograms,
-    details: watched?.details?.() ?? null,
-    samples: sampler?.rows ?? [],
-  };
+  return resultNow(request.signal.aborted ? 'aborted' : failure ? 'failed' : 'completed');
 }
 
 /** Runs a scenario for every requested transport, one after another, and returns the whole summary. */
@@ -179,21 +219,25 @@ export async function runScenario<Config>(request: RunRequest<Config>): Promise<
   for (const check of machine?.checks ?? []) request.reporter.log(`preflight: ${check}`);
   if (request.common.target) await checkTarget(request.common.target, { ...request.common.headers }, request.common.connectTimeoutMs);
   const results: TransportResult[] = [];
-  for (const transport of request.common.transports) {
-    if (request.signal.aborted) break;
-    results.push(await runTransport(request, transport, runId, machine));
-  }
-  const state: RunState = request.signal.aborted ? 'aborted' : results.some((r) => r.state !== 'completed') ? 'failed' : 'completed';
-  return {
+  const summaryOf = (transports: readonly TransportResult[], state: RunState, checkpoint: boolean): RunSummary => ({
     schema: SCHEMA_ID,
     schemaVersion: SCHEMA_VERSION,
     runId,
     scenario: request.scenario.name,
     state,
+    ...(checkpoint ? { checkpoint: true } : {}),
     startedAt,
     finishedAt: new Date().toISOString(),
     command: request.command,
     environment: environment(),
-    transports: results,
-  };
+    transports,
+  });
+  for (const transport of request.common.transports) {
+    if (request.signal.aborted) break;
+    // A checkpoint says `aborted` with `checkpoint: true`: if rtbench is gone, that is where it stopped.
+    const checkpoint = async (current: TransportResult): Promise<void> => request.checkpoint?.(summaryOf([...results, current], 'aborted', true));
+    results.push(await runTransport(request, transport, runId, machine, checkpoint));
+  }
+  const state: RunState = request.signal.aborted ? 'aborted' : results.some((r) => r.state !== 'completed') ? 'failed' : 'completed';
+  return summaryOf(results, state, false);
 }

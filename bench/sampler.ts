@@ -60,19 +60,20 @@ const LOOP_RESOLUTION_MS = 10;
 const MIN_INTERVAL_MS = 500;
 
 /**
- * Samples CPU and RSS of the server, the load generator and the proxy once per interval with
- * pidusage. pidusage's CPU figure is the share since its previous call for that pid, so the first
- * call (which covers the whole life of the process) is made at start and discarded.
+ * Samples CPU and RSS of the server, the load generator and the proxy once per interval (pidusage
+ * reads the children's /proc entries; rtbench reads its own counters), plus the generator's
+ * event-loop delay. CPU is the share of one core between two readings.
  */
 export class ResourceSampler {
   readonly rows: SampleRow[] = [];
-  private readonly pids: Partial<Record<Role, number>>;
+  private pids: Partial<Record<Role, number>>;
   private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   private timer: NodeJS.Timeout | null = null;
   private startedMs = 0;
   private lastSampleMs = 0;
   private last: LiveCounters = { connections: 0, sent: 0, received: 0, measuring: false };
   private sampling: Promise<void> = Promise.resolve();
+  private readonly cpuBaseline = new Map<number, { cpuMs: number; atMs: number }>();
 
   constructor(
     pids: Partial<Record<Role, number>>,
@@ -82,8 +83,13 @@ export class ResourceSampler {
     this.pids = pids;
   }
 
+  /** A process was replaced (server restart): sample the new pid from now on. */
+  setPid(role: Role, pid: number): void {
+    this.pids = { ...this.pids, [role]: pid }; // its first reading sets a new baseline
+  }
+
   async start(): Promise<void> {
-    await this.usage(); // discarded: covers the process's whole life, not this interval
+    await this.usage(); // sets each pid's CPU baseline; shares are measured from here
     this.loopDelay.enable();
     this.startedMs = performance.now();
     this.lastSampleMs = this.startedMs;
@@ -94,14 +100,37 @@ export class ResourceSampler {
     this.timer.unref();
   }
 
-  private async usage(): Promise<Partial<Record<Role, { cpu: number; memory: number }>>> {
-    const entries = Object.entries(this.pids) as Array<[Role, number]>;
-    const settled = await Promise.allSettled(entries.map(([, pid]) => pidusage(pid)));
-    const out: Partial<Record<Role, { cpu: number; memory: number }>> = {};
-    settled.forEach((result, index) => {
-      const role = (entries[index] as [Role, number])[0];
-      if (result.status === 'fulfilled') out[role] = { cpu: result.value.cpu, memory: result.value.memory };
-    });
+  /**
+   * CPU share since the previous reading and current RSS, per role. pidusage's own `cpu` figure is
+   * not used: it divides by an uptime held in one module-wide variable that concurrent calls
+   * overwrite, which under load produced readings of thousands of percent. Instead its cumulative
+   * `ctime` (or, for rtbench itself, process.cpuUsage) is divided by our own monotonic interval,
+   * one pid at a time. The first reading of a pid only sets its baseline.
+   */
+  private async usage(): Promise<Partial<Record<Role, { cpu: number | null; memory: number }>>> {
+    const out: Partial<Record<Role, { cpu: number | null; memory: number }>> = {};
+    for (const [role, pid] of Object.entries(this.pids) as Array<[Role, number]>) {
+      let cpuMs: number;
+      let memory: number;
+      if (pid === process.pid) {
+        const { user, system } = process.cpuUsage();
+        cpuMs = (user + system) / 1000;
+        memory = process.memoryUsage.rss();
+      } else {
+        try {
+          const stat = await pidusage(pid);
+          cpuMs = stat.ctime;
+          memory = stat.memory;
+        } catch {
+          continue; // the process is gone (a restart in progress, or it died): no reading
+        }
+      }
+      const atMs = performance.now();
+      const previous = this.cpuBaseline.get(pid);
+      this.cpuBaseline.set(pid, { cpuMs, atMs });
+      const cpu = previous && atMs > previous.atMs ? ((cpuMs - previous.cpuMs) / (atMs - previous.atMs)) * 100 : null;
+      out[role] = { cpu, memory };
+    }
     return out;
   }
 
@@ -119,11 +148,11 @@ export class ResourceSampler {
       connections: counters.connections,
       messagesSent: counters.sent - this.last.sent,
       messagesReceived: counters.received - this.last.received,
-      serverCpuPct: usage.server ? round1(usage.server.cpu) : null,
+      serverCpuPct: usage.server?.cpu != null ? round1(usage.server.cpu) : null,
       serverRssBytes: usage.server?.memory ?? null,
-      generatorCpuPct: usage.generator ? round1(usage.generator.cpu) : null,
+      generatorCpuPct: usage.generator?.cpu != null ? round1(usage.generator.cpu) : null,
       generatorRssBytes: usage.generator?.memory ?? null,
-      proxyCpuPct: usage.proxy ? round1(usage.proxy.cpu) : null,
+      proxyCpuPct: usage.proxy?.cpu != null ? round1(usage.proxy.cpu) : null,
       proxyRssBytes: usage.proxy?.memory ?? null,
       eventLoopDelayP99Us: Math.max(0, Math.round(this.loopDelay.percentile(99) / 1000) - LOOP_RESOLUTION_MS * 1000),
     });

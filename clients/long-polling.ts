@@ -16,7 +16,6 @@ export const longPollingClient: TransportClient = {
   subscribe(context: ClientContext, chatRoomId: string, handlers: SubscriberHandlers): Subscription {
     let lastId = 0;
     let gaps = 0;
-    let everAnswered = false;
     const path = roomPath('long-polling', chatRoomId);
 
     const loop = new ConnectionLoop(
@@ -60,13 +59,10 @@ export const longPollingClient: TransportClient = {
           }
         };
         const run = async (): Promise<void> => {
-          // A held poll gives no sign that it reached the server, so the very first one asks for
-          // `timeout=0`: its prompt answer proves the route works. Later chains skip the probe, which
-          // would only widen the window in which a cursor-less client loses messages.
-          if (!everAnswered) {
-            await pollOnce(true);
-            everAnswered = true;
-          }
+          // A held poll gives no sign that it reached the server, so each chain starts with a
+          // `timeout=0` poll: its prompt answer proves the connection works before it counts as
+          // open (without the probe, every refused reconnect attempt would count as a connection).
+          await pollOnce(true);
           opened();
           while (!controller.signal.aborted) await pollOnce(false);
         };

@@ -1,3 +1,4 @@
+import { nowUs } from '../bench/clock.js';
 import type { Random } from '../bench/random.js';
 import type { ReconnectPolicy, Subscription } from './types.js';
 
@@ -28,6 +29,12 @@ export class ConnectionLoop {
   private timer: NodeJS.Timeout | null = null;
   private closed = false;
   reconnects = 0;
+  /** Connections lost after being established (not counting close()). */
+  disconnects = 0;
+  /** Failed attempts to (re)connect after the first connection. */
+  failedAttempts = 0;
+  /** Monotonic time (µs) the current or last connection was established. */
+  openedUs = 0;
   connected = false;
   readonly ready: Promise<void>;
   private resolveReady!: () => void;
@@ -56,6 +63,7 @@ export class ConnectionLoop {
       opened: () => {
         if (settled || this.closed) return;
         this.connected = true;
+        this.openedUs = nowUs();
         this.attempt = 0;
         if (this.everOpened) this.reconnects++;
         this.everOpened = true;
@@ -64,9 +72,12 @@ export class ConnectionLoop {
       lost: (code) => {
         if (settled) return;
         settled = true;
+        const wasConnected = this.connected;
         this.connected = false;
         this.current = null;
         if (this.closed) return;
+        if (wasConnected) this.disconnects++;
+        else if (this.everOpened) this.failedAttempts++;
         this.onError(code);
         if (!this.everOpened) {
           // The first connection failing is a setup error (bad URL, 404, refused), not churn to retry forever.
@@ -105,7 +116,14 @@ export class ConnectionLoop {
 export function subscriptionOf(loop: ConnectionLoop, cursor: () => { gaps: number; lastId: number }): Subscription {
   return {
     ready: loop.ready,
-    stats: () => ({ connected: loop.connected, reconnects: loop.reconnects, ...cursor() }),
+    stats: () => ({
+      connected: loop.connected,
+      reconnects: loop.reconnects,
+      disconnects: loop.disconnects,
+      failedAttempts: loop.failedAttempts,
+      openedUs: loop.openedUs,
+      ...cursor(),
+    }),
     interrupt: () => loop.interrupt(),
     close: async () => loop.close(),
   };

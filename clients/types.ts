@@ -42,6 +42,12 @@ export interface SubscriptionStats {
   readonly connected: boolean;
   /** Connections opened after the first one, whatever the reason. */
   readonly reconnects: number;
+  /** Established connections that were lost (a cut, a server restart), not counting close(). */
+  readonly disconnects: number;
+  /** Reconnect attempts that failed (refused, timed out, HTTP error). */
+  readonly failedAttempts: number;
+  /** Monotonic time (µs) the current or last connection was established. */
+  readonly openedUs: number;
   readonly gaps: number;
   /** Highest message id seen: the resume cursor. */
   readonly lastId: number;

@@ -1,17 +1,15 @@
 import { availableParallelism } from 'node:os';
 import { nowUs } from '../bench/clock.js';
 import { encodeHistogram, latencyStats, mergeEncoded } from '../bench/histogram.js';
-import { WARMUP_GROUP, encodeMarker } from '../bench/marker.js';
 import { duration, integer } from '../bench/options.js';
 import { preflight } from '../bench/preflight.js';
-import { Publisher, type ScheduledSend } from '../bench/publisher.js';
+import { Publisher } from '../bench/publisher.js';
 import { type LatencyKind, LATENCY_KINDS, type MessageCounts, Recorder, type RecorderResult } from '../bench/recorder.js';
 import { saturation } from '../bench/result.js';
 import { type SampleRow, usageOfRows } from '../bench/sampler.js';
 import { sleep } from '../bench/sleep.js';
-import { SubscriberPool, mergeStep } from '../bench/worker/pool.js';
-import type { SubscriberSpec } from '../bench/worker/protocol.js';
 import { type RampStep, breakingCause, errorRate, parsePercent, parseSteps, stepPlan } from './ramp-step.js';
+import { PUBLISHER_CONNECTIONS, measureRound, startPool, subscriberSpecs, warmUp } from './pool-run.js';
 import type { Scenario, ScenarioContext } from './types.js';
 
 export interface RampConfig {
@@ -28,59 +26,17 @@ export interface RampConfig {
   readonly connectTimeoutMs: number;
 }
 
-const PUBLISHER_CONNECTIONS = 32;
-const START_LEAD_US = 200_000;
-const WARMUP_LIMIT_MS = 30_000;
 /** Worker thread busy more than this share of a step, or its callbacks this late, limits the numbers. */
 const WORKER_UTILIZATION_LIMIT = 0.9;
 const WORKER_LOOP_DELAY_LIMIT_US = 20_000;
-
-function roomName(runId: string, transport: string, room: number): string {
-  return `rtb-${runId}-${transport}-r${room}`;
-}
-
-/**
- * Warm-up for a step: one warm-up message per room at a time, until every held subscriber has got
- * one (bounded). Held subscribers that never do are left to show up as lost deliveries.
- */
-async function warmUp(context: ScenarioContext, pool: SubscriberPool, publisher: Publisher, config: RampConfig, expected: number): Promise<void> {
-  await pool.warmReset();
-  const deadline = Date.now() + WARMUP_LIMIT_MS;
-  for (let n = 0; !context.signal.aborted && Date.now() < deadline; n++) {
-    await Promise.all(
-      Array.from({ length: config.rooms }, (_, room) =>
-        publisher.publish(roomName(context.runId, context.transport, room), encodeMarker({ runId: context.runId, seq: n, group: WARMUP_GROUP, scheduledUs: nowUs() }, config.payloadBytes)),
-      ),
-    );
-    const until = Date.now() + 1000;
-    while (Date.now() < until && !context.signal.aborted) {
-      if ((await pool.warmStatus()).warmed >= expected) return;
-      await sleep(50, context.signal);
-    }
-  }
-  const { warmed } = await pool.warmStatus();
-  if (warmed < expected) context.log(`${expected - warmed} of ${expected} subscribers got no warm-up message within ${WARMUP_LIMIT_MS / 1000} s`);
-}
 
 function rowsOfStep(rows: readonly SampleRow[], step: number): SampleRow[] {
   return rows.filter((row) => row.step === step);
 }
 
 async function run(context: ScenarioContext, config: RampConfig): Promise<void> {
-  const pool = SubscriberPool.start(config.workers, {
-    transport: context.transport,
-    baseUrl: context.baseUrl,
-    headers: context.clientContext.headers,
-    resume: context.clientContext.resume,
-    reconnect: context.clientContext.reconnect,
-    connectTimeoutMs: context.clientContext.connectTimeoutMs,
-    pollTimeoutMs: context.clientContext.pollTimeoutMs,
-    seed: 1,
-    localAddresses: context.machine?.localAddresses ?? [],
-    runId: context.runId,
-    deadlineUs: config.deadlineMs * 1000,
-  });
-  const publisher = new Publisher(context.baseUrl, context.clientContext.headers, PUBLISHER_CONNECTIONS, config.deadlineMs);
+  const pool = startPool(context, config.workers);
+  const cleanups: Array<() => Promise<void>> = [];
   const steps: RampStep[] = [];
   /** Encoded per-step histograms of each kind, merged for the transport's overall figures. */
   const histograms: Record<LatencyKind, string[]> = { perMessage: [], burstCompletion: [], fanOutSpread: [], publishRtt: [], sendLag: [] };
@@ -128,54 +84,37 @@ async function run(context: ScenarioContext, config: RampConfig): Promise<void> 
 
   try {
     const baseline = await context.sampleNow();
+    const publisher = new Publisher(context.baseUrl, context.clientContext.headers, PUBLISHER_CONNECTIONS, config.deadlineMs);
+    cleanups.push(() => publisher.close());
     let previousRss = baseline?.serverRssBytes ?? null;
     for (const [step, target] of config.steps.entries()) {
       if (context.signal.aborted) break;
       const stepStartUs = nowUs();
-      const specs: SubscriberSpec[] = [];
-      for (let index = held; index < target; index++) {
-        const room = index % config.rooms;
-        specs.push({ index, room, chatRoomId: roomName(context.runId, context.transport, room) });
-      }
-      context.log(`step ${step + 1}/${config.steps.length}: connecting ${specs.length} subscribers (${target} in all) over ${pool.size} workers`);
+      const specs = subscriberSpecs(context, held, target, config.rooms);
       const connect = await pool.connect(specs, config.connectConcurrency);
       const connectFailed = specs.length - connect.ok;
       held += connect.ok;
       for (const [room, n] of Object.entries(connect.okByRoom)) heldPerRoom.set(Number(room), (heldPerRoom.get(Number(room)) ?? 0) + n);
       const connectedAtMs = Date.now();
-      await warmUp(context, pool, publisher, config, held);
+      await warmUp(context, pool, publisher, config.rooms, config.payloadBytes, held);
 
       const plan = stepPlan(config.messages, config.ratePerS, config.rooms);
-      const publishRecorder = new Recorder({ runId: context.runId, plan, deadlineUs: config.deadlineMs * 1000 });
-      current = { step: step + 1, publishRecorder }; // 1-based, as in the report
-      const startUs = nowUs() + START_LEAD_US;
-      publishRecorder.begin(startUs);
-      await pool.measure(plan, startUs);
-      pool.takeHealth(); // after the workers' replies: every older tick has been received and is dropped
-      const schedule: ScheduledSend[] = plan.map((m) => ({
-        seq: m.seq,
-        chatRoomId: roomName(context.runId, context.transport, m.room ?? 0),
-        scheduledUs: startUs + m.offsetUs,
-        content: encodeMarker({ runId: context.runId, seq: m.seq, group: m.group, scheduledUs: startUs + m.offsetUs }, config.payloadBytes),
-      }));
       context.log(`step ${step + 1}: publishing ${plan.length} messages to ${config.rooms} room(s), ${held} subscribers`);
-      await publisher.run(
-        schedule,
-        {
-          onSendStart: (seq, actualUs) => publishRecorder.recordSendStart(seq, actualUs),
-          onSendDone: (_seq, rttUs, errorCode) => publishRecorder.recordPublishDone(rttUs, errorCode),
+      const round = await measureRound(context, pool, publisher, {
+        plan,
+        deadlineMs: config.deadlineMs,
+        payloadBytes: config.payloadBytes,
+        audience: (room) => heldPerRoom.get(room) ?? 0,
+        onStart: (publishRecorder) => {
+          current = { step: step + 1, publishRecorder }; // 1-based, as in the report
+          pool.takeHealth(); // after the workers' measure replies: every older tick has been received and is dropped
         },
-        context.signal,
-      );
-      const lastDueUs = startUs + (plan.at(-1)?.offsetUs ?? 0) + config.deadlineMs * 1000;
-      await Promise.race([pool.waitComplete(lastDueUs), sleep(Math.max(0, (lastDueUs - nowUs()) / 1000) + 1000, context.signal)]);
+      });
       await sleep(Math.max(0, connectedAtMs + config.holdMs - Date.now()), context.signal);
 
-      const replies = await pool.results(publishRecorder.attemptedSeqs());
-      const merged = mergeStep(replies, plan, (room) => heldPerRoom.get(room) ?? 0);
+      const { merged, publish: publishResult } = round;
       await context.sampleNow(); // the step's closing reading, still tagged with this step
       current = null;
-      const publishResult = publishRecorder.result(nowUs());
       const rows = rowsOfStep(context.samples(), step + 1);
       const server = usageOfRows(rows, 'server');
       const generator = usageOfRows(rows, 'generator');
@@ -239,7 +178,7 @@ async function run(context: ScenarioContext, config: RampConfig): Promise<void> 
   } finally {
     current = null;
     await pool.close();
-    await publisher.close();
+    for (const cleanup of cleanups) await cleanup();
   }
 
 }

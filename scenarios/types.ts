@@ -43,6 +43,14 @@ export interface ScenarioContext {
   sampleNow(): Promise<SampleRow | undefined>;
   /** What the scenario's preflight decided for this machine (source addresses), or null. */
   readonly machine: Plan | null;
+  /** The server itself (built-in or --target), bypassing the proxy: where a publisher keeps publishing through a subscriber-side fault. */
+  readonly directUrl: string;
+  /** The proxy in front of the server, when one runs: cut every connection, or refuse new ones. */
+  readonly proxy: { cut(): void; refuse(on: boolean): void } | null;
+  /** Kills the built-in server and starts a new one on the same port (null for --target). */
+  readonly restartServer: (() => Promise<void>) | null;
+  /** Writes what was measured so far into the run folder (summary.json with `checkpoint: true`). */
+  checkpoint(): Promise<void>;
 }
 
 export interface Scenario<Config> {
@@ -57,6 +65,10 @@ export interface Scenario<Config> {
    * with the numbers when it cannot.
    */
   preflight?(config: Config, common: CommonConfig): Plan;
+  /** True when the scenario needs the proxy even without --delay (to inject faults). */
+  needsProxy?(config: Config): boolean;
+  /** Caps the clients' reconnect backoff (ms), e.g. so a fault test recovers within one interval. */
+  reconnectMaxMs?(config: Config): number | undefined;
   /** Returns normally when the signal aborts; throws only when the run cannot go on. */
   run(context: ScenarioContext, config: Config): Promise<void>;
 }

@@ -118,6 +118,58 @@ describe('rtbench ramp end to end', () => {
   });
 });
 
+describe('rtbench soak end to end', () => {
+  // Messages go out about 0.2 s into each 2 s interval; the link is down from 3.5 s to 5 s, which
+  // holds exactly one message (the one at ~4.2 s), and reconnects (capped at 200 ms) finish long
+  // before the next one at ~6.2 s. So each subscriber misses exactly one message without resume.
+  const faultArgs = ['--connections', '20', '--duration', '12s', '--interval', '2s', '--cut-at', '3.5s', '--outage', '1.5s', '--reconnect-max', '200ms'];
+
+  it.each([
+    ['on', [], 0],
+    ['off', ['--no-resume'], 20],
+  ])('loses exactly what the outage held with resume %s, on every transport', async (_mode, extra, lost) => {
+    const dir = outDir(`soak-${_mode}`);
+    const { code, stdout, stderr } = await runCli(['soak', '--transport', 'all', ...faultArgs, ...(extra as string[]), '--json', '--out', dir]);
+    expect(code, stderr).toBe(0);
+    const summary = JSON.parse(stdout) as RunSummary;
+    for (const result of summary.transports) {
+      const details = result.details as { intervals: Array<{ faults: string[]; messages: { lost: number } }>; totals: { disconnects: number } };
+      expect(result.messages, result.transport).toMatchObject({ expected: 120, lost, duplicated: 0 });
+      expect(details.totals.disconnects, result.transport).toBe(20);
+      expect(details.intervals).toHaveLength(6);
+      expect(details.intervals.flatMap((i) => i.faults)).toEqual(['cut + 1500ms outage']);
+    }
+    const csv = readFileSync(join(onlyRunFolder(dir), 'intervals.csv'), 'utf8').trim().split('\n');
+    expect(csv).toHaveLength(1 + 3 * 6);
+  });
+
+  it('on SIGINT keeps the intervals measured so far, says it was interrupted, and leaves no process', async () => {
+    const dir = outDir('soak-interrupt');
+    const run = startCli(['soak', '--transport', 'ws', '--connections', '10', '--duration', '2m', '--interval', '1s', '--out', dir]);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no interval was logged: ${run.stderrSoFar()}`)), 30_000);
+      run.child.stderr!.on('data', () => {
+        if (/ws: 0:0\d \/ 2:00/.test(run.stderrSoFar())) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    const serverPid = Number(/pid (\d+)/.exec(run.stderrSoFar())?.[1]);
+    run.child.kill('SIGINT');
+    const { code } = await run.done;
+    expect(code).toBe(130);
+    expect(isAlive(serverPid)).toBe(false);
+    const folder = onlyRunFolder(dir);
+    const summary = JSON.parse(readFileSync(join(folder, 'summary.json'), 'utf8')) as RunSummary;
+    expect(summary.state).toBe('aborted');
+    const details = summary.transports[0]?.details as { interrupted: boolean; intervals: unknown[] };
+    expect(details.interrupted).toBe(true);
+    expect(details.intervals.length).toBeGreaterThanOrEqual(1);
+    expect(readFileSync(join(folder, 'intervals.csv'), 'utf8')).toContain('transport,interval,elapsedS');
+  });
+});
+
 describe('rtbench burst end to end', () => {
   it('measures all three transports through a 20 ms link: every latency exceeds twice the delay, nothing lost', async () => {
     const dir = outDir('delay');

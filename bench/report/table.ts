@@ -125,6 +125,43 @@ export function rampTable(result: TransportResult): string | null {
   );
 }
 
+interface SoakDetails {
+  readonly intervals: readonly unknown[];
+  readonly interrupted: boolean;
+  readonly measuredS: number;
+  readonly plannedS: number;
+  readonly totals: { readonly disconnects: number; readonly reconnects: number; readonly failedReconnects: number; readonly timeouts: number };
+  readonly server: { readonly rssStartBytes: number | null; readonly rssEndBytes: number | null; readonly rssSlopeBytesPerHour: number | null; readonly cpuPctAvg: number | null };
+}
+
+function signedMiB(bytes: number | null): string {
+  return bytes === null ? '-' : `${bytes >= 0 ? '+' : ''}${(bytes / 1024 / 1024).toFixed(1)}`;
+}
+
+/** The soak summary: one row per transport. */
+export function soakTable(results: readonly TransportResult[]): string | null {
+  const soaks = results.filter((r) => (r.details as SoakDetails | null)?.intervals !== undefined);
+  if (soaks.length === 0) return null;
+  return renderTable(
+    ['Method', 'Measured', 'Connections', 'Disconnects', 'Reconnects', 'Timeouts', 'Lost', 'Dup', 'P50', 'P99', 'Max (ms)', 'Server RSS start -> end (MiB)', 'RSS slope (MiB/h)', 'Server CPU avg %'],
+    soaks.map((r) => {
+      const d = r.details as unknown as SoakDetails;
+      const l = r.latencyUs.perMessage;
+      return [
+        methodName(r),
+        `${d.plannedS >= 120 ? `${Math.round(d.measuredS / 60)}/${Math.round(d.plannedS / 60)} min` : `${d.measuredS}/${d.plannedS} s`}${d.interrupted ? ' (interrupted)' : ''}`,
+        String(r.connections.subscribers),
+        String(d.totals.disconnects), String(d.totals.reconnects), String(d.totals.timeouts),
+        `${r.messages.lost}/${r.messages.expected}`, String(r.messages.duplicated),
+        p(l, 'p50'), p(l, 'p99'), p(l, 'max'),
+        `${formatMiB(d.server.rssStartBytes)} -> ${formatMiB(d.server.rssEndBytes)}`,
+        signedMiB(d.server.rssSlopeBytesPerHour),
+        formatPct(d.server.cpuPctAvg),
+      ];
+    }),
+  );
+}
+
 /** The three tables and the notes, as printed on the terminal and written into summary.md. */
 export function renderTables(summary: RunSummary): string {
   const results = summary.transports;
@@ -138,6 +175,8 @@ export function renderTables(summary: RunSummary): string {
     'Resources (CPU in % of one core)',
     resourceTable(results),
   ];
+  const soak = soakTable(results);
+  if (soak) parts.push('', 'Soak (latency in ms; a steady positive RSS slope over a long run means a leak)', soak);
   for (const result of results) {
     const table = rampTable(result);
     if (!table) continue;

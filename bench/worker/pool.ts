@@ -2,7 +2,7 @@ import { Worker } from 'node:worker_threads';
 import { type Histogram, mergeEncoded, newHistogram, recordUs } from '../histogram.js';
 import { distEntry } from '../paths.js';
 import type { MessageCounts, PlannedMessage } from '../recorder.js';
-import type { ConnectReply, FromWorker, StepReply, SubscriberSpec, Tick, ToWorker, WorkerInit } from './protocol.js';
+import type { ConnectReply, ConnectionStatus, FromWorker, StepReply, SubscriberSpec, Tick, ToWorker, WorkerInit } from './protocol.js';
 
 type Request = ToWorker extends infer T ? (T extends { id: number } ? Omit<T, 'id'> : never) : never;
 
@@ -98,8 +98,8 @@ export class SubscriberPool {
     return { warmed: replies.reduce((n, r) => n + r.warmed, 0), held: replies.reduce((n, r) => n + r.held, 0) };
   }
 
-  async measure(plan: readonly PlannedMessage[], startUs: number): Promise<void> {
-    await this.all({ type: 'measure', plan, startUs });
+  async measure(plan: readonly PlannedMessage[], startUs: number, deadlineUs?: number): Promise<void> {
+    await this.all({ type: 'measure', plan, startUs, ...(deadlineUs === undefined ? {} : { deadlineUs }) });
   }
 
   /** Resolves true when every worker has every expected message, false at `untilUs`. */
@@ -110,6 +110,21 @@ export class SubscriberPool {
   /** Each worker's step result; `attempted` are the messages the publisher actually sent. */
   async results(attempted: readonly number[]): Promise<StepReply[]> {
     return this.all<StepReply>({ type: 'result', attempted });
+  }
+
+  /** Connection counters summed over the workers. */
+  async status(): Promise<ConnectionStatus> {
+    const parts = await this.all<ConnectionStatus>({ type: 'status' });
+    const sum = (key: Exclude<keyof ConnectionStatus, 'lastOpenedUs'>): number => parts.reduce((n, p) => n + p[key], 0);
+    return {
+      held: sum('held'),
+      connected: sum('connected'),
+      disconnects: sum('disconnects'),
+      reconnects: sum('reconnects'),
+      failedAttempts: sum('failedAttempts'),
+      gaps: sum('gaps'),
+      lastOpenedUs: parts.reduce((max, p) => Math.max(max, p.lastOpenedUs), 0),
+    };
   }
 
   /** Latest live counters from the workers' ticks (at most 500 ms old). */

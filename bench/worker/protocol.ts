@@ -14,6 +14,7 @@ export interface WorkerInit {
   /** Source addresses to spread this worker's sockets over (empty: the system's choice). */
   readonly localAddresses: readonly string[];
   readonly runId: string;
+  /** Default deadline; each `measure` request may set its own. */
   readonly deadlineUs: number;
 }
 
@@ -28,10 +29,23 @@ export type ToWorker =
   | { readonly id: number; readonly type: 'connect'; readonly subscribers: readonly SubscriberSpec[]; readonly concurrency: number }
   | { readonly id: number; readonly type: 'warm-reset' }
   | { readonly id: number; readonly type: 'warm-status' }
-  | { readonly id: number; readonly type: 'measure'; readonly plan: readonly PlannedMessage[]; readonly startUs: number }
+  | { readonly id: number; readonly type: 'measure'; readonly plan: readonly PlannedMessage[]; readonly startUs: number; readonly deadlineUs?: number }
   | { readonly id: number; readonly type: 'wait-complete'; readonly untilUs: number }
   | { readonly id: number; readonly type: 'result'; readonly attempted: readonly number[] }
+  | { readonly id: number; readonly type: 'status' }
   | { readonly id: number; readonly type: 'close' };
+
+/** Connection health of a worker's subscribers, summed (counters are cumulative since they connected). */
+export interface ConnectionStatus {
+  readonly held: number;
+  readonly connected: number;
+  readonly disconnects: number;
+  readonly reconnects: number;
+  readonly failedAttempts: number;
+  readonly gaps: number;
+  /** Latest time (µs) any held subscriber's current connection was established: when all were back. */
+  readonly lastOpenedUs: number;
+}
 
 export interface ConnectReply {
   readonly ok: number;

@@ -13,7 +13,7 @@ import { encodeHistogram, newHistogram, recordUs } from '../histogram.js';
 import { WARMUP_GROUP, decodeMarker } from '../marker.js';
 import { seededRandom } from '../random.js';
 import { Recorder } from '../recorder.js';
-import type { ConnectReply, FromWorker, StepReply, SubscriberSpec, ToWorker, WorkerInit } from './protocol.js';
+import type { ConnectReply, ConnectionStatus, FromWorker, StepReply, SubscriberSpec, ToWorker, WorkerInit } from './protocol.js';
 
 const init = workerData as WorkerInit & { workerIndex: number };
 const port = parentPort!;
@@ -89,8 +89,21 @@ async function connect(specs: readonly SubscriberSpec[], concurrency: number): P
 
 function measure(plan: ToWorker & { type: 'measure' }): void {
   held.forEach((entry, slot) => (entry.slot = slot));
-  recorder = new Recorder({ runId: init.runId, plan: plan.plan, deadlineUs: init.deadlineUs, subscriberRooms: held.map((h) => h.spec.room) });
+  recorder = new Recorder({ runId: init.runId, plan: plan.plan, deadlineUs: plan.deadlineUs ?? init.deadlineUs, subscriberRooms: held.map((h) => h.spec.room) });
   recorder.begin(plan.startUs);
+}
+
+function connectionStatus(): ConnectionStatus {
+  const stats = held.map((h) => h.subscription.stats());
+  return {
+    held: held.length,
+    connected: stats.filter((s) => s.connected).length,
+    disconnects: stats.reduce((n, s) => n + s.disconnects, 0),
+    reconnects: stats.reduce((n, s) => n + s.reconnects, 0),
+    failedAttempts: stats.reduce((n, s) => n + s.failedAttempts, 0),
+    gaps: stats.reduce((n, s) => n + s.gaps, 0),
+    lastOpenedUs: stats.reduce((max, s) => Math.max(max, s.openedUs), 0),
+  };
 }
 
 function stepResult(attempted: readonly number[]): StepReply {
@@ -132,6 +145,8 @@ async function handle(message: ToWorker): Promise<unknown> {
       return null;
     case 'warm-status':
       return { warmed: warm.size, held: held.length };
+    case 'status':
+      return connectionStatus();
     case 'measure':
       measure(message);
       // Thread health is judged on the measured part of a step only, not on connecting.

@@ -1,0 +1,115 @@
+import { nowUs } from '../bench/clock.js';
+import { WARMUP_GROUP, encodeMarker } from '../bench/marker.js';
+import { Publisher, type ScheduledSend } from '../bench/publisher.js';
+import { type PlannedMessage, Recorder, type RecorderResult } from '../bench/recorder.js';
+import { sleep } from '../bench/sleep.js';
+import { type MergedStep, SubscriberPool, mergeStep } from '../bench/worker/pool.js';
+import type { SubscriberSpec } from '../bench/worker/protocol.js';
+import type { ScenarioContext } from './types.js';
+
+/**
+ * What ramp, soak and faults share: subscribers held in worker threads, rooms named after the run,
+ * a warm-up proof that every held subscriber is live, and one measured round (plan, publish open
+ * loop, drain, merge the workers' results).
+ */
+const WARMUP_LIMIT_MS = 30_000;
+const START_LEAD_US = 200_000;
+export const PUBLISHER_CONNECTIONS = 32;
+
+export function roomName(runId: string, transport: string, room: number): string {
+  return `rtb-${runId}-${transport}-r${room}`;
+}
+
+export function startPool(context: ScenarioContext, workers: number): SubscriberPool {
+  const c = context.clientContext;
+  return SubscriberPool.start(workers, {
+    transport: context.transport,
+    baseUrl: context.baseUrl,
+    headers: c.headers,
+    resume: c.resume,
+    reconnect: c.reconnect,
+    connectTimeoutMs: c.connectTimeoutMs,
+    pollTimeoutMs: c.pollTimeoutMs,
+    seed: 1,
+    localAddresses: context.machine?.localAddresses ?? [],
+    runId: context.runId,
+    deadlineUs: 0, // set per round by `measureRound`
+  });
+}
+
+/** Subscribers `from`..`to - 1`, dealt to rooms round-robin. */
+export function subscriberSpecs(context: ScenarioContext, from: number, to: number, rooms: number): SubscriberSpec[] {
+  const specs: SubscriberSpec[] = [];
+  for (let index = from; index < to; index++) {
+    const room = index % rooms;
+    specs.push({ index, room, chatRoomId: roomName(context.runId, context.transport, room) });
+  }
+  return specs;
+}
+
+/**
+ * One warm-up message per room at a time, until every held subscriber has received one (bounded).
+ * Held subscribers that never do are left to show up as lost deliveries.
+ */
+export async function warmUp(context: ScenarioContext, pool: SubscriberPool, publisher: Publisher, rooms: number, payloadBytes: number, expected: number): Promise<void> {
+  await pool.warmReset();
+  const deadline = Date.now() + WARMUP_LIMIT_MS;
+  for (let n = 0; !context.signal.aborted && Date.now() < deadline; n++) {
+    await Promise.all(
+      Array.from({ length: rooms }, (_, room) =>
+        publisher.publish(roomName(context.runId, context.transport, room), encodeMarker({ runId: context.runId, seq: n, group: WARMUP_GROUP, scheduledUs: nowUs() }, payloadBytes)),
+      ),
+    );
+    const until = Date.now() + 1000;
+    while (Date.now() < until && !context.signal.aborted) {
+      if ((await pool.warmStatus()).warmed >= expected) return;
+      await sleep(50, context.signal);
+    }
+  }
+  const { warmed } = await pool.warmStatus();
+  if (warmed < expected) context.log(`${expected - warmed} of ${expected} subscribers got no warm-up message within ${WARMUP_LIMIT_MS / 1000} s`);
+}
+
+export interface RoundOptions {
+  readonly plan: readonly PlannedMessage[];
+  readonly deadlineMs: number;
+  readonly payloadBytes: number;
+  /** Subscribers held per room: the audience each room's messages are expected by. */
+  readonly audience: (room: number) => number;
+  /** Called once the round's start time is fixed (for the scenario's live counters). */
+  readonly onStart?: (publishRecorder: Recorder, startUs: number) => void;
+}
+
+export interface Round {
+  readonly merged: MergedStep;
+  readonly publish: RecorderResult;
+  readonly startUs: number;
+}
+
+/** Publishes one plan on schedule to held subscribers and waits until all arrived or the last deadline passed. */
+export async function measureRound(context: ScenarioContext, pool: SubscriberPool, publisher: Publisher, options: RoundOptions): Promise<Round> {
+  const { plan } = options;
+  const publishRecorder = new Recorder({ runId: context.runId, plan, deadlineUs: options.deadlineMs * 1000 });
+  const startUs = nowUs() + START_LEAD_US;
+  publishRecorder.begin(startUs);
+  await pool.measure(plan, startUs, options.deadlineMs * 1000);
+  options.onStart?.(publishRecorder, startUs);
+  const schedule: ScheduledSend[] = plan.map((m) => ({
+    seq: m.seq,
+    chatRoomId: roomName(context.runId, context.transport, m.room ?? 0),
+    scheduledUs: startUs + m.offsetUs,
+    content: encodeMarker({ runId: context.runId, seq: m.seq, group: m.group, scheduledUs: startUs + m.offsetUs }, options.payloadBytes),
+  }));
+  await publisher.run(
+    schedule,
+    {
+      onSendStart: (seq, actualUs) => publishRecorder.recordSendStart(seq, actualUs),
+      onSendDone: (_seq, rttUs, errorCode) => publishRecorder.recordPublishDone(rttUs, errorCode),
+    },
+    context.signal,
+  );
+  const lastDueUs = startUs + (plan.at(-1)?.offsetUs ?? 0) + options.deadlineMs * 1000;
+  await Promise.race([pool.waitComplete(lastDueUs), sleep(Math.max(0, (lastDueUs - nowUs()) / 1000) + 1000, context.signal)]);
+  const replies = await pool.results(publishRecorder.attemptedSeqs());
+  return { merged: mergeStep(replies, plan, options.audience), publish: publishRecorder.result(nowUs()), startUs };
+}

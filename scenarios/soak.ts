@@ -1,0 +1,234 @@
+import { formatDurationMs } from '../bench/duration.js';
+import { encodeHistogram, latencyStats, mergeEncoded } from '../bench/histogram.js';
+import { duration, integer } from '../bench/options.js';
+import { preflight } from '../bench/preflight.js';
+import { Publisher } from '../bench/publisher.js';
+import { LATENCY_KINDS, type LatencyKind, type MessageCounts, type Recorder, type RecorderResult } from '../bench/recorder.js';
+import { usageOfRows } from '../bench/sampler.js';
+import { sleep } from '../bench/sleep.js';
+import { PUBLISHER_CONNECTIONS, measureRound, startPool, subscriberSpecs, warmUp } from './pool-run.js';
+import { stepPlan } from './ramp-step.js';
+import { type SoakInterval, memorySlopeBytesPerHour, rssSeries } from './soak-report.js';
+import type { Scenario, ScenarioContext } from './types.js';
+
+export interface SoakConfig {
+  readonly connections: number;
+  readonly durationMs: number;
+  readonly intervalMs: number;
+  readonly rooms: number;
+  readonly workers: number;
+  readonly connectConcurrency: number;
+  readonly payloadBytes: number;
+  readonly deadlineMs: number;
+  /** Times (since measuring started) at which every subscriber connection is cut through the proxy. */
+  readonly cutAtMs: readonly number[];
+  /** After each cut, the proxy refuses new connections this long (the link stays down). */
+  readonly outageMs: number;
+  readonly reconnectMaxMs: number | undefined;
+}
+
+/** A round must finish before the next interval starts; leave it this much room. */
+const ROUND_MARGIN_MS = 300;
+const CHECKPOINT_EVERY_MS = 10_000;
+
+function parseCutTimes(text: string): number[] {
+  const parse = duration(0, 24 * 3_600_000);
+  return text.split(',').map((part) => parse(part.trim()));
+}
+
+function isTimeout(code: string): boolean {
+  return /TIMEOUT/i.test(code);
+}
+
+async function run(context: ScenarioContext, config: SoakConfig): Promise<void> {
+  const pool = startPool(context, config.workers);
+  const faulty = config.cutAtMs.length > 0;
+  // Through a subscriber-side fault the publisher must keep publishing, so it talks to the server directly.
+  const publisher = new Publisher(faulty ? context.directUrl : context.baseUrl, context.clientContext.headers, PUBLISHER_CONNECTIONS, config.deadlineMs);
+  const roundDeadlineMs = Math.max(1, Math.min(config.deadlineMs, config.intervalMs - ROUND_MARGIN_MS));
+  const intervals: SoakInterval[] = [];
+  const histograms: string[] = [];
+  const publishHistograms: Record<'publishRtt' | 'sendLag', string[]> = { publishRtt: [], sendLag: [] };
+  const totals: Record<keyof MessageCounts, number> = { expected: 0, received: 0, lost: 0, late: 0, duplicated: 0, outOfOrder: 0, pending: 0, foreign: 0 };
+  const errors: Record<string, number> = {};
+  const heldPerRoom = new Map<number, number>();
+  const faultLog: Array<{ atMs: number; what: string }> = [];
+  let measuringSinceMs: number | null = null;
+  let current: Recorder | null = null;
+  let status = { connected: 0, disconnects: 0, reconnects: 0, failedAttempts: 0, gaps: 0 };
+  let interrupted = false;
+
+  const aggregate = (): RecorderResult => {
+    const latencyUs = {} as RecorderResult['latencyUs'];
+    const encoded = {} as Record<LatencyKind, string>;
+    for (const kind of LATENCY_KINDS) {
+      const parts = kind === 'perMessage' ? histograms : kind === 'publishRtt' || kind === 'sendLag' ? publishHistograms[kind] : [];
+      const merged = mergeEncoded(parts);
+      (latencyUs as Record<LatencyKind, ReturnType<typeof latencyStats>>)[kind] = latencyStats(merged);
+      encoded[kind] = encodeHistogram(merged);
+    }
+    return { messages: { ...totals }, subscriberBursts: { ok: totals.received, failed: totals.lost, pending: totals.pending }, latencyUs, histograms: encoded, errors: { ...errors } };
+  };
+
+  context.observe({
+    subscribers: config.connections,
+    generatorThreads: config.workers + 1,
+    live: () => ({ connections: pool.live().connected, sent: current?.attemptedMessages ?? 0, received: pool.live().arrivals, measuring: measuringSinceMs !== null }),
+    measured: () => ({ result: aggregate(), reconnects: status.reconnects, gaps: status.gaps }),
+    details: () => {
+      const rows = context.samples();
+      const serverRss = rssSeries(rows, 'server');
+      const measured = rows.filter((r) => r.measuring);
+      return {
+        intervals,
+        faults: faultLog,
+        interrupted: interrupted || context.signal.aborted,
+        measuredS: measuringSinceMs === null ? 0 : Math.round((Date.now() - measuringSinceMs) / 1000),
+        plannedS: config.durationMs / 1000,
+        totals: { disconnects: status.disconnects, reconnects: status.reconnects, failedReconnects: status.failedAttempts, timeouts: Object.entries(errors).filter(([c]) => isTimeout(c)).reduce((n, [, v]) => n + v, 0) },
+        server: { rssStartBytes: serverRss.find((p) => p.bytes !== null)?.bytes ?? null, rssEndBytes: serverRss.findLast((p) => p.bytes !== null)?.bytes ?? null, rssSlopeBytesPerHour: memorySlopeBytesPerHour(serverRss), ...usageOfRows(measured, 'server') },
+        generatorRssSlopeBytesPerHour: memorySlopeBytesPerHour(rssSeries(rows, 'generator')),
+      };
+    },
+  });
+
+  const timers: NodeJS.Timeout[] = [];
+  try {
+    context.log(`connecting ${config.connections} subscribers in ${config.rooms} room(s) over ${config.workers} workers`);
+    const specs = subscriberSpecs(context, 0, config.connections, config.rooms);
+    const connect = await pool.connect(specs, config.connectConcurrency);
+    for (const [room, n] of Object.entries(connect.okByRoom)) heldPerRoom.set(Number(room), n);
+    for (const [code, n] of Object.entries(connect.failed)) errors[`connect:${code}`] = n;
+    if (connect.ok < config.connections) context.log(`${config.connections - connect.ok} subscribers could not connect: ${JSON.stringify(connect.failed)}`);
+    await warmUp(context, pool, publisher, config.rooms, config.payloadBytes, connect.ok);
+
+    measuringSinceMs = Date.now();
+    const startedMs = measuringSinceMs;
+    for (const cutAtMs of config.cutAtMs) {
+      timers.push(
+        setTimeout(() => {
+          const what = config.outageMs > 0 ? `cut + ${formatDurationMs(config.outageMs)} outage` : 'cut';
+          faultLog.push({ atMs: Date.now() - startedMs, what });
+          if (config.outageMs > 0) context.proxy?.refuse(true);
+          context.proxy?.cut();
+          if (config.outageMs > 0) timers.push(setTimeout(() => context.proxy?.refuse(false), config.outageMs));
+        }, cutAtMs),
+      );
+    }
+    const count = Math.max(1, Math.floor(config.durationMs / config.intervalMs));
+    context.log(`soaking for ${formatDurationMs(config.durationMs)}: ${count} intervals of ${formatDurationMs(config.intervalMs)}, one message per room each`);
+    let lastCheckpointMs = Date.now();
+    /** Faults are reported in the first row after they happened. */
+    let faultsReported = 0;
+    for (let k = 0; k < count && !context.signal.aborted; k++) {
+      // Intervals start on a fixed grid, so a slow round never shifts the schedule of the next ones.
+      await sleep(Math.max(0, startedMs + k * config.intervalMs - Date.now()), context.signal);
+      if (context.signal.aborted) break;
+      const plan = stepPlan(1, 1, config.rooms);
+      const round = await measureRound(context, pool, publisher, {
+        plan,
+        deadlineMs: roundDeadlineMs,
+        payloadBytes: config.payloadBytes,
+        audience: (room) => heldPerRoom.get(room) ?? 0,
+        onStart: (recorder) => (current = recorder),
+      });
+      const before = status;
+      const now = await pool.status();
+      status = now;
+      await context.sampleNow();
+      const rows = context.samples().filter((r) => r.measuring && r.elapsedS > 0).slice(-Math.max(1, Math.round(config.intervalMs / 1000)));
+      const server = usageOfRows(rows, 'server');
+      const generator = usageOfRows(rows, 'generator');
+      const roundErrors = { ...round.merged.errors, ...round.publish.errors };
+      for (const [code, n] of Object.entries(roundErrors)) errors[code] = (errors[code] ?? 0) + n;
+      for (const key of Object.keys(totals) as Array<keyof MessageCounts>) totals[key] += round.merged.messages[key];
+      histograms.push(encodeHistogram(round.merged.perMessage));
+      publishHistograms.publishRtt.push(round.publish.histograms.publishRtt);
+      publishHistograms.sendLag.push(round.publish.histograms.sendLag);
+      const last = rows.at(-1);
+      const row: SoakInterval = {
+        interval: k + 1,
+        elapsedS: Math.round((Date.now() - startedMs) / 100) / 10,
+        connectionsAlive: now.connected,
+        disconnects: now.disconnects - before.disconnects,
+        reconnects: now.reconnects - before.reconnects,
+        failedReconnects: now.failedAttempts - before.failedAttempts,
+        timeouts: Object.entries(roundErrors).filter(([code]) => isTimeout(code)).reduce((n, [, v]) => n + v, 0),
+        gaps: now.gaps - before.gaps,
+        messages: round.merged.messages,
+        latencyUs: latencyStats(round.merged.perMessage),
+        serverCpuPct: server.cpuPctAvg,
+        serverRssBytes: last?.serverRssBytes ?? null,
+        generatorCpuPct: generator.cpuPctAvg,
+        generatorRssBytes: last?.generatorRssBytes ?? null,
+        faults: faultLog.slice(faultsReported).map((f) => f.what),
+      };
+      faultsReported = faultLog.length;
+      intervals.push(row);
+      const elapsedMs = Date.now() - startedMs;
+      const line = `${formatClock(elapsedMs)} / ${formatClock(config.durationMs)} (ETA ${formatClock(Math.max(0, config.durationMs - elapsedMs))}): alive ${row.connectionsAlive}/${connect.ok}, lost ${totals.lost}/${totals.expected}, dup ${totals.duplicated}, reconnects ${now.reconnects}, p99 ${((row.latencyUs.p99 ?? 0) / 1000).toFixed(1)} ms`;
+      context.progress(`${context.transport} soak ${line}`);
+      if (k === 0 || Date.now() - lastCheckpointMs >= CHECKPOINT_EVERY_MS || k === count - 1) {
+        context.log(line);
+        await context.checkpoint();
+        lastCheckpointMs = Date.now();
+      }
+    }
+    interrupted = context.signal.aborted;
+  } finally {
+    for (const timer of timers) clearTimeout(timer);
+    current = null;
+    await pool.close();
+    await publisher.close();
+  }
+}
+
+function formatClock(ms: number): string {
+  const totalS = Math.round(ms / 1000);
+  return `${Math.floor(totalS / 60)}:${String(totalS % 60).padStart(2, '0')}`;
+}
+
+export const soakScenario: Scenario<SoakConfig> = {
+  name: 'soak',
+  summary: "hold connections for a long time with a message every interval: disconnects, reconnects, loss, latency and the server's memory slope over time",
+  options: [
+    { flags: '-c, --connections <count>', description: 'subscribers held for the whole soak', parse: integer(1, 100_000), defaultValue: 1000 },
+    { flags: '-d, --duration <duration>', description: 'how long to soak (measuring, after connecting)', parse: duration(1000, 7 * 24 * 3_600_000), defaultValue: 1_800_000, defaultLabel: '30m' },
+    { flags: '-i, --interval <duration>', description: 'one message per room every interval (a row in intervals.csv)', parse: duration(500, 3_600_000), defaultValue: 60_000, defaultLabel: '1m' },
+    { flags: '--rooms <count>', description: 'spread subscribers over this many rooms (1: all in one room)', parse: integer(1, 10_000), defaultValue: 1 },
+    { flags: '--workers <count>', description: 'subscriber worker threads (subscribers are dealt round-robin)', parse: integer(1, 64), defaultValue: 2 },
+    { flags: '--connect-concurrency <count>', description: 'connections being opened at once, over all workers', parse: integer(1, 10_000), defaultValue: 100 },
+    { flags: '--payload-bytes <bytes>', description: 'content length; the marker (about 40 bytes) is padded up to it', parse: integer(0, 10_000), defaultValue: 0, defaultLabel: 'marker only' },
+    { flags: '--cut-at <durations>', description: 'cut every subscriber connection at these times since measuring began, comma-separated (e.g. 5m,20m)', parse: parseCutTimes, defaultValue: [], defaultLabel: 'none' },
+    { flags: '--outage <duration>', description: 'after each cut, refuse new connections this long', parse: duration(0, 3_600_000), defaultValue: 0, defaultLabel: '0ms' },
+    { flags: '--reconnect-max <duration>', description: "cap on the clients' reconnect backoff (default: the clients' own 5s)", parse: duration(10, 600_000) },
+  ],
+  configFrom(options) {
+    return {
+      connections: options.connections as number,
+      durationMs: options.duration as number,
+      intervalMs: options.interval as number,
+      rooms: options.rooms as number,
+      workers: options.workers as number,
+      connectConcurrency: options.connectConcurrency as number,
+      payloadBytes: options.payloadBytes as number,
+      deadlineMs: options.deadline as number,
+      cutAtMs: options.cutAt as number[],
+      outageMs: options.outage as number,
+      reconnectMaxMs: options.reconnectMax as number | undefined,
+    };
+  },
+  preflight(config, common) {
+    const host = common.target ? new URL(common.target).hostname : '127.0.0.1';
+    return preflight({
+      connections: config.connections,
+      extraSockets: PUBLISHER_CONNECTIONS + 8,
+      builtInServer: common.target === null,
+      proxy: common.delayMs > 0 || config.cutAtMs.length > 0,
+      loopback: host === 'localhost' || host.startsWith('127.') || host === '[::1]',
+    });
+  },
+  needsProxy: (config) => config.cutAtMs.length > 0,
+  reconnectMaxMs: (config) => config.reconnectMaxMs,
+  run,
+};
