@@ -3,6 +3,7 @@ import chalk from 'chalk';
 import { Command, CommanderError } from 'commander';
 import { COMMON_OPTIONS, commonConfigFrom, toCommanderOption } from './bench/options.js';
 import { EXIT, RtbError } from './bench/errors.js';
+import { formatDurationMs } from './bench/duration.js';
 import { environment } from './bench/environment.js';
 import { stderrReporter } from './bench/progress.js';
 import { runFolder, writeResults } from './bench/report/write.js';
@@ -78,7 +79,12 @@ export function buildProgram(): Command {
   for (const scenario of SCENARIOS) {
     const command = program.command(scenario.name).description(scenario.summary).exitOverride();
     command.showHelpAfterError(`(rtbench ${scenario.name} --help lists every option and its default)`);
-    for (const spec of [...scenario.options, ...COMMON_OPTIONS]) command.addOption(toCommanderOption(spec));
+    const common = COMMON_OPTIONS.map((spec) => {
+      const key = /--([a-z-]+)/.exec(spec.flags)?.[1]?.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+      const override = key === undefined ? undefined : scenario.commonDefaults?.[key];
+      return override === undefined ? spec : { ...spec, defaultValue: override, defaultLabel: typeof override === 'number' ? formatDurationMs(override) : undefined };
+    });
+    for (const spec of [...scenario.options, ...common]) command.addOption(toCommanderOption(spec));
     command.addHelpText('after', EXIT_CODES_HELP);
     command.action(async (options: Record<string, unknown>) => {
       process.exitCode = await runCommand(scenario as Scenario<unknown>, options);

@@ -2,7 +2,8 @@
 /**
  * Runs the delay proxy as its own process, so the time it spends delaying bytes is not taken from
  * the load generator's event loop (and its CPU is measured apart). Prints one JSON line
- * `{"url", "pid"}`. Reads commands on standard input, one per line: `cut`, `refuse on`, `refuse off`;
+ * `{"url", "pid"}`. Reads commands on standard input, one per line: `cut`, `refuse on`, `refuse off`,
+ * `stall up|down <ms>`, `loss <probability> <ms>`;
  * exits when standard input closes, so it never outlives the harness.
  */
 import { createInterface } from 'node:readline';
@@ -26,5 +27,12 @@ lines.on('line', (line) => {
   if (command === 'cut') process.stdout.write(`${JSON.stringify({ cut: proxy.cutAll() })}\n`);
   else if (command === 'refuse on') proxy.setRefusing(true);
   else if (command === 'refuse off') proxy.setRefusing(false);
+  else if (command.startsWith('stall ')) {
+    const [, direction, ms] = command.split(' ');
+    if ((direction === 'up' || direction === 'down') && Number(ms) >= 0) proxy.stall(direction, Number(ms));
+  } else if (command.startsWith('loss ')) {
+    const [, probability, ms] = command.split(' ').map(Number);
+    if (probability !== undefined && ms !== undefined && probability >= 0 && probability <= 1 && ms >= 0) proxy.randomLoss(probability, ms);
+  }
 });
 lines.on('close', shutdown);

@@ -44,6 +44,8 @@ class DelayedPipe {
     private readonly from: net.Socket,
     private readonly to: net.Socket,
     private readonly delayOf: (chunk: Buffer) => number,
+    /** Nothing leaves before this time (performance.now() ms): a stalled direction of the link. */
+    private readonly stalledUntilMs: () => number = () => 0,
   ) {
     from.on('data', (chunk: Buffer) => this.push(chunk, this.delayOf(chunk)));
     from.on('end', () => this.push(null, 0));
@@ -54,7 +56,7 @@ class DelayedPipe {
   }
 
   private push(chunk: Buffer | null, delayMs: number): void {
-    const releaseAtMs = Math.max(performance.now() + delayMs, this.lastReleaseMs);
+    const releaseAtMs = Math.max(performance.now() + delayMs, this.lastReleaseMs, this.stalledUntilMs());
     this.lastReleaseMs = releaseAtMs;
     this.queue.push({ releaseAtMs, chunk });
     if (chunk) {
@@ -105,8 +107,12 @@ class DelayedPipe {
 export class DelayProxy {
   private readonly server: net.Server;
   private readonly sockets = new Set<net.Socket>();
+  private readonly pairs = new Set<readonly [net.Socket, net.Socket]>();
   private readonly random: Random;
   private refusing = false;
+  /** Per direction, the time until which bytes are held (a one-way stall); bytes are kept, never dropped. */
+  private readonly stalledUntil = { up: 0, down: 0 };
+  private lossTimer: NodeJS.Timeout | null = null;
   /** Connections accepted since start. */
   accepted = 0;
 
@@ -142,9 +148,12 @@ export class DelayProxy {
             if (chunk.toString('latin1', 0, 12).startsWith('HTTP/1.1 101')) upgraded = true;
             return 0;
           };
-    const up = new DelayedPipe(client, upstream, toServerDelay);
-    const down = new DelayedPipe(upstream, client, toClientDelay);
+    const up = new DelayedPipe(client, upstream, toServerDelay, () => this.stalledUntil.up);
+    const down = new DelayedPipe(upstream, client, toClientDelay, () => this.stalledUntil.down);
+    const pair = [client, upstream] as const;
+    this.pairs.add(pair);
     const teardown = (): void => {
+      this.pairs.delete(pair);
       up.stop();
       down.stop();
       client.destroy();
@@ -167,10 +176,41 @@ export class DelayProxy {
 
   /** Drops every open connection at once, both sides, as a failed link would. */
   cutAll(): number {
-    const count = this.sockets.size / 2;
+    const count = this.pairs.size;
     for (const socket of this.sockets) socket.destroy();
     this.sockets.clear();
+    this.pairs.clear();
     return count;
+  }
+
+  /**
+   * Holds every byte in one direction (`up`: client to server, `down`: server to client) for
+   * `ms`, then lets it through in order: a one-way partition that heals, as TCP would see it.
+   */
+  stall(direction: 'up' | 'down', ms: number): void {
+    this.stalledUntil[direction] = performance.now() + ms;
+  }
+
+  /**
+   * For `ms`, once a second, cuts each open connection with probability `probability` (drawn from
+   * the seeded generator, so a run can be replayed).
+   */
+  randomLoss(probability: number, ms: number): void {
+    if (this.lossTimer) clearInterval(this.lossTimer);
+    const endsAt = performance.now() + ms;
+    this.lossTimer = setInterval(() => {
+      if (performance.now() >= endsAt) {
+        if (this.lossTimer) clearInterval(this.lossTimer);
+        this.lossTimer = null;
+        return;
+      }
+      for (const [client, upstream] of [...this.pairs]) {
+        if (this.random() < probability) {
+          client.destroy();
+          upstream.destroy();
+        }
+      }
+    }, 1000);
   }
 
   /** While refusing, new connections are accepted and closed at once (the server looks down). */
@@ -179,10 +219,11 @@ export class DelayProxy {
   }
 
   get openConnections(): number {
-    return this.sockets.size / 2;
+    return this.pairs.size;
   }
 
   async close(): Promise<void> {
+    if (this.lossTimer) clearInterval(this.lossTimer);
     this.cutAll();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }

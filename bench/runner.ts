@@ -176,6 +176,8 @@ async function runTransport<Config>(
         ? {
             cut: () => proxyChild.send('cut'),
             refuse: (on: boolean) => proxyChild.send(on ? 'refuse on' : 'refuse off'),
+            stall: (direction: 'up' | 'down', ms: number) => proxyChild.send(`stall ${direction} ${Math.round(ms)}`),
+            loss: (probability: number, ms: number) => proxyChild.send(`loss ${probability} ${Math.round(ms)}`),
           }
         : null,
       restartServer: server

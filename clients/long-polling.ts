@@ -1,5 +1,5 @@
 import { nowUs } from '../bench/clock.js';
-import { ConnectionLoop, subscriptionOf } from './reconnect.js';
+import { ConnectionLoop, cursorAfterGap, subscriptionOf } from './reconnect.js';
 import type { ClientContext, SubscriberHandlers, Subscription, TransportClient } from './types.js';
 import { endpoint, roomPath } from './url.js';
 
@@ -24,7 +24,7 @@ export const longPollingClient: TransportClient = {
       ({ opened, lost }) => {
         // One "connection" of a long poll is a chain of polls that ends at the first failure.
         const controller = new AbortController();
-        const pollOnce = async (probe: boolean): Promise<void> => {
+        const pollOnce = async (probe: boolean, answered?: () => void): Promise<void> => {
           const url = endpoint(context.baseUrl, path, {
             since: context.resume ? lastId : undefined,
             timeout: probe ? 0 : context.pollTimeoutMs,
@@ -41,10 +41,13 @@ export const longPollingClient: TransportClient = {
           const text = await response.body.text();
           const receivedUs = nowUs();
           if (response.statusCode !== 200) throw Object.assign(new Error(`HTTP ${response.statusCode}`), { code: `HTTP_${response.statusCode}` });
+          // Counted as connected before the answer's messages are handed on, as the other transports are.
+          answered?.();
           const gap = response.headers['x-gap'];
           if (typeof gap === 'string') {
             const [from, to] = gap.split('-').map(Number);
             gaps++;
+            lastId = cursorAfterGap(from ?? lastId + 1);
             handlers.onGap?.(from ?? 0, to ?? 0);
           }
           const messages: unknown = JSON.parse(text);
@@ -62,8 +65,7 @@ export const longPollingClient: TransportClient = {
           // A held poll gives no sign that it reached the server, so each chain starts with a
           // `timeout=0` poll: its prompt answer proves the connection works before it counts as
           // open (without the probe, every refused reconnect attempt would count as a connection).
-          await pollOnce(true);
-          opened();
+          await pollOnce(true, opened);
           while (!controller.signal.aborted) await pollOnce(false);
         };
         run().catch((error: unknown) => {

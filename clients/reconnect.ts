@@ -128,3 +128,12 @@ export function subscriptionOf(loop: ConnectionLoop, cursor: () => { gaps: numbe
     close: async () => loop.close(),
   };
 }
+
+/**
+ * The resume cursor after a gap signal `{from, to}`: the last id the server still knows is
+ * `from - 1`. For history that ran short this equals the client's own cursor; after a server
+ * restart it moves the cursor back, so the client does not wait for ids the new server already used.
+ */
+export function cursorAfterGap(from: number): number {
+  return Math.max(0, from - 1);
+}

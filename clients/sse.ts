@@ -1,6 +1,6 @@
 import { EventSource, type FetchLike, type FetchLikeResponse } from 'eventsource';
 import { nowUs } from '../bench/clock.js';
-import { ConnectionLoop, subscriptionOf } from './reconnect.js';
+import { ConnectionLoop, cursorAfterGap, subscriptionOf } from './reconnect.js';
 import type { ClientContext, SubscriberHandlers, Subscription, TransportClient } from './types.js';
 import { endpoint, roomPath } from './url.js';
 
@@ -87,6 +87,7 @@ export const sseClient: TransportClient = {
           gaps++;
           try {
             const gap = JSON.parse(event.data) as { from: number; to: number };
+            lastId = cursorAfterGap(gap.from);
             handlers.onGap?.(gap.from, gap.to);
           } catch {
             handlers.onError?.('SSE_BAD_EVENT');

@@ -1,6 +1,6 @@
 import WebSocket from 'ws';
 import { nowUs } from '../bench/clock.js';
-import { ConnectionLoop, subscriptionOf } from './reconnect.js';
+import { ConnectionLoop, cursorAfterGap, subscriptionOf } from './reconnect.js';
 import type { ClientContext, SubscriberHandlers, Subscription, TransportClient } from './types.js';
 import { endpoint, roomPath } from './url.js';
 
@@ -41,6 +41,7 @@ export const wsClient: TransportClient = {
           const record = frame as Record<string, unknown>;
           if (record.type === 'gap') {
             gaps++;
+            lastId = cursorAfterGap(Number(record.from));
             return handlers.onGap?.(Number(record.from), Number(record.to));
           }
           if (typeof record.id !== 'number' || typeof record.content !== 'string') return handlers.onError?.('WS_BAD_FRAME');

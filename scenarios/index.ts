@@ -1,7 +1,8 @@
 import { burstScenario } from './burst.js';
 import { rampScenario } from './ramp.js';
 import { soakScenario } from './soak.js';
+import { faultsScenario } from './faults.js';
 import type { Scenario } from './types.js';
 
 /** The scenario registry: each becomes a `rtbench <name>` command with its own options. */
-export const SCENARIOS: readonly Scenario<never>[] = [burstScenario as Scenario<never>, rampScenario as Scenario<never>, soakScenario as Scenario<never>];
+export const SCENARIOS: readonly Scenario<never>[] = [burstScenario as Scenario<never>, rampScenario as Scenario<never>, soakScenario as Scenario<never>, faultsScenario as Scenario<never>];

@@ -20,13 +20,13 @@ export function roomName(runId: string, transport: string, room: number): string
   return `rtb-${runId}-${transport}-r${room}`;
 }
 
-export function startPool(context: ScenarioContext, workers: number): SubscriberPool {
+export function startPool(context: ScenarioContext, workers: number, resume = context.clientContext.resume): SubscriberPool {
   const c = context.clientContext;
   return SubscriberPool.start(workers, {
     transport: context.transport,
     baseUrl: context.baseUrl,
     headers: c.headers,
-    resume: c.resume,
+    resume,
     reconnect: c.reconnect,
     connectTimeoutMs: c.connectTimeoutMs,
     pollTimeoutMs: c.pollTimeoutMs,
@@ -51,13 +51,21 @@ export function subscriberSpecs(context: ScenarioContext, from: number, to: numb
  * One warm-up message per room at a time, until every held subscriber has received one (bounded).
  * Held subscribers that never do are left to show up as lost deliveries.
  */
-export async function warmUp(context: ScenarioContext, pool: SubscriberPool, publisher: Publisher, rooms: number, payloadBytes: number, expected: number): Promise<void> {
+export async function warmUp(
+  context: ScenarioContext,
+  pool: SubscriberPool,
+  publisher: Publisher,
+  rooms: number,
+  payloadBytes: number,
+  expected: number,
+  roomOf: (room: number) => string = (room) => roomName(context.runId, context.transport, room),
+): Promise<void> {
   await pool.warmReset();
   const deadline = Date.now() + WARMUP_LIMIT_MS;
   for (let n = 0; !context.signal.aborted && Date.now() < deadline; n++) {
     await Promise.all(
       Array.from({ length: rooms }, (_, room) =>
-        publisher.publish(roomName(context.runId, context.transport, room), encodeMarker({ runId: context.runId, seq: n, group: WARMUP_GROUP, scheduledUs: nowUs() }, payloadBytes)),
+        publisher.publish(roomOf(room), encodeMarker({ runId: context.runId, seq: n, group: WARMUP_GROUP, scheduledUs: nowUs() }, payloadBytes)),
       ),
     );
     const until = Date.now() + 1000;
@@ -76,6 +84,8 @@ export interface RoundOptions {
   readonly payloadBytes: number;
   /** Subscribers held per room: the audience each room's messages are expected by. */
   readonly audience: (room: number) => number;
+  /** Room name of a room index (default: the run's `roomName`). */
+  readonly roomOf?: (room: number) => string;
   /** Called once the round's start time is fixed (for the scenario's live counters). */
   readonly onStart?: (publishRecorder: Recorder, startUs: number) => void;
 }
@@ -96,7 +106,7 @@ export async function measureRound(context: ScenarioContext, pool: SubscriberPoo
   options.onStart?.(publishRecorder, startUs);
   const schedule: ScheduledSend[] = plan.map((m) => ({
     seq: m.seq,
-    chatRoomId: roomName(context.runId, context.transport, m.room ?? 0),
+    chatRoomId: (options.roomOf ?? ((room: number) => roomName(context.runId, context.transport, room)))(m.room ?? 0),
     scheduledUs: startUs + m.offsetUs,
     content: encodeMarker({ runId: context.runId, seq: m.seq, group: m.group, scheduledUs: startUs + m.offsetUs }, options.payloadBytes),
   }));

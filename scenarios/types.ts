@@ -46,7 +46,7 @@ export interface ScenarioContext {
   /** The server itself (built-in or --target), bypassing the proxy: where a publisher keeps publishing through a subscriber-side fault. */
   readonly directUrl: string;
   /** The proxy in front of the server, when one runs: cut every connection, or refuse new ones. */
-  readonly proxy: { cut(): void; refuse(on: boolean): void } | null;
+  readonly proxy: { cut(): void; refuse(on: boolean): void; stall(direction: 'up' | 'down', ms: number): void; loss(probability: number, ms: number): void } | null;
   /** Kills the built-in server and starts a new one on the same port (null for --target). */
   readonly restartServer: (() => Promise<void>) | null;
   /** Writes what was measured so far into the run folder (summary.json with `checkpoint: true`). */
@@ -65,6 +65,8 @@ export interface Scenario<Config> {
    * with the numbers when it cannot.
    */
   preflight?(config: Config, common: CommonConfig): Plan;
+  /** Defaults of common options that differ for this scenario (e.g. a shorter --deadline). */
+  readonly commonDefaults?: Readonly<Record<string, unknown>>;
   /** True when the scenario needs the proxy even without --delay (to inject faults). */
   needsProxy?(config: Config): boolean;
   /** Caps the clients' reconnect backoff (ms), e.g. so a fault test recovers within one interval. */

@@ -86,10 +86,20 @@ export class RoomBus {
     return published;
   }
 
-  /** Kept messages with `id > afterId`, oldest first, at most `limit`, and the gap if some are gone. */
+  /**
+   * Kept messages with `id > afterId`, oldest first, at most `limit`, and the gap if some are gone.
+   * A cursor beyond the room's last id can only come from another incarnation of the server (it
+   * restarted and lost its history), so the client has seen none of this incarnation's messages:
+   * they are all replayed, after a gap `from` the next id this server will use `to` the cursor, so
+   * the client resets its cursor instead of skipping every id up to its old one.
+   */
   since(chatRoomId: string, afterId: number, limit = Number.POSITIVE_INFINITY): Replay {
     const room = this.rooms.get(chatRoomId);
-    if (!room || afterId >= room.lastId) return { messages: [], gap: null };
+    const lastId = room?.lastId ?? 0;
+    if (afterId > lastId) {
+      return { messages: lastId > 0 ? this.since(chatRoomId, 0, limit).messages : [], gap: { from: lastId + 1, to: afterId } };
+    }
+    if (!room || afterId === lastId) return { messages: [], gap: null };
     const kept = room.history.length;
     const oldestKeptId = room.lastId - kept + 1;
     const gap = afterId + 1 < oldestKeptId ? { from: afterId + 1, to: oldestKeptId - 1 } : null;

@@ -20,6 +20,11 @@ describe('RoomBus', () => {
     expect(bus.since('r', 0, 2).messages.map((p) => p.message.id)).toEqual([1, 2]);
     expect(bus.since('r', 5)).toEqual({ messages: [], gap: null });
     expect(bus.since('nope', 0)).toEqual({ messages: [], gap: null });
+    // A cursor from a previous incarnation of the server (restarted, history gone) is a gap.
+    const ahead = bus.since('r', 9);
+    expect(ahead.gap).toEqual({ from: 6, to: 9 });
+    expect(ahead.messages.map((p) => p.message.id)).toEqual([1, 2, 3, 4, 5]);
+    expect(bus.since('nope', 40)).toEqual({ messages: [], gap: { from: 1, to: 40 } });
   });
 
   it('keeps a bounded history and reports what it dropped as a gap', () => {

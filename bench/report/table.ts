@@ -162,6 +162,36 @@ export function soakTable(results: readonly TransportResult[]): string | null {
   );
 }
 
+interface FaultRowLike {
+  readonly resume: boolean;
+  readonly fault: string;
+  readonly recoveryMs: number | null;
+  readonly disconnects: number;
+  readonly reconnects: number;
+  readonly failedReconnects: number;
+  readonly gaps: number;
+  readonly messages: { readonly expected: number; readonly lost: number; readonly late: number; readonly duplicated: number; readonly outOfOrder: number };
+  readonly publishErrors: number;
+}
+
+/** The faults table: one row per transport, resume mode and fault. */
+export function faultsTable(results: readonly TransportResult[]): string | null {
+  const rows = results.flatMap((r) => ((r.details?.faults as FaultRowLike[] | undefined) ?? []).map((f) => ({ r, f })));
+  if (rows.length === 0) return null;
+  return renderTable(
+    ['Method', 'Resume', 'Fault', 'Recovery (ms)', 'Disconnects', 'Reconnects', 'Failed attempts', 'Lost', 'Late', 'Dup', 'Out of order', 'Gap signals', 'Publish errors'],
+    rows.map(({ r, f }) => [
+      METHOD_NAMES[r.transport] ?? r.transport,
+      f.resume ? 'on' : 'off',
+      f.fault,
+      f.recoveryMs === null ? '-' : String(f.recoveryMs),
+      String(f.disconnects), String(f.reconnects), String(f.failedReconnects),
+      `${f.messages.lost}/${f.messages.expected}`, String(f.messages.late), String(f.messages.duplicated), String(f.messages.outOfOrder),
+      String(f.gaps), String(f.publishErrors),
+    ]),
+  );
+}
+
 /** The three tables and the notes, as printed on the terminal and written into summary.md. */
 export function renderTables(summary: RunSummary): string {
   const results = summary.transports;
@@ -175,6 +205,8 @@ export function renderTables(summary: RunSummary): string {
     'Resources (CPU in % of one core)',
     resourceTable(results),
   ];
+  const faults = faultsTable(results);
+  if (faults) parts.push('', 'Faults (Recovery: from the fault until every subscriber was connected again on a new connection; - when none was needed or it did not happen in the window)', faults);
   const soak = soakTable(results);
   if (soak) parts.push('', 'Soak (latency in ms; a steady positive RSS slope over a long run means a leak)', soak);
   for (const result of results) {

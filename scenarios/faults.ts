@@ -1,0 +1,231 @@
+import { InvalidArgumentError } from 'commander';
+import { nowUs } from '../bench/clock.js';
+import { encodeHistogram, latencyStats, mergeEncoded } from '../bench/histogram.js';
+import { duration, integer } from '../bench/options.js';
+import { Publisher } from '../bench/publisher.js';
+import { LATENCY_KINDS, type LatencyKind, type MessageCounts, type RecorderResult } from '../bench/recorder.js';
+import { sleep } from '../bench/sleep.js';
+import type { SubscriberPool } from '../bench/worker/pool.js';
+import { PUBLISHER_CONNECTIONS, measureRound, startPool, subscriberSpecs, warmUp } from './pool-run.js';
+import { stepPlan } from './ramp-step.js';
+import type { Scenario, ScenarioContext } from './types.js';
+
+export interface FaultsConfig {
+  readonly connections: number;
+  readonly intervalMs: number;
+  /** Messages are published for this long around each fault; the timeline is five windows long. */
+  readonly windowMs: number;
+  readonly outageMs: number;
+  readonly lossProbability: number;
+  readonly workers: number;
+  readonly modes: readonly boolean[];
+  readonly deadlineMs: number;
+  readonly payloadBytes: number;
+}
+
+type FaultKind = 'cut' | 'outage' | 'stall' | 'random-loss' | 'restart';
+const TIMELINE: readonly FaultKind[] = ['cut', 'outage', 'stall', 'random-loss', 'restart'];
+/** A fault starts this far into its window, so the window opens with a clean message. */
+const FAULT_OFFSET_MS = 1000;
+const STATUS_POLL_MS = 50;
+
+export interface FaultRow {
+  readonly resume: boolean;
+  readonly fault: FaultKind;
+  readonly description: string;
+  /** From the fault's start until every subscriber was connected again on a new connection; null if not within the window. */
+  readonly recoveryMs: number | null;
+  readonly disconnects: number;
+  readonly reconnects: number;
+  readonly failedReconnects: number;
+  readonly gaps: number;
+  readonly messages: MessageCounts;
+  readonly latencyUs: ReturnType<typeof latencyStats>;
+  readonly publishErrors: number;
+}
+
+function describe(kind: FaultKind, config: FaultsConfig): string {
+  switch (kind) {
+    case 'cut':
+      return 'every connection cut once';
+    case 'outage':
+      return `every connection cut, new ones refused for ${config.outageMs} ms`;
+    case 'stall':
+      return `server-to-client bytes held for ${config.outageMs} ms (one-way partition, nothing dropped)`;
+    case 'random-loss':
+      return `each connection cut with probability ${config.lossProbability} per second for ${config.outageMs * 2} ms (seeded)`;
+    case 'restart':
+      return 'built-in server killed and restarted on the same port (history lost)';
+  }
+}
+
+/** Polls until every held subscriber is connected on a connection opened at or after `sinceUs`. */
+async function recovery(pool: SubscriberPool, sinceUs: number, untilMs: number, signal: AbortSignal, requireNew: boolean): Promise<number | null> {
+  while (Date.now() < untilMs && !signal.aborted) {
+    const status = await pool.status();
+    if (status.connected === status.held && (!requireNew || status.lastOpenedUs >= sinceUs)) {
+      return Math.max(0, Math.round(((requireNew ? status.lastOpenedUs : nowUs()) - sinceUs) / 1000));
+    }
+    await sleep(STATUS_POLL_MS, signal);
+  }
+  return null;
+}
+
+async function inject(context: ScenarioContext, kind: FaultKind, config: FaultsConfig): Promise<void> {
+  const proxy = context.proxy;
+  if (!proxy) throw new Error('faults need the proxy');
+  switch (kind) {
+    case 'cut':
+      proxy.cut();
+      return;
+    case 'outage':
+      proxy.refuse(true);
+      proxy.cut();
+      await sleep(config.outageMs, context.signal);
+      proxy.refuse(false);
+      return;
+    case 'stall':
+      proxy.stall('down', config.outageMs);
+      await sleep(config.outageMs, context.signal);
+      return;
+    case 'random-loss':
+      proxy.loss(config.lossProbability, config.outageMs * 2);
+      await sleep(config.outageMs * 2, context.signal);
+      return;
+    case 'restart':
+      await context.restartServer?.();
+      return;
+  }
+}
+
+async function runMode(context: ScenarioContext, config: FaultsConfig, resume: boolean, rows: FaultRow[], histograms: string[], totals: Record<keyof MessageCounts, number>): Promise<void> {
+  const pool = startPool(context, config.workers, resume);
+  // The publisher talks to the server directly, so it keeps publishing through subscriber-side faults.
+  const publisher = new Publisher(context.directUrl, context.clientContext.headers, PUBLISHER_CONNECTIONS, config.deadlineMs);
+  try {
+    const specs = subscriberSpecs(context, 0, config.connections, 1).map((s) => ({ ...s, chatRoomId: `${s.chatRoomId}-${resume ? 'resume' : 'noresume'}` }));
+    const connect = await pool.connect(specs, 100);
+    const room = specs[0]?.chatRoomId ?? '';
+    const held = connect.ok;
+    await warmUp(context, pool, publisher, 1, config.payloadBytes, held, () => room);
+    const kinds = TIMELINE.filter((kind) => kind !== 'restart' || context.restartServer !== null);
+    for (const kind of kinds) {
+      if (context.signal.aborted) break;
+      context.log(`resume ${resume ? 'on' : 'off'}: ${describe(kind, config)}`);
+      const windowStartMs = Date.now();
+      const before = await pool.status();
+      let recoveryMs: number | null = null;
+      const faultAt = windowStartMs + FAULT_OFFSET_MS;
+      const fault = (async () => {
+        await sleep(Math.max(0, faultAt - Date.now()), context.signal);
+        const faultUs = nowUs();
+        await inject(context, kind, config);
+        // A stall drops no connection: there is nothing to reconnect, so no recovery time.
+        if (kind !== 'stall') recoveryMs = await recovery(pool, faultUs, Date.now() + config.windowMs + config.deadlineMs, context.signal, kind !== 'random-loss');
+      })();
+      // One round per window: every message keeps the full deadline, so a message held through an
+      // outage or a stall and delivered after it counts as received (late only past the deadline).
+      const messagesPerWindow = Math.max(1, Math.floor(config.windowMs / config.intervalMs));
+      const round = await measureRound(context, pool, publisher, {
+        plan: stepPlan(messagesPerWindow, 1000 / config.intervalMs, 1),
+        deadlineMs: config.deadlineMs,
+        payloadBytes: config.payloadBytes,
+        audience: () => held,
+        roomOf: () => room,
+      });
+      await fault;
+      const after = await pool.status();
+      const messages = round.merged.messages;
+      for (const key of Object.keys(totals) as Array<keyof MessageCounts>) totals[key] += messages[key];
+      histograms.push(encodeHistogram(round.merged.perMessage));
+      rows.push({
+        resume,
+        fault: kind,
+        description: describe(kind, config),
+        recoveryMs,
+        disconnects: after.disconnects - before.disconnects,
+        reconnects: after.reconnects - before.reconnects,
+        failedReconnects: after.failedAttempts - before.failedAttempts,
+        gaps: after.gaps - before.gaps,
+        messages,
+        latencyUs: latencyStats(round.merged.perMessage),
+        publishErrors: Object.values(round.publish.errors).reduce((a, b) => a + b, 0),
+      });
+      await context.checkpoint();
+    }
+  } finally {
+    await pool.close();
+    await publisher.close();
+  }
+}
+
+async function run(context: ScenarioContext, config: FaultsConfig): Promise<void> {
+  const rows: FaultRow[] = [];
+  const histograms: string[] = [];
+  const totals: Record<keyof MessageCounts, number> = { expected: 0, received: 0, lost: 0, late: 0, duplicated: 0, outOfOrder: 0, pending: 0, foreign: 0 };
+  context.observe({
+    subscribers: config.connections,
+    generatorThreads: config.workers + 1,
+    live: () => ({ connections: 0, sent: 0, received: 0, measuring: rows.length > 0 }),
+    measured: () => {
+      const merged = mergeEncoded(histograms);
+      const latencyUs = {} as RecorderResult['latencyUs'];
+      const encoded = {} as Record<LatencyKind, string>;
+      for (const kind of LATENCY_KINDS) {
+        const h = kind === 'perMessage' ? merged : mergeEncoded([]);
+        (latencyUs as Record<LatencyKind, ReturnType<typeof latencyStats>>)[kind] = latencyStats(h);
+        encoded[kind] = encodeHistogram(h);
+      }
+      return {
+        result: { messages: { ...totals }, subscriberBursts: { ok: totals.received, failed: totals.lost, pending: 0 }, latencyUs, histograms: encoded, errors: {} },
+        reconnects: rows.reduce((n, r) => n + r.reconnects, 0),
+        gaps: rows.reduce((n, r) => n + r.gaps, 0),
+      };
+    },
+    details: () => ({ faults: rows }),
+  });
+  for (const resume of config.modes) {
+    if (context.signal.aborted) break;
+    await runMode(context, config, resume, rows, histograms, totals);
+  }
+}
+
+const MODES: Record<string, boolean[]> = { both: [true, false], on: [true], off: [false] };
+
+function probability(text: string): number {
+  const value = Number(text);
+  if (text.trim() === '' || !(value >= 0 && value <= 1)) throw new InvalidArgumentError('expected a probability from 0 to 1.');
+  return value;
+}
+
+export const faultsScenario: Scenario<FaultsConfig> = {
+  name: 'faults',
+  summary: 'how each transport behaves when connections are cut, the link stalls or drops, and the server restarts: recovery time and exact loss, resume on and off',
+  options: [
+    { flags: '-c, --connections <count>', description: 'subscribers per run', parse: integer(1, 10_000), defaultValue: 50 },
+    { flags: '-i, --interval <duration>', description: 'one message every interval', parse: duration(100, 60_000), defaultValue: 250, defaultLabel: '250ms' },
+    { flags: '--window <duration>', description: 'messages are published this long around each fault (it starts 1 s in); five windows per run', parse: duration(3000, 600_000), defaultValue: 5000, defaultLabel: '5s' },
+    { flags: '--outage <duration>', description: 'how long an outage or stall lasts (random loss lasts twice this)', parse: duration(0, 600_000), defaultValue: 1500, defaultLabel: '1.5s' },
+    { flags: '--loss <probability>', description: 'random loss: chance per connection per second of being cut', parse: probability, defaultValue: 0.2 },
+    { flags: '--modes <which>', description: 'resume on, off, or both (each a separate run)', choices: ['both', 'on', 'off'], defaultValue: 'both' },
+    { flags: '--workers <count>', description: 'subscriber worker threads', parse: integer(1, 64), defaultValue: 1 },
+  ],
+  configFrom(options) {
+    return {
+      connections: options.connections as number,
+      intervalMs: options.interval as number,
+      windowMs: options.window as number,
+      outageMs: options.outage as number,
+      lossProbability: options.loss as number,
+      workers: options.workers as number,
+      modes: MODES[options.modes as string] ?? [true, false],
+      deadlineMs: options.deadline as number,
+      payloadBytes: 0,
+    };
+  },
+  // Six runs of five windows must fit in five minutes: a lost message is given up on sooner than in burst.
+  commonDefaults: { deadline: 4000 },
+  needsProxy: () => true,
+  reconnectMaxMs: () => 500,
+  run,
+};
