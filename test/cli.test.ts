@@ -170,6 +170,43 @@ describe('rtbench soak end to end', () => {
   });
 });
 
+describe('rtbench faults end to end', () => {
+  interface Row { resume: boolean; fault: string; recoveryMs: number | null; disconnects: number; gaps: number; publishErrors: number; messages: { expected: number; lost: number; duplicated: number } }
+  const short = ['--connections', '5', '--window', '3s', '--outage', '1s', '--deadline', '2500ms'];
+
+  it('with resume loses nothing across a cut, an outage, a stall and random loss; across a restart only what the server refused', async () => {
+    const { code, stdout, stderr } = await runCli(['faults', '--transport', 'all', '--modes', 'on', ...short, '--json', '--out', outDir('faults-on')]);
+    expect(code, stderr).toBe(0);
+    const summary = JSON.parse(stdout) as RunSummary;
+    for (const result of summary.transports) {
+      const rows = (result.details as { faults: Row[] }).faults;
+      expect(rows.map((r) => r.fault), result.transport).toEqual(['cut', 'outage', 'stall', 'random-loss', 'restart']);
+      for (const row of rows) {
+        expect(row.messages.duplicated, `${result.transport} ${row.fault}`).toBe(0);
+        // A publish the restarting server refused reaches nobody; everything it accepted arrives.
+        expect(row.messages.lost, `${result.transport} ${row.fault}`).toBe(row.publishErrors * 5);
+      }
+      const byFault = Object.fromEntries(rows.map((r) => [r.fault, r]));
+      expect(byFault.cut?.disconnects).toBe(5);
+      expect(byFault.cut?.recoveryMs).not.toBeNull();
+      expect(byFault.stall?.disconnects).toBe(0);
+      expect(byFault.stall?.recoveryMs).toBeNull();
+      // The restarted server does not know the clients' cursors: each subscriber is told so.
+      expect(byFault.restart?.gaps).toBe(5);
+    }
+  });
+
+  it('without a cursor, long polling loses what was published during an outage (the seed behaviour)', async () => {
+    const { code, stdout, stderr } = await runCli(['faults', '--transport', 'long-polling', '--modes', 'off', ...short, '--json', '--out', outDir('faults-off')]);
+    expect(code, stderr).toBe(0);
+    const rows = ((JSON.parse(stdout) as RunSummary).transports[0]?.details as { faults: Row[] }).faults;
+    const outage = rows.find((r) => r.fault === 'outage');
+    // One message every 250 ms during a 1 s outage: about four, times five subscribers.
+    expect(outage?.messages.lost).toBeGreaterThanOrEqual(10);
+    expect(rows.every((r) => r.resume === false)).toBe(true);
+  });
+});
+
 describe('rtbench burst end to end', () => {
   it('measures all three transports through a 20 ms link: every latency exceeds twice the delay, nothing lost', async () => {
     const dir = outDir('delay');

@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { intervalsCsv, memorySlopeBytesPerHour, type SoakInterval } from '../scenarios/soak-report.js';
+
+describe('memorySlopeBytesPerHour', () => {
+  it('fits a leak as its rate per hour, and a flat line as zero', () => {
+    const leak = Array.from({ length: 60 }, (_, i) => ({ elapsedS: i * 60, bytes: 100_000_000 + i * 60 * 1000 })); // +1,000 B/s
+    expect(memorySlopeBytesPerHour(leak)).toBe(3_600_000);
+    const flat = Array.from({ length: 60 }, (_, i) => ({ elapsedS: i, bytes: 5_000_000 + (i % 2 === 0 ? 1000 : -1000) }));
+    expect(Math.abs(memorySlopeBytesPerHour(flat) ?? Number.NaN)).toBeLessThan(200_000);
+  });
+
+  it('needs three readings and ignores missing ones', () => {
+    expect(memorySlopeBytesPerHour([{ elapsedS: 0, bytes: 1 }, { elapsedS: 1, bytes: 2 }])).toBeNull();
+    expect(memorySlopeBytesPerHour([{ elapsedS: 0, bytes: 0 }, { elapsedS: 1, bytes: null }, { elapsedS: 2, bytes: 2 }, { elapsedS: 3, bytes: 3 }])).toBe(3600);
+  });
+});
+
+describe('intervalsCsv', () => {
+  it('writes one row per transport and interval, empty cells for what was not measured', () => {
+    const interval: SoakInterval = {
+      interval: 1, elapsedS: 60, connectionsAlive: 1000, disconnects: 0, reconnects: 0, failedReconnects: 0, timeouts: 0, gaps: 0,
+      messages: { expected: 1000, received: 1000, lost: 0, late: 0, duplicated: 0, outOfOrder: 0, pending: 0, foreign: 0 },
+      latencyUs: { count: 1000, min: 1, mean: 2, p50: 2, p90: 3, p95: 3, p99: 4, p999: 5, max: 5 },
+      serverCpuPct: 3, serverRssBytes: 1000, generatorCpuPct: null, generatorRssBytes: null, faults: ['cut'],
+    };
+    const lines = intervalsCsv([{ transport: 'ws', interval }]).trim().split('\n');
+    expect(lines[0]).toMatch(/^transport,interval,elapsedS,connectionsAlive/);
+    expect(lines[1]).toBe('ws,1,60,1000,0,0,0,0,0,1000,1000,0,0,0,0,2,4,5,3,1000,,,cut');
+  });
+});
