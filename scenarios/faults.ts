@@ -1,12 +1,14 @@
 import { InvalidArgumentError } from 'commander';
 import { nowUs } from '../bench/clock.js';
-import { encodeHistogram, latencyStats, mergeEncoded } from '../bench/histogram.js';
+import { encodeHistogram, latencyStats } from '../bench/histogram.js';
 import { duration, integer } from '../bench/options.js';
 import { Publisher } from '../bench/publisher.js';
-import { LATENCY_KINDS, type LatencyKind, type MessageCounts, type RecorderResult } from '../bench/recorder.js';
+import { addCounts, aggregateResult, emptyCounts } from '../bench/aggregate.js';
+import { preflight } from '../bench/preflight.js';
+import type { MessageCounts } from '../bench/recorder.js';
 import { sleep } from '../bench/sleep.js';
 import type { SubscriberPool } from '../bench/worker/pool.js';
-import { PUBLISHER_CONNECTIONS, measureRound, startPool, subscriberSpecs, warmUp } from './pool-run.js';
+import { PUBLISHER_CONNECTIONS, loadRequest, measureRound, startPool, subscriberSpecs, warmUp } from './pool-run.js';
 import { stepPlan } from './ramp-step.js';
 import type { Scenario, ScenarioContext } from './types.js';
 
@@ -98,8 +100,12 @@ async function inject(context: ScenarioContext, kind: FaultKind, config: FaultsC
   }
 }
 
+/** The pool of the mode being run, for the per-second samples. */
+let activePool: SubscriberPool | null = null;
+
 async function runMode(context: ScenarioContext, config: FaultsConfig, resume: boolean, rows: FaultRow[], histograms: string[], totals: Record<keyof MessageCounts, number>): Promise<void> {
   const pool = startPool(context, config.workers, resume);
+  activePool = pool;
   // The publisher talks to the server directly, so it keeps publishing through subscriber-side faults.
   const publisher = new Publisher(context.directUrl, context.clientContext.headers, PUBLISHER_CONNECTIONS, config.deadlineMs);
   try {
@@ -136,7 +142,7 @@ async function runMode(context: ScenarioContext, config: FaultsConfig, resume: b
       await fault;
       const after = await pool.status();
       const messages = round.merged.messages;
-      for (const key of Object.keys(totals) as Array<keyof MessageCounts>) totals[key] += messages[key];
+      addCounts(totals, messages);
       histograms.push(encodeHistogram(round.merged.perMessage));
       rows.push({
         resume,
@@ -154,6 +160,7 @@ async function runMode(context: ScenarioContext, config: FaultsConfig, resume: b
       await context.checkpoint();
     }
   } finally {
+    activePool = null;
     await pool.close();
     await publisher.close();
   }
@@ -162,26 +169,16 @@ async function runMode(context: ScenarioContext, config: FaultsConfig, resume: b
 async function run(context: ScenarioContext, config: FaultsConfig): Promise<void> {
   const rows: FaultRow[] = [];
   const histograms: string[] = [];
-  const totals: Record<keyof MessageCounts, number> = { expected: 0, received: 0, lost: 0, late: 0, duplicated: 0, outOfOrder: 0, pending: 0, foreign: 0 };
+  const totals = emptyCounts();
   context.observe({
     subscribers: config.connections,
     generatorThreads: config.workers + 1,
-    live: () => ({ connections: 0, sent: 0, received: 0, measuring: rows.length > 0 }),
-    measured: () => {
-      const merged = mergeEncoded(histograms);
-      const latencyUs = {} as RecorderResult['latencyUs'];
-      const encoded = {} as Record<LatencyKind, string>;
-      for (const kind of LATENCY_KINDS) {
-        const h = kind === 'perMessage' ? merged : mergeEncoded([]);
-        (latencyUs as Record<LatencyKind, ReturnType<typeof latencyStats>>)[kind] = latencyStats(h);
-        encoded[kind] = encodeHistogram(h);
-      }
-      return {
-        result: { messages: { ...totals }, subscriberBursts: { ok: totals.received, failed: totals.lost, pending: 0 }, latencyUs, histograms: encoded, errors: {} },
-        reconnects: rows.reduce((n, r) => n + r.reconnects, 0),
-        gaps: rows.reduce((n, r) => n + r.gaps, 0),
-      };
-    },
+    live: () => ({ connections: activePool?.live().connected ?? 0, sent: 0, received: activePool?.live().arrivals ?? 0, measuring: activePool !== null }),
+    measured: () => ({
+      result: aggregateResult(totals, { perMessage: histograms }, {}),
+      reconnects: rows.reduce((n, r) => n + r.reconnects, 0),
+      gaps: rows.reduce((n, r) => n + r.gaps, 0),
+    }),
     details: () => ({ faults: rows }),
   });
   for (const resume of config.modes) {
@@ -225,6 +222,7 @@ export const faultsScenario: Scenario<FaultsConfig> = {
   },
   // Six runs of five windows must fit in five minutes: a lost message is given up on sooner than in burst.
   commonDefaults: { deadline: 4000 },
+  preflight: (config, common) => preflight(loadRequest(config.connections, common, true)),
   needsProxy: () => true,
   reconnectMaxMs: () => 500,
   run,

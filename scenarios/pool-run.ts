@@ -5,6 +5,8 @@ import { type PlannedMessage, Recorder, type RecorderResult } from '../bench/rec
 import { sleep } from '../bench/sleep.js';
 import { type MergedStep, SubscriberPool, mergeStep } from '../bench/worker/pool.js';
 import type { SubscriberSpec } from '../bench/worker/protocol.js';
+import type { CommonConfig } from '../bench/options.js';
+import type { LoadRequest } from '../bench/preflight.js';
 import type { ScenarioContext } from './types.js';
 
 /**
@@ -15,6 +17,18 @@ import type { ScenarioContext } from './types.js';
 const WARMUP_LIMIT_MS = 30_000;
 const START_LEAD_US = 200_000;
 export const PUBLISHER_CONNECTIONS = 32;
+
+/** What a pool scenario asks of the machine, for the preflight. */
+export function loadRequest(connections: number, common: CommonConfig, faultProxy: boolean): LoadRequest {
+  const host = common.target ? new URL(common.target).hostname : '127.0.0.1';
+  return {
+    connections,
+    extraSockets: PUBLISHER_CONNECTIONS + 8,
+    builtInServer: common.target === null,
+    proxy: common.delayMs > 0 || faultProxy,
+    loopback: host === 'localhost' || host.startsWith('127.') || host === '[::1]' || host === '::1',
+  };
+}
 
 export function roomName(runId: string, transport: string, room: number): string {
   return `rtb-${runId}-${transport}-r${room}`;

@@ -1,15 +1,16 @@
 import { availableParallelism } from 'node:os';
 import { nowUs } from '../bench/clock.js';
-import { encodeHistogram, latencyStats, mergeEncoded } from '../bench/histogram.js';
+import { encodeHistogram, latencyStats } from '../bench/histogram.js';
 import { duration, integer } from '../bench/options.js';
 import { preflight } from '../bench/preflight.js';
+import { addCounts, addErrors, aggregateResult, emptyCounts } from '../bench/aggregate.js';
 import { Publisher } from '../bench/publisher.js';
-import { type LatencyKind, LATENCY_KINDS, type MessageCounts, Recorder, type RecorderResult } from '../bench/recorder.js';
+import { type LatencyKind, Recorder } from '../bench/recorder.js';
 import { saturation } from '../bench/result.js';
 import { type SampleRow, usageOfRows } from '../bench/sampler.js';
 import { sleep } from '../bench/sleep.js';
 import { type RampStep, breakingCause, errorRate, parsePercent, parseSteps, stepPlan } from './ramp-step.js';
-import { PUBLISHER_CONNECTIONS, measureRound, startPool, subscriberSpecs, warmUp } from './pool-run.js';
+import { PUBLISHER_CONNECTIONS, loadRequest, measureRound, startPool, subscriberSpecs, warmUp } from './pool-run.js';
 import type { Scenario, ScenarioContext } from './types.js';
 
 export interface RampConfig {
@@ -40,7 +41,7 @@ async function run(context: ScenarioContext, config: RampConfig): Promise<void> 
   const steps: RampStep[] = [];
   /** Encoded per-step histograms of each kind, merged for the transport's overall figures. */
   const histograms: Record<LatencyKind, string[]> = { perMessage: [], burstCompletion: [], fanOutSpread: [], publishRtt: [], sendLag: [] };
-  const totals = { expected: 0, received: 0, lost: 0, late: 0, duplicated: 0, outOfOrder: 0, pending: 0, foreign: 0 } as Record<keyof MessageCounts, number>;
+  const totals = emptyCounts();
   const errorTotals: Record<string, number> = {};
   let reconnects = 0;
   let gaps = 0;
@@ -61,23 +62,7 @@ async function run(context: ScenarioContext, config: RampConfig): Promise<void> 
       measuring: current !== null,
       step: current?.step ?? null,
     }),
-    measured: () => {
-      const latencyUs = {} as Record<LatencyKind, ReturnType<typeof latencyStats>>;
-      const encoded = {} as Record<LatencyKind, string>;
-      for (const kind of LATENCY_KINDS) {
-        const merged = mergeEncoded(histograms[kind]);
-        latencyUs[kind] = latencyStats(merged);
-        encoded[kind] = encodeHistogram(merged);
-      }
-      const result: RecorderResult = {
-        messages: { ...totals },
-        subscriberBursts: { ok: totals.received, failed: totals.lost, pending: totals.pending },
-        latencyUs,
-        histograms: encoded,
-        errors: { ...errorTotals },
-      };
-      return { result, reconnects, gaps };
-    },
+    measured: () => ({ result: aggregateResult(totals, histograms, errorTotals), reconnects, gaps }),
     details: () => ({ steps, breakingPoint, verdict: breakingPoint ? `broke at ${breakingPoint.connections} connections` : steps.length === config.steps.length ? 'every step passed' : 'stopped before the last step' }),
     saturationReasons: () => extraReasons,
   });
@@ -155,9 +140,9 @@ async function run(context: ScenarioContext, config: RampConfig): Promise<void> 
         durationMs: Math.round((nowUs() - stepStartUs) / 1000),
       };
       steps.push(result);
-      for (const key of Object.keys(totals) as Array<keyof MessageCounts>) totals[key] += messages[key];
-      for (const [code, n] of Object.entries(result.errors)) errorTotals[code] = (errorTotals[code] ?? 0) + n;
-      for (const [code, n] of Object.entries(connect.failed)) errorTotals[`connect:${code}`] = (errorTotals[`connect:${code}`] ?? 0) + n;
+      addCounts(totals, messages);
+      addErrors(errorTotals, result.errors);
+      addErrors(errorTotals, connect.failed, 'connect:');
       histograms.perMessage.push(encodeHistogram(merged.perMessage));
       histograms.fanOutSpread.push(encodeHistogram(merged.fanOutSpread));
       histograms.publishRtt.push(publishResult.histograms.publishRtt);
@@ -168,6 +153,7 @@ async function run(context: ScenarioContext, config: RampConfig): Promise<void> 
       context.log(
         `step ${step + 1}: ${merged.connected} held, error rate ${(rate * 100).toFixed(2)}%, p50 ${((result.latencyUs.perMessage.p50 ?? 0) / 1000).toFixed(1)} ms, p99 ${((result.latencyUs.perMessage.p99 ?? 0) / 1000).toFixed(1)} ms${reasons.length ? ' (generator saturated)' : ''}`,
       );
+      await context.checkpoint();
       if (context.signal.aborted) break;
       if (!result.passed) {
         breakingPoint = { step: step + 1, connections: target, errorRate: rate, cause: breakingCause(result, false) };
@@ -212,15 +198,6 @@ export const rampScenario: Scenario<RampConfig> = {
       connectTimeoutMs: options.connectTimeout as number,
     };
   },
-  preflight(config, common) {
-    const host = common.target ? new URL(common.target).hostname : '127.0.0.1';
-    return preflight({
-      connections: config.steps.at(-1) ?? 0,
-      extraSockets: PUBLISHER_CONNECTIONS + 8,
-      builtInServer: common.target === null,
-      proxy: common.delayMs > 0,
-      loopback: host === 'localhost' || host.startsWith('127.') || host === '[::1]',
-    });
-  },
+  preflight: (config, common) => preflight(loadRequest(config.steps.at(-1) ?? 0, common, false)),
   run,
 };

@@ -1,12 +1,13 @@
 import { formatDurationMs } from '../bench/duration.js';
-import { encodeHistogram, latencyStats, mergeEncoded } from '../bench/histogram.js';
+import { encodeHistogram, latencyStats } from '../bench/histogram.js';
 import { duration, integer } from '../bench/options.js';
 import { preflight } from '../bench/preflight.js';
+import { addCounts, addErrors, aggregateResult, emptyCounts } from '../bench/aggregate.js';
 import { Publisher } from '../bench/publisher.js';
-import { LATENCY_KINDS, type LatencyKind, type MessageCounts, type Recorder, type RecorderResult } from '../bench/recorder.js';
+import type { Recorder } from '../bench/recorder.js';
 import { usageOfRows } from '../bench/sampler.js';
 import { sleep } from '../bench/sleep.js';
-import { PUBLISHER_CONNECTIONS, measureRound, startPool, subscriberSpecs, warmUp } from './pool-run.js';
+import { PUBLISHER_CONNECTIONS, loadRequest, measureRound, startPool, subscriberSpecs, warmUp } from './pool-run.js';
 import { stepPlan } from './ramp-step.js';
 import { type SoakInterval, memorySlopeBytesPerHour, rssSeries } from './soak-report.js';
 import type { Scenario, ScenarioContext } from './types.js';
@@ -49,7 +50,7 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
   const intervals: SoakInterval[] = [];
   const histograms: string[] = [];
   const publishHistograms: Record<'publishRtt' | 'sendLag', string[]> = { publishRtt: [], sendLag: [] };
-  const totals: Record<keyof MessageCounts, number> = { expected: 0, received: 0, lost: 0, late: 0, duplicated: 0, outOfOrder: 0, pending: 0, foreign: 0 };
+  const totals = emptyCounts();
   const errors: Record<string, number> = {};
   const heldPerRoom = new Map<number, number>();
   const faultLog: Array<{ atMs: number; what: string }> = [];
@@ -58,23 +59,11 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
   let status = { connected: 0, disconnects: 0, reconnects: 0, failedAttempts: 0, gaps: 0 };
   let interrupted = false;
 
-  const aggregate = (): RecorderResult => {
-    const latencyUs = {} as RecorderResult['latencyUs'];
-    const encoded = {} as Record<LatencyKind, string>;
-    for (const kind of LATENCY_KINDS) {
-      const parts = kind === 'perMessage' ? histograms : kind === 'publishRtt' || kind === 'sendLag' ? publishHistograms[kind] : [];
-      const merged = mergeEncoded(parts);
-      (latencyUs as Record<LatencyKind, ReturnType<typeof latencyStats>>)[kind] = latencyStats(merged);
-      encoded[kind] = encodeHistogram(merged);
-    }
-    return { messages: { ...totals }, subscriberBursts: { ok: totals.received, failed: totals.lost, pending: totals.pending }, latencyUs, histograms: encoded, errors: { ...errors } };
-  };
-
   context.observe({
     subscribers: config.connections,
     generatorThreads: config.workers + 1,
     live: () => ({ connections: pool.live().connected, sent: current?.attemptedMessages ?? 0, received: pool.live().arrivals, measuring: measuringSinceMs !== null }),
-    measured: () => ({ result: aggregate(), reconnects: status.reconnects, gaps: status.gaps }),
+    measured: () => ({ result: aggregateResult(totals, { perMessage: histograms, ...publishHistograms }, errors), reconnects: status.reconnects, gaps: status.gaps }),
     details: () => {
       const rows = context.samples();
       const serverRss = rssSeries(rows, 'server');
@@ -98,7 +87,7 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
     const specs = subscriberSpecs(context, 0, config.connections, config.rooms);
     const connect = await pool.connect(specs, config.connectConcurrency);
     for (const [room, n] of Object.entries(connect.okByRoom)) heldPerRoom.set(Number(room), n);
-    for (const [code, n] of Object.entries(connect.failed)) errors[`connect:${code}`] = n;
+    addErrors(errors, connect.failed, 'connect:');
     if (connect.ok < config.connections) context.log(`${config.connections - connect.ok} subscribers could not connect: ${JSON.stringify(connect.failed)}`);
     await warmUp(context, pool, publisher, config.rooms, config.payloadBytes, connect.ok);
 
@@ -140,8 +129,8 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
       const server = usageOfRows(rows, 'server');
       const generator = usageOfRows(rows, 'generator');
       const roundErrors = { ...round.merged.errors, ...round.publish.errors };
-      for (const [code, n] of Object.entries(roundErrors)) errors[code] = (errors[code] ?? 0) + n;
-      for (const key of Object.keys(totals) as Array<keyof MessageCounts>) totals[key] += round.merged.messages[key];
+      addErrors(errors, roundErrors);
+      addCounts(totals, round.merged.messages);
       histograms.push(encodeHistogram(round.merged.perMessage));
       publishHistograms.publishRtt.push(round.publish.histograms.publishRtt);
       publishHistograms.sendLag.push(round.publish.histograms.sendLag);
@@ -218,16 +207,7 @@ export const soakScenario: Scenario<SoakConfig> = {
       reconnectMaxMs: options.reconnectMax as number | undefined,
     };
   },
-  preflight(config, common) {
-    const host = common.target ? new URL(common.target).hostname : '127.0.0.1';
-    return preflight({
-      connections: config.connections,
-      extraSockets: PUBLISHER_CONNECTIONS + 8,
-      builtInServer: common.target === null,
-      proxy: common.delayMs > 0 || config.cutAtMs.length > 0,
-      loopback: host === 'localhost' || host.startsWith('127.') || host === '[::1]',
-    });
-  },
+  preflight: (config, common) => preflight(loadRequest(config.connections, common, config.cutAtMs.length > 0)),
   needsProxy: (config) => config.cutAtMs.length > 0,
   reconnectMaxMs: (config) => config.reconnectMaxMs,
   run,
