@@ -17,6 +17,11 @@ export interface PublishHooks {
 }
 
 /** Timers fire up to ~1 ms late; the last stretch before a send is waited with setImmediate instead. */
+/**
+ * Sends still unanswered beyond this are not queued: a server that stops answering must not make
+ * the generator buffer without bound. Such a send is counted as failed (`GENERATOR_BACKPRESSURE`).
+ */
+export const MAX_IN_FLIGHT = 1024;
 const SPIN_WINDOW_US = 1500;
 
 /**
@@ -81,6 +86,10 @@ export class Publisher {
         while (next < schedule.length && (schedule[next] as ScheduledSend).scheduledUs <= now) {
           const send = schedule[next++] as ScheduledSend;
           hooks.onSendStart(send.seq, nowUs());
+          if (inFlight.size >= MAX_IN_FLIGHT) {
+            hooks.onSendDone(send.seq, 0, 'GENERATOR_BACKPRESSURE');
+            continue;
+          }
           const done = this.publish(send.chatRoomId, send.content).then(({ rttUs, errorCode }) => hooks.onSendDone(send.seq, rttUs, errorCode));
           inFlight.add(done);
           void done.finally(() => inFlight.delete(done));

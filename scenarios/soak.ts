@@ -37,6 +37,13 @@ function parseCutTimes(text: string): number[] {
   return text.split(',').map((part) => parse(part.trim()));
 }
 
+/** `--cut-at` times plus one every `--cut-every` within the duration, in order. */
+function cutTimes(at: readonly number[], everyMs: number | undefined, durationMs: number): number[] {
+  const times = [...at];
+  if (everyMs !== undefined) for (let t = everyMs; t < durationMs; t += everyMs) times.push(t);
+  return times.sort((a, b) => a - b);
+}
+
 function isTimeout(code: string): boolean {
   return /TIMEOUT/i.test(code);
 }
@@ -189,6 +196,7 @@ export const soakScenario: Scenario<SoakConfig> = {
     { flags: '--connect-concurrency <count>', description: 'connections being opened at once, over all workers', parse: integer(1, 10_000), defaultValue: 100 },
     { flags: '--payload-bytes <bytes>', description: 'content length; the marker (about 40 bytes) is padded up to it', parse: integer(0, 10_000), defaultValue: 0, defaultLabel: 'marker only' },
     { flags: '--cut-at <durations>', description: 'cut every subscriber connection at these times since measuring began, comma-separated (e.g. 5m,20m)', parse: parseCutTimes, defaultValue: [], defaultLabel: 'none' },
+    { flags: '--cut-every <duration>', description: 'also cut every subscriber connection once per this period', parse: duration(1000, 24 * 3_600_000) },
     { flags: '--outage <duration>', description: 'after each cut, refuse new connections this long', parse: duration(0, 3_600_000), defaultValue: 0, defaultLabel: '0ms' },
     { flags: '--reconnect-max <duration>', description: "cap on the clients' reconnect backoff (default: the clients' own 5s)", parse: duration(10, 600_000) },
   ],
@@ -202,7 +210,7 @@ export const soakScenario: Scenario<SoakConfig> = {
       connectConcurrency: options.connectConcurrency as number,
       payloadBytes: options.payloadBytes as number,
       deadlineMs: options.deadline as number,
-      cutAtMs: options.cutAt as number[],
+      cutAtMs: cutTimes(options.cutAt as number[], options.cutEvery as number | undefined, options.duration as number),
       outageMs: options.outage as number,
       reconnectMaxMs: options.reconnectMax as number | undefined,
     };

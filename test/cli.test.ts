@@ -170,6 +170,54 @@ describe('rtbench soak end to end', () => {
   });
 });
 
+describe('rtbench when things go wrong', () => {
+  it('a soak killed outright (SIGKILL) keeps its checkpoint, and its server exits by itself', async () => {
+    const dir = outDir('soak-killed');
+    const run = startCli(['soak', '--transport', 'sse', '--connections', '5', '--duration', '2m', '--interval', '1s', '--out', dir]);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`no interval was logged: ${run.stderrSoFar()}`)), 30_000);
+      run.child.stderr!.on('data', () => {
+        if (/sse: 0:0\d \/ 2:00/.test(run.stderrSoFar())) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    const serverPid = Number(/pid (\d+)/.exec(run.stderrSoFar())?.[1]);
+    run.child.kill('SIGKILL');
+    await run.done;
+    const summary = JSON.parse(readFileSync(join(onlyRunFolder(dir), 'summary.json'), 'utf8')) as RunSummary;
+    expect(summary.checkpoint).toBe(true);
+    expect(summary.state).toBe('aborted');
+    expect((summary.transports[0]?.details as { intervals: unknown[] }).intervals.length).toBeGreaterThanOrEqual(1);
+    // The server watches its standard input: when rtbench dies, it follows (bounded wait, no fixed sleep).
+    for (let i = 0; i < 100 && isAlive(serverPid); i++) await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(isAlive(serverPid)).toBe(false);
+  });
+
+  it('reports a server that dies mid-run as a failed transport, with what was measured, instead of hanging', async () => {
+    const dir = outDir('server-died');
+    const run = startCli(['burst', '--transport', 'ws', '--bursts', '2000', '--out', dir]);
+    await new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`never started publishing: ${run.stderrSoFar()}`)), 30_000);
+      run.child.stderr!.on('data', () => {
+        if (run.stderrSoFar().includes('publishing')) {
+          clearTimeout(timer);
+          resolve();
+        }
+      });
+    });
+    process.kill(Number(/pid (\d+)/.exec(run.stderrSoFar())?.[1]), 'SIGKILL');
+    const { code, stderr } = await run.done;
+    expect(code).toBe(1);
+    expect(stderr).toContain('the server process exited');
+    const summary = JSON.parse(readFileSync(join(onlyRunFolder(dir), 'summary.json'), 'utf8')) as RunSummary;
+    expect(summary.state).toBe('failed');
+    expect(summary.transports[0]?.error?.message).toContain('the server process exited (SIGKILL)');
+    expect(summary.transports[0]?.messages.expected).toBeGreaterThan(0);
+  });
+});
+
 describe('rtbench faults end to end', () => {
   interface Row { resume: boolean; fault: string; recoveryMs: number | null; disconnects: number; gaps: number; publishErrors: number; messages: { expected: number; lost: number; duplicated: number } }
   const short = ['--connections', '5', '--window', '3s', '--outage', '1s', '--deadline', '2500ms'];
