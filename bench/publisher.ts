@@ -55,12 +55,16 @@ export class Publisher {
         body: JSON.stringify({ chatRoomId, content }),
         headersTimeout: this.timeoutMs,
         bodyTimeout: this.timeoutMs,
+        // undici's timeouts start once a request is on a connection; this one also bounds the wait
+        // in the pool's queue behind connections a stalled server never answers.
+        signal: AbortSignal.timeout(this.timeoutMs),
       });
       await response.body.dump();
       const rttUs = nowUs() - startUs;
       return { status: response.statusCode, rttUs, errorCode: response.statusCode === 201 ? null : `HTTP_${response.statusCode}` };
     } catch (error) {
-      const code = (error as { code?: string }).code ?? 'PUBLISH_ERROR';
+      const err = error as { code?: string; name?: string };
+      const code = err.name === 'TimeoutError' ? 'PUBLISH_TIMEOUT' : err.code ?? 'PUBLISH_ERROR';
       return { status: 0, rttUs: nowUs() - startUs, errorCode: code };
     }
   }
