@@ -106,6 +106,11 @@ export function commonConfigFrom(options: Record<string, unknown>): CommonConfig
   if ((options.jitter as number) > (options.delay as number)) {
     throw usageError('--jitter', formatDurationMs(options.jitter as number), `a jitter no larger than --delay (${formatDurationMs(options.delay as number)})`);
   }
+  const target = (options.target as string | undefined) ?? null;
+  if (target?.startsWith('https:') && (options.delay as number) > 0) {
+    // The proxy forwards TCP; clients would reach it by IP and fail the target's certificate check.
+    throw usageError('--delay', formatDurationMs(options.delay as number), 'no --delay with an https:// --target (the proxy cannot present its certificate); use an http:// target');
+  }
   return {
     transports: transport === 'all' ? TRANSPORTS : [transport],
     target: (options.target as string | undefined) ?? null,
