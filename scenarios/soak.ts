@@ -77,7 +77,7 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
       const measured = rows.filter((r) => r.measuring);
       return {
         intervals,
-        faults: faultLog,
+        injected: faultLog,
         interrupted: interrupted || context.signal.aborted,
         measuredS: measuringSinceMs === null ? 0 : Math.round((Date.now() - measuringSinceMs) / 1000),
         plannedS: config.durationMs / 1000,
@@ -165,11 +165,14 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
       const line = `${formatClock(elapsedMs)} / ${formatClock(config.durationMs)} (ETA ${formatClock(Math.max(0, config.durationMs - elapsedMs))}): alive ${row.connectionsAlive}/${connect.ok}, lost ${totals.lost}/${totals.expected}, dup ${totals.duplicated}, reconnects ${now.reconnects}, p99 ${((row.latencyUs.p99 ?? 0) / 1000).toFixed(1)} ms`;
       context.progress(`${context.transport} soak ${line}`);
       if (k === 0 || Date.now() - lastCheckpointMs >= CHECKPOINT_EVERY_MS || k === count - 1) {
-        context.log(line);
+        // Written before the line is logged: whoever reads the line finds the data on disk.
         await context.checkpoint();
+        context.log(line);
         lastCheckpointMs = Date.now();
       }
     }
+    // Hold the connections to the end of the last interval: a 30-minute soak lasts 30 minutes.
+    await sleep(Math.max(0, startedMs + count * config.intervalMs - Date.now()), context.signal);
     interrupted = context.signal.aborted;
   } finally {
     for (const timer of timers) clearTimeout(timer);

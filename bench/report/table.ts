@@ -176,7 +176,7 @@ interface FaultRowLike {
 
 /** The faults table: one row per transport, resume mode and fault. */
 export function faultsTable(results: readonly TransportResult[]): string | null {
-  const rows = results.flatMap((r) => ((r.details?.faults as FaultRowLike[] | undefined) ?? []).map((f) => ({ r, f })));
+  const rows = results.filter((r) => r.scenario === 'faults').flatMap((r) => ((r.details?.faults as FaultRowLike[] | undefined) ?? []).map((f) => ({ r, f })));
   if (rows.length === 0) return null;
   return renderTable(
     ['Method', 'Resume', 'Fault', 'Recovery (ms)', 'Disconnects', 'Reconnects', 'Failed attempts', 'Lost', 'Late', 'Dup', 'Out of order', 'Gap signals', 'Publish errors'],
