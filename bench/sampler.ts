@@ -112,18 +112,20 @@ export class ResourceSampler {
     for (const [role, pid] of Object.entries(this.pids) as Array<[Role, number]>) {
       let cpuMs: number;
       let memory: number;
-      if (pid === process.pid) {
-        const { user, system } = process.cpuUsage();
-        cpuMs = (user + system) / 1000;
-        memory = process.memoryUsage.rss();
-      } else {
-        try {
+      try {
+        if (pid === process.pid) {
+          const { user, system } = process.cpuUsage();
+          cpuMs = (user + system) / 1000;
+          memory = process.memoryUsage.rss();
+        } else {
           const stat = await pidusage(pid);
           cpuMs = stat.ctime;
           memory = stat.memory;
-        } catch {
-          continue; // the process is gone (a restart in progress, or it died): no reading
         }
+      } catch {
+        // The process is gone (a restart in progress, or it died), or no descriptor was free to
+        // read /proc: this second has no reading. A sampler never ends a run.
+        continue;
       }
       const atMs = performance.now();
       const previous = this.cpuBaseline.get(pid);

@@ -1,3 +1,4 @@
+import { Client } from 'undici';
 import { nowUs } from '../bench/clock.js';
 import { ConnectionLoop, cursorAfterGap, subscriptionOf } from './reconnect.js';
 import type { ClientContext, SubscriberHandlers, Subscription, TransportClient } from './types.js';
@@ -17,6 +18,15 @@ export const longPollingClient: TransportClient = {
     let lastId = 0;
     let gaps = 0;
     const path = roomPath('long-polling', chatRoomId);
+    // One connection per subscriber, as a browser holds one: polls go out one after another on it.
+    // A shared keep-alive pool opened new sockets when thousands of answers landed at once (about
+    // 1.6 per subscriber at 5,000), which ran a 10,000-subscriber generator out of descriptors.
+    const origin = new URL(context.baseUrl).origin;
+    const connection = new Client(origin, {
+      pipelining: 1,
+      keepAliveTimeout: context.pollTimeoutMs + POLL_GRACE_MS,
+      connect: { timeout: context.connectTimeoutMs, ...(context.localAddress ? { localAddress: context.localAddress } : {}) },
+    });
 
     const loop = new ConnectionLoop(
       context.reconnect,
@@ -29,8 +39,7 @@ export const longPollingClient: TransportClient = {
             since: context.resume ? lastId : undefined,
             timeout: probe ? 0 : context.pollTimeoutMs,
           });
-          const response = await context.dispatcher.request({
-            origin: url.origin,
+          const response = await connection.request({
             path: url.pathname + url.search,
             method: 'GET',
             headers: { ...context.headers, accept: 'application/json' },
@@ -81,6 +90,13 @@ export const longPollingClient: TransportClient = {
       },
       (code) => handlers.onError?.(code),
     );
-    return subscriptionOf(loop, () => ({ gaps, lastId }));
+    const subscription = subscriptionOf(loop, () => ({ gaps, lastId }));
+    return {
+      ...subscription,
+      close: async () => {
+        await subscription.close();
+        await connection.destroy().catch(() => {});
+      },
+    };
   },
 };
