@@ -31,6 +31,22 @@ function startCli(args: readonly string[]): { child: ChildProcess; done: Promise
 
 const runCli = (args: readonly string[]): Promise<CliRun> => startCli(args).done;
 
+/** Resolves when the run's stderr matches `pattern` (bounded: rejects after 30 s with what it printed). */
+function waitForStderr(run: ReturnType<typeof startCli>, pattern: RegExp): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`stderr never matched ${pattern}: ${run.stderrSoFar()}`)), 30_000);
+    const check = (): void => {
+      if (pattern.test(run.stderrSoFar())) {
+        clearTimeout(timer);
+        run.child.stderr!.off('data', check);
+        resolve();
+      }
+    };
+    run.child.stderr!.on('data', check);
+    check();
+  });
+}
+
 function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
@@ -146,15 +162,7 @@ describe('rtbench soak end to end', () => {
   it('on SIGINT keeps the intervals measured so far, says it was interrupted, and leaves no process', async () => {
     const dir = outDir('soak-interrupt');
     const run = startCli(['soak', '--transport', 'ws', '--connections', '10', '--duration', '2m', '--interval', '1s', '--out', dir]);
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no interval was logged: ${run.stderrSoFar()}`)), 30_000);
-      run.child.stderr!.on('data', () => {
-        if (/ws: 0:0\d \/ 2:00/.test(run.stderrSoFar())) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
+    await waitForStderr(run, /ws: 0:0\d \/ 2:00/);
     const serverPid = Number(/pid (\d+)/.exec(run.stderrSoFar())?.[1]);
     run.child.kill('SIGINT');
     const { code } = await run.done;
@@ -174,15 +182,7 @@ describe('rtbench when things go wrong', () => {
   it('a soak killed outright (SIGKILL) keeps its checkpoint, and its server exits by itself', async () => {
     const dir = outDir('soak-killed');
     const run = startCli(['soak', '--transport', 'sse', '--connections', '5', '--duration', '2m', '--interval', '1s', '--out', dir]);
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no interval was logged: ${run.stderrSoFar()}`)), 30_000);
-      run.child.stderr!.on('data', () => {
-        if (/sse: 0:0\d \/ 2:00/.test(run.stderrSoFar())) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
+    await waitForStderr(run, /sse: 0:0\d \/ 2:00/);
     const serverPid = Number(/pid (\d+)/.exec(run.stderrSoFar())?.[1]);
     run.child.kill('SIGKILL');
     await run.done;
@@ -199,15 +199,7 @@ describe('rtbench when things go wrong', () => {
     const dir = outDir('server-died');
     const run = startCli(['soak', '--transport', 'ws', '--connections', '5', '--duration', '2m', '--interval', '1s', '--out', dir]);
     // The first interval line means one message has been measured; then the server dies.
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no interval was logged: ${run.stderrSoFar()}`)), 30_000);
-      run.child.stderr!.on('data', () => {
-        if (/ws: 0:0\d \/ 2:00/.test(run.stderrSoFar())) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
+    await waitForStderr(run, /ws: 0:0\d \/ 2:00/);
     process.kill(Number(/pid (\d+)/.exec(run.stderrSoFar())?.[1]), 'SIGKILL');
     const { code, stderr } = await run.done;
     expect(code).toBe(1);
@@ -319,16 +311,8 @@ describe('rtbench burst end to end', () => {
   it('on Ctrl-C stops, writes what it measured, exits 130 and leaves no server behind', async () => {
     const dir = outDir('interrupt');
     const run = startCli(['burst', '--transport', 'ws', '--bursts', '2000', '--out', dir]);
-    // Wait (bounded) for the phase line that says publishing has started, then interrupt.
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`never started publishing: ${run.stderrSoFar()}`)), 30_000);
-      run.child.stderr!.on('data', () => {
-        if (run.stderrSoFar().includes('publishing')) {
-          clearTimeout(timer);
-          resolve();
-        }
-      });
-    });
+    // Wait for the phase line that says publishing has started, then interrupt.
+    await waitForStderr(run, /publishing/);
     const serverPid = Number(/pid (\d+)/.exec(run.stderrSoFar())?.[1]);
     expect(isAlive(serverPid)).toBe(true);
     run.child.kill('SIGINT');
