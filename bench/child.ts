@@ -27,10 +27,6 @@ function killAllNow(): void {
 }
 process.on('exit', killAllNow);
 
-export function liveChildCount(): number {
-  return live.size;
-}
-
 export async function startChild(name: string, entry: string, args: readonly string[], startTimeoutMs = 10_000): Promise<ChildHandle> {
   const child = spawn(process.execPath, [entry, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
   live.add(child);

@@ -10,7 +10,3 @@ export function nowUs(): number {
   // Microseconds since an arbitrary origin (boot). Whole numbers, and far below 2^53, so a Number is exact.
   return Number(process.hrtime.bigint() / 1000n);
 }
-
-export function usToMs(us: number): number {
-  return us / 1000;
-}

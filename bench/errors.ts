@@ -20,7 +20,6 @@ export type RtbErrorCode =
   | 'RTB_ERR_TARGET_UNREACHABLE'
   | 'RTB_ERR_CHILD_START'
   | 'RTB_ERR_NOT_READY'
-  | 'RTB_ERR_ABORTED'
   | 'RTB_ERR_PREFLIGHT';
 
 const EXIT_BY_CODE: Record<RtbErrorCode, number> = {
@@ -28,7 +27,6 @@ const EXIT_BY_CODE: Record<RtbErrorCode, number> = {
   RTB_ERR_TARGET_UNREACHABLE: EXIT.failed,
   RTB_ERR_CHILD_START: EXIT.failed,
   RTB_ERR_NOT_READY: EXIT.failed,
-  RTB_ERR_ABORTED: EXIT.interrupted,
   /** The machine cannot carry the requested load (file descriptors, ports, memory): said before starting. */
   RTB_ERR_PREFLIGHT: EXIT.failed,
 };

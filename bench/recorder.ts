@@ -152,10 +152,6 @@ export class Recorder {
     return !Number.isNaN(this.startUs) && !this.ended;
   }
 
-  scheduledUs(seq: number): number {
-    return this.startUs + (this.plan[seq]?.offsetUs ?? Number.NaN);
-  }
-
   /** The publisher calls this when it actually starts sending `seq`. */
   recordSendStart(seq: number, actualUs: number): void {
     const planned = this.plan[seq];

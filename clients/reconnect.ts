@@ -106,10 +106,6 @@ export class ConnectionLoop {
     this.current?.stop();
     this.current = null;
   }
-
-  get isClosed(): boolean {
-    return this.closed;
-  }
 }
 
 /** The Subscription every client returns: the loop's lifecycle plus the transport's own cursor and gap count. */
