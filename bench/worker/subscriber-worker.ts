@@ -130,7 +130,9 @@ async function waitComplete(untilUs: number): Promise<boolean> {
   const current = recorder;
   if (!current) return true;
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(), Math.max(0, (untilUs - nowUs()) / 1000));
+  // Rounded up: a timer that fires a fraction of a millisecond early would judge still-missing
+  // messages as pending instead of lost.
+  const timer = setTimeout(() => controller.abort(), Math.max(0, Math.ceil((untilUs - nowUs()) / 1000) + 1));
   await current.waitFor(() => current.complete, controller.signal);
   clearTimeout(timer);
   return current.complete;
