@@ -70,3 +70,19 @@ export function mergeEncoded(encoded: readonly string[]): Histogram {
   for (const text of encoded) merged.add(decodeHistogram(text));
   return merged;
 }
+
+/**
+ * How many recorded values are at or above `valueUs` (to the histogram's 0.1% resolution): e.g. how
+ * many deliveries took longer than a stall. Walks the recorded buckets once.
+ */
+export function countAtOrAbove(histogram: Histogram, valueUs: number): number {
+  const iterator = (histogram as unknown as { recordedValuesIterator: { reset(): void; hasNext(): boolean; next(): { valueIteratedTo: number; countAtValueIteratedTo: number } } }).recordedValuesIterator;
+  iterator.reset();
+  let count = 0;
+  while (iterator.hasNext()) {
+    const step = iterator.next();
+    // valueIteratedTo is the top of the bucket: a value within 0.1% below the threshold may count.
+    if (step.valueIteratedTo >= valueUs) count += step.countAtValueIteratedTo;
+  }
+  return count;
+}

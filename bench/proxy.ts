@@ -18,10 +18,17 @@ export interface DelayProxyOptions {
    */
   readonly mode: DelayMode;
   readonly seed: number;
+  /** Random loss draws once per this period (default 1000 ms; shorter only in tests). */
+  readonly lossPeriodMs?: number;
+}
+
+/** Draws a random-loss window of `ms` makes: one at its start and one per full period after. */
+export function lossDrawCount(ms: number, periodMs: number): number {
+  return ms > 0 ? Math.ceil(ms / periodMs) : 0;
 }
 
 /** Unsent bytes per direction before the proxy stops reading from the sender (backpressure). */
-const HIGH_WATER_BYTES = 1024 * 1024;
+export const HIGH_WATER_BYTES = 1024 * 1024;
 const HTTP_REQUEST_START = /^(GET|POST|PUT|PATCH|DELETE|HEAD|OPTIONS) /;
 
 interface Queued {
@@ -45,7 +52,9 @@ class DelayedPipe {
     private readonly to: net.Socket,
     private readonly delayOf: (chunk: Buffer) => number,
     /** Nothing leaves before this time (performance.now() ms): a stalled direction of the link. */
-    private readonly stalledUntilMs: () => number = () => 0,
+    private readonly stalledUntilMs: () => number,
+    /** Told the bytes queued after each push, so the proxy can report its peak buffering. */
+    private readonly onQueued: (bytes: number) => void,
   ) {
     from.on('data', (chunk: Buffer) => this.push(chunk, this.delayOf(chunk)));
     from.on('end', () => this.push(null, 0));
@@ -61,6 +70,7 @@ class DelayedPipe {
     this.queue.push({ releaseAtMs, chunk });
     if (chunk) {
       this.queuedBytes += chunk.length;
+      this.onQueued(this.queuedBytes);
       if (this.queuedBytes > HIGH_WATER_BYTES) this.from.pause();
     }
     this.flush();
@@ -113,13 +123,22 @@ export class DelayProxy {
   /** Per direction, the time until which bytes are held (a one-way stall); bytes are kept, never dropped. */
   private readonly stalledUntil = { up: 0, down: 0 };
   private lossTimer: NodeJS.Timeout | null = null;
+  private readonly lossPeriodMs: number;
   /** Connections accepted since start. */
   accepted = 0;
+  /** Random-loss draws made, and the connections they cut, since start. */
+  lossDraws = 0;
+  lossCuts = 0;
+  /** Most bytes ever queued in one direction of one connection (bounded by backpressure). */
+  peakQueuedBytes = 0;
 
   constructor(private readonly options: DelayProxyOptions) {
     if (!(options.delayMs >= 0) || !(options.jitterMs >= 0)) throw new RangeError('delayMs and jitterMs must be >= 0');
     this.random = seededRandom(options.seed);
-    this.server = net.createServer({ noDelay: true }, (client) => this.accept(client));
+    this.lossPeriodMs = options.lossPeriodMs ?? 1000;
+    // Half-open sockets: a sender that ends its side (FIN) still gets its last bytes delivered
+    // after the delay, and the end passed on after them, instead of the pair closing at once.
+    this.server = net.createServer({ noDelay: true, allowHalfOpen: true }, (client) => this.accept(client));
   }
 
   private linkDelayMs(): number {
@@ -134,7 +153,7 @@ export class DelayProxy {
       return;
     }
     this.accepted++;
-    const upstream = net.connect({ host: this.options.upstreamHost, port: this.options.upstreamPort, noDelay: true });
+    const upstream = net.connect({ host: this.options.upstreamHost, port: this.options.upstreamPort, noDelay: true, allowHalfOpen: true });
     this.sockets.add(client).add(upstream);
     let upgraded = false;
     const toServerDelay =
@@ -148,8 +167,11 @@ export class DelayProxy {
             if (chunk.toString('latin1', 0, 12).startsWith('HTTP/1.1 101')) upgraded = true;
             return 0;
           };
-    const up = new DelayedPipe(client, upstream, toServerDelay, () => this.stalledUntil.up);
-    const down = new DelayedPipe(upstream, client, toClientDelay, () => this.stalledUntil.down);
+    const onQueued = (bytes: number): void => {
+      if (bytes > this.peakQueuedBytes) this.peakQueuedBytes = bytes;
+    };
+    const up = new DelayedPipe(client, upstream, toServerDelay, () => this.stalledUntil.up, onQueued);
+    const down = new DelayedPipe(upstream, client, toClientDelay, () => this.stalledUntil.down, onQueued);
     const pair = [client, upstream] as const;
     this.pairs.add(pair);
     const teardown = (): void => {
@@ -192,25 +214,32 @@ export class DelayProxy {
   }
 
   /**
-   * For `ms`, once a second, cuts each open connection with probability `probability` (drawn from
-   * the seeded generator, so a run can be replayed).
+   * For `ms`, once per loss period (a second by default), starting at once, cuts each open connection
+   * with probability `probability`, drawn from the seeded generator so a run can be replayed: a 3 s
+   * window makes 3 draws (at 0, 1 and 2 s).
    */
   randomLoss(probability: number, ms: number): void {
-    if (this.lossTimer) clearInterval(this.lossTimer);
-    const endsAt = performance.now() + ms;
-    this.lossTimer = setInterval(() => {
-      if (performance.now() >= endsAt) {
-        if (this.lossTimer) clearInterval(this.lossTimer);
-        this.lossTimer = null;
-        return;
-      }
+    this.stopLoss();
+    const draws = lossDrawCount(ms, this.lossPeriodMs);
+    let drawn = 0;
+    const draw = (): void => {
+      this.lossTimer = null;
+      this.lossDraws++;
       for (const [client, upstream] of [...this.pairs]) {
         if (this.random() < probability) {
+          this.lossCuts++;
           client.destroy();
           upstream.destroy();
         }
       }
-    }, 1000);
+      if (++drawn < draws) this.lossTimer = setTimeout(draw, this.lossPeriodMs);
+    };
+    if (draws > 0) draw();
+  }
+
+  private stopLoss(): void {
+    if (this.lossTimer) clearTimeout(this.lossTimer);
+    this.lossTimer = null;
   }
 
   /** While refusing, new connections are accepted and closed at once (the server looks down). */
@@ -223,7 +252,7 @@ export class DelayProxy {
   }
 
   async close(): Promise<void> {
-    if (this.lossTimer) clearInterval(this.lossTimer);
+    this.stopLoss();
     this.cutAll();
     await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }

@@ -1,5 +1,6 @@
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import pidusage from 'pidusage';
+import { LOOP_RESOLUTION_MS, loopDelayUs } from './loop-delay.js';
 
 /** Cumulative counters the scenario exposes; the sampler stores their change per interval. */
 export interface LiveCounters {
@@ -52,11 +53,12 @@ export function usageOfRows(rows: readonly SampleRow[], role: Role): ProcessUsag
   };
 }
 
-/**
- * Node's event-loop monitor records the whole interval between its timer's firings, resolution
- * included, so the resolution is subtracted to get the delay itself.
- */
-const LOOP_RESOLUTION_MS = 10;
+
+/** CPU time used between two readings as a percentage of one core; null when no time passed. */
+export function cpuPercent(previous: { cpuMs: number; atMs: number }, current: { cpuMs: number; atMs: number }): number | null {
+  const elapsedMs = current.atMs - previous.atMs;
+  return elapsedMs > 0 ? ((current.cpuMs - previous.cpuMs) / elapsedMs) * 100 : null;
+}
 const MIN_INTERVAL_MS = 500;
 
 /**
@@ -127,11 +129,10 @@ export class ResourceSampler {
         // read /proc: this second has no reading. A sampler never ends a run.
         continue;
       }
-      const atMs = performance.now();
+      const reading = { cpuMs, atMs: performance.now() };
       const previous = this.cpuBaseline.get(pid);
-      this.cpuBaseline.set(pid, { cpuMs, atMs });
-      const cpu = previous && atMs > previous.atMs ? ((cpuMs - previous.cpuMs) / (atMs - previous.atMs)) * 100 : null;
-      out[role] = { cpu, memory };
+      this.cpuBaseline.set(pid, reading);
+      out[role] = { cpu: previous ? cpuPercent(previous, reading) : null, memory };
     }
     return out;
   }
@@ -156,7 +157,7 @@ export class ResourceSampler {
       generatorRssBytes: usage.generator?.memory ?? null,
       proxyCpuPct: usage.proxy?.cpu != null ? round1(usage.proxy.cpu) : null,
       proxyRssBytes: usage.proxy?.memory ?? null,
-      eventLoopDelayP99Us: Math.max(0, Math.round(this.loopDelay.percentile(99) / 1000) - LOOP_RESOLUTION_MS * 1000),
+      eventLoopDelayP99Us: loopDelayUs(this.loopDelay.percentile(99), LOOP_RESOLUTION_MS),
     });
     this.loopDelay.reset();
     this.last = counters;

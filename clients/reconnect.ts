@@ -59,9 +59,12 @@ export class ConnectionLoop {
   private connect(): void {
     if (this.closed) return;
     let settled = false;
+    let opened = false;
     this.current = this.open({
       opened: () => {
-        if (settled || this.closed) return;
+        // Once per connection: a transport that signals twice must not count a reconnect.
+        if (settled || opened || this.closed) return;
+        opened = true;
         this.connected = true;
         this.openedUs = nowUs();
         this.attempt = 0;

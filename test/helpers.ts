@@ -104,3 +104,15 @@ export function testCleanup() {
     },
   };
 }
+
+/**
+ * Resolves once `check` holds, looking again every few milliseconds; rejects after `limitMs` naming
+ * `what`. For conditions that announce themselves by no event (a counter in another object).
+ */
+export async function waitFor(check: () => boolean, what: string, limitMs = 10_000): Promise<void> {
+  const limit = Date.now() + limitMs;
+  while (!check()) {
+    if (Date.now() > limit) throw new Error(`timed out after ${limitMs} ms waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}

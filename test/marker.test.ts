@@ -18,9 +18,20 @@ describe('marker', () => {
   });
 
   it('rejects anything that is not a whole marker', () => {
-    for (const content of ['', 'hello', 'rtb1|', 'rtb1|run|x|0|5|', 'rtb1|run|1|0|-5|', 'rtb1|run|1|0|5', 'rtb2|run|1|0|5|', 'rtb1|run|1.5|0|5|']) {
+    for (const content of [
+      '', 'hello', 'rtb1|', 'rtb1|run|x|0|5|', 'rtb1|run|1|0|-5|', 'rtb1|run|1|0|5', 'rtb2|run|1|0|5|', 'rtb1|run|1.5|0|5|',
+      'rtb1||1|0|5|', 'rtb1|run||0|5|', 'rtb1|run|1||5|', 'rtb1|run|1|0||', 'rtb1|run|-1|0|5|', 'rtb1|run|1|-2|5|', 'rtb1|run|1|0.5|5|',
+      'rtb1|run|9007199254740993|0|5|', 'rtb1|run|1|0|9007199254740993|',
+    ]) {
       expect(decodeMarker(content), content).toBeNull();
     }
+  });
+
+  it('accepts the edges of the valid ranges: sequence 0, warm-up group, time 0', () => {
+    expect(decodeMarker('rtb1|run|0|-1|0|')).toEqual({ runId: 'run', seq: 0, group: WARMUP_GROUP, scheduledUs: 0 });
+    expect(decodeMarker('rtb1|r|3|4|5|....')).toEqual({ runId: 'r', seq: 3, group: 4, scheduledUs: 5 });
+    expect(encodeMarker({ runId: 'r', seq: 3, group: 4, scheduledUs: 5 }, 13)).toBe('rtb1|r|3|4|5|');
+    expect(encodeMarker({ runId: 'r', seq: 3, group: 4, scheduledUs: 5 }, 14)).toBe('rtb1|r|3|4|5|.');
   });
 
   it('makes distinct run ids', () => {

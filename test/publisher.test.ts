@@ -1,10 +1,116 @@
+import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import { nowUs } from '../bench/clock.js';
-import { MAX_IN_FLIGHT, Publisher } from '../bench/publisher.js';
+import { MAX_IN_FLIGHT, Publisher, type ScheduledSend } from '../bench/publisher.js';
 
-describe('Publisher', () => {
+const closers: Array<() => unknown> = [];
+afterEach(async () => {
+  for (const close of closers.splice(0).reverse()) await close();
+});
+
+/** An HTTP server whose answer the test decides; tracks the most TCP connections open at once. */
+async function httpServer(answer: (request: http.IncomingMessage, response: http.ServerResponse) => void): Promise<{ url: string; connections: () => number }> {
+  let open = 0;
+  let connections = 0;
+  const server = http.createServer(answer);
+  server.on('connection', (socket: net.Socket) => {
+    connections = Math.max(connections, ++open);
+    socket.on('close', () => open--);
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  closers.push(() => new Promise((resolve) => server.close(resolve)), () => server.closeAllConnections());
+  return { url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, connections: () => connections };
+}
+
+function publisher(url: string, connections = 4, timeoutMs = 2000): Publisher {
+  const p = new Publisher(url, {}, connections, timeoutMs);
+  closers.push(() => p.close());
+  return p;
+}
+
+const schedule = (count: number, startUs: number, intervalUs: number): ScheduledSend[] =>
+  Array.from({ length: count }, (_, seq) => ({ seq, chatRoomId: 'r', scheduledUs: startUs + seq * intervalUs, content: `m${seq}` }));
+
+describe('Publisher.publish', () => {
+  it('posts the message as contract A asks and times the round trip', async () => {
+    let seen: { method?: string; url?: string; type?: string; auth?: string; body?: string } = {};
+    const { url } = await httpServer((request, response) => {
+      let body = '';
+      request.on('data', (chunk: Buffer) => (body += chunk.toString()));
+      request.on('end', () => {
+        seen = { method: request.method, url: request.url, type: request.headers['content-type'], auth: request.headers.authorization, body };
+        setTimeout(() => response.writeHead(201).end('{}'), 50);
+      });
+    });
+    const p = new Publisher(`${url}/api`, { authorization: 'Bearer t' }, 1, 2000);
+    closers.push(() => p.close());
+    const outcome = await p.publish('room-1', 'hello');
+    expect(seen).toEqual({ method: 'POST', url: '/api/messages', type: 'application/json', auth: 'Bearer t', body: '{"chatRoomId":"room-1","content":"hello"}' });
+    expect(outcome.errorCode).toBeNull();
+    expect(outcome.status).toBe(201);
+    expect(outcome.rttUs).toBeGreaterThanOrEqual(50_000);
+    expect(outcome.rttUs).toBeLessThan(150_000);
+  });
+
+  it('names each failure by its cause: an HTTP status, a refused connection, a timeout', async () => {
+    const { url } = await httpServer((request, response) => {
+      if (request.url?.startsWith('/busy')) response.writeHead(503).end();
+      else if (request.url?.startsWith('/ok200')) response.writeHead(200).end();
+      // anything else is never answered
+    });
+    expect(await publisher(`${url}/busy`).publish('r', 'x')).toMatchObject({ status: 503, errorCode: 'HTTP_503' });
+    expect(await publisher(`${url}/ok200`).publish('r', 'x')).toMatchObject({ status: 200, errorCode: 'HTTP_200' });
+    const started = nowUs();
+    const timedOut = await publisher(`${url}/silent`, 1, 200).publish('r', 'x');
+    expect(timedOut).toMatchObject({ status: 0, errorCode: 'PUBLISH_TIMEOUT' });
+    expect(timedOut.rttUs).toBeGreaterThanOrEqual(200_000);
+    expect(timedOut.rttUs).toBeLessThan(1_000_000);
+    expect(nowUs() - started).toBeLessThan(2_000_000);
+    const closed = net.createServer();
+    closed.listen(0, '127.0.0.1');
+    await once(closed, 'listening');
+    const refusedPort = (closed.address() as net.AddressInfo).port;
+    await new Promise((resolve) => closed.close(resolve));
+    expect(await publisher(`http://127.0.0.1:${refusedPort}`).publish('r', 'x')).toMatchObject({ status: 0, errorCode: 'ECONNREFUSED' });
+  });
+
+  it('uses at most the connections it was given, at once', async () => {
+    const answers: http.ServerResponse[] = [];
+    const { url, connections } = await httpServer((_request, response) => {
+      answers.push(response);
+      if (answers.length === 2) setTimeout(() => answers.splice(0).forEach((r) => r.writeHead(201).end()), 50);
+      else if (answers.length > 2) response.writeHead(201).end();
+    });
+    const p = publisher(url, 2, 2000);
+    const outcomes = await Promise.all(Array.from({ length: 6 }, () => p.publish('r', 'x')));
+    expect(outcomes.every((o) => o.errorCode === null)).toBe(true);
+    expect(connections()).toBe(2);
+  });
+});
+
+describe('Publisher.run', () => {
+  it('starts each send at its scheduled time, never before, within a millisecond, without spinning between sends', async () => {
+    const { url } = await httpServer((_request, response) => response.writeHead(201).end());
+    const p = publisher(url);
+    await p.publish('r', 'warm');
+    const lagsUs: number[] = [];
+    const plan = schedule(10, nowUs() + 20_000, 40_000);
+    const cpuBefore = process.cpuUsage();
+    const wallBefore = nowUs();
+    await p.run(plan, { onSendStart: (seq, actualUs) => lagsUs.push(actualUs - plan[seq]!.scheduledUs), onSendDone: () => {} }, new AbortController().signal);
+    const cpu = process.cpuUsage(cpuBefore);
+    const busyShare = (cpu.user + cpu.system) / (nowUs() - wallBefore);
+    expect(lagsUs).toHaveLength(10);
+    expect(Math.min(...lagsUs)).toBeGreaterThanOrEqual(0);
+    lagsUs.sort((a, b) => a - b);
+    expect(lagsUs[5]).toBeLessThan(1000);
+    // Waiting with timers, not a busy loop: far from a whole core over 400 ms.
+    expect(busyShare).toBeLessThan(0.5);
+  });
+
   it('sends on schedule, open loop, and never holds more than MAX_IN_FLIGHT unanswered requests', async () => {
     // A server that accepts connections and never answers: every request stays in flight.
     const sockets = new Set<net.Socket>();
@@ -14,30 +120,59 @@ describe('Publisher', () => {
     });
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
-    const url = `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`;
-    const publisher = new Publisher(url, {}, 4, 1000);
-    try {
-      const count = MAX_IN_FLIGHT + 200;
-      const startUs = nowUs() + 10_000;
-      const started: number[] = [];
-      const outcomes = new Map<string, number>();
-      await publisher.run(
-        Array.from({ length: count }, (_, seq) => ({ seq, chatRoomId: 'r', scheduledUs: startUs, content: 'x' })),
-        {
-          onSendStart: (_seq, actualUs) => started.push(actualUs),
-          onSendDone: (_seq, _rttUs, code) => outcomes.set(code ?? 'ok', (outcomes.get(code ?? 'ok') ?? 0) + 1),
-        },
-        new AbortController().signal,
-      );
-      // Every send started at its time (none waited for an answer), none before it.
-      expect(started).toHaveLength(count);
-      expect(Math.min(...started)).toBeGreaterThanOrEqual(startUs);
-      expect(outcomes.get('GENERATOR_BACKPRESSURE')).toBe(200);
-      expect([...outcomes.values()].reduce((a, b) => a + b, 0)).toBe(count);
-    } finally {
-      await publisher.close().catch(() => {});
-      for (const socket of sockets) socket.destroy();
-      server.close();
-    }
+    closers.push(() => new Promise((resolve) => server.close(resolve)), () => sockets.forEach((s) => s.destroy()));
+    const p = publisher(`http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, 4, 1000);
+    const count = MAX_IN_FLIGHT + 200;
+    const startUs = nowUs() + 10_000;
+    const started: number[] = [];
+    const outcomes = new Map<string, number>();
+    await p.run(
+      Array.from({ length: count }, (_, seq) => ({ seq, chatRoomId: 'r', scheduledUs: startUs, content: 'x' })),
+      {
+        onSendStart: (_seq, actualUs) => started.push(actualUs),
+        onSendDone: (_seq, _rttUs, code) => outcomes.set(code ?? 'ok', (outcomes.get(code ?? 'ok') ?? 0) + 1),
+      },
+      new AbortController().signal,
+    );
+    // Every send started at its time (none waited for an answer), none before it.
+    expect(started).toHaveLength(count);
+    expect(Math.min(...started)).toBeGreaterThanOrEqual(startUs);
+    expect(outcomes.get('GENERATOR_BACKPRESSURE')).toBe(200);
+    expect(outcomes.get('PUBLISH_TIMEOUT')).toBe(MAX_IN_FLIGHT);
+  });
+
+  it('frees an in-flight slot when its answer comes: a steady stream never hits the bound', async () => {
+    const { url } = await httpServer((_request, response) => response.writeHead(201).end());
+    const p = publisher(url, 8);
+    const codes = new Map<string, number>();
+    // 1,200 sends 0.5 ms apart: more than MAX_IN_FLIGHT in all, never that many at once.
+    await p.run(schedule(MAX_IN_FLIGHT + 176, nowUs() + 10_000, 500), { onSendStart: () => {}, onSendDone: (_s, _r, code) => codes.set(code ?? 'ok', (codes.get(code ?? 'ok') ?? 0) + 1) }, new AbortController().signal);
+    expect(codes).toEqual(new Map([['ok', MAX_IN_FLIGHT + 176]]));
+  });
+
+  it('stops at once when aborted: later sends never start', async () => {
+    const { url } = await httpServer((_request, response) => response.writeHead(201).end());
+    const p = publisher(url);
+    const controller = new AbortController();
+    const started: number[] = [];
+    const plan = schedule(20, nowUs() + 10_000, 50_000);
+    const running = p.run(plan, { onSendStart: (seq) => started.push(seq), onSendDone: () => {} }, controller.signal);
+    while (started.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
+    controller.abort();
+    const abortedAt = nowUs();
+    await running;
+    expect(nowUs() - abortedAt).toBeLessThan(100_000);
+    expect(started.length).toBeLessThan(5);
+    await new Promise((resolve) => setTimeout(resolve, 120));
+    expect(started.length).toBeLessThan(5);
+  });
+
+  it('after close, a publish fails with a code instead of throwing', async () => {
+    const { url } = await httpServer((_request, response) => response.writeHead(201).end());
+    const p = new Publisher(url, {}, 1, 500);
+    await p.close();
+    const outcome = await p.publish('r', 'x');
+    expect(outcome.status).toBe(0);
+    expect(outcome.errorCode).not.toBeNull();
   });
 });

@@ -66,7 +66,41 @@ describe('mergeStep', () => {
     // Spread of message 0: first arrival 100 (worker 0), last 400 (worker 1).
     expect(latencyStats(merged.fanOutSpread)).toMatchObject({ count: 1, min: 300 });
     expect(merged.errors).toEqual({ 'subscriber:X': 2 });
-    expect(merged).toMatchObject({ connected: 4, reconnects: 2 });
+    expect(merged).toMatchObject({ connected: 4, reconnects: 2, gaps: 0 });
+  });
+
+  it('ignores a worker that got none of a message, judges each room by its own audience, and sums gaps', () => {
+    // Two rooms: message 0 to room 0 (audience 2), message 1 to room 1 (audience 1), message 2 to room 2 (nobody).
+    const plan = [
+      { seq: 0, group: 0, offsetUs: 0, room: 0 },
+      { seq: 1, group: 1, offsetUs: 1000, room: 1 },
+      { seq: 2, group: 2, offsetUs: 2000, room: 2 },
+    ];
+    const empty = encodeHistogram(newHistogram());
+    const reply = (first: number[], last: number[], count: number[], gaps: number): StepReply => ({
+      result: {
+        messages: { expected: 0, received: 0, lost: 0, late: 0, duplicated: 0, outOfOrder: 0, pending: 0, foreign: 0 },
+        subscriberBursts: { ok: 0, failed: 0, pending: 0 },
+        latencyUs: {} as never,
+        histograms: { perMessage: empty, burstCompletion: empty, fanOutSpread: empty, publishRtt: empty, sendLag: empty },
+        errors: {},
+      },
+      firstUs: Float64Array.from(first),
+      lastUs: Float64Array.from(last),
+      count: Uint32Array.from(count),
+      connected: 1,
+      reconnects: 0,
+      gaps,
+    });
+    const audience = (room: number): number => [2, 1, 0][room] ?? 0;
+    const merged = mergeStep(
+      [reply([500, 1100, Number.NaN], [600, 1100, 0], [2, 1, 0], 2), reply([Number.NaN, Number.NaN, Number.NaN], [0, 0, 0], [0, 0, 0], 3)],
+      plan,
+      audience,
+    );
+    // Message 0: 100 µs of spread within one worker; message 1: one subscriber, spread 0; message 2: no audience.
+    expect(latencyStats(merged.fanOutSpread)).toMatchObject({ count: 2, min: 0, max: 100 });
+    expect(merged.gaps).toBe(5);
   });
 });
 

@@ -1,8 +1,12 @@
+import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
-import { request } from 'undici';
+import net from 'node:net';
+import { Client, request } from 'undici';
 import WebSocket from 'ws';
 import { describe, expect, it } from 'vitest';
-import { getJson, publish, testCleanup } from './helpers.js';
+import { CLIENTS } from '../clients/index.js';
+import { DEFAULT_SERVER_OPTIONS } from '../servers/app.js';
+import { clientContext, collect, getJson, publish, startServer, testCleanup } from './helpers.js';
 
 const cleanup = testCleanup();
 const server = cleanup.server;
@@ -171,4 +175,62 @@ describe('long polling wire format', () => {
     expect(answer.headers['x-gap']).toBe('1-2');
     expect(answer.body.map((m: { id: number }) => m.id)).toEqual([3]);
   });
+});
+
+describe('slow consumers', () => {
+  /** Opens a subscription by hand and stops reading once the response head has arrived. */
+  async function stalledSubscriber(url: string, path: string, upgrade: boolean): Promise<net.Socket> {
+    const { port } = new URL(url);
+    const socket = net.connect({ host: '127.0.0.1', port: Number(port) });
+    cleanup.add(() => socket.destroy());
+    await once(socket, 'connect');
+    const head = upgrade
+      ? `GET ${path} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: websocket\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: ${randomBytes(16).toString('base64')}\r\n\r\n`
+      : `GET ${path} HTTP/1.1\r\nHost: x\r\nAccept: text/event-stream\r\n\r\n`;
+    socket.write(head);
+    await once(socket, 'data');
+    socket.pause();
+    return socket;
+  }
+
+  it.each([
+    ['ws', true],
+    ['sse', false],
+  ] as const)('%s: a subscriber that stops reading is dropped once 8 MiB is buffered for it; a reading one is not', async (transport, upgrade) => {
+    const { app, url } = await startServer();
+    cleanup.add(() => app.close());
+    const room = `slow-${transport}`;
+    const connections = (): Promise<number> => new Promise((resolve, reject) => app.server.getConnections((error, count) => (error ? reject(error) : resolve(count))));
+    const reader = collect(CLIENTS[transport], clientContext(url), room);
+    cleanup.add(() => reader.subscription.close());
+    await reader.subscription.ready;
+    await stalledSubscriber(url, `/${transport}/chat-rooms/${room}/messages`, upgrade);
+    const content = 'x'.repeat(10_000);
+    // One publisher connection, open (and counted) before the baseline is taken.
+    const publisher = new Client(url, { pipelining: 1 });
+    cleanup.add(() => publisher.close());
+    const publishOne = async (): Promise<void> => {
+      const response = await publisher.request({ path: '/messages', method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ chatRoomId: room, content }) });
+      await response.body.dump();
+      expect(response.statusCode).toBe(201);
+    };
+    await publishOne();
+    let published = 1;
+    const before = await connections();
+    // Bounded: 64 MiB is far beyond 8 MiB plus what the kernel buffers on loopback.
+    while (published * content.length < 64 * 1024 * 1024) {
+      for (let i = 0; i < 20; i++) await publishOne();
+      published += 20;
+      await reader.until((r) => r.contents.length === published, 'the reader to keep up');
+      if ((await connections()) < before) break;
+    }
+    const droppedAfterBytes = published * content.length;
+    expect(await connections(), 'the stalled subscriber was never dropped').toBeLessThan(before);
+    // Not before 8 MiB was queued for it (its socket buffers hold some of that in the kernel)...
+    expect(droppedAfterBytes).toBeGreaterThanOrEqual(DEFAULT_SERVER_OPTIONS.maxBufferedBytes);
+    // ...and not long after: at most what loopback's kernel buffers can hold beyond it.
+    expect(droppedAfterBytes).toBeLessThan(DEFAULT_SERVER_OPTIONS.maxBufferedBytes + 24 * 1024 * 1024);
+    expect(reader.subscription.stats()).toMatchObject({ connected: true, disconnects: 0 });
+    expect(reader.received.contents).toHaveLength(published);
+  }, 60_000);
 });

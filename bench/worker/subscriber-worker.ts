@@ -13,6 +13,7 @@ import { encodeHistogram, newHistogram, recordUs } from '../histogram.js';
 import { WARMUP_GROUP, decodeMarker } from '../marker.js';
 import { seededRandom } from '../random.js';
 import { Recorder } from '../recorder.js';
+import { LOOP_RESOLUTION_MS, loopDelayUs } from '../loop-delay.js';
 import type { ConnectReply, ConnectionStatus, FromWorker, StepReply, SubscriberSpec, ToWorker, WorkerInit } from './protocol.js';
 
 const init = workerData as WorkerInit & { workerIndex: number };
@@ -176,7 +177,7 @@ port.on('message', (message: ToWorker) => {
 });
 
 // Live counters and this thread's own load, so saturation is judged per thread, not per process.
-const loopDelay = monitorEventLoopDelay({ resolution: 10 });
+const loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
 loopDelay.enable();
 let lastUtilization = performance.eventLoopUtilization();
 const ticker = setInterval(() => {
@@ -187,8 +188,7 @@ const ticker = setInterval(() => {
     connected: held.reduce((n, h) => n + (h.subscription.stats().connected ? 1 : 0), 0),
     arrivals,
     utilization: utilization.utilization,
-    // Node's monitor records whole intervals, resolution included: subtract it for the delay itself.
-    eventLoopDelayP99Us: Math.max(0, Math.round(loopDelay.percentile(99) / 1000) - 10_000),
+    eventLoopDelayP99Us: loopDelayUs(loopDelay.percentile(99), LOOP_RESOLUTION_MS),
   } satisfies FromWorker);
   loopDelay.reset();
 }, 500);

@@ -1,0 +1,41 @@
+import { describe, expect, it } from 'vitest';
+import { addCounts, addErrors, aggregateResult, emptyCounts } from '../bench/aggregate.js';
+import { encodeHistogram, latencyStats, newHistogram, recordUs } from '../bench/histogram.js';
+
+describe('aggregate', () => {
+  it('adds counts field by field', () => {
+    const total = emptyCounts();
+    expect(total).toEqual({ expected: 0, received: 0, lost: 0, late: 0, duplicated: 0, outOfOrder: 0, pending: 0, foreign: 0 });
+    addCounts(total, { expected: 10, received: 8, lost: 2, late: 1, duplicated: 3, outOfOrder: 4, pending: 5, foreign: 6 });
+    addCounts(total, { expected: 1, received: 1, lost: 0, late: 0, duplicated: 1, outOfOrder: 0, pending: 0, foreign: 2 });
+    expect(total).toEqual({ expected: 11, received: 9, lost: 2, late: 1, duplicated: 4, outOfOrder: 4, pending: 5, foreign: 8 });
+  });
+
+  it('adds errors by code, with an optional prefix', () => {
+    const errors: Record<string, number> = { A: 1 };
+    addErrors(errors, { A: 2, B: 3 });
+    addErrors(errors, { A: 4 }, 'connect:');
+    expect(errors).toEqual({ A: 3, B: 3, 'connect:A': 4 });
+  });
+
+  it('merges each latency kind of many rounds, and reads ok/failed/pending from the counts', () => {
+    const round = (values: number[]): string => {
+      const histogram = newHistogram();
+      for (const value of values) recordUs(histogram, value);
+      return encodeHistogram(histogram);
+    };
+    const counts = { expected: 6, received: 5, lost: 1, late: 0, duplicated: 0, outOfOrder: 0, pending: 2, foreign: 0 };
+    const result = aggregateResult(counts, { perMessage: [round([1000, 2000]), round([3000])], sendLag: [round([7])] }, { X: 1 });
+    expect(result.messages).toEqual(counts);
+    expect(result.messages).not.toBe(counts);
+    expect(result.subscriberBursts).toEqual({ ok: 5, failed: 1, pending: 2 });
+    expect(result.latencyUs.perMessage).toMatchObject({ count: 3, min: 1000 });
+    // HDR resolution: within 0.1% of what was recorded.
+    expect(Math.abs(result.latencyUs.perMessage.max! - 3000)).toBeLessThanOrEqual(3);
+    expect(result.latencyUs.sendLag).toMatchObject({ count: 1, min: 7 });
+    expect(result.latencyUs.burstCompletion.count).toBe(0);
+    expect(latencyStats(newHistogram()).count).toBe(0);
+    expect(result.histograms.perMessage).toMatch(/^HIST/);
+    expect(result.errors).toEqual({ X: 1 });
+  });
+});

@@ -1,0 +1,121 @@
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { type ConnectionCallbacks, ConnectionLoop, cursorAfterGap, reconnectDelayMs, subscriptionOf } from '../clients/reconnect.js';
+
+const policy = { baseMs: 100, maxMs: 5000 };
+
+describe('reconnectDelayMs', () => {
+  it('waits between half and all of min(max, base x 2^attempt)', () => {
+    for (const [attempt, ceilingMs] of [[0, 100], [1, 200], [2, 400], [5, 3200], [6, 5000], [30, 5000], [1000, 5000]] as const) {
+      expect(reconnectDelayMs(policy, attempt, () => 0), `attempt ${attempt}`).toBe(ceilingMs / 2);
+      expect(reconnectDelayMs(policy, attempt, () => 0.5), `attempt ${attempt}`).toBe(ceilingMs * 0.75);
+      expect(reconnectDelayMs(policy, attempt, () => 0.999_999), `attempt ${attempt}`).toBeLessThan(ceilingMs);
+      expect(reconnectDelayMs(policy, attempt, () => 0.999_999), `attempt ${attempt}`).toBeGreaterThan(ceilingMs * 0.99);
+    }
+    expect(reconnectDelayMs({ baseMs: 10, maxMs: 15 }, 1, () => 0)).toBe(7.5);
+  });
+
+  it('resets the cursor to just before the first id a gap says is gone', () => {
+    expect(cursorAfterGap(41)).toBe(40);
+    expect(cursorAfterGap(1)).toBe(0);
+    expect(cursorAfterGap(0)).toBe(0);
+  });
+});
+
+/** A transport whose connections the test opens, drops and fails by hand. */
+function fakeTransport() {
+  const attempts: ConnectionCallbacks[] = [];
+  const stopped: number[] = [];
+  const errors: string[] = [];
+  const loop = new ConnectionLoop(policy, () => 0, (callbacks) => {
+    const index = attempts.push(callbacks) - 1;
+    return { stop: () => stopped.push(index) };
+  }, (code) => errors.push(code));
+  return { loop, attempts, stopped, errors };
+}
+
+describe('ConnectionLoop', () => {
+  beforeEach(() => vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] }));
+  afterEach(() => vi.useRealTimers());
+
+  it('reconnects after a loss with backoff that grows per failed attempt and resets once connected', async () => {
+    const { loop, attempts, errors } = fakeTransport();
+    attempts[0]!.opened();
+    await loop.ready;
+    expect(loop.connected).toBe(true);
+
+    attempts[0]!.lost('WS_CLOSE_1006');
+    expect(loop).toMatchObject({ connected: false, disconnects: 1, reconnects: 0 });
+    // random() = 0: half the ceiling. Attempt 0 waits 50 ms.
+    vi.advanceTimersByTime(49);
+    expect(attempts).toHaveLength(1);
+    vi.advanceTimersByTime(1);
+    expect(attempts).toHaveLength(2);
+    attempts[1]!.lost('ECONNREFUSED');
+    expect(loop.failedAttempts).toBe(1);
+    // Attempt 1 waits 100 ms, attempt 2 waits 200 ms.
+    vi.advanceTimersByTime(99);
+    expect(attempts).toHaveLength(2);
+    vi.advanceTimersByTime(1);
+    attempts[2]!.lost('ECONNREFUSED');
+    vi.advanceTimersByTime(199);
+    expect(attempts).toHaveLength(3);
+    vi.advanceTimersByTime(1);
+    attempts[3]!.opened();
+    expect(loop).toMatchObject({ connected: true, reconnects: 1, disconnects: 1, failedAttempts: 2 });
+    // Connected again: the next loss starts from the first wait.
+    attempts[3]!.lost('WS_CLOSE_1006');
+    vi.advanceTimersByTime(50);
+    expect(attempts).toHaveLength(5);
+    expect(errors).toEqual(['WS_CLOSE_1006', 'ECONNREFUSED', 'ECONNREFUSED', 'WS_CLOSE_1006']);
+  });
+
+  it('treats a failed first connection as a setup error: ready rejects with the code, no retry', async () => {
+    const { loop, attempts } = fakeTransport();
+    attempts[0]!.lost('HTTP_404');
+    await expect(loop.ready).rejects.toMatchObject({ code: 'HTTP_404' });
+    vi.advanceTimersByTime(60_000);
+    expect(attempts).toHaveLength(1);
+    expect(loop.failedAttempts).toBe(0);
+  });
+
+  it('counts each connection once, whatever its transport reports twice', () => {
+    const { loop, attempts } = fakeTransport();
+    attempts[0]!.opened();
+    attempts[0]!.opened();
+    attempts[0]!.lost('A');
+    attempts[0]!.lost('B');
+    attempts[0]!.opened();
+    expect(loop).toMatchObject({ disconnects: 1, reconnects: 0, connected: false });
+  });
+
+  it('close() stops the current connection and any pending reconnect, and rejects a ready never reached', async () => {
+    const { loop, stopped } = fakeTransport();
+    loop.close();
+    await expect(loop.ready).rejects.toMatchObject({ code: 'CLOSED' });
+    expect(stopped).toEqual([0]);
+    const second = fakeTransport();
+    second.attempts[0]!.opened();
+    second.attempts[0]!.lost('X');
+    second.loop.close();
+    vi.advanceTimersByTime(60_000);
+    expect(second.attempts).toHaveLength(1);
+    expect(second.loop.connected).toBe(false);
+  });
+
+  it('interrupt() drops the current connection as a network failure would', () => {
+    const { loop, attempts, stopped } = fakeTransport();
+    attempts[0]!.opened();
+    loop.interrupt();
+    expect(stopped).toEqual([0]);
+  });
+
+  it('exposes its counters and the transport cursor as subscription stats', async () => {
+    const { loop, attempts } = fakeTransport();
+    attempts[0]!.opened();
+    const subscription = subscriptionOf(loop, () => ({ gaps: 2, lastId: 41 }));
+    expect(subscription.stats()).toMatchObject({ connected: true, reconnects: 0, disconnects: 0, failedAttempts: 0, gaps: 2, lastId: 41 });
+    expect(subscription.stats().openedUs).toBeGreaterThan(0);
+    await subscription.close();
+    expect(subscription.stats().connected).toBe(false);
+  });
+});

@@ -1,0 +1,225 @@
+import { describe, expect, it } from 'vitest';
+import type { LatencyStats } from '../bench/histogram.js';
+import type { RunSummary, TransportResult } from '../bench/result.js';
+import { samplesCsv } from '../bench/report/csv.js';
+import { summaryMarkdown } from '../bench/report/markdown.js';
+import { renderTables } from '../bench/report/table.js';
+import type { SampleRow } from '../bench/sampler.js';
+
+/**
+ * Every number a reader sees in the tables, the CSV and summary.md must be the one in summary.json.
+ * The summary below gives every field its own distinct value, so a column that shows the wrong
+ * field, the wrong transport or the wrong unit fails.
+ */
+
+/** Whole µs shown as ms: two decimals below 100 ms, one above (the tables' own rule, restated). */
+const ms = (us: number | null): string => (us === null ? '-' : us < 100_000 ? (us / 1000).toFixed(2) : (us / 1000).toFixed(1));
+const mib = (bytes: number | null): string => (bytes === null ? '-' : (bytes / 1048576).toFixed(1));
+
+function latency(seed: number): LatencyStats {
+  return { count: seed, min: seed * 1000 + 101, mean: seed * 1000 + 202, p50: seed * 1000 + 303, p90: seed * 1000 + 404, p95: seed * 1000 + 505, p99: seed * 1000 + 606, p999: seed * 1000 + 707, max: seed * 100_000 + 808 };
+}
+
+function sample(transportSeed: number, second: number): SampleRow {
+  return {
+    elapsedS: second, measuring: second > 1, step: null, connections: 10 + transportSeed, messagesSent: 3 * second, messagesReceived: 30 * second,
+    serverCpuPct: 10 + transportSeed + second / 10, serverRssBytes: 70_000_000 + second, generatorCpuPct: 5.5 + transportSeed, generatorRssBytes: 90_000_000 + second,
+    proxyCpuPct: null, proxyRssBytes: null, eventLoopDelayP99Us: 1000 + second,
+  };
+}
+
+function result(transport: string, seed: number, details: Record<string, unknown> | null = null, scenario = 'burst'): TransportResult {
+  const kinds = { perMessage: latency(seed), burstCompletion: latency(seed + 10), fanOutSpread: latency(seed + 20), publishRtt: latency(seed + 30), sendLag: latency(seed + 40) };
+  return {
+    transport, scenario, state: 'completed', error: null, config: { resume: seed !== 2 }, environment: ENV, server: 'built-in',
+    startedAt: '2026-11-25T10:00:00.000Z', durationMs: 1000 * seed,
+    latencyUs: kinds,
+    messages: { expected: 600 + seed, received: 590 + seed, lost: 10 + seed, late: 1 + seed, duplicated: 20 + seed, outOfOrder: 30 + seed, pending: 0, foreign: 0 },
+    subscriberBursts: { ok: 190 + seed, failed: 10 + seed, pending: 0 },
+    connections: { subscribers: 10, reconnects: 40 + seed, gaps: 0 },
+    errors: {},
+    serverUsage: { cpuPctAvg: 11 + seed, cpuPctMax: 51 + seed, rssBytesMax: 70_000_000 + seed * 1_048_576 },
+    generator: { cpuPctAvg: 6 + seed, cpuPctMax: 16 + seed, rssBytesMax: 90_000_000, saturated: seed === 3, saturationReasons: seed === 3 ? ['a reason'] : [], eventLoopDelayP99UsMax: 0 },
+    proxyUsage: null,
+    histograms: { perMessage: '', burstCompletion: '', fanOutSpread: '', publishRtt: '', sendLag: '' },
+    details,
+    samples: [sample(seed, 1), sample(seed, 2), sample(seed, 3)],
+  };
+}
+
+const ENV = { node: 'v20.20.2', cpuModel: 'Test CPU', cores: 2, memoryBytes: 24 * 2 ** 30, os: 'Linux x', rtbenchVersion: '0.1.0', gitCommit: 'abc123' };
+
+function summary(transports: TransportResult[], scenario = 'burst'): RunSummary {
+  return { schema: 'rtbench.summary', schemaVersion: 1, runId: 'run12345', scenario, state: 'completed', startedAt: '2026-11-25T10:00:00.000Z', finishedAt: '2026-11-25T10:01:00.000Z', command: ['rtbench', scenario], environment: ENV, transports };
+}
+
+/** The tables in rendered text: each a list of rows keyed by column header (a repeated header gets a `#2`). */
+function parseTables(text: string): Array<Array<Record<string, string>>> {
+  const tables: Array<Array<Record<string, string>>> = [];
+  let headers: string[] | null = null;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('|')) {
+      headers = null;
+      continue;
+    }
+    const cells = line.slice(1, -1).split('|').map((c) => c.trim());
+    if (cells.every((c) => /^-+:?$/.test(c))) continue;
+    if (!headers) {
+      const seen = new Map<string, number>();
+      headers = cells.map((h) => {
+        const n = (seen.get(h) ?? 0) + 1;
+        seen.set(h, n);
+        return n === 1 ? h : `${h}#${n}`;
+      });
+      tables.push([]);
+      continue;
+    }
+    tables.at(-1)!.push(Object.fromEntries(headers.map((h, i) => [h, cells[i] ?? ''])));
+  }
+  return tables;
+}
+
+describe('report tables show exactly what summary.json holds', () => {
+  const results = [result('ws', 1), result('sse', 2), result('long-polling', 3)];
+  const tables = parseTables(renderTables(summary(results)));
+
+  it('latency table: ok/failed, percentiles, loss counts', () => {
+    expect(tables[0]!.map((row) => row.Method)).toEqual(['WebSocket', 'SSE (no resume)', 'Long Polling']);
+    tables[0]!.forEach((row, i) => {
+      const r = results[i]!;
+      const l = r.latencyUs.perMessage;
+      expect(row).toEqual({
+        Method: row.Method,
+        'ok/failed': `${r.subscriberBursts.ok}/${r.subscriberBursts.failed}`,
+        P50: ms(l.p50), P95: ms(l.p95), P99: ms(l.p99), 'Max (ms)': ms(l.max),
+        Lost: `${r.messages.lost}/${r.messages.expected}`, Dup: String(r.messages.duplicated), 'Out of order': String(r.messages.outOfOrder),
+      });
+    });
+  });
+
+  it('burst table: completion, fan-out, publish RTT, send lag', () => {
+    tables[1]!.forEach((row, i) => {
+      const l = results[i]!.latencyUs;
+      expect(row).toEqual({
+        Method: row.Method,
+        'Burst completion P50': ms(l.burstCompletion.p50), P99: ms(l.burstCompletion.p99),
+        'Fan-out spread P50': ms(l.fanOutSpread.p50), 'P99#2': ms(l.fanOutSpread.p99),
+        'Publish RTT P50': ms(l.publishRtt.p50), 'P99#3': ms(l.publishRtt.p99),
+        'Send lag P99 (ms)': ms(l.sendLag.p99),
+      });
+    });
+  });
+
+  it('resource table: server and generator CPU and RSS, reconnects, saturation', () => {
+    tables[2]!.forEach((row, i) => {
+      const r = results[i]!;
+      expect(row).toEqual({
+        Method: row.Method,
+        'Server CPU avg %': String(Math.round(r.serverUsage!.cpuPctAvg!)), 'max %': String(Math.round(r.serverUsage!.cpuPctMax!)),
+        'Server RSS max (MiB)': mib(r.serverUsage!.rssBytesMax),
+        'Generator CPU avg %': String(Math.round(r.generator.cpuPctAvg!)), 'max %#2': String(Math.round(r.generator.cpuPctMax!)),
+        Reconnects: String(r.connections.reconnects),
+        'Generator saturated': r.generator.saturated ? 'YES' : 'no',
+      });
+    });
+  });
+
+  it('samples.csv: one row per transport per second, every field as stored', () => {
+    const [header, ...lines] = samplesCsv(summary(results)).trim().split('\n');
+    const columns = header!.split(',');
+    expect(lines).toHaveLength(9);
+    lines.forEach((line, index) => {
+      const cells = line.split(',');
+      const r = results[Math.floor(index / 3)]!;
+      const row = r.samples[index % 3]!;
+      expect(cells[0]).toBe(r.transport);
+      for (const [c, column] of columns.slice(1).entries()) {
+        const value = row[column as keyof SampleRow];
+        expect(cells[c + 1], column).toBe(value === null ? '' : String(value));
+      }
+    });
+  });
+
+  it('summary.md: the run, the machine, the commit and the same tables', () => {
+    const markdown = summaryMarkdown(summary(results));
+    expect(markdown).toContain(renderTables(summary(results)));
+    expect(markdown).toContain('- Run run12345, 2026-11-25T10:00:00.000Z to 2026-11-25T10:01:00.000Z');
+    expect(markdown).toContain('- Command: `rtbench burst`');
+    expect(markdown).toContain('- Machine: Test CPU, 2 cores, 24 GiB, Linux x, Node v20.20.2');
+    expect(markdown).toContain('- rtbench 0.1.0, commit abc123');
+  });
+
+  it('ramp table: each step as stored', () => {
+    const step = (n: number) => ({
+      step: n, target: 100 * n, connectionsHeld: 100 * n - 1,
+      connect: { attempted: 100, ok: 99, failed: n, errors: {}, latencyUs: latency(50 + n) },
+      messages: { expected: 1000 * n, received: 1000 * n - 3, lost: 3, late: 0, duplicated: 0, outOfOrder: 0, pending: 0, foreign: 0 },
+      errorRate: 0.0123 * n,
+      latencyUs: { perMessage: latency(60 + n), fanOutSpread: latency(70 + n), publishRtt: latency(1), sendLag: latency(1) },
+      errors: {},
+      server: { cpuPctAvg: 20 + n, cpuPctMax: 40 + n, rssBytesMax: 80_000_000 + n * 1_048_576, rssPerConnectionBytes: 7000 + n * 100 },
+      generator: { cpuPctAvg: 30 + n, cpuPctMax: 60 + n, rssBytesMax: 1, saturated: n === 2, saturationReasons: [], workerUtilizationMax: 0.1 * n, workerEventLoopDelayP99UsMax: 0 },
+      passed: true, durationMs: 1,
+    });
+    const steps = [step(1), step(2)];
+    const ramp = result('ws', 1, { steps, breakingPoint: null, verdict: 'every step passed' }, 'ramp');
+    const text = renderTables(summary([ramp], 'ramp'));
+    expect(text).toContain('Ramp, WebSocket: every step passed');
+    const rows = parseTables(text).at(-1)!;
+    rows.forEach((row, i) => {
+      const s = steps[i]!;
+      expect(row).toEqual({
+        Step: `${s.target}${s.generator.saturated ? '*' : ''}`, Held: String(s.connectionsHeld),
+        'Connect P50': ms(s.connect.latencyUs.p50), 'P99 (ms)': ms(s.connect.latencyUs.p99), 'Connect errors': String(s.connect.failed),
+        'Error rate': `${(s.errorRate * 100).toFixed(2)}%`,
+        'Latency P50': ms(s.latencyUs.perMessage.p50), P99: ms(s.latencyUs.perMessage.p99), 'Max (ms)': ms(s.latencyUs.perMessage.max),
+        'Fan-out P99': ms(s.latencyUs.fanOutSpread.p99),
+        'Server CPU avg/max %': `${s.server.cpuPctAvg}/${s.server.cpuPctMax}`, 'Server RSS (MiB)': mib(s.server.rssBytesMax),
+        'RSS/conn (KiB)': (s.server.rssPerConnectionBytes / 1024).toFixed(1),
+        'Generator CPU %': `${s.generator.cpuPctAvg}/${s.generator.cpuPctMax}`, 'Worker busy %': String(Math.round(s.generator.workerUtilizationMax * 100)),
+      });
+    });
+  });
+
+  it('faults table: one row per mode and fault, as stored', () => {
+    const fault = (n: number, kind: string, resume: boolean) => ({
+      resume, fault: kind, description: kind, recoveryMs: n === 2 ? null : 100 + n, disconnects: 50 + n, reconnects: 40 + n, failedReconnects: 30 + n, gaps: 20 + n,
+      messages: { expected: 1000, received: 1000 - n, lost: n, late: n - 1, duplicated: 2 * n, outOfOrder: 3 * n, pending: 0, foreign: 0 },
+      latencyUs: latency(n), publishErrors: 5 + n,
+    });
+    const rows = [fault(1, 'cut', true), fault(2, 'stall', false)];
+    const faults = result('sse', 1, { faults: rows }, 'faults');
+    const table = parseTables(renderTables(summary([faults], 'faults'))).find((t) => t[0]?.Fault !== undefined)!;
+    table.forEach((row, i) => {
+      const f = rows[i]!;
+      expect(row).toEqual({
+        Method: 'SSE', Resume: f.resume ? 'on' : 'off', Fault: f.fault, 'Recovery (ms)': f.recoveryMs === null ? '-' : String(f.recoveryMs),
+        Disconnects: String(f.disconnects), Reconnects: String(f.reconnects), 'Failed attempts': String(f.failedReconnects),
+        Lost: `${f.messages.lost}/${f.messages.expected}`, Late: String(f.messages.late), Dup: String(f.messages.duplicated), 'Out of order': String(f.messages.outOfOrder),
+        'Gap signals': String(f.gaps), 'Publish errors': String(f.publishErrors),
+      });
+    });
+  });
+
+  it('soak table: totals, loss and the memory slope, as stored', () => {
+    const details = {
+      intervals: [], interrupted: false, measuredS: 1800, plannedS: 1800,
+      totals: { disconnects: 3, reconnects: 4, failedReconnects: 5, timeouts: 6 },
+      server: { rssStartBytes: 100 * 1_048_576, rssEndBytes: 90 * 1_048_576, rssSlopeBytesPerHour: -2 * 1_048_576, cpuPctAvg: 7 },
+    };
+    const soak = result('ws', 1, details, 'soak');
+    const row = parseTables(renderTables(summary([soak], 'soak'))).find((t) => t[0]?.Measured !== undefined)![0]!;
+    expect(row).toEqual({
+      Method: 'WebSocket', Measured: '30/30 min', Connections: '10', Disconnects: '3', Reconnects: '4', Timeouts: '6',
+      Lost: `${soak.messages.lost}/${soak.messages.expected}`, Dup: String(soak.messages.duplicated),
+      P50: ms(soak.latencyUs.perMessage.p50), P99: ms(soak.latencyUs.perMessage.p99), 'Max (ms)': ms(soak.latencyUs.perMessage.max),
+      'Server RSS start -> end (MiB)': '100.0 -> 90.0', 'RSS slope (MiB/h)': '-2.0', 'Server CPU avg %': '7',
+    });
+  });
+
+  it('warns next to the numbers when the generator was saturated, and names pending deliveries', () => {
+    const text = renderTables(summary([result('long-polling', 3), { ...result('ws', 1), messages: { ...result('ws', 1).messages, pending: 7 } }]));
+    expect(text).toContain('- Long Polling: the load generator was saturated, so these numbers may measure rtbench, not the server: a reason.');
+    expect(text).toContain('- WebSocket: 7 deliveries were still within their deadline when the run stopped (neither received nor lost).');
+  });
+});
