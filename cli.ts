@@ -1,16 +1,17 @@
 #!/usr/bin/env node
 import chalk from 'chalk';
 import { Command, CommanderError } from 'commander';
-import { COMMON_OPTIONS, commonConfigFrom, toCommanderOption } from './bench/options.js';
-import { EXIT, RtbError } from './bench/errors.js';
-import { formatDurationMs } from './bench/duration.js';
-import { environment } from './bench/environment.js';
-import { stderrReporter } from './bench/progress.js';
-import { runFolder, writeResults } from './bench/report/write.js';
-import { renderTables } from './bench/report/table.js';
-import { runScenario } from './bench/runner.js';
+import { COMMON_OPTIONS, commonConfigFrom, toCommanderOption } from './engine/options.js';
+import { EXIT, RtbError } from './core/errors.js';
+import { formatDurationMs } from './core/duration.js';
+import { environment } from './core/environment.js';
+import { stderrReporter } from './engine/progress.js';
+import { runFolder, writeResults } from './report/write.js';
+import type { RunSummary } from './core/result.js';
+import { renderSections } from './report/sections.js';
+import { runScenario } from './engine/runner.js';
 import { SCENARIOS } from './scenarios/index.js';
-import type { Scenario } from './scenarios/types.js';
+import type { Scenario } from './engine/scenario.js';
 
 const EXIT_CODES_HELP = `
 Exit status:
@@ -42,6 +43,8 @@ async function runCommand(scenario: Scenario<unknown>, options: Record<string, u
   const interrupt = interruptSignal();
   // The folder is fixed before the run, so checkpoints of a long run land where the final result will.
   const folder = runFolder(common.outDir, scenario.name, new Date().toISOString());
+  // The scenario knows its tables and files; the writers only write them.
+  const write = (summary: RunSummary): Promise<void> => writeResults(folder, summary, scenario.report(summary.transports), scenario.files?.(summary.transports) ?? []);
   const summary = await runScenario({
     scenario,
     common,
@@ -50,11 +53,11 @@ async function runCommand(scenario: Scenario<unknown>, options: Record<string, u
     command: ['rtbench', ...process.argv.slice(2)],
     signal: interrupt.signal,
     reporter,
-    checkpoint: (partial) => writeResults(folder, partial),
+    checkpoint: (partial) => write(partial),
   });
   reporter.clear();
-  await writeResults(folder, summary);
-  const tables = renderTables(summary);
+  await write(summary);
+  const tables = renderSections(scenario.report(summary.transports));
   if (common.json) {
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     if (!common.quiet) process.stderr.write(`${tables}\n`);
@@ -70,7 +73,7 @@ async function runCommand(scenario: Scenario<unknown>, options: Record<string, u
 
 export function buildProgram(): Command {
   const program = new Command('rtbench')
-    .description('Measure realtime transports (WebSocket, SSE, long polling) side by side on identical chat-room semantics.')
+    .description('Measure realtime transports (WebSocket, SSE, long polling, STOMP) side by side on identical chat-room semantics.')
     .version(environment().rtbenchVersion)
     .showHelpAfterError('(run with --help for every option and its default)')
     .addHelpText('after', EXIT_CODES_HELP)

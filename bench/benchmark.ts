@@ -12,10 +12,12 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { measureFloor } from './calibration.js';
-import { environment } from './environment.js';
-import { distEntry } from './paths.js';
-import { formatMs, methodName, rampTable } from './report/table.js';
-import type { RunSummary } from './result.js';
+import { environment } from '../core/environment.js';
+import { distEntry } from '../core/paths.js';
+import { formatMs, methodName, renderTable } from '../report/format.js';
+import { RAMP_HEADERS, rampRows } from '../scenarios/ramp-report.js';
+import type { RampStep } from '../scenarios/ramp-step.js';
+import type { RunSummary } from '../core/result.js';
 
 const { values } = parseArgs({ options: { 'skip-ramp': { type: 'boolean', default: false }, out: { type: 'string', default: 'results/benchmarks' } } });
 const stamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
@@ -72,7 +74,8 @@ if (!values['skip-ramp']) {
   const ramp = await rtbench(['ramp', '--transport', 'all']);
   lines.push('## Ramp', '', 'Command: `rtbench ramp --transport all` (steps 100, 1,000, 5,000, 10,000; all subscribers in one room; 10 messages per step at 2/s; 2 worker threads; hold 5 s). `*` marks a step whose generator was saturated.', '');
   for (const result of ramp.transports) {
-    const table = rampTable(result);
+    const steps = result.details?.steps as readonly RampStep[] | undefined;
+    const table = steps ? renderTable(RAMP_HEADERS, rampRows(steps)) : null;
     const details = result.details as { verdict?: string; breakingPoint?: { cause?: string } | null } | null;
     lines.push(`### ${methodName(result)}: ${details?.verdict ?? result.state}${details?.breakingPoint?.cause ? `: ${details.breakingPoint.cause}` : ''}`, '', table ?? '(no steps)', '');
     if (result.generator.saturationReasons.length > 0) lines.push(`Generator saturation: ${result.generator.saturationReasons.join('; ')}.`, '');

@@ -1,10 +1,10 @@
 import http from 'node:http';
 import { once } from 'node:events';
 import WebSocket from 'ws';
-import { startChild } from './child.js';
-import { nowUs } from './clock.js';
-import { type LatencyStats, latencyStats, newHistogram, recordUs } from './histogram.js';
-import { distEntry } from './paths.js';
+import { startChild } from '../engine/child.js';
+import { nowUs } from '../core/clock.js';
+import { type LatencyStats, latencyStats, newHistogram, recordUs } from '../core/histogram.js';
+import { distEntry } from '../core/paths.js';
 
 export interface FloorOptions {
   readonly subscribers: number;

@@ -1,32 +1,36 @@
 import { Client } from 'undici';
-import { nowUs } from '../bench/clock.js';
-import { ConnectionLoop, cursorAfterGap, subscriptionOf } from './reconnect.js';
-import type { ClientContext, SubscriberHandlers, Subscription, TransportClient } from './types.js';
-import { endpoint, roomPath } from './url.js';
-
-/** Extra time beyond the server's hold before rtbench gives up on one poll. */
-const POLL_GRACE_MS = 10_000;
+import { nowUs } from '../core/clock.js';
+import { DeliveryState } from './delivery.js';
+import { ConnectionLoop, subscriptionOf } from './reconnect.js';
+import type { ClientContext, LongPollSpec, SubscriberHandlers, Subscription, TransportClient } from './types.js';
 
 /**
- * Long-polling subscriber. With resume it polls `since=<last id>` (starting from 0 in a run-unique
- * room), so a message published between two polls is answered by the next one; without resume it
- * polls with no cursor, as the seed did, and such a message is lost.
+ * Long-polling subscriber: one poll after another, each answered by the server when it has
+ * something (or after its hold). With resume, each poll carries the cursor (contract A's `since`,
+ * nchan's If-Modified-Since/If-None-Match), so a message published between two polls is answered by
+ * the next one; without it, as in the study, such a message is lost.
  */
-export const longPollingClient: TransportClient = {
+export const longPollingClient: TransportClient<'long-polling'> = {
   name: 'long-polling',
-  subscribe(context: ClientContext, chatRoomId: string, handlers: SubscriberHandlers): Subscription {
-    let lastId = 0;
-    let gaps = 0;
-    const path = roomPath('long-polling', chatRoomId);
+  subscribe(context: ClientContext, spec: LongPollSpec, handlers: SubscriberHandlers): Subscription {
+    const state = new DeliveryState(handlers);
     // One connection per subscriber, as a browser holds one: polls go out one after another on it.
     // A shared keep-alive pool opened new sockets when thousands of answers landed at once (about
     // 1.6 per subscriber at 5,000), which ran a 10,000-subscriber generator out of descriptors.
-    const origin = new URL(context.baseUrl).origin;
-    const connection = new Client(origin, {
+    const connection = new Client(new URL(spec.poll(null).url).origin, {
       pipelining: 1,
-      keepAliveTimeout: context.pollTimeoutMs + POLL_GRACE_MS,
+      // An idle connection is kept as long as a poll may last (a server without a hold: 10 minutes).
+      keepAliveTimeout: spec.pollLimitMs > 0 ? spec.pollLimitMs : 600_000,
       connect: { timeout: context.connectTimeoutMs, ...(context.localAddress ? { localAddress: context.localAddress } : {}) },
     });
+    let socketUp = false;
+    const socketOpened = new Set<() => void>();
+    connection.on('connect', () => {
+      socketUp = true;
+      for (const wake of socketOpened) wake();
+      socketOpened.clear();
+    });
+    connection.on('disconnect', () => (socketUp = false));
 
     const loop = new ConnectionLoop(
       context.reconnect,
@@ -34,50 +38,38 @@ export const longPollingClient: TransportClient = {
       ({ opened, lost }) => {
         // One "connection" of a long poll is a chain of polls that ends at the first failure.
         const controller = new AbortController();
-        const pollOnce = async (probe: boolean, answered?: () => void): Promise<void> => {
-          const url = endpoint(context.baseUrl, path, {
-            since: context.resume ? lastId : undefined,
-            timeout: probe ? 0 : context.pollTimeoutMs,
-          });
+        const pollOnce = async (request: { url: string; headers: Readonly<Record<string, string>> }, limitMs: number, answered?: () => void, probe = false): Promise<void> => {
+          const url = new URL(request.url);
           const response = await connection.request({
             path: url.pathname + url.search,
             method: 'GET',
-            headers: { ...context.headers, accept: 'application/json' },
+            headers: { accept: 'application/json', ...request.headers },
             signal: controller.signal,
-            headersTimeout: probe ? context.connectTimeoutMs : context.pollTimeoutMs + POLL_GRACE_MS,
-            bodyTimeout: context.pollTimeoutMs + POLL_GRACE_MS,
+            headersTimeout: limitMs,
+            bodyTimeout: limitMs,
           });
-          const text = await response.body.text();
+          const body = await response.body.text();
           const receivedUs = nowUs();
-          if (response.statusCode !== 200) throw Object.assign(new Error(`HTTP ${response.statusCode}`), { code: `HTTP_${response.statusCode}` });
+          const answer = { status: response.statusCode, headers: response.headers, body };
+          const delivery = probe && spec.readProbe ? spec.readProbe(answer) : spec.read(answer, state.cursor);
+          // An answer the profile does not accept ends this chain; the loop reconnects.
+          if (delivery.ends) throw Object.assign(new Error(delivery.error ?? 'LP_REFUSED'), { code: delivery.error ?? 'LP_REFUSED' });
           // Counted as connected before the answer's messages are handed on, as the other transports are.
           answered?.();
-          const gap = response.headers['x-gap'];
-          if (typeof gap === 'string') {
-            const [from, to] = gap.split('-').map(Number);
-            gaps++;
-            lastId = cursorAfterGap(from ?? lastId + 1);
-            handlers.onGap?.(from ?? 0, to ?? 0);
-          }
-          const messages: unknown = JSON.parse(text);
-          if (!Array.isArray(messages)) throw Object.assign(new Error('poll answer is not an array'), { code: 'LP_BAD_BODY' });
-          for (const message of messages as Array<Record<string, unknown>>) {
-            if (typeof message?.id !== 'number' || typeof message.content !== 'string') {
-              handlers.onError?.('LP_BAD_MESSAGE');
-              continue;
-            }
-            if (message.id > lastId) lastId = message.id;
-            handlers.onMessage(message.content, receivedUs, message.id);
-          }
+          state.deliver(delivery, receivedUs);
         };
         const run = async (): Promise<void> => {
-          // A held poll gives no sign that it reached the server, so each chain starts with a
-          // `timeout=0` poll: its prompt answer proves the connection works before it counts as
-          // open (without the probe, every refused reconnect attempt would count as a connection).
-          await pollOnce(true, opened);
-          while (!controller.signal.aborted) await pollOnce(false);
+          if (spec.probe) {
+            // A held poll gives no sign that it reached the server, so each chain starts with a poll
+            // the server answers at once: it proves the connection works before it counts as open
+            // (without it, every refused reconnect attempt would count as a connection).
+            await pollOnce(spec.probe(state.resumeFrom(context.resume)), context.connectTimeoutMs, opened, true);
+          } else if (socketUp) opened();
+          else socketOpened.add(opened);
+          while (!controller.signal.aborted) await pollOnce(spec.poll(state.resumeFrom(context.resume)), spec.pollLimitMs);
         };
         run().catch((error: unknown) => {
+          socketOpened.delete(opened);
           const code = (error as { code?: string })?.code;
           lost(controller.signal.aborted ? 'INTERRUPTED' : typeof code === 'string' ? code : 'LP_ERROR');
         });
@@ -90,7 +82,7 @@ export const longPollingClient: TransportClient = {
       },
       (code) => handlers.onError?.(code),
     );
-    const subscription = subscriptionOf(loop, () => ({ gaps, lastId }));
+    const subscription = subscriptionOf(loop, state);
     return {
       ...subscription,
       close: async () => {

@@ -1,5 +1,6 @@
-import { nowUs } from '../bench/clock.js';
-import type { Random } from '../bench/random.js';
+import { nowUs } from '../core/clock.js';
+import type { Random } from '../core/random.js';
+import type { DeliveryState } from './delivery.js';
 import type { ReconnectPolicy, Subscription } from './types.js';
 
 /**
@@ -111,8 +112,8 @@ export class ConnectionLoop {
   }
 }
 
-/** The Subscription every client returns: the loop's lifecycle plus the transport's own cursor and gap count. */
-export function subscriptionOf(loop: ConnectionLoop, cursor: () => { gaps: number; lastId: number }): Subscription {
+/** The Subscription every client returns: the loop's lifecycle plus the subscription's cursor and gap count. */
+export function subscriptionOf(loop: ConnectionLoop, state: DeliveryState): Subscription {
   return {
     ready: loop.ready,
     stats: () => ({
@@ -121,18 +122,10 @@ export function subscriptionOf(loop: ConnectionLoop, cursor: () => { gaps: numbe
       disconnects: loop.disconnects,
       failedAttempts: loop.failedAttempts,
       openedUs: loop.openedUs,
-      ...cursor(),
+      gaps: state.gaps,
+      cursor: state.cursor,
     }),
     interrupt: () => loop.interrupt(),
     close: async () => loop.close(),
   };
-}
-
-/**
- * The resume cursor after a gap signal `{from, to}`: the last id the server still knows is
- * `from - 1`. For history that ran short this equals the client's own cursor; after a server
- * restart it moves the cursor back, so the client does not wait for ids the new server already used.
- */
-export function cursorAfterGap(from: number): number {
-  return Math.max(0, from - 1);
 }

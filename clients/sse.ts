@@ -1,8 +1,8 @@
 import { EventSource, type FetchLike, type FetchLikeResponse } from 'eventsource';
-import { nowUs } from '../bench/clock.js';
-import { ConnectionLoop, cursorAfterGap, subscriptionOf } from './reconnect.js';
-import type { ClientContext, SubscriberHandlers, Subscription, TransportClient } from './types.js';
-import { endpoint, roomPath } from './url.js';
+import { nowUs } from '../core/clock.js';
+import { DeliveryState } from './delivery.js';
+import { ConnectionLoop, subscriptionOf } from './reconnect.js';
+import type { ClientContext, SseSpec, SubscriberHandlers, Subscription, TransportClient } from './types.js';
 
 /**
  * The `fetch` eventsource calls, done with undici's `request` over the run's dispatcher: the body
@@ -50,49 +50,28 @@ async function streamFetch(context: ClientContext, url: string, headers: Record<
 /**
  * SSE subscriber on the `eventsource` package. Each connection is one EventSource; rtbench closes it
  * on the first error and reconnects through the shared loop, so the wait is jittered like the other
- * transports' and resume (the `Last-Event-ID` header) can be switched off to reproduce the seed.
+ * transports' and resume can be switched off to reproduce the study's clients.
  */
-export const sseClient: TransportClient = {
+export const sseClient: TransportClient<'sse'> = {
   name: 'sse',
-  subscribe(context: ClientContext, chatRoomId: string, handlers: SubscriberHandlers): Subscription {
-    let lastId = 0;
-    let gaps = 0;
-    const url = endpoint(context.baseUrl, roomPath('sse', chatRoomId)).toString();
+  subscribe(context: ClientContext, spec: SseSpec, handlers: SubscriberHandlers): Subscription {
+    const state = new DeliveryState(handlers);
     const loop = new ConnectionLoop(
       context.reconnect,
       context.random,
       ({ opened, lost }) => {
-        const resumeFrom = context.resume && lastId > 0 ? String(lastId) : undefined;
-        const fetchWithHeaders: FetchLike = (input, init) => {
-          const headers: Record<string, string> = { ...init.headers, ...context.headers };
-          if (resumeFrom) headers['Last-Event-ID'] = resumeFrom;
-          return streamFetch(context, String(input), headers, init.signal as AbortSignal | undefined);
-        };
-        const source = new EventSource(url, { fetch: fetchWithHeaders });
-        source.addEventListener('connected', opened);
-        source.addEventListener('message', (event) => {
-          const receivedUs = nowUs();
-          let message: unknown;
-          try {
-            message = JSON.parse(event.data);
-          } catch {
-            return handlers.onError?.('SSE_BAD_EVENT');
-          }
-          const record = message as Record<string, unknown> | null;
-          if (!record || typeof record.id !== 'number' || typeof record.content !== 'string') return handlers.onError?.('SSE_BAD_EVENT');
-          if (record.id > lastId) lastId = record.id;
-          handlers.onMessage(record.content, receivedUs, record.id);
-        });
-        source.addEventListener('gap', (event) => {
-          gaps++;
-          try {
-            const gap = JSON.parse(event.data) as { from: number; to: number };
-            lastId = cursorAfterGap(gap.from);
-            handlers.onGap?.(gap.from, gap.to);
-          } catch {
-            handlers.onError?.('SSE_BAD_EVENT');
-          }
-        });
+        const cursor = state.resumeFrom(context.resume);
+        const extraHeaders = spec.headers(cursor);
+        const fetchWithHeaders: FetchLike = (input, init) => streamFetch(context, String(input), { ...init.headers, ...extraHeaders }, init.signal as AbortSignal | undefined);
+        const source = new EventSource(spec.url(cursor), { fetch: fetchWithHeaders });
+        if (spec.openEvent === null) source.addEventListener('open', opened);
+        else source.addEventListener(spec.openEvent, opened);
+        for (const type of spec.events) {
+          source.addEventListener(type, (event) => {
+            const receivedUs = nowUs();
+            state.deliver(spec.read({ type, data: event.data, lastEventId: event.lastEventId }, state.cursor), receivedUs);
+          });
+        }
         source.addEventListener('error', (event) => {
           source.close();
           const code = (event as unknown as { code?: number }).code;
@@ -107,6 +86,6 @@ export const sseClient: TransportClient = {
       },
       (code) => handlers.onError?.(code),
     );
-    return subscriptionOf(loop, () => ({ gaps, lastId }));
+    return subscriptionOf(loop, state);
   },
 };

@@ -1,14 +1,98 @@
 import type { Dispatcher } from 'undici';
-import type { Random } from '../bench/random.js';
+import type { Random } from '../core/random.js';
+import type { TransportName } from '../core/transports.js';
 
-export type { TransportName } from '../servers/app.js';
+/**
+ * A resume position. Opaque to the clients: a target profile reads it from what arrives (a message
+ * id, an SSE id, a pair of long-poll headers) and writes it into the next request.
+ */
+export type Cursor = string | number;
+
+/** What a profile makes of one thing that arrived on a subscription. */
+export interface Delivery {
+  /** Each pushed message's `content` (where rtbench's marker travels) and the server's id for it. */
+  readonly messages: ReadonlyArray<{ readonly content: string; readonly id?: Cursor }>;
+  /** The cursor after this delivery; `undefined` leaves it as it was, `null` resets it. */
+  readonly cursor?: Cursor | null;
+  /** The server said messages are gone from its history (`from`..`to`, as it numbers them). */
+  readonly gap?: { readonly from: Cursor; readonly to: Cursor } | null;
+  /** Something that is not a message rtbench can read; counted by this code. */
+  readonly error?: string;
+  /** The answer ends the connection (a long poll refused with an HTTP error): the client reconnects. */
+  readonly ends?: boolean;
+}
+
+export const NOTHING: Delivery = { messages: [] };
+
+/** How to subscribe over WebSocket: one frame in, zero or more messages out. */
+export interface WsSpec {
+  readonly transport: 'ws';
+  url(cursor: Cursor | null): string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly protocols?: readonly string[];
+  read(text: string, cursor: Cursor | null): Delivery;
+}
+
+/** How to subscribe over SSE (the `eventsource` package does the parsing and the `id:` bookkeeping). */
+export interface SseSpec {
+  readonly transport: 'sse';
+  url(cursor: Cursor | null): string;
+  headers(cursor: Cursor | null): Readonly<Record<string, string>>;
+  /** The event that proves the stream is live (`connected`); null: the response head itself. */
+  readonly openEvent: string | null;
+  /** Event types to listen for (`message`, `gap`); each is handed to `read`. */
+  readonly events: readonly string[];
+  read(event: { readonly type: string; readonly data: string; readonly lastEventId: string }, cursor: Cursor | null): Delivery;
+}
+
+/** How to long-poll: one request after another on one connection. */
+export interface LongPollSpec {
+  readonly transport: 'long-polling';
+  poll(cursor: Cursor | null): { readonly url: string; readonly headers: Readonly<Record<string, string>> };
+  /**
+   * A poll the server answers at once (e.g. `timeout=0`), sent first on each connection to prove it
+   * works before it counts as open. Null when the server has none: the connection counts as open
+   * once its socket is connected and the first poll is on it.
+   */
+  probe: ((cursor: Cursor | null) => { readonly url: string; readonly headers: Readonly<Record<string, string>> }) | null;
+  /** Reads the probe's answer when it is not a poll answer (a channel-info request); default `read`. */
+  readProbe?(answer: { readonly status: number; readonly headers: Readonly<Record<string, string | string[] | undefined>>; readonly body: string }): Delivery;
+  /** How long one poll may take before the client gives up on it (the server's hold plus a margin). */
+  readonly pollLimitMs: number;
+  /** Reads one answer; a status the profile does not accept is returned as `error`, and ends the connection. */
+  read(answer: { readonly status: number; readonly headers: Readonly<Record<string, string | string[] | undefined>>; readonly body: string }, cursor: Cursor | null): Delivery;
+}
+
+/** How to subscribe over STOMP 1.2 on a WebSocket (@stomp/stompjs). */
+export interface StompSpec {
+  readonly transport: 'stomp';
+  url(cursor: Cursor | null): string;
+  /** Headers of the WebSocket handshake. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** WebSocket subprotocols to offer (none unless the server wants one). */
+  readonly protocols?: readonly string[];
+  /** Headers of the CONNECT frame (asked again on every connection: a renewed token shows up here). */
+  connectHeaders(): Readonly<Record<string, string>>;
+  readonly destination: string;
+  subscribeHeaders(cursor: Cursor | null): Readonly<Record<string, string>>;
+  /** Heart-beat offered both ways; 0 turns heart-beats off. */
+  readonly heartbeatMs: number;
+  read(frame: { readonly body: string; readonly headers: Readonly<Record<string, string>> }, cursor: Cursor | null): Delivery;
+  /** A short code for an ERROR frame (counted, then the client reconnects). */
+  errorCode(frame: { readonly body: string; readonly headers: Readonly<Record<string, string>> }): string;
+  /** Called before reconnecting after an ERROR with this code; resolves once the session can be renewed (log in again). */
+  renew?(errorCode: string): Promise<void>;
+}
+
+export type SubscribeSpec = WsSpec | SseSpec | LongPollSpec | StompSpec;
+export type SpecOf<T extends TransportName> = Extract<SubscribeSpec, { transport: T }>;
 
 /** What every transport client hands the scenario for each message it receives. */
 export interface SubscriberHandlers {
   /** `receivedUs` is read from the shared monotonic clock the moment the bytes were parsed. */
-  onMessage(content: string, receivedUs: number, id: number): void;
-  /** The server said messages `from`..`to` are gone from its history (resume came too late). */
-  onGap?(from: number, to: number): void;
+  onMessage(content: string, receivedUs: number, id: Cursor | undefined): void;
+  /** The server said messages `from`..`to` are gone (resume came too late, or it restarted). */
+  onGap?(from: Cursor, to: Cursor): void;
   /** A failure the client recovered from (or will retry); counted by `code`. */
   onError?(code: string): void;
 }
@@ -21,19 +105,13 @@ export interface ReconnectPolicy {
 
 /** Everything a client needs that is the same for every subscriber of one run. */
 export interface ClientContext {
-  /** Base URL of contract A (built-in server, delay proxy, or `--target`). */
-  readonly baseUrl: string;
-  /** Sent on every request and WebSocket upgrade (e.g. Authorization). */
-  readonly headers: Readonly<Record<string, string>>;
-  /** Resume after a disconnect (WebSocket/long polling `since`, SSE `Last-Event-ID`); off reproduces the seed. */
+  /** Resume after a disconnect with the cursor; off reproduces the study's clients. */
   readonly resume: boolean;
   readonly reconnect: ReconnectPolicy;
   readonly connectTimeoutMs: number;
-  /** Long polling: the `timeout` asked of the server. */
-  readonly pollTimeoutMs: number;
-  /** Shared HTTP connection pool for SSE and long polling (bound to `localAddress` when one is set). */
+  /** Shared HTTP connection pool for SSE (bound to `localAddress` when one is set). */
   readonly dispatcher: Dispatcher;
-  /** Source address for WebSocket connections (127.0.0.x spreads sockets over several loopback addresses). */
+  /** Source address for connections (127.0.0.x spreads sockets over several loopback addresses). */
   readonly localAddress?: string;
   readonly random: Random;
 }
@@ -49,8 +127,8 @@ export interface SubscriptionStats {
   /** Monotonic time (µs) the current or last connection was established. */
   readonly openedUs: number;
   readonly gaps: number;
-  /** Highest message id seen: the resume cursor. */
-  readonly lastId: number;
+  /** The resume cursor. */
+  readonly cursor: Cursor | null;
 }
 
 export interface Subscription {
@@ -62,7 +140,7 @@ export interface Subscription {
   close(): Promise<void>;
 }
 
-export interface TransportClient {
-  readonly name: 'ws' | 'sse' | 'long-polling';
-  subscribe(context: ClientContext, chatRoomId: string, handlers: SubscriberHandlers): Subscription;
+export interface TransportClient<T extends TransportName = TransportName> {
+  readonly name: T;
+  subscribe(context: ClientContext, spec: SpecOf<T>, handlers: SubscriberHandlers): Subscription;
 }

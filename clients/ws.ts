@@ -1,28 +1,21 @@
 import WebSocket from 'ws';
-import { nowUs } from '../bench/clock.js';
-import { ConnectionLoop, cursorAfterGap, subscriptionOf } from './reconnect.js';
-import type { ClientContext, SubscriberHandlers, Subscription, TransportClient } from './types.js';
-import { endpoint, roomPath } from './url.js';
+import { nowUs } from '../core/clock.js';
+import { DeliveryState } from './delivery.js';
+import { ConnectionLoop, subscriptionOf } from './reconnect.js';
+import type { ClientContext, SubscriberHandlers, Subscription, TransportClient, WsSpec } from './types.js';
 
-function wsUrl(context: ClientContext, chatRoomId: string, since: number | undefined): string {
-  const url = endpoint(context.baseUrl, roomPath('ws', chatRoomId), { since });
-  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
-  return url.toString();
-}
-
-/** WebSocket subscriber: one text frame per message; reconnects with `since=<last id>` when resuming. */
-export const wsClient: TransportClient = {
+/** WebSocket subscriber: each text frame is read by the profile; reconnects resume from its cursor. */
+export const wsClient: TransportClient<'ws'> = {
   name: 'ws',
-  subscribe(context: ClientContext, chatRoomId: string, handlers: SubscriberHandlers): Subscription {
-    let lastId = 0;
-    let gaps = 0;
+  subscribe(context: ClientContext, spec: WsSpec, handlers: SubscriberHandlers): Subscription {
+    const state = new DeliveryState(handlers);
     const loop = new ConnectionLoop(
       context.reconnect,
       context.random,
       ({ opened, lost }) => {
-        const since = context.resume && lastId > 0 ? lastId : undefined;
-        const socket = new WebSocket(wsUrl(context, chatRoomId, since), {
-          headers: { ...context.headers },
+        const cursor = state.resumeFrom(context.resume);
+        const socket = new WebSocket(spec.url(cursor), spec.protocols ? [...spec.protocols] : [], {
+          headers: { ...spec.headers },
           handshakeTimeout: context.connectTimeoutMs,
           perMessageDeflate: false,
           ...(context.localAddress ? { localAddress: context.localAddress } : {}),
@@ -31,22 +24,7 @@ export const wsClient: TransportClient = {
         socket.on('message', (data, isBinary) => {
           const receivedUs = nowUs();
           if (isBinary) return handlers.onError?.('WS_BINARY_FRAME');
-          let frame: unknown;
-          try {
-            frame = JSON.parse(data.toString());
-          } catch {
-            return handlers.onError?.('WS_BAD_FRAME');
-          }
-          if (!frame || typeof frame !== 'object') return handlers.onError?.('WS_BAD_FRAME');
-          const record = frame as Record<string, unknown>;
-          if (record.type === 'gap') {
-            gaps++;
-            lastId = cursorAfterGap(Number(record.from));
-            return handlers.onGap?.(Number(record.from), Number(record.to));
-          }
-          if (typeof record.id !== 'number' || typeof record.content !== 'string') return handlers.onError?.('WS_BAD_FRAME');
-          if (record.id > lastId) lastId = record.id;
-          handlers.onMessage(record.content, receivedUs, record.id);
+          state.deliver(spec.read(data.toString(), state.cursor), receivedUs);
         });
         socket.on('unexpected-response', (_request, response) => {
           lost(`HTTP_${response.statusCode ?? 0}`);
@@ -64,6 +42,6 @@ export const wsClient: TransportClient = {
       },
       (code) => handlers.onError?.(code),
     );
-    return subscriptionOf(loop, () => ({ gaps, lastId }));
+    return subscriptionOf(loop, state);
   },
 };

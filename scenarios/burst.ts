@@ -1,12 +1,14 @@
-import { nowUs } from '../bench/clock.js';
-import { integer, duration } from '../bench/options.js';
-import { WARMUP_GROUP, encodeMarker } from '../bench/marker.js';
-import { Publisher, type ScheduledSend } from '../bench/publisher.js';
-import { type PlannedMessage, Recorder } from '../bench/recorder.js';
-import { RtbError } from '../bench/errors.js';
-import { sleep } from '../bench/sleep.js';
+import { nowUs } from '../core/clock.js';
+import { integer, duration } from '../engine/options.js';
+import { WARMUP_GROUP, encodeMarker } from '../core/marker.js';
+import { publishOnSchedule, type ScheduledSend } from '../engine/publisher.js';
+import { type PlannedMessage, Recorder } from '../engine/recorder.js';
+import { RtbError } from '../core/errors.js';
+import { sleep } from '../core/sleep.js';
 import type { Subscription } from '../clients/types.js';
-import type { Scenario, ScenarioContext } from './types.js';
+import type { Scenario, ScenarioContext } from '../engine/scenario.js';
+import type { PublishChannel } from '../targets/types.js';
+import { withCommonSections } from './tables.js';
 
 export interface BurstConfig {
   readonly subscribers: number;
@@ -27,8 +29,6 @@ export interface BurstConfig {
 const WARMUP_INTERVAL_MS = 20;
 /** Lead time between building the schedule and its first send, so the first burst is not late. */
 const START_LEAD_US = 100_000;
-/** Publisher connections: enough that sends 50 ms apart never queue behind a delayed answer. */
-const PUBLISHER_CONNECTIONS = 16;
 
 /** The schedule: burst b's message i is due at start + b * (gaps + pause) + i * gap. */
 export function burstPlan(config: Pick<BurstConfig, 'bursts' | 'burstSize' | 'gapMs' | 'pauseMs'>): PlannedMessage[] {
@@ -42,11 +42,11 @@ export function burstPlan(config: Pick<BurstConfig, 'bursts' | 'burstSize' | 'ga
   return plan;
 }
 
-async function connectAll(context: ScenarioContext, config: BurstConfig, chatRoomId: string, recorder: Recorder): Promise<Subscription[]> {
+async function connectAll(context: ScenarioContext, config: BurstConfig, provisioned: unknown, recorder: Recorder): Promise<Subscription[]> {
   const subscriptions: Subscription[] = [];
   for (let index = 0; index < config.subscribers; index++) {
     subscriptions.push(
-      context.client.subscribe(context.clientContext, chatRoomId, {
+      context.client.subscribe(context.clientContext, context.target.spec(provisioned, { index, room: 0 }) as never, {
         onMessage: (content, receivedUs) => recorder.recordArrival(index, content, receivedUs),
         onError: (code) => recorder.countError(`subscriber:${code}`),
       }),
@@ -66,7 +66,7 @@ async function connectAll(context: ScenarioContext, config: BurstConfig, chatRoo
  * Publishes warm-up messages until every subscriber has received one: the only proof, for every
  * transport alike, that a subscription is live (a held long poll gives no other sign).
  */
-async function warmUp(context: ScenarioContext, config: BurstConfig, publisher: Publisher, chatRoomId: string, recorder: Recorder): Promise<void> {
+async function warmUp(context: ScenarioContext, config: BurstConfig, publisher: PublishChannel, recorder: Recorder): Promise<void> {
   const limitMs = Math.max(config.connectTimeoutMs, 5000);
   const deadline = Date.now() + limitMs;
   for (let sent = 0; !context.signal.aborted; sent++) {
@@ -78,18 +78,17 @@ async function warmUp(context: ScenarioContext, config: BurstConfig, publisher: 
       );
     }
     const content = encodeMarker({ runId: context.runId, seq: sent, group: WARMUP_GROUP, scheduledUs: nowUs() }, config.payloadBytes);
-    const outcome = await publisher.publish(chatRoomId, content);
+    const outcome = await publisher.publish(0, content);
     if (outcome.errorCode) throw new RtbError('RTB_ERR_NOT_READY', `warm-up publish failed: ${outcome.errorCode}`);
     await sleep(WARMUP_INTERVAL_MS, context.signal);
   }
 }
 
 async function run(context: ScenarioContext, config: BurstConfig): Promise<void> {
-  const chatRoomId = `rtb-${context.runId}-${context.transport}`;
   const plan = burstPlan(config);
   const recorder = new Recorder({ runId: context.runId, subscriberCount: config.subscribers, plan, deadlineUs: config.deadlineMs * 1000 });
-  const publisher = new Publisher(context.baseUrl, context.clientContext.headers, PUBLISHER_CONNECTIONS, config.deadlineMs);
   let subscriptions: Subscription[] = [];
+  let publisher: PublishChannel | null = null;
   context.observe({
     subscribers: config.subscribers,
     live: () => ({
@@ -108,15 +107,18 @@ async function run(context: ScenarioContext, config: BurstConfig): Promise<void>
     },
   });
   try {
-    context.log(`connecting ${config.subscribers} subscribers to room ${chatRoomId}`);
-    subscriptions = await connectAll(context, config, chatRoomId, recorder);
-    await warmUp(context, config, publisher, chatRoomId, recorder);
+    // Untimed: users, tokens and rooms the target needs, before anything is measured.
+    const provisioned = await context.target.provision({ rooms: 1, subscriberRooms: new Array<number>(config.subscribers).fill(0), tag: '' });
+    publisher = context.target.publisher(provisioned);
+    context.log(`connecting ${config.subscribers} subscribers to one room`);
+    subscriptions = await connectAll(context, config, provisioned, recorder);
+    await warmUp(context, config, publisher, recorder);
 
     const startUs = nowUs() + START_LEAD_US;
     recorder.begin(startUs);
     const schedule: ScheduledSend[] = plan.map((m) => ({
       seq: m.seq,
-      chatRoomId,
+      room: 0,
       scheduledUs: startUs + m.offsetUs,
       content: encodeMarker({ runId: context.runId, seq: m.seq, group: m.group, scheduledUs: startUs + m.offsetUs }, config.payloadBytes),
     }));
@@ -129,7 +131,8 @@ async function run(context: ScenarioContext, config: BurstConfig): Promise<void>
       context.progress(`${context.transport}: sent ${recorder.attemptedMessages}/${plan.length}, received ${recorder.receivedInTime}/${expectedArrivals}`);
     }, 250);
     try {
-      await publisher.run(
+      await publishOnSchedule(
+        publisher,
         schedule,
         {
           onSendStart: (seq, actualUs) => recorder.recordSendStart(seq, actualUs),
@@ -148,13 +151,13 @@ async function run(context: ScenarioContext, config: BurstConfig): Promise<void>
     }
   } finally {
     await Promise.all(subscriptions.map((s) => s.close()));
-    await publisher.close();
+    await publisher?.close();
   }
 }
 
 export const burstScenario: Scenario<BurstConfig> = {
   name: 'burst',
-  summary: "the seed's burst-latency test: N subscribers in one room, bursts of messages sent on a fixed open-loop schedule",
+  summary: "the original study's burst-latency test: N subscribers in one room, bursts of messages sent on a fixed open-loop schedule",
   options: [
     { flags: '-s, --subscribers <count>', description: 'subscribers in the room', parse: integer(1, 100_000), defaultValue: 10 },
     { flags: '-b, --bursts <count>', description: 'bursts to send', parse: integer(1, 1_000_000), defaultValue: 200 },
@@ -178,4 +181,5 @@ export const burstScenario: Scenario<BurstConfig> = {
     };
   },
   run,
+  report: (results) => withCommonSections(results, []),
 };

@@ -1,16 +1,18 @@
 import { InvalidArgumentError } from 'commander';
-import { nowUs } from '../bench/clock.js';
-import { encodeHistogram, latencyStats } from '../bench/histogram.js';
-import { duration, integer } from '../bench/options.js';
-import { Publisher } from '../bench/publisher.js';
-import { addCounts, aggregateResult, emptyCounts } from '../bench/aggregate.js';
-import { preflight } from '../bench/preflight.js';
-import type { MessageCounts } from '../bench/recorder.js';
-import { sleep } from '../bench/sleep.js';
-import type { SubscriberPool } from '../bench/worker/pool.js';
-import { PUBLISHER_CONNECTIONS, loadRequest, measureRound, startPool, subscriberSpecs, warmUp } from './pool-run.js';
+import { nowUs } from '../core/clock.js';
+import { encodeHistogram, latencyStats } from '../core/histogram.js';
+import { duration, integer } from '../engine/options.js';
+import { addCounts, addErrors, aggregateResult, emptyCounts, errorsSince } from '../engine/aggregate.js';
+import { preflight } from '../engine/preflight.js';
+
+import { sleep } from '../core/sleep.js';
+import type { SubscriberPool } from '../engine/worker/pool.js';
+import { loadRequest, measureRound, roomsOf, startPool, subscriberSpecs, warmUp } from './pool-run.js';
 import { stepPlan } from './ramp-step.js';
-import type { Scenario, ScenarioContext } from './types.js';
+import type { Scenario, ScenarioContext } from '../engine/scenario.js';
+import { type FaultRow, faultsSection } from './faults-report.js';
+import { withCommonSections } from './tables.js';
+import { type MessageCounts } from '../core/result.js';
 
 export interface FaultsConfig {
   readonly connections: number;
@@ -31,20 +33,6 @@ const TIMELINE: readonly FaultKind[] = ['cut', 'outage', 'stall', 'random-loss',
 const FAULT_OFFSET_MS = 1000;
 const STATUS_POLL_MS = 50;
 
-export interface FaultRow {
-  readonly resume: boolean;
-  readonly fault: FaultKind;
-  readonly description: string;
-  /** From the fault's start until every subscriber was connected again on a new connection; null if not within the window. */
-  readonly recoveryMs: number | null;
-  readonly disconnects: number;
-  readonly reconnects: number;
-  readonly failedReconnects: number;
-  readonly gaps: number;
-  readonly messages: MessageCounts;
-  readonly latencyUs: ReturnType<typeof latencyStats>;
-  readonly publishErrors: number;
-}
 
 function describe(kind: FaultKind, config: FaultsConfig): string {
   switch (kind) {
@@ -103,17 +91,24 @@ async function inject(context: ScenarioContext, kind: FaultKind, config: FaultsC
 /** The pool of the mode being run, for the per-second samples. */
 let activePool: SubscriberPool | null = null;
 
-async function runMode(context: ScenarioContext, config: FaultsConfig, resume: boolean, rows: FaultRow[], histograms: string[], totals: Record<keyof MessageCounts, number>): Promise<void> {
-  const pool = startPool(context, config.workers, resume);
+async function runMode(
+  context: ScenarioContext,
+  config: FaultsConfig,
+  resume: boolean,
+  measured: { rows: FaultRow[]; histograms: string[]; totals: Record<keyof MessageCounts, number>; errors: Record<string, number> },
+): Promise<void> {
+  const { rows, histograms, totals, errors } = measured;
+  // Each mode in a room of its own, provisioned before anything is timed.
+  const target = context.target.withResume(resume);
+  const provisioned = await target.provision({ rooms: 1, subscriberRooms: roomsOf(config.connections, 1), tag: resume ? '-resume' : '-noresume' });
+  const pool = startPool(context, config.workers, provisioned, target);
   activePool = pool;
   // The publisher talks to the server directly, so it keeps publishing through subscriber-side faults.
-  const publisher = new Publisher(context.directUrl, context.clientContext.headers, PUBLISHER_CONNECTIONS, config.deadlineMs);
+  const publisher = target.direct().publisher(provisioned);
   try {
-    const specs = subscriberSpecs(context, 0, config.connections, 1).map((s) => ({ ...s, chatRoomId: `${s.chatRoomId}-${resume ? 'resume' : 'noresume'}` }));
-    const connect = await pool.connect(specs, 100);
-    const room = specs[0]?.chatRoomId ?? '';
+    const connect = await pool.connect(subscriberSpecs(0, config.connections, 1), 100);
     const held = connect.ok;
-    await warmUp(context, pool, publisher, 1, config.payloadBytes, held, () => room);
+    await warmUp(context, pool, publisher, 1, config.payloadBytes, held);
     const kinds = TIMELINE.filter((kind) => kind !== 'restart' || context.restartServer !== null);
     for (const kind of kinds) {
       if (context.signal.aborted) break;
@@ -137,10 +132,10 @@ async function runMode(context: ScenarioContext, config: FaultsConfig, resume: b
         deadlineMs: config.deadlineMs,
         payloadBytes: config.payloadBytes,
         audience: () => held,
-        roomOf: () => room,
       });
       await fault;
       const after = await pool.status();
+      addErrors(errors, { ...round.publish.errors, ...errorsSince(after.errors, before.errors, 'subscriber:') });
       const messages = round.merged.messages;
       addCounts(totals, messages);
       histograms.push(encodeHistogram(round.merged.perMessage));
@@ -168,22 +163,31 @@ async function runMode(context: ScenarioContext, config: FaultsConfig, resume: b
 
 async function run(context: ScenarioContext, config: FaultsConfig): Promise<void> {
   const rows: FaultRow[] = [];
+  /** Modes not run, and why (a profile that cannot resume). */
+  const skipped: string[] = [];
   const histograms: string[] = [];
   const totals = emptyCounts();
+  const errors: Record<string, number> = {};
   context.observe({
     subscribers: config.connections,
     generatorThreads: config.workers + 1,
     live: () => ({ connections: activePool?.live().connected ?? 0, sent: 0, received: activePool?.live().arrivals ?? 0, measuring: activePool !== null }),
     measured: () => ({
-      result: aggregateResult(totals, { perMessage: histograms }, {}),
+      result: aggregateResult(totals, { perMessage: histograms }, errors),
       reconnects: rows.reduce((n, r) => n + r.reconnects, 0),
       gaps: rows.reduce((n, r) => n + r.gaps, 0),
     }),
-    details: () => ({ faults: rows }),
+    details: () => ({ faults: rows, skipped }),
   });
   for (const resume of config.modes) {
     if (context.signal.aborted) break;
-    await runMode(context, config, resume, rows, histograms, totals);
+    if (resume && !context.target.canResume) {
+      const why = `resume on: skipped, profile ${context.target.profile.name} cannot resume over ${context.transport}`;
+      skipped.push(why);
+      context.log(why);
+      continue;
+    }
+    await runMode(context, config, resume, { rows, histograms, totals, errors });
   }
 }
 
@@ -223,6 +227,7 @@ export const faultsScenario: Scenario<FaultsConfig> = {
   // Six runs of five windows must fit in five minutes: a lost message is given up on sooner than in burst.
   commonDefaults: { deadline: 4000 },
   preflight: (config, common) => preflight(loadRequest(config.connections, common, true)),
+  report: (results) => withCommonSections(results, faultsSection(results)),
   needsProxy: () => true,
   reconnectMaxMs: () => 500,
   run,

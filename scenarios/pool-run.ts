@@ -1,49 +1,50 @@
-import { nowUs } from '../bench/clock.js';
-import { WARMUP_GROUP, encodeMarker } from '../bench/marker.js';
-import { Publisher, type ScheduledSend } from '../bench/publisher.js';
-import { type PlannedMessage, Recorder, type RecorderResult } from '../bench/recorder.js';
-import { sleep } from '../bench/sleep.js';
-import { type MergedStep, SubscriberPool, mergeStep } from '../bench/worker/pool.js';
-import type { SubscriberSpec } from '../bench/worker/protocol.js';
-import type { CommonConfig } from '../bench/options.js';
-import type { LoadRequest } from '../bench/preflight.js';
-import type { ScenarioContext } from './types.js';
+import { nowUs } from '../core/clock.js';
+import { WARMUP_GROUP, encodeMarker } from '../core/marker.js';
+import type { RecorderResult } from '../core/result.js';
+import { sleep } from '../core/sleep.js';
+import type { CommonConfig } from '../engine/options.js';
+import type { LoadRequest } from '../engine/preflight.js';
+import { publishOnSchedule, type ScheduledSend } from '../engine/publisher.js';
+import { type PlannedMessage, Recorder } from '../engine/recorder.js';
+import type { ScenarioContext, TargetHandle } from '../engine/scenario.js';
+import { PUBLISH_CONNECTIONS } from '../engine/target.js';
+import { type MergedStep, SubscriberPool, mergeStep } from '../engine/worker/pool.js';
+import type { SubscriberSpec } from '../engine/worker/protocol.js';
+import type { PublishChannel } from '../targets/types.js';
 
 /**
- * What ramp, soak and faults share: subscribers held in worker threads, rooms named after the run,
- * a warm-up proof that every held subscriber is live, and one measured round (plan, publish open
- * loop, drain, merge the workers' results).
+ * What ramp, soak and faults share: subscribers held in worker threads, a warm-up proof that every
+ * held subscriber is live, and one measured round (plan, publish open loop, drain, merge the
+ * workers' results).
  */
 const WARMUP_LIMIT_MS = 30_000;
 const START_LEAD_US = 200_000;
-export const PUBLISHER_CONNECTIONS = 32;
 
 /** What a pool scenario asks of the machine, for the preflight. */
 export function loadRequest(connections: number, common: CommonConfig, faultProxy: boolean): LoadRequest {
   const host = common.target ? new URL(common.target).hostname : '127.0.0.1';
   return {
     connections,
-    extraSockets: PUBLISHER_CONNECTIONS + 8,
+    extraSockets: PUBLISH_CONNECTIONS + 8,
     builtInServer: common.target === null,
     proxy: common.delayMs > 0 || faultProxy,
     loopback: host === 'localhost' || host.startsWith('127.') || host === '[::1]' || host === '::1',
   };
 }
 
-export function roomName(runId: string, transport: string, room: number): string {
-  return `rtb-${runId}-${transport}-r${room}`;
+/** Subscriber `index` is in room `index % rooms`. */
+export function roomsOf(count: number, rooms: number): number[] {
+  return Array.from({ length: count }, (_, index) => index % rooms);
 }
 
-export function startPool(context: ScenarioContext, workers: number, resume = context.clientContext.resume): SubscriberPool {
-  const c = context.clientContext;
+/** The subscriber threads of one transport run, with what the target's profile provisioned for it. */
+export function startPool(context: ScenarioContext, workers: number, provisioned: unknown, target: TargetHandle = context.target): SubscriberPool {
   return SubscriberPool.start(workers, {
     transport: context.transport,
-    baseUrl: context.baseUrl,
-    headers: c.headers,
-    resume,
-    reconnect: c.reconnect,
-    connectTimeoutMs: c.connectTimeoutMs,
-    pollTimeoutMs: c.pollTimeoutMs,
+    profile: target.ref,
+    target: target.context,
+    provisioned,
+    reconnect: context.clientContext.reconnect,
     seed: 1,
     localAddresses: context.machine?.localAddresses ?? [],
     runId: context.runId,
@@ -52,12 +53,9 @@ export function startPool(context: ScenarioContext, workers: number, resume = co
 }
 
 /** Subscribers `from`..`to - 1`, dealt to rooms round-robin. */
-export function subscriberSpecs(context: ScenarioContext, from: number, to: number, rooms: number): SubscriberSpec[] {
+export function subscriberSpecs(from: number, to: number, rooms: number): SubscriberSpec[] {
   const specs: SubscriberSpec[] = [];
-  for (let index = from; index < to; index++) {
-    const room = index % rooms;
-    specs.push({ index, room, chatRoomId: roomName(context.runId, context.transport, room) });
-  }
+  for (let index = from; index < to; index++) specs.push({ index, room: index % rooms });
   return specs;
 }
 
@@ -65,23 +63,11 @@ export function subscriberSpecs(context: ScenarioContext, from: number, to: numb
  * One warm-up message per room at a time, until every held subscriber has received one (bounded).
  * Held subscribers that never do are left to show up as lost deliveries.
  */
-export async function warmUp(
-  context: ScenarioContext,
-  pool: SubscriberPool,
-  publisher: Publisher,
-  rooms: number,
-  payloadBytes: number,
-  expected: number,
-  roomOf: (room: number) => string = (room) => roomName(context.runId, context.transport, room),
-): Promise<void> {
+export async function warmUp(context: ScenarioContext, pool: SubscriberPool, publisher: PublishChannel, rooms: number, payloadBytes: number, expected: number): Promise<void> {
   await pool.warmReset();
   const deadline = Date.now() + WARMUP_LIMIT_MS;
   for (let n = 0; !context.signal.aborted && Date.now() < deadline; n++) {
-    await Promise.all(
-      Array.from({ length: rooms }, (_, room) =>
-        publisher.publish(roomOf(room), encodeMarker({ runId: context.runId, seq: n, group: WARMUP_GROUP, scheduledUs: nowUs() }, payloadBytes)),
-      ),
-    );
+    await Promise.all(Array.from({ length: rooms }, (_, room) => publisher.publish(room, encodeMarker({ runId: context.runId, seq: n, group: WARMUP_GROUP, scheduledUs: nowUs() }, payloadBytes))));
     const until = Date.now() + 1000;
     while (Date.now() < until && !context.signal.aborted) {
       if ((await pool.warmStatus()).warmed >= expected) return;
@@ -98,8 +84,6 @@ export interface RoundOptions {
   readonly payloadBytes: number;
   /** Subscribers held per room: the audience each room's messages are expected by. */
   readonly audience: (room: number) => number;
-  /** Room name of a room index (default: the run's `roomName`). */
-  readonly roomOf?: (room: number) => string;
   /** Called once the round's start time is fixed (for the scenario's live counters). */
   readonly onStart?: (publishRecorder: Recorder, startUs: number) => void;
 }
@@ -111,7 +95,7 @@ export interface Round {
 }
 
 /** Publishes one plan on schedule to held subscribers and waits until all arrived or the last deadline passed. */
-export async function measureRound(context: ScenarioContext, pool: SubscriberPool, publisher: Publisher, options: RoundOptions): Promise<Round> {
+export async function measureRound(context: ScenarioContext, pool: SubscriberPool, publisher: PublishChannel, options: RoundOptions): Promise<Round> {
   const { plan } = options;
   const publishRecorder = new Recorder({ runId: context.runId, plan, deadlineUs: options.deadlineMs * 1000 });
   const startUs = nowUs() + START_LEAD_US;
@@ -120,11 +104,12 @@ export async function measureRound(context: ScenarioContext, pool: SubscriberPoo
   options.onStart?.(publishRecorder, startUs);
   const schedule: ScheduledSend[] = plan.map((m) => ({
     seq: m.seq,
-    chatRoomId: (options.roomOf ?? ((room: number) => roomName(context.runId, context.transport, room)))(m.room ?? 0),
+    room: m.room ?? 0,
     scheduledUs: startUs + m.offsetUs,
     content: encodeMarker({ runId: context.runId, seq: m.seq, group: m.group, scheduledUs: startUs + m.offsetUs }, options.payloadBytes),
   }));
-  await publisher.run(
+  await publishOnSchedule(
+    publisher,
     schedule,
     {
       onSendStart: (seq, actualUs) => publishRecorder.recordSendStart(seq, actualUs),

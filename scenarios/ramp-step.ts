@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from 'commander';
-import type { LatencyStats } from '../bench/histogram.js';
-import type { MessageCounts, PlannedMessage } from '../bench/recorder.js';
-import type { ProcessUsage } from '../bench/sampler.js';
+import type { LatencyStats } from '../core/histogram.js';
+import type { PlannedMessage } from '../engine/recorder.js';
+import { type MessageCounts, type ProcessUsage } from '../core/result.js';
 
 /** `--steps 100,1000,5000,10000`: strictly increasing connection counts. */
 export function parseSteps(text: string): number[] {

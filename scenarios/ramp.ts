@@ -1,17 +1,20 @@
 import { availableParallelism } from 'node:os';
-import { nowUs } from '../bench/clock.js';
-import { encodeHistogram, latencyStats } from '../bench/histogram.js';
-import { duration, integer } from '../bench/options.js';
-import { preflight } from '../bench/preflight.js';
-import { addCounts, addErrors, aggregateResult, emptyCounts } from '../bench/aggregate.js';
-import { Publisher } from '../bench/publisher.js';
-import { type LatencyKind, Recorder } from '../bench/recorder.js';
-import { saturation } from '../bench/result.js';
-import { type SampleRow, usageOfRows } from '../bench/sampler.js';
-import { sleep } from '../bench/sleep.js';
+import { nowUs } from '../core/clock.js';
+import { encodeHistogram, latencyStats } from '../core/histogram.js';
+import { duration, integer } from '../engine/options.js';
+import { preflight } from '../engine/preflight.js';
+import { addCounts, addErrors, aggregateResult, emptyCounts, errorsSince } from '../engine/aggregate.js';
+import { Recorder } from '../engine/recorder.js';
+
+import { usageOfRows } from '../engine/sampler.js';
+import { sleep } from '../core/sleep.js';
 import { type RampStep, breakingCause, errorRate, parsePercent, parseSteps, stepPlan } from './ramp-step.js';
-import { PUBLISHER_CONNECTIONS, loadRequest, measureRound, startPool, subscriberSpecs, warmUp } from './pool-run.js';
-import type { Scenario, ScenarioContext } from './types.js';
+import { loadRequest, measureRound, roomsOf, startPool, subscriberSpecs, warmUp } from './pool-run.js';
+import { rampSections } from './ramp-report.js';
+import { withCommonSections } from './tables.js';
+import type { Scenario, ScenarioContext } from '../engine/scenario.js';
+import { type LatencyKind, type SampleRow } from '../core/result.js';
+import { saturation } from '../engine/saturation.js';
 
 export interface RampConfig {
   readonly steps: readonly number[];
@@ -36,7 +39,9 @@ function rowsOfStep(rows: readonly SampleRow[], step: number): SampleRow[] {
 }
 
 async function run(context: ScenarioContext, config: RampConfig): Promise<void> {
-  const pool = startPool(context, config.workers);
+  // Users, rooms and tokens for the largest step, before anything is timed.
+  const provisioned = await context.target.provision({ rooms: config.rooms, subscriberRooms: roomsOf(config.steps.at(-1) ?? 0, config.rooms), tag: '' });
+  const pool = startPool(context, config.workers, provisioned);
   const cleanups: Array<() => Promise<void>> = [];
   const steps: RampStep[] = [];
   /** Encoded per-step histograms of each kind, merged for the transport's overall figures. */
@@ -69,13 +74,14 @@ async function run(context: ScenarioContext, config: RampConfig): Promise<void> 
 
   try {
     const baseline = await context.sampleNow();
-    const publisher = new Publisher(context.baseUrl, context.clientContext.headers, PUBLISHER_CONNECTIONS, config.deadlineMs);
+    const publisher = context.target.publisher(provisioned);
     cleanups.push(() => publisher.close());
     let previousRss = baseline?.serverRssBytes ?? null;
     for (const [step, target] of config.steps.entries()) {
       if (context.signal.aborted) break;
       const stepStartUs = nowUs();
-      const specs = subscriberSpecs(context, held, target, config.rooms);
+      const before = await pool.status();
+      const specs = subscriberSpecs(held, target, config.rooms);
       const connect = await pool.connect(specs, config.connectConcurrency);
       const connectFailed = specs.length - connect.ok;
       held += connect.ok;
@@ -127,7 +133,7 @@ async function run(context: ScenarioContext, config: RampConfig): Promise<void> 
           publishRtt: publishResult.latencyUs.publishRtt,
           sendLag: publishResult.latencyUs.sendLag,
         },
-        errors: { ...merged.errors, ...publishResult.errors },
+        errors: { ...merged.errors, ...publishResult.errors, ...errorsSince((await pool.status()).errors, before.errors, 'subscriber:') },
         server: rows.some((r) => r.serverRssBytes !== null) ? { ...server, rssPerConnectionBytes: rssPerConnection } : null,
         generator: {
           ...generator,
@@ -199,5 +205,6 @@ export const rampScenario: Scenario<RampConfig> = {
     };
   },
   preflight: (config, common) => preflight(loadRequest(config.steps.at(-1) ?? 0, common, false)),
+  report: (results) => withCommonSections(results, rampSections(results)),
   run,
 };

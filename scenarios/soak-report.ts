@@ -1,6 +1,7 @@
-import type { LatencyStats } from '../bench/histogram.js';
-import type { MessageCounts } from '../bench/recorder.js';
-import type { SampleRow } from '../bench/sampler.js';
+import type { LatencyStats } from '../core/histogram.js';
+import type { ReportFile, ReportSection } from '../core/report.js';
+import { formatMiB, formatMs, formatPct, formatSignedMiB, methodName } from '../report/format.js';
+import type { MessageCounts, SampleRow, TransportResult } from '../core/result.js';
 
 /** One soak interval (one message per room): connection health, delivery and resources. */
 export interface SoakInterval {
@@ -67,4 +68,46 @@ export function intervalsCsv(rows: ReadonlyArray<{ transport: string; interval: 
     );
   }
   return `${lines.join('\n')}\n`;
+}
+
+interface SoakDetails {
+  readonly intervals: readonly SoakInterval[];
+  readonly interrupted: boolean;
+  readonly measuredS: number;
+  readonly plannedS: number;
+  readonly totals: { readonly disconnects: number; readonly reconnects: number; readonly failedReconnects: number; readonly timeouts: number };
+  readonly server: { readonly rssStartBytes: number | null; readonly rssEndBytes: number | null; readonly rssSlopeBytesPerHour: number | null; readonly cpuPctAvg: number | null };
+}
+
+/** The soak summary: one row per transport. */
+export function soakSection(results: readonly TransportResult[]): ReportSection[] {
+  const soaks = results.filter((r) => (r.details as SoakDetails | null)?.intervals !== undefined);
+  if (soaks.length === 0) return [];
+  return [
+    {
+      title: 'Soak (latency in ms; a steady positive RSS slope over a long run means a leak)',
+      headers: ['Method', 'Measured', 'Connections', 'Disconnects', 'Reconnects', 'Timeouts', 'Lost', 'Dup', 'P50', 'P99', 'Max (ms)', 'Server RSS start -> end (MiB)', 'RSS slope (MiB/h)', 'Server CPU avg %'],
+      rows: soaks.map((r) => {
+        const d = r.details as unknown as SoakDetails;
+        const l = r.latencyUs.perMessage;
+        return [
+          methodName(r),
+          `${d.plannedS >= 120 ? `${Math.round(d.measuredS / 60)}/${Math.round(d.plannedS / 60)} min` : `${d.measuredS}/${d.plannedS} s`}${d.interrupted ? ' (interrupted)' : ''}`,
+          String(r.connections.subscribers),
+          String(d.totals.disconnects), String(d.totals.reconnects), String(d.totals.timeouts),
+          `${r.messages.lost}/${r.messages.expected}`, String(r.messages.duplicated),
+          formatMs(l.p50), formatMs(l.p99), formatMs(l.max),
+          `${formatMiB(d.server.rssStartBytes)} -> ${formatMiB(d.server.rssEndBytes)}`,
+          formatSignedMiB(d.server.rssSlopeBytesPerHour),
+          formatPct(d.server.cpuPctAvg),
+        ];
+      }),
+    },
+  ];
+}
+
+/** intervals.csv beside summary.json, when any transport soaked. */
+export function soakFiles(results: readonly TransportResult[]): ReportFile[] {
+  const rows = results.flatMap((t) => ((t.details?.intervals as SoakInterval[] | undefined) ?? []).map((interval) => ({ transport: t.transport, interval })));
+  return rows.length > 0 ? [{ name: 'intervals.csv', content: intervalsCsv(rows) }] : [];
 }

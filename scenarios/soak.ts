@@ -1,16 +1,17 @@
-import { formatDurationMs } from '../bench/duration.js';
-import { encodeHistogram, latencyStats } from '../bench/histogram.js';
-import { duration, integer } from '../bench/options.js';
-import { preflight } from '../bench/preflight.js';
-import { addCounts, addErrors, aggregateResult, emptyCounts } from '../bench/aggregate.js';
-import { Publisher } from '../bench/publisher.js';
-import type { Recorder } from '../bench/recorder.js';
-import { usageOfRows } from '../bench/sampler.js';
-import { sleep } from '../bench/sleep.js';
-import { PUBLISHER_CONNECTIONS, loadRequest, measureRound, startPool, subscriberSpecs, warmUp } from './pool-run.js';
+import { formatDurationMs } from '../core/duration.js';
+import { encodeHistogram, latencyStats } from '../core/histogram.js';
+import { duration, integer } from '../engine/options.js';
+import { preflight } from '../engine/preflight.js';
+import { addCounts, addErrors, aggregateResult, emptyCounts, errorsSince } from '../engine/aggregate.js';
+import type { ConnectionStatus } from '../engine/worker/protocol.js';
+import type { Recorder } from '../engine/recorder.js';
+import { usageOfRows } from '../engine/sampler.js';
+import { sleep } from '../core/sleep.js';
+import { loadRequest, measureRound, roomsOf, startPool, subscriberSpecs, warmUp } from './pool-run.js';
+import { withCommonSections } from './tables.js';
 import { stepPlan } from './ramp-step.js';
-import { type SoakInterval, memorySlopeBytesPerHour, rssSeries } from './soak-report.js';
-import type { Scenario, ScenarioContext } from './types.js';
+import { type SoakInterval, memorySlopeBytesPerHour, rssSeries, soakFiles, soakSection } from './soak-report.js';
+import type { Scenario, ScenarioContext } from '../engine/scenario.js';
 
 export interface SoakConfig {
   readonly connections: number;
@@ -44,15 +45,17 @@ function cutTimes(at: readonly number[], everyMs: number | undefined, durationMs
   return times.sort((a, b) => a - b);
 }
 
-function isTimeout(code: string): boolean {
-  return /TIMEOUT/i.test(code);
+/** Errors whose code names a timeout (connect, headers, body, publish). */
+function timeoutsIn(errors: Readonly<Record<string, number>>): number {
+  return Object.entries(errors).filter(([code]) => /TIMEOUT/i.test(code)).reduce((n, [, v]) => n + v, 0);
 }
 
 async function run(context: ScenarioContext, config: SoakConfig): Promise<void> {
-  const pool = startPool(context, config.workers);
+  const provisioned = await context.target.provision({ rooms: config.rooms, subscriberRooms: roomsOf(config.connections, config.rooms), tag: '' });
+  const pool = startPool(context, config.workers, provisioned);
   const faulty = config.cutAtMs.length > 0;
   // Through a subscriber-side fault the publisher must keep publishing, so it talks to the server directly.
-  const publisher = new Publisher(faulty ? context.directUrl : context.baseUrl, context.clientContext.headers, PUBLISHER_CONNECTIONS, config.deadlineMs);
+  const publisher = (faulty ? context.target.direct() : context.target).publisher(provisioned);
   const roundDeadlineMs = Math.max(1, Math.min(config.deadlineMs, config.intervalMs - ROUND_MARGIN_MS));
   const intervals: SoakInterval[] = [];
   const histograms: string[] = [];
@@ -63,14 +66,20 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
   const faultLog: Array<{ atMs: number; what: string }> = [];
   let measuringSinceMs: number | null = null;
   let current: Recorder | null = null;
-  let status = { connected: 0, disconnects: 0, reconnects: 0, failedAttempts: 0, gaps: 0 };
+  let status: ConnectionStatus = { held: 0, connected: 0, disconnects: 0, reconnects: 0, failedAttempts: 0, gaps: 0, lastOpenedUs: 0, errors: {} };
+  /** Publish and connect errors, plus every subscriber error so far (cumulative, from the connection status). */
+  const allErrors = (): Record<string, number> => {
+    const all = { ...errors };
+    addErrors(all, status.errors, 'subscriber:');
+    return all;
+  };
   let interrupted = false;
 
   context.observe({
     subscribers: config.connections,
     generatorThreads: config.workers + 1,
     live: () => ({ connections: pool.live().connected, sent: current?.attemptedMessages ?? 0, received: pool.live().arrivals, measuring: measuringSinceMs !== null }),
-    measured: () => ({ result: aggregateResult(totals, { perMessage: histograms, ...publishHistograms }, errors), reconnects: status.reconnects, gaps: status.gaps }),
+    measured: () => ({ result: aggregateResult(totals, { perMessage: histograms, ...publishHistograms }, allErrors()), reconnects: status.reconnects, gaps: status.gaps }),
     details: () => {
       const rows = context.samples();
       const serverRss = rssSeries(rows, 'server');
@@ -81,7 +90,7 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
         interrupted: interrupted || context.signal.aborted,
         measuredS: measuringSinceMs === null ? 0 : Math.round((Date.now() - measuringSinceMs) / 1000),
         plannedS: config.durationMs / 1000,
-        totals: { disconnects: status.disconnects, reconnects: status.reconnects, failedReconnects: status.failedAttempts, timeouts: Object.entries(errors).filter(([c]) => isTimeout(c)).reduce((n, [, v]) => n + v, 0) },
+        totals: { disconnects: status.disconnects, reconnects: status.reconnects, failedReconnects: status.failedAttempts, timeouts: timeoutsIn(allErrors()) },
         server: { rssStartBytes: serverRss.find((p) => p.bytes !== null)?.bytes ?? null, rssEndBytes: serverRss.findLast((p) => p.bytes !== null)?.bytes ?? null, rssSlopeBytesPerHour: memorySlopeBytesPerHour(serverRss), ...usageOfRows(measured, 'server') },
         generatorRssSlopeBytesPerHour: memorySlopeBytesPerHour(rssSeries(rows, 'generator')),
       };
@@ -91,7 +100,7 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
   const timers: NodeJS.Timeout[] = [];
   try {
     context.log(`connecting ${config.connections} subscribers in ${config.rooms} room(s) over ${config.workers} workers`);
-    const specs = subscriberSpecs(context, 0, config.connections, config.rooms);
+    const specs = subscriberSpecs(0, config.connections, config.rooms);
     const connect = await pool.connect(specs, config.connectConcurrency);
     for (const [room, n] of Object.entries(connect.okByRoom)) heldPerRoom.set(Number(room), n);
     addErrors(errors, connect.failed, 'connect:');
@@ -135,8 +144,8 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
       const rows = context.samples().filter((r) => r.measuring && r.elapsedS > 0).slice(-Math.max(1, Math.round(config.intervalMs / 1000)));
       const server = usageOfRows(rows, 'server');
       const generator = usageOfRows(rows, 'generator');
-      const roundErrors = { ...round.merged.errors, ...round.publish.errors };
-      addErrors(errors, roundErrors);
+      const roundErrors = { ...round.merged.errors, ...round.publish.errors, ...errorsSince(now.errors, before.errors, 'subscriber:') };
+      addErrors(errors, { ...round.merged.errors, ...round.publish.errors });
       addCounts(totals, round.merged.messages);
       histograms.push(encodeHistogram(round.merged.perMessage));
       publishHistograms.publishRtt.push(round.publish.histograms.publishRtt);
@@ -149,7 +158,7 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
         disconnects: now.disconnects - before.disconnects,
         reconnects: now.reconnects - before.reconnects,
         failedReconnects: now.failedAttempts - before.failedAttempts,
-        timeouts: Object.entries(roundErrors).filter(([code]) => isTimeout(code)).reduce((n, [, v]) => n + v, 0),
+        timeouts: timeoutsIn(roundErrors),
         gaps: now.gaps - before.gaps,
         messages: round.merged.messages,
         latencyUs: latencyStats(round.merged.perMessage),
@@ -174,6 +183,8 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
     // Hold the connections to the end of the last interval: a 30-minute soak lasts 30 minutes.
     await sleep(Math.max(0, startedMs + count * config.intervalMs - Date.now()), context.signal);
     interrupted = context.signal.aborted;
+    // What happened to the connections after the last round counts too.
+    status = await pool.status();
   } finally {
     for (const timer of timers) clearTimeout(timer);
     current = null;
@@ -219,6 +230,8 @@ export const soakScenario: Scenario<SoakConfig> = {
     };
   },
   preflight: (config, common) => preflight(loadRequest(config.connections, common, config.cutAtMs.length > 0)),
+  report: (results) => withCommonSections(results, soakSection(results)),
+  files: (results) => soakFiles(results),
   needsProxy: (config) => config.cutAtMs.length > 0,
   reconnectMaxMs: (config) => config.reconnectMaxMs,
   run,

@@ -1,13 +1,15 @@
+import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
+import { TRANSPORTS, type TransportName } from '../core/transports.js';
 import { RoomBus } from './bus.js';
 import { registerErrorHandlers } from './http-errors.js';
 import { longPollingPlugin } from './long-polling.js';
 import { messagesPlugin } from './messages.js';
 import { ssePlugin } from './sse.js';
+import { stompPlugin } from './stomp.js';
 import { wsPlugin } from './ws.js';
 
-export const TRANSPORTS = ['ws', 'sse', 'long-polling'] as const;
-export type TransportName = (typeof TRANSPORTS)[number];
+export { TRANSPORTS, type TransportName };
 
 export interface ServerOptions {
   /** Transports to serve; publish, history and health are always served. */
@@ -16,6 +18,8 @@ export interface ServerOptions {
   readonly heartbeatMs: number;
   readonly sseRetryMs: number;
   readonly longPollTimeoutMs: number;
+  /** STOMP heart-beat the server offers and expects (contract A: 10 s); 0 offers none. */
+  readonly stompHeartbeatMs: number;
   readonly maxBufferedBytes: number;
 }
 
@@ -25,8 +29,20 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   heartbeatMs: 15_000,
   sseRetryMs: 1000,
   longPollTimeoutMs: 30_000,
+  stompHeartbeatMs: 10_000,
   maxBufferedBytes: 8 * 1024 * 1024,
 };
+
+/** One plugin per transport of the registry; the compiler checks none is missing. */
+const PLUGINS: { readonly [T in TransportName]: (app: FastifyInstance, bus: RoomBus, options: ServerOptions) => Promise<unknown> } = {
+  ws: async (app, bus, o) => app.register(wsPlugin, { bus, maxBufferedBytes: o.maxBufferedBytes }),
+  sse: async (app, bus, o) => app.register(ssePlugin, { bus, heartbeatMs: o.heartbeatMs, retryMs: o.sseRetryMs, maxBufferedBytes: o.maxBufferedBytes }),
+  'long-polling': async (app, bus, o) => app.register(longPollingPlugin, { bus, defaultTimeoutMs: o.longPollTimeoutMs }),
+  stomp: async (app, bus, o) => app.register(stompPlugin, { bus, heartbeatMs: o.stompHeartbeatMs, maxBufferedBytes: o.maxBufferedBytes }),
+};
+
+/** The transports that upgrade to a WebSocket; @fastify/websocket is registered once for all of them. */
+const OVER_WEBSOCKET: readonly TransportName[] = ['ws', 'stomp'];
 
 /** The reference server of contract A: every transport on one shared room bus. */
 export async function buildServer(overrides: Partial<ServerOptions> = {}): Promise<FastifyInstance> {
@@ -35,15 +51,10 @@ export async function buildServer(overrides: Partial<ServerOptions> = {}): Promi
   // Logging is off: a reference server that logs every request would measure its logger.
   const app = Fastify({ logger: false, forceCloseConnections: true, return503OnClosing: false });
   registerErrorHandlers(app);
+  if (options.transports.some((t) => OVER_WEBSOCKET.includes(t))) {
+    await app.register(websocket, { options: { perMessageDeflate: false, maxPayload: 64 * 1024 } });
+  }
   await app.register(messagesPlugin, { bus });
-  if (options.transports.includes('ws')) {
-    await app.register(wsPlugin, { bus, maxBufferedBytes: options.maxBufferedBytes });
-  }
-  if (options.transports.includes('sse')) {
-    await app.register(ssePlugin, { bus, heartbeatMs: options.heartbeatMs, retryMs: options.sseRetryMs, maxBufferedBytes: options.maxBufferedBytes });
-  }
-  if (options.transports.includes('long-polling')) {
-    await app.register(longPollingPlugin, { bus, defaultTimeoutMs: options.longPollTimeoutMs });
-  }
+  for (const transport of options.transports) await PLUGINS[transport](app, bus, options);
   return app;
 }

@@ -26,6 +26,7 @@ const { values } = parseArgs({
     history: { type: 'string' },
     'heartbeat-ms': { type: 'string' },
     'poll-timeout-ms': { type: 'string' },
+    'stomp-heartbeat-ms': { type: 'string' },
     'exit-on-stdin-end': { type: 'boolean', default: false },
   },
 });
@@ -39,6 +40,7 @@ const app = await buildServer({
   historyLimit: intOption(values, 'history', DEFAULT_SERVER_OPTIONS.historyLimit) || 1,
   heartbeatMs: intOption(values, 'heartbeat-ms', DEFAULT_SERVER_OPTIONS.heartbeatMs) || 1,
   longPollTimeoutMs: intOption(values, 'poll-timeout-ms', DEFAULT_SERVER_OPTIONS.longPollTimeoutMs),
+  stompHeartbeatMs: intOption(values, 'stomp-heartbeat-ms', DEFAULT_SERVER_OPTIONS.stompHeartbeatMs),
 });
 
 let closing = false;

@@ -1,4 +1,3 @@
-import websocket from '@fastify/websocket';
 import type { FastifyPluginAsync } from 'fastify';
 import type { WebSocket } from 'ws';
 import { type Gap, type Published, type RoomBus, deliverOnce, framed } from './bus.js';
@@ -20,8 +19,6 @@ function gapFrame(gap: Gap): string {
 
 /** `GET /ws/chat-rooms/{R}/messages[?since=N]`: one text frame per message, the message JSON. */
 export const wsPlugin: FastifyPluginAsync<WsPluginOptions> = async (app, { bus, maxBufferedBytes }) => {
-  await app.register(websocket, { options: { perMessageDeflate: false, maxPayload: 64 * 1024 } });
-
   app.get<{ Params: RoomParams; Querystring: { since?: number } }>(
     '/ws/chat-rooms/:chatRoomId/messages',
     {

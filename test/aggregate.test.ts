@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { addCounts, addErrors, aggregateResult, emptyCounts } from '../bench/aggregate.js';
-import { encodeHistogram, latencyStats, newHistogram, recordUs } from '../bench/histogram.js';
+import { addCounts, addErrors, aggregateResult, emptyCounts, errorsSince } from '../engine/aggregate.js';
+import { encodeHistogram, latencyStats, newHistogram, recordUs } from '../core/histogram.js';
 
 describe('aggregate', () => {
   it('adds counts field by field', () => {
@@ -37,5 +37,11 @@ describe('aggregate', () => {
     expect(latencyStats(newHistogram()).count).toBe(0);
     expect(result.histograms.perMessage).toMatch(/^HIST/);
     expect(result.errors).toEqual({ X: 1 });
+  });
+
+  it('takes what cumulative counters added since a reading, by code, prefixed', () => {
+    expect(errorsSince({ A: 5, B: 2, C: 1 }, { A: 3, B: 2 }, 'subscriber:')).toEqual({ 'subscriber:A': 2, 'subscriber:C': 1 });
+    expect(errorsSince({ A: 1 }, { A: 1 })).toEqual({});
+    expect(errorsSince({ A: 4 }, {})).toEqual({ A: 4 });
   });
 });

@@ -2,7 +2,7 @@ import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
-import { nowUs } from '../bench/clock.js';
+import { nowUs } from '../core/clock.js';
 
 describe('nowUs', () => {
   it('is whole microseconds and never goes backwards', () => {

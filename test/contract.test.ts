@@ -1,9 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { DelayProxy } from '../bench/proxy.js';
-import { CLIENTS } from '../clients/index.js';
-import type { ClientContext } from '../clients/types.js';
-import { TRANSPORTS } from '../servers/app.js';
-import { clientContext, collect, getJson, publish, testCleanup } from './helpers.js';
+import { DelayProxy } from '../engine/proxy.js';
+import { TRANSPORTS, type TransportName } from '../core/transports.js';
+import { clientContext, collect, getJson, publish, referenceSpec, referenceTarget, testCleanup } from './helpers.js';
 
 const cleanup = testCleanup();
 const server = cleanup.server;
@@ -16,14 +14,12 @@ async function proxyFor(url: string): Promise<{ proxy: DelayProxy; url: string }
   return { proxy, url: proxyUrl };
 }
 
-function context(baseUrl: string, overrides: Partial<ClientContext> = {}): ClientContext {
-  const ctx = clientContext(baseUrl, overrides);
+/** A reference-profile subscriber of `room` at `url` (the server, or a proxy in front of it). */
+function subscribe(transport: TransportName, url: string, room: string, options: { resume?: boolean } = {}) {
+  const resume = options.resume ?? true;
+  const ctx = clientContext({ resume });
   cleanup.add(() => ctx.dispatcher.destroy());
-  return ctx;
-}
-
-function subscribe(transport: (typeof TRANSPORTS)[number], ctx: ClientContext, room: string) {
-  const sub = collect(CLIENTS[transport], ctx, room);
+  const sub = collect(transport, ctx, referenceSpec(referenceTarget(url, transport, { resume }), room));
   cleanup.add(() => sub.subscription.close());
   return sub;
 }
@@ -48,7 +44,7 @@ for (const transport of TRANSPORTS) {
     it('delivers every message once, in order, with the content byte for byte', async () => {
       const url = await server();
       const room = `order-${transport}`;
-      const sub = subscribe(transport, context(url), room);
+      const sub = subscribe(transport, url, room);
       await sub.subscription.ready;
       await untilLive(url, room, sub, 'warm');
       const skip = sub.received.ids.length;
@@ -57,7 +53,7 @@ for (const transport of TRANSPORTS) {
       await sub.until((r) => r.ids.length >= skip + contents.length, 'five messages');
       expect(sub.received.contents.slice(skip)).toEqual(contents);
       const ids = sub.received.ids.slice(skip);
-      expect(ids).toEqual([...ids].sort((a, b) => a - b));
+      expect(ids).toEqual([...ids].sort((a, b) => Number(a) - Number(b)));
       expect(new Set(sub.received.ids).size).toBe(sub.received.ids.length);
     });
 
@@ -65,7 +61,7 @@ for (const transport of TRANSPORTS) {
       const url = await server();
       const { proxy, url: proxied } = await proxyFor(url);
       const room = `resume-${transport}`;
-      const sub = subscribe(transport, context(proxied, { resume: true }), room);
+      const sub = subscribe(transport, proxied, room, { resume: true });
       await sub.subscription.ready;
       await untilLive(url, room, sub, 'warm');
       for (const n of [1, 2, 3]) await publish(url, room, `before-${n}`);
@@ -85,11 +81,11 @@ for (const transport of TRANSPORTS) {
       expect(sub.subscription.stats().reconnects).toBeGreaterThanOrEqual(1);
     });
 
-    it('without resume, loses what was published during the outage (the seed behaviour)', async () => {
+    it("without resume, loses what was published during the outage (as the original study's clients did)", async () => {
       const url = await server();
       const { proxy, url: proxied } = await proxyFor(url);
       const room = `noresume-${transport}`;
-      const sub = subscribe(transport, context(proxied, { resume: false }), room);
+      const sub = subscribe(transport, proxied, room, { resume: false });
       await sub.subscription.ready;
       await untilLive(url, room, sub, 'warm');
       proxy.setRefusing(true);
@@ -104,10 +100,10 @@ for (const transport of TRANSPORTS) {
       const url = await server({ historyLimit: 3 });
       const { proxy, url: proxied } = await proxyFor(url);
       const room = `gap-${transport}`;
-      const sub = subscribe(transport, context(proxied, { resume: true }), room);
+      const sub = subscribe(transport, proxied, room, { resume: true });
       await sub.subscription.ready;
       await untilLive(url, room, sub, 'warm');
-      const lastBefore = sub.received.ids.at(-1)!;
+      const lastBefore = Number(sub.received.ids.at(-1));
       proxy.setRefusing(true);
       proxy.cutAll();
       for (let n = 1; n <= 6; n++) await publish(url, room, `during-${n}`);
@@ -146,7 +142,7 @@ describe('long polling without a cursor', () => {
     const { proxy, url: proxied } = await proxyFor(url);
     for (const resume of [false, true]) {
       const room = `between-${resume}`;
-      const sub = subscribe('long-polling', context(proxied, { resume }), room);
+      const sub = subscribe('long-polling', proxied, room, { resume });
       await sub.subscription.ready;
       await untilLive(url, room, sub, 'warm');
       // Between two polls: the held poll is cut; the next one can only start after the publish.

@@ -2,8 +2,12 @@ import { Agent, request } from 'undici';
 import { afterEach } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildServer, type ServerOptions } from '../servers/app.js';
-import { seededRandom } from '../bench/random.js';
-import type { ClientContext, Subscription, TransportClient } from '../clients/types.js';
+import { seededRandom } from '../core/random.js';
+import { CLIENTS } from '../clients/index.js';
+import type { ClientContext, Cursor, SubscribeSpec, Subscription, TransportClient } from '../clients/types.js';
+import type { TransportName } from '../core/transports.js';
+import { referenceProfile } from '../targets/reference.js';
+import type { TargetContext } from '../targets/types.js';
 
 /** A reference server in this process on 127.0.0.1:0; closed by the returned function. */
 export async function startServer(options: Partial<ServerOptions> = {}): Promise<{ app: FastifyInstance; url: string }> {
@@ -12,18 +16,28 @@ export async function startServer(options: Partial<ServerOptions> = {}): Promise
   return { app, url };
 }
 
-export function clientContext(baseUrl: string, overrides: Partial<ClientContext> = {}): ClientContext {
+export function clientContext(overrides: Partial<ClientContext> = {}): ClientContext {
   return {
-    baseUrl,
-    headers: {},
     resume: true,
     reconnect: { baseMs: 10, maxMs: 100 },
     connectTimeoutMs: 5000,
-    pollTimeoutMs: 30_000,
     dispatcher: new Agent({ keepAliveTimeout: 10_000 }),
     random: seededRandom(7),
     ...overrides,
   };
+}
+
+/** Contract A (the reference profile) as a test talks to it: one server, one transport. */
+export function referenceTarget(url: string, transport: TransportName, overrides: Partial<TargetContext> = {}): TargetContext {
+  return {
+    url, directUrl: url, transport, runId: 'test', headers: {}, resume: true, heartbeatMs: 10_000, pollTimeoutMs: 30_000, connectTimeoutMs: 5000,
+    publishConnections: 4, publishTimeoutMs: 5000, ...overrides,
+  };
+}
+
+/** How a reference-profile subscriber of `room` subscribes over `target.transport`. */
+export function referenceSpec(target: TargetContext, room: string): SubscribeSpec {
+  return referenceProfile.subscription(target, { rooms: [room] }, { index: 0, room: 0 });
 }
 
 export async function publish(baseUrl: string, chatRoomId: string, content: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
@@ -42,22 +56,23 @@ export async function getJson(url: string, headers: Record<string, string> = {})
 }
 
 export interface Received {
-  readonly ids: number[];
+  readonly ids: Cursor[];
   readonly contents: string[];
-  readonly gaps: Array<{ from: number; to: number }>;
+  readonly gaps: Array<{ from: Cursor; to: Cursor }>;
   readonly errors: string[];
 }
 
 /** Subscribes and collects; `until` resolves when a predicate over what was received holds (event-driven, bounded). */
-export function collect(client: TransportClient, context: ClientContext, chatRoomId: string) {
+export function collect(transport: TransportName, context: ClientContext, spec: SubscribeSpec) {
+  const client = CLIENTS[transport] as unknown as TransportClient;
   const received: Received = { ids: [], contents: [], gaps: [], errors: [] };
   const waiters: Array<() => void> = [];
   const wake = (): void => {
     for (const waiter of waiters.splice(0)) waiter();
   };
-  const subscription: Subscription = client.subscribe(context, chatRoomId, {
+  const subscription: Subscription = client.subscribe(context, spec as never, {
     onMessage(content, _receivedUs, id) {
-      received.ids.push(id);
+      if (id !== undefined) received.ids.push(id);
       received.contents.push(content);
       wake();
     },

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { countAtOrAbove, decodeHistogram, encodeHistogram, latencyStats, mergeEncoded, newHistogram, recordUs } from '../bench/histogram.js';
+import { countAtOrAbove, decodeHistogram, encodeHistogram, latencyStats, mergeEncoded, newHistogram, recordUs } from '../core/histogram.js';
 
 describe('histogram', () => {
   it('reports percentiles of whole microseconds within 0.1%', () => {

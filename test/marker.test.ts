@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { WARMUP_GROUP, decodeMarker, encodeMarker, newRunId } from '../bench/marker.js';
+import { WARMUP_GROUP, decodeMarker, encodeMarker, newRunId } from '../core/marker.js';
 
 describe('marker', () => {
   const marker = { runId: 'abc12345', seq: 42, group: 7, scheduledUs: 123_456_789_012 };

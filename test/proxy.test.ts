@@ -1,9 +1,9 @@
 import net from 'node:net';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
-import { nowUs } from '../bench/clock.js';
-import { DelayProxy, type DelayProxyOptions, HIGH_WATER_BYTES, lossDrawCount } from '../bench/proxy.js';
-import { seededRandom } from '../bench/random.js';
+import { nowUs } from '../core/clock.js';
+import { DelayProxy, type DelayProxyOptions, HIGH_WATER_BYTES, lossDrawCount } from '../engine/proxy.js';
+import { seededRandom } from '../core/random.js';
 import { waitFor } from './helpers.js';
 
 const closers: Array<() => Promise<void> | void> = [];

@@ -2,8 +2,11 @@ import http from 'node:http';
 import net from 'node:net';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
-import { nowUs } from '../bench/clock.js';
-import { MAX_IN_FLIGHT, Publisher, type ScheduledSend } from '../bench/publisher.js';
+import { nowUs } from '../core/clock.js';
+import { MAX_IN_FLIGHT, type ScheduledSend, publishOnSchedule } from '../engine/publisher.js';
+import { referenceProfile } from '../targets/reference.js';
+import type { PublishChannel } from '../targets/types.js';
+import { referenceTarget } from './helpers.js';
 
 const closers: Array<() => unknown> = [];
 afterEach(async () => {
@@ -25,16 +28,17 @@ async function httpServer(answer: (request: http.IncomingMessage, response: http
   return { url: `http://127.0.0.1:${(server.address() as net.AddressInfo).port}`, connections: () => connections };
 }
 
-function publisher(url: string, connections = 4, timeoutMs = 2000): Publisher {
-  const p = new Publisher(url, {}, connections, timeoutMs);
-  closers.push(() => p.close());
-  return p;
+/** Contract A's publisher (the reference profile's HTTP channel) into room `r`. */
+function publisher(url: string, connections = 4, timeoutMs = 2000, headers: Record<string, string> = {}): PublishChannel {
+  const channel = referenceProfile.publisher(referenceTarget(url, 'ws', { publishConnections: connections, publishTimeoutMs: timeoutMs, headers }), { rooms: ['room-1'] });
+  closers.push(() => channel.close());
+  return channel;
 }
 
 const schedule = (count: number, startUs: number, intervalUs: number): ScheduledSend[] =>
-  Array.from({ length: count }, (_, seq) => ({ seq, chatRoomId: 'r', scheduledUs: startUs + seq * intervalUs, content: `m${seq}` }));
+  Array.from({ length: count }, (_, seq) => ({ seq, room: 0, scheduledUs: startUs + seq * intervalUs, content: `m${seq}` }));
 
-describe('Publisher.publish', () => {
+describe('contract A publisher (HTTP)', () => {
   it('posts the message as contract A asks and times the round trip', async () => {
     let seen: { method?: string; url?: string; type?: string; auth?: string; body?: string } = {};
     const { url } = await httpServer((request, response) => {
@@ -45,12 +49,10 @@ describe('Publisher.publish', () => {
         setTimeout(() => response.writeHead(201).end('{}'), 50);
       });
     });
-    const p = new Publisher(`${url}/api`, { authorization: 'Bearer t' }, 1, 2000);
-    closers.push(() => p.close());
-    const outcome = await p.publish('room-1', 'hello');
+    const p = publisher(`${url}/api`, 1, 2000, { authorization: 'Bearer t' });
+    const outcome = await p.publish(0, 'hello');
     expect(seen).toEqual({ method: 'POST', url: '/api/messages', type: 'application/json', auth: 'Bearer t', body: '{"chatRoomId":"room-1","content":"hello"}' });
     expect(outcome.errorCode).toBeNull();
-    expect(outcome.status).toBe(201);
     expect(outcome.rttUs).toBeGreaterThanOrEqual(50_000);
     expect(outcome.rttUs).toBeLessThan(150_000);
   });
@@ -61,11 +63,11 @@ describe('Publisher.publish', () => {
       else if (request.url?.startsWith('/ok200')) response.writeHead(200).end();
       // anything else is never answered
     });
-    expect(await publisher(`${url}/busy`).publish('r', 'x')).toMatchObject({ status: 503, errorCode: 'HTTP_503' });
-    expect(await publisher(`${url}/ok200`).publish('r', 'x')).toMatchObject({ status: 200, errorCode: 'HTTP_200' });
+    expect(await publisher(`${url}/busy`).publish(0, 'x')).toMatchObject({ errorCode: 'HTTP_503' });
+    expect(await publisher(`${url}/ok200`).publish(0, 'x')).toMatchObject({ errorCode: 'HTTP_200' });
     const started = nowUs();
-    const timedOut = await publisher(`${url}/silent`, 1, 200).publish('r', 'x');
-    expect(timedOut).toMatchObject({ status: 0, errorCode: 'PUBLISH_TIMEOUT' });
+    const timedOut = await publisher(`${url}/silent`, 1, 200).publish(0, 'x');
+    expect(timedOut).toMatchObject({ errorCode: 'PUBLISH_TIMEOUT' });
     expect(timedOut.rttUs).toBeGreaterThanOrEqual(200_000);
     expect(timedOut.rttUs).toBeLessThan(1_000_000);
     expect(nowUs() - started).toBeLessThan(2_000_000);
@@ -74,7 +76,7 @@ describe('Publisher.publish', () => {
     await once(closed, 'listening');
     const refusedPort = (closed.address() as net.AddressInfo).port;
     await new Promise((resolve) => closed.close(resolve));
-    expect(await publisher(`http://127.0.0.1:${refusedPort}`).publish('r', 'x')).toMatchObject({ status: 0, errorCode: 'ECONNREFUSED' });
+    expect(await publisher(`http://127.0.0.1:${refusedPort}`).publish(0, 'x')).toMatchObject({ errorCode: 'ECONNREFUSED' });
   });
 
   it('uses at most the connections it was given, at once', async () => {
@@ -85,22 +87,22 @@ describe('Publisher.publish', () => {
       else if (answers.length > 2) response.writeHead(201).end();
     });
     const p = publisher(url, 2, 2000);
-    const outcomes = await Promise.all(Array.from({ length: 6 }, () => p.publish('r', 'x')));
+    const outcomes = await Promise.all(Array.from({ length: 6 }, () => p.publish(0, 'x')));
     expect(outcomes.every((o) => o.errorCode === null)).toBe(true);
     expect(connections()).toBe(2);
   });
 });
 
-describe('Publisher.run', () => {
+describe('publishOnSchedule', () => {
   it('starts each send at its scheduled time, never before, within a millisecond, without spinning between sends', async () => {
     const { url } = await httpServer((_request, response) => response.writeHead(201).end());
     const p = publisher(url);
-    await p.publish('r', 'warm');
+    await p.publish(0, 'warm');
     const lagsUs: number[] = [];
     const plan = schedule(10, nowUs() + 20_000, 40_000);
     const cpuBefore = process.cpuUsage();
     const wallBefore = nowUs();
-    await p.run(plan, { onSendStart: (seq, actualUs) => lagsUs.push(actualUs - plan[seq]!.scheduledUs), onSendDone: () => {} }, new AbortController().signal);
+    await publishOnSchedule(p, plan, { onSendStart: (seq, actualUs) => lagsUs.push(actualUs - plan[seq]!.scheduledUs), onSendDone: () => {} }, new AbortController().signal);
     const cpu = process.cpuUsage(cpuBefore);
     const busyShare = (cpu.user + cpu.system) / (nowUs() - wallBefore);
     expect(lagsUs).toHaveLength(10);
@@ -126,8 +128,8 @@ describe('Publisher.run', () => {
     const startUs = nowUs() + 10_000;
     const started: number[] = [];
     const outcomes = new Map<string, number>();
-    await p.run(
-      Array.from({ length: count }, (_, seq) => ({ seq, chatRoomId: 'r', scheduledUs: startUs, content: 'x' })),
+    await publishOnSchedule(p, 
+      Array.from({ length: count }, (_, seq) => ({ seq, room: 0, scheduledUs: startUs, content: 'x' })),
       {
         onSendStart: (_seq, actualUs) => started.push(actualUs),
         onSendDone: (_seq, _rttUs, code) => outcomes.set(code ?? 'ok', (outcomes.get(code ?? 'ok') ?? 0) + 1),
@@ -146,7 +148,7 @@ describe('Publisher.run', () => {
     const p = publisher(url, 8);
     const codes = new Map<string, number>();
     // 1,200 sends 0.5 ms apart: more than MAX_IN_FLIGHT in all, never that many at once.
-    await p.run(schedule(MAX_IN_FLIGHT + 176, nowUs() + 10_000, 500), { onSendStart: () => {}, onSendDone: (_s, _r, code) => codes.set(code ?? 'ok', (codes.get(code ?? 'ok') ?? 0) + 1) }, new AbortController().signal);
+    await publishOnSchedule(p, schedule(MAX_IN_FLIGHT + 176, nowUs() + 10_000, 500), { onSendStart: () => {}, onSendDone: (_s, _r, code) => codes.set(code ?? 'ok', (codes.get(code ?? 'ok') ?? 0) + 1) }, new AbortController().signal);
     expect(codes).toEqual(new Map([['ok', MAX_IN_FLIGHT + 176]]));
   });
 
@@ -156,7 +158,7 @@ describe('Publisher.run', () => {
     const controller = new AbortController();
     const started: number[] = [];
     const plan = schedule(20, nowUs() + 10_000, 50_000);
-    const running = p.run(plan, { onSendStart: (seq) => started.push(seq), onSendDone: () => {} }, controller.signal);
+    const running = publishOnSchedule(p, plan, { onSendStart: (seq) => started.push(seq), onSendDone: () => {} }, controller.signal);
     while (started.length < 2) await new Promise((resolve) => setTimeout(resolve, 5));
     controller.abort();
     const abortedAt = nowUs();
@@ -169,10 +171,9 @@ describe('Publisher.run', () => {
 
   it('after close, a publish fails with a code instead of throwing', async () => {
     const { url } = await httpServer((_request, response) => response.writeHead(201).end());
-    const p = new Publisher(url, {}, 1, 500);
+    const p = publisher(url, 1, 500);
     await p.close();
-    const outcome = await p.publish('r', 'x');
-    expect(outcome.status).toBe(0);
+    const outcome = await p.publish(0, 'x');
     expect(outcome.errorCode).not.toBeNull();
   });
 });

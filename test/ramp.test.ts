@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { encodeHistogram, latencyStats, newHistogram, recordUs } from '../bench/histogram.js';
-import type { StepReply } from '../bench/worker/protocol.js';
-import { SubscriberPool, mergeStep } from '../bench/worker/pool.js';
-import { encodeMarker } from '../bench/marker.js';
-import { Publisher } from '../bench/publisher.js';
-import { nowUs } from '../bench/clock.js';
+import { encodeHistogram, latencyStats, newHistogram, recordUs } from '../core/histogram.js';
+import type { StepReply } from '../engine/worker/protocol.js';
+import { SubscriberPool, mergeStep } from '../engine/worker/pool.js';
+import { encodeMarker } from '../core/marker.js';
+import { publishOnSchedule } from '../engine/publisher.js';
+import { referenceProfile } from '../targets/reference.js';
+import { nowUs } from '../core/clock.js';
 import { errorRate, parsePercent, parseSteps, stepPlan } from '../scenarios/ramp-step.js';
-import { testCleanup } from './helpers.js';
+import { referenceTarget, testCleanup } from './helpers.js';
 
 const cleanup = testCleanup();
 
@@ -108,47 +109,48 @@ describe('SubscriberPool', () => {
   it('opens exactly the asked counts over 2 workers, step after step (10 -> 50 -> 100), and matches every delivery', async () => {
     const url = await cleanup.server();
     const runId = 'pooltest';
+    const target = referenceTarget(url, 'ws', { runId });
+    const provisioned = { rooms: ['pool-room'] };
     const pool = SubscriberPool.start(2, {
       transport: 'ws',
-      baseUrl: url,
-      headers: {},
-      resume: true,
+      profile: { builtIn: 'reference' },
+      target,
+      provisioned,
       reconnect: { baseMs: 10, maxMs: 100 },
-      connectTimeoutMs: 5000,
-      pollTimeoutMs: 30_000,
       seed: 1,
       localAddresses: [],
       runId,
       deadlineUs: 10_000_000,
     });
     cleanup.add(() => pool.close());
-    const publisher = new Publisher(url, {}, 4);
+    const publisher = referenceProfile.publisher(target, provisioned);
     cleanup.add(() => publisher.close());
 
     let held = 0;
-    for (const target of [10, 50, 100]) {
-      const specs = Array.from({ length: target - held }, (_, i) => ({ index: held + i, room: 0, chatRoomId: 'pool-room' }));
+    for (const step of [10, 50, 100]) {
+      const specs = Array.from({ length: step - held }, (_, i) => ({ index: held + i, room: 0 }));
       const connect = await pool.connect(specs, 7);
-      expect(connect.ok).toBe(target - held);
+      expect(connect.ok).toBe(step - held);
       expect(connect.failed).toEqual({});
-      expect(latencyStats(connect.connectUs).count).toBe(target - held);
-      held = target;
-      expect((await pool.warmStatus()).held).toBe(target);
+      expect(latencyStats(connect.connectUs).count).toBe(step - held);
+      held = step;
+      expect((await pool.warmStatus()).held).toBe(step);
 
       const plan = stepPlan(3, 100, 1);
       const startUs = nowUs() + 20_000;
       await pool.measure(plan, startUs);
-      await publisher.run(
-        plan.map((m) => ({ seq: m.seq, chatRoomId: 'pool-room', scheduledUs: startUs + m.offsetUs, content: encodeMarker({ runId, seq: m.seq, group: m.group, scheduledUs: startUs + m.offsetUs }) })),
+      await publishOnSchedule(
+        publisher,
+        plan.map((m) => ({ seq: m.seq, room: 0, scheduledUs: startUs + m.offsetUs, content: encodeMarker({ runId, seq: m.seq, group: m.group, scheduledUs: startUs + m.offsetUs }) })),
         { onSendStart: () => {}, onSendDone: () => {} },
         new AbortController().signal,
       );
       expect(await pool.waitComplete(nowUs() + 10_000_000)).toBe(true);
-      const merged = mergeStep(await pool.results(plan.map((m) => m.seq)), plan, () => target);
-      expect(merged.messages).toMatchObject({ expected: 3 * target, received: 3 * target, lost: 0, duplicated: 0 });
-      expect(latencyStats(merged.perMessage).count).toBe(3 * target);
+      const merged = mergeStep(await pool.results(plan.map((m) => m.seq)), plan, () => step);
+      expect(merged.messages).toMatchObject({ expected: 3 * step, received: 3 * step, lost: 0, duplicated: 0 });
+      expect(latencyStats(merged.perMessage).count).toBe(3 * step);
       expect(latencyStats(merged.fanOutSpread).count).toBe(3);
-      expect(merged.connected).toBe(target);
+      expect(merged.connected).toBe(step);
     }
   });
 });

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { packageRoot } from '../bench/paths.js';
+import { packageRoot } from '../core/paths.js';
 import { SCENARIOS } from '../scenarios/index.js';
 import { runCli } from './support/cli.js';
 

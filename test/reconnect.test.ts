@@ -1,5 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { type ConnectionCallbacks, ConnectionLoop, cursorAfterGap, reconnectDelayMs, subscriptionOf } from '../clients/reconnect.js';
+import { DeliveryState } from '../clients/delivery.js';
+import { type ConnectionCallbacks, ConnectionLoop, reconnectDelayMs, subscriptionOf } from '../clients/reconnect.js';
+import { cursorAfterGap } from '../targets/reference.js';
 
 const policy = { baseMs: 100, maxMs: 5000 };
 
@@ -112,8 +114,11 @@ describe('ConnectionLoop', () => {
   it('exposes its counters and the transport cursor as subscription stats', async () => {
     const { loop, attempts } = fakeTransport();
     attempts[0]!.opened();
-    const subscription = subscriptionOf(loop, () => ({ gaps: 2, lastId: 41 }));
-    expect(subscription.stats()).toMatchObject({ connected: true, reconnects: 0, disconnects: 0, failedAttempts: 0, gaps: 2, lastId: 41 });
+    const state = new DeliveryState({ onMessage: () => {} });
+    state.deliver({ messages: [], gap: { from: 3, to: 4 }, cursor: 41 }, 0);
+    state.deliver({ messages: [], gap: { from: 6, to: 7 } }, 0);
+    const subscription = subscriptionOf(loop, state);
+    expect(subscription.stats()).toMatchObject({ connected: true, reconnects: 0, disconnects: 0, failedAttempts: 0, gaps: 2, cursor: 41 });
     expect(subscription.stats().openedUs).toBeGreaterThan(0);
     await subscription.close();
     expect(subscription.stats().connected).toBe(false);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { WARMUP_GROUP, encodeMarker } from '../bench/marker.js';
-import { Recorder } from '../bench/recorder.js';
+import { WARMUP_GROUP, encodeMarker } from '../core/marker.js';
+import { Recorder } from '../engine/recorder.js';
 import { burstPlan } from '../scenarios/burst.js';
 
 const RUN = 'testrun1';

@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import type { LatencyStats } from '../bench/histogram.js';
-import type { RunSummary, TransportResult } from '../bench/result.js';
-import { samplesCsv } from '../bench/report/csv.js';
-import { summaryMarkdown } from '../bench/report/markdown.js';
-import { renderTables } from '../bench/report/table.js';
-import type { SampleRow } from '../bench/sampler.js';
+import type { LatencyStats } from '../core/histogram.js';
+import { type RunSummary, type SampleRow, type TransportResult } from '../core/result.js';
+import { samplesCsv } from '../report/csv.js';
+import { summaryMarkdown } from '../report/markdown.js';
+import { renderSections } from '../report/sections.js';
+import { SCENARIOS } from '../scenarios/index.js';
 
 /**
  * Every number a reader sees in the tables, the CSV and summary.md must be the one in summary.json.
@@ -52,6 +52,12 @@ const ENV = { node: 'v20.20.2', cpuModel: 'Test CPU', cores: 2, memoryBytes: 24 
 function summary(transports: TransportResult[], scenario = 'burst'): RunSummary {
   return { schema: 'rtbench.summary', schemaVersion: 1, runId: 'run12345', scenario, state: 'completed', startedAt: '2026-11-25T10:00:00.000Z', finishedAt: '2026-11-25T10:01:00.000Z', command: ['rtbench', scenario], environment: ENV, transports };
 }
+
+/** What the terminal and summary.md show for a summary: its scenario's sections, rendered. */
+function sectionsOf(run: RunSummary) {
+  return SCENARIOS.find((s) => s.name === run.scenario)!.report(run.transports);
+}
+const renderTables = (run: RunSummary): string => renderSections(sectionsOf(run));
 
 /** The tables in rendered text: each a list of rows keyed by column header (a repeated header gets a `#2`). */
 function parseTables(text: string): Array<Array<Record<string, string>>> {
@@ -141,7 +147,7 @@ describe('report tables show exactly what summary.json holds', () => {
   });
 
   it('summary.md: the run, the machine, the commit and the same tables', () => {
-    const markdown = summaryMarkdown(summary(results));
+    const markdown = summaryMarkdown(summary(results), sectionsOf(summary(results)));
     expect(markdown).toContain(renderTables(summary(results)));
     expect(markdown).toContain('- Run run12345, 2026-11-25T10:00:00.000Z to 2026-11-25T10:01:00.000Z');
     expect(markdown).toContain('- Command: `rtbench burst`');

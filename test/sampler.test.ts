@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { loopDelayUs } from '../bench/loop-delay.js';
-import { ResourceSampler, type SampleRow, cpuPercent, usageOfRows } from '../bench/sampler.js';
+import { loopDelayUs } from '../core/loop-delay.js';
+import { ResourceSampler, cpuPercent, usageOfRows } from '../engine/sampler.js';
 import { testCleanup, waitFor } from './helpers.js';
+import { type SampleRow } from '../core/result.js';
 
 const cleanup = testCleanup();
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EVENT_LOOP_DELAY_LIMIT_US, GENERATOR_CPU_LIMIT_PCT, PROXY_CPU_LIMIT_PCT, SEND_LAG_LIMIT_US, saturation } from '../bench/result.js';
+import { EVENT_LOOP_DELAY_LIMIT_US, GENERATOR_CPU_LIMIT_PCT, PROXY_CPU_LIMIT_PCT, SEND_LAG_LIMIT_US, saturation } from '../engine/saturation.js';
 
 const usage = (cpuPctAvg: number | null) => ({ cpuPctAvg, cpuPctMax: cpuPctAvg, rssBytesMax: 1 });
 

@@ -4,9 +4,8 @@ import net from 'node:net';
 import { Client, request } from 'undici';
 import WebSocket from 'ws';
 import { describe, expect, it } from 'vitest';
-import { CLIENTS } from '../clients/index.js';
 import { DEFAULT_SERVER_OPTIONS } from '../servers/app.js';
-import { clientContext, collect, getJson, publish, startServer, testCleanup } from './helpers.js';
+import { clientContext, collect, getJson, publish, referenceSpec, referenceTarget, startServer, testCleanup } from './helpers.js';
 
 const cleanup = testCleanup();
 const server = cleanup.server;
@@ -201,7 +200,7 @@ describe('slow consumers', () => {
     cleanup.add(() => app.close());
     const room = `slow-${transport}`;
     const connections = (): Promise<number> => new Promise((resolve, reject) => app.server.getConnections((error, count) => (error ? reject(error) : resolve(count))));
-    const reader = collect(CLIENTS[transport], clientContext(url), room);
+    const reader = collect(transport, clientContext(), referenceSpec(referenceTarget(url, transport), room));
     cleanup.add(() => reader.subscription.close());
     await reader.subscription.ready;
     await stalledSubscriber(url, `/${transport}/chat-rooms/${room}/messages`, upgrade);

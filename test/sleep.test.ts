@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { sleep } from '../bench/sleep.js';
+import { sleep } from '../core/sleep.js';
 
 describe('sleep', () => {
   it('returns at once for an already aborted signal (no timer left behind)', async () => {

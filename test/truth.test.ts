@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type ChildHandle, startChild } from '../bench/child.js';
-import { countAtOrAbove, decodeHistogram } from '../bench/histogram.js';
-import { packageRoot } from '../bench/paths.js';
-import type { RunSummary, TransportResult } from '../bench/result.js';
+import { type ChildHandle, startChild } from '../engine/child.js';
+import { countAtOrAbove, decodeHistogram } from '../core/histogram.js';
+import { packageRoot } from '../core/paths.js';
+import type { RunSummary, TransportResult } from '../core/result.js';
 import { burstPlan } from '../scenarios/burst.js';
 import { TRANSPORTS } from '../servers/app.js';
 import { getJson, testCleanup } from './helpers.js';
@@ -44,7 +44,7 @@ async function fixture(config: FixtureConfig): Promise<ChildHandle> {
 
 async function report(server: ChildHandle, summary: RunSummary, transport: string): Promise<RoomReport> {
   const all = (await getJson(`${server.url}/_fixture/report`)).body as Record<string, RoomReport>;
-  const room = all[`rtb-${summary.runId}-${transport}`];
+  const room = all[`rtb-${summary.runId}-${transport}-r0`];
   expect(room, `the server saw no room for ${transport}`).toBeDefined();
   return room!;
 }
@@ -94,13 +94,14 @@ describe('ground truth: latency', () => {
   it('sits inside a two-sided band around a known hold, measured beside an undelayed run', async () => {
     const holdMs = 40;
     const [prompt, holding] = await Promise.all([fixture({}), fixture({ holdMs })]);
-    const args = ['burst', '--transport', 'all', '--subscribers', '3', '--bursts', '20'];
+    const args = ['burst', '--transport', 'all', '--subscribers', '3', '--bursts', '10'];
     const base = byTransport(await runJson([...args, '--target', prompt.url, '--out', outDir('hold-0')]));
     const held = byTransport(await runJson([...args, '--target', holding.url, '--out', outDir(`hold-${holdMs}`)]));
     for (const transport of TRANSPORTS) {
       const addedUs = p50(held.get(transport)) - p50(base.get(transport));
-      // A timer never fires early and rarely more than a few ms late: hold + 0 to 8 ms.
-      expect(addedUs, `${transport}: p50 ${p50(held.get(transport))} µs against ${p50(base.get(transport))} µs`).toBeGreaterThanOrEqual(holdMs * 1000);
+      // A timer never fires early and rarely more than a few ms late: hold + 0 to 8 ms, less up to
+      // 2 ms for the noise of two medians taken apart (no single message beats the hold: min below).
+      expect(addedUs, `${transport}: p50 ${p50(held.get(transport))} µs against ${p50(base.get(transport))} µs`).toBeGreaterThanOrEqual((holdMs - 2) * 1000);
       expect(addedUs, transport).toBeLessThanOrEqual((holdMs + 8) * 1000);
       expect(held.get(transport)?.latencyUs.perMessage.min, transport).toBeGreaterThanOrEqual(holdMs * 1000);
       expect(held.get(transport)?.messages.lost, transport).toBe(0);
@@ -142,12 +143,15 @@ describe('ground truth: the delay proxy, both modes', () => {
       const base = p50(none.get(transport));
       // Link: the POST crosses the link once, the push crosses it back once (2 x 20 ms), nothing more.
       const linkAddedUs = p50(link.get(transport)) - base;
-      expect(linkAddedUs, `${transport} link`).toBeGreaterThanOrEqual(2 * delayMs * 1000);
+      // Less up to 2 ms for the noise of two medians taken apart; no single message beats the link (min).
+      expect(linkAddedUs, `${transport} link`).toBeGreaterThanOrEqual((2 * delayMs - 2) * 1000);
+      expect(link.get(transport)?.latencyUs.perMessage.min, `${transport} link`).toBeGreaterThanOrEqual(2 * delayMs * 1000);
       expect(linkAddedUs, `${transport} link`).toBeLessThanOrEqual((2 * delayMs + 8) * 1000);
       expect(link.get(transport)?.latencyUs.publishRtt.min, `${transport} link RTT`).toBeGreaterThanOrEqual(2 * delayMs * 1000);
-      // Request: only the POST's request is held (the seed's nginx sleep); pushed bytes pass at once.
+      // Request: only the POST's request is held (the original study's nginx sleep); pushed bytes pass at once.
       const requestAddedUs = p50(request.get(transport)) - base;
-      expect(requestAddedUs, `${transport} request`).toBeGreaterThanOrEqual(delayMs * 1000);
+      expect(requestAddedUs, `${transport} request`).toBeGreaterThanOrEqual((delayMs - 2) * 1000);
+      expect(request.get(transport)?.latencyUs.perMessage.min, `${transport} request`).toBeGreaterThanOrEqual(delayMs * 1000);
       expect(requestAddedUs, `${transport} request`).toBeLessThanOrEqual((delayMs + 8) * 1000);
       for (const run of [link, request]) expect(run.get(transport)?.messages.lost, transport).toBe(0);
     }

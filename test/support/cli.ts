@@ -3,8 +3,8 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, expect } from 'vitest';
-import { distEntry } from '../../bench/paths.js';
-import type { RunSummary } from '../../bench/result.js';
+import { distEntry } from '../../core/paths.js';
+import type { RunSummary } from '../../core/result.js';
 
 /**
  * Runs the built CLI as a user would. Each rtbench is started as the leader of its own process

@@ -1,0 +1,136 @@
+import type { Environment } from './environment.js';
+import type { LatencyStats } from './histogram.js';
+
+export interface MessageCounts {
+  /** Subscriber x message pairs that should have arrived (only messages whose send was attempted). */
+  readonly expected: number;
+  /** Arrived within the deadline, first copy only. */
+  readonly received: number;
+  /** Did not arrive within the deadline (includes `late`). */
+  readonly lost: number;
+  /** Of the lost, those that arrived after their deadline. */
+  readonly late: number;
+  /** Extra copies of a message a subscriber already had. */
+  readonly duplicated: number;
+  /** Arrived after a message with a higher sequence number at the same subscriber. */
+  readonly outOfOrder: number;
+  /** Not yet due when the run stopped (only an interrupted run has any); neither received nor lost. */
+  readonly pending: number;
+  /** Content that carried no marker of this run (another client's traffic in the room). */
+  readonly foreign: number;
+}
+
+export interface RecorderResult {
+  readonly messages: MessageCounts;
+  /** Subscriber x burst pairs: ok when that subscriber got every message of that burst in time. */
+  readonly subscriberBursts: { readonly ok: number; readonly failed: number; readonly pending: number };
+  readonly latencyUs: Record<LatencyKind, LatencyStats>;
+  readonly histograms: Record<LatencyKind, string>;
+  readonly errors: Record<string, number>;
+}
+
+export type LatencyKind = 'perMessage' | 'burstCompletion' | 'fanOutSpread' | 'publishRtt' | 'sendLag';
+export const LATENCY_KINDS: readonly LatencyKind[] = ['perMessage', 'burstCompletion', 'fanOutSpread', 'publishRtt', 'sendLag'];
+
+/** Cumulative counters the scenario exposes; the sampler stores their change per interval. */
+export interface LiveCounters {
+  readonly connections: number;
+  readonly sent: number;
+  readonly received: number;
+  /** True once the measured schedule has begun (connect and warm-up come before). */
+  readonly measuring: boolean;
+  /** Ramp step being run, if any. */
+  readonly step?: number | null;
+}
+
+export interface SampleRow {
+  /** Seconds since the sampler started, at the end of this interval. */
+  readonly elapsedS: number;
+  /** False for seconds spent connecting and warming up; saturation is judged on measured seconds only. */
+  readonly measuring: boolean;
+  /** Ramp step this second belongs to (null outside a ramp). */
+  readonly step: number | null;
+  readonly connections: number;
+  readonly messagesSent: number;
+  readonly messagesReceived: number;
+  readonly serverCpuPct: number | null;
+  readonly serverRssBytes: number | null;
+  readonly generatorCpuPct: number | null;
+  readonly generatorRssBytes: number | null;
+  readonly proxyCpuPct: number | null;
+  readonly proxyRssBytes: number | null;
+  /** p99 of the generator's event-loop delay over the interval: how late its callbacks ran. */
+  readonly eventLoopDelayP99Us: number;
+}
+
+export interface ProcessUsage {
+  /** Percent of one core (200 = two cores busy). */
+  readonly cpuPctAvg: number | null;
+  readonly cpuPctMax: number | null;
+  readonly rssBytesMax: number | null;
+}
+
+export type Role = 'server' | 'generator' | 'proxy';
+
+/**
+ * The shape of summary.json. Documented field by field in docs/summary-schema.md; bump
+ * SCHEMA_VERSION whenever a field changes meaning or is removed (adding one is compatible).
+ */
+export const SCHEMA_ID = 'rtbench.summary';
+export const SCHEMA_VERSION = 1;
+
+export type RunState = 'completed' | 'failed' | 'aborted';
+
+export interface GeneratorUsage extends ProcessUsage {
+  /** True when rtbench itself, not the server, may have limited the numbers. */
+  readonly saturated: boolean;
+  readonly saturationReasons: readonly string[];
+  readonly eventLoopDelayP99UsMax: number;
+}
+
+export interface TransportResult {
+  readonly transport: string;
+  readonly scenario: string;
+  readonly state: RunState;
+  readonly error: { readonly code: string; readonly message: string } | null;
+  /** The full configuration of this run, common and scenario options alike. */
+  readonly config: Readonly<Record<string, unknown>>;
+  readonly environment: Environment;
+  /** `built-in` or the `--target` URL. */
+  readonly server: string;
+  readonly startedAt: string;
+  readonly durationMs: number;
+  readonly latencyUs: Readonly<Record<LatencyKind, LatencyStats>>;
+  readonly messages: MessageCounts;
+  /** Subscriber x burst pairs; ok when that subscriber received the whole burst within the deadline. */
+  readonly subscriberBursts: { readonly ok: number; readonly failed: number; readonly pending: number };
+  readonly connections: { readonly subscribers: number; readonly reconnects: number; readonly gaps: number };
+  readonly errors: Readonly<Record<string, number>>;
+  /** CPU and RSS of the built-in server process; null for `--target` (not ours to sample). */
+  readonly serverUsage: ProcessUsage | null;
+  readonly generator: GeneratorUsage;
+  /** CPU and RSS of the delay proxy process; null when no delay was asked for. */
+  readonly proxyUsage: ProcessUsage | null;
+  /** HdrHistogram V2 compressed base64, one per latency kind, to merge or re-read at any precision. */
+  readonly histograms: Readonly<Record<LatencyKind, string>>;
+  /** Scenario-specific report: for a ramp, the per-step table and the breaking point. */
+  readonly details: Readonly<Record<string, unknown>> | null;
+  /** Per-second resource samples (also in samples.csv). */
+  readonly samples: readonly SampleRow[];
+}
+
+export interface RunSummary {
+  readonly schema: typeof SCHEMA_ID;
+  readonly schemaVersion: typeof SCHEMA_VERSION;
+  readonly runId: string;
+  readonly scenario: string;
+  readonly state: RunState;
+  /** Present (true) on a summary written during the run; if rtbench is no longer running, it stopped there. */
+  readonly checkpoint?: boolean;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly command: readonly string[];
+  readonly environment: Environment;
+  readonly transports: readonly TransportResult[];
+}
+

@@ -1,0 +1,50 @@
+import { encodeHistogram, latencyStats, mergeEncoded, type LatencyStats } from '../core/histogram.js';
+import { LATENCY_KINDS, type LatencyKind, type MessageCounts, type RecorderResult } from '../core/result.js';
+
+export function emptyCounts(): Record<keyof MessageCounts, number> {
+  return { expected: 0, received: 0, lost: 0, late: 0, duplicated: 0, outOfOrder: 0, pending: 0, foreign: 0 };
+}
+
+export function addCounts(into: Record<keyof MessageCounts, number>, add: MessageCounts): void {
+  for (const key of Object.keys(into) as Array<keyof MessageCounts>) into[key] += add[key];
+}
+
+export function addErrors(into: Record<string, number>, add: Readonly<Record<string, number>>, prefix = ''): void {
+  for (const [code, n] of Object.entries(add)) into[`${prefix}${code}`] = (into[`${prefix}${code}`] ?? 0) + n;
+}
+
+/** Counts by code that grew from `before` to `after` (cumulative counters), each by how much, prefixed. */
+export function errorsSince(after: Readonly<Record<string, number>>, before: Readonly<Record<string, number>>, prefix = ''): Record<string, number> {
+  const grown: Record<string, number> = {};
+  for (const [code, n] of Object.entries(after)) {
+    const delta = n - (before[code] ?? 0);
+    if (delta > 0) grown[`${prefix}${code}`] = delta;
+  }
+  return grown;
+}
+
+/**
+ * One result from many measured rounds (ramp steps, soak intervals, fault windows): counts added,
+ * each latency kind's encoded histograms merged. Each message is its own group in those scenarios,
+ * so subscriber x group pairs are deliveries.
+ */
+export function aggregateResult(
+  counts: MessageCounts,
+  histograms: Partial<Record<LatencyKind, readonly string[]>>,
+  errors: Readonly<Record<string, number>>,
+): RecorderResult {
+  const latencyUs = {} as Record<LatencyKind, LatencyStats>;
+  const encoded = {} as Record<LatencyKind, string>;
+  for (const kind of LATENCY_KINDS) {
+    const merged = mergeEncoded(histograms[kind] ?? []);
+    latencyUs[kind] = latencyStats(merged);
+    encoded[kind] = encodeHistogram(merged);
+  }
+  return {
+    messages: { ...counts },
+    subscriberBursts: { ok: counts.received, failed: counts.lost, pending: counts.pending },
+    latencyUs,
+    histograms: encoded,
+    errors: { ...errors },
+  };
+}

@@ -1,0 +1,142 @@
+import { InvalidArgumentError, Option } from 'commander';
+import { TRANSPORTS, type TransportName } from '../core/transports.js';
+import { PROFILES } from '../targets/index.js';
+import { formatDurationMs, parseDurationMs } from '../core/duration.js';
+import { usageError } from '../core/errors.js';
+
+/**
+ * Every command-line option is declared once, here or in its scenario, with its parser and default.
+ * A parser throws InvalidArgumentError with what is accepted; commander adds the option and value.
+ */
+export interface OptionSpec {
+  readonly flags: string;
+  readonly description: string;
+  readonly defaultValue?: unknown;
+  /** Shown in --help instead of the raw default (e.g. `50ms`). */
+  readonly defaultLabel?: string;
+  readonly parse?: (text: string, previous: unknown) => unknown;
+  readonly choices?: readonly string[];
+}
+
+export function integer(min: number, max: number): (text: string) => number {
+  return (text) => {
+    const value = Number(text);
+    if (text.trim() === '' || !Number.isInteger(value) || value < min || value > max) {
+      throw new InvalidArgumentError(`expected an integer from ${min} to ${max}.`);
+    }
+    return value;
+  };
+}
+
+export function duration(minMs: number, maxMs: number): (text: string) => number {
+  return (text) => {
+    const ms = parseDurationMs(text);
+    if (ms === null || ms < minMs || ms > maxMs) {
+      throw new InvalidArgumentError(
+        `expected a duration from ${formatDurationMs(minMs)} to ${formatDurationMs(maxMs)}, e.g. 50ms, 1.5s, 2m (a bare number is milliseconds).`,
+      );
+    }
+    return ms;
+  };
+}
+
+function baseUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    throw new InvalidArgumentError('expected an http:// or https:// URL, e.g. http://127.0.0.1:8080.');
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new InvalidArgumentError('expected an http:// or https:// URL.');
+  return url.toString().replace(/\/+$/, '');
+}
+
+function header(text: string, previous: unknown): Record<string, string> {
+  const match = /^([A-Za-z0-9!#$%&'*+.^_`|~-]+)\s*:\s*(.*)$/.exec(text);
+  if (!match) throw new InvalidArgumentError("expected 'Name: value', e.g. 'Authorization: Bearer abc'.");
+  return { ...(previous as Record<string, string> | undefined), [match[1] as string]: match[2] as string };
+}
+
+export const TRANSPORT_CHOICES = [...TRANSPORTS, 'all'] as const;
+const BUILT_IN_PROFILES = Object.keys(PROFILES).join(', ');
+
+/** Options every scenario takes. */
+export const COMMON_OPTIONS: readonly OptionSpec[] = [
+  { flags: '-t, --transport <name>', description: 'transport to measure; all: every transport the profile serves, each in turn (on a fresh built-in server)', choices: TRANSPORT_CHOICES, defaultValue: 'all' },
+  { flags: '--target <url>', description: "the server to measure instead of the built-in one (it must speak the profile's API)", parse: baseUrl },
+  { flags: '--profile <name|file>', description: `how to talk to the target: ${BUILT_IN_PROFILES}, or a file of your own (./my-api.js or .ts, see docs/profiles.md)`, defaultValue: 'reference' },
+  { flags: '-H, --header <header>', description: "header sent on every request and upgrade, 'Name: value' (repeatable)", parse: header, defaultValue: {}, defaultLabel: 'none' },
+  { flags: '--delay <duration>', description: 'one-way network delay added by the proxy to each direction', parse: duration(0, 60_000), defaultValue: 0, defaultLabel: '0ms' },
+  { flags: '--jitter <duration>', description: 'uniform jitter around --delay (never reorders bytes)', parse: duration(0, 60_000), defaultValue: 0, defaultLabel: '0ms' },
+  { flags: '--delay-mode <mode>', description: "link: delay every byte both ways; request: the original study's nginx sleep, once per HTTP request or upgrade", choices: ['link', 'request'], defaultValue: 'link' },
+  { flags: '--resume', description: "resume after a reconnect (since / Last-Event-ID / the profile's cursor); refused for a profile that cannot (default: on where the profile can resume)" },
+  { flags: '--no-resume', description: "no resume (long polling without a cursor), as the original study's clients did" },
+  { flags: '--heartbeat <duration>', description: 'STOMP heart-beat offered both ways; 0 turns heart-beats off', parse: duration(0, 3_600_000), defaultValue: 10_000, defaultLabel: '10s' },
+  { flags: '--deadline <duration>', description: 'a message not received this long after its scheduled send is lost', parse: duration(1, 600_000), defaultValue: 10_000, defaultLabel: '10s' },
+  { flags: '--connect-timeout <duration>', description: 'limit for a connection, handshake or health check', parse: duration(1, 600_000), defaultValue: 5_000, defaultLabel: '5s' },
+  { flags: '--poll-timeout <duration>', description: 'long polling: how long the server holds an empty poll', parse: duration(0, 300_000), defaultValue: 30_000, defaultLabel: '30s' },
+  { flags: '--seed <n>', description: 'seed for jitter and reconnect waits, to replay a run', parse: integer(0, 2 ** 31 - 1), defaultValue: 1 },
+  { flags: '-o, --out <dir>', description: 'folder the run folder is written under', defaultValue: 'results' },
+  { flags: '--json', description: 'print summary.json to stdout (the table goes to stderr)', defaultValue: false },
+  { flags: '-q, --quiet', description: 'no phase lines or progress on stderr', defaultValue: false },
+];
+
+export function toCommanderOption(spec: OptionSpec): Option {
+  const option = new Option(spec.flags, spec.description);
+  if (spec.choices) option.choices(spec.choices);
+  if (spec.parse) option.argParser(spec.parse as (value: string, previous: unknown) => unknown);
+  if (spec.defaultValue !== undefined) option.default(spec.defaultValue, spec.defaultLabel);
+  return option;
+}
+
+export interface CommonConfig {
+  /** `all` (every transport the profile serves) or one transport, checked against the profile when it is loaded. */
+  readonly transport: TransportName | 'all';
+  readonly target: string | null;
+  /** A built-in profile's name or a profile file's path. */
+  readonly profile: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly delayMs: number;
+  readonly jitterMs: number;
+  readonly delayMode: 'link' | 'request';
+  /** true: --resume, false: --no-resume, null: whatever each transport of the profile can do. */
+  readonly resume: boolean | null;
+  readonly heartbeatMs: number;
+  readonly deadlineMs: number;
+  readonly connectTimeoutMs: number;
+  readonly pollTimeoutMs: number;
+  readonly seed: number;
+  readonly outDir: string;
+  readonly json: boolean;
+  readonly quiet: boolean;
+}
+
+export function commonConfigFrom(options: Record<string, unknown>): CommonConfig {
+  const transport = options.transport as TransportName | 'all';
+  if ((options.jitter as number) > (options.delay as number)) {
+    throw usageError('--jitter', formatDurationMs(options.jitter as number), `a jitter no larger than --delay (${formatDurationMs(options.delay as number)})`);
+  }
+  const target = (options.target as string | undefined) ?? null;
+  if (target?.startsWith('https:') && (options.delay as number) > 0) {
+    // The proxy forwards TCP; clients would reach it by IP and fail the target's certificate check.
+    throw usageError('--delay', formatDurationMs(options.delay as number), 'no --delay with an https:// --target (the proxy cannot present its certificate); use an http:// target');
+  }
+  return {
+    transport,
+    target: (options.target as string | undefined) ?? null,
+    profile: options.profile as string,
+    headers: options.header as Record<string, string>,
+    delayMs: options.delay as number,
+    jitterMs: options.jitter as number,
+    delayMode: options.delayMode as 'link' | 'request',
+    resume: typeof options.resume === 'boolean' ? options.resume : null,
+    heartbeatMs: options.heartbeat as number,
+    deadlineMs: options.deadline as number,
+    connectTimeoutMs: options.connectTimeout as number,
+    pollTimeoutMs: options.pollTimeout as number,
+    seed: options.seed as number,
+    outDir: options.out as string,
+    json: options.json as boolean,
+    quiet: options.quiet as boolean,
+  };
+}

@@ -1,0 +1,73 @@
+import { nowUs } from '../core/clock.js';
+import type { PublishChannel } from '../targets/types.js';
+
+export interface ScheduledSend {
+  readonly seq: number;
+  /** Room index; the target profile knows its id. */
+  readonly room: number;
+  readonly scheduledUs: number;
+  readonly content: string;
+}
+
+export interface PublishHooks {
+  /** Called as the send starts, with the actual start time (open loop: never waits for earlier sends). */
+  onSendStart(seq: number, actualUs: number): void;
+  /** Round trip until the server accepted it; `errorCode` null when it did. */
+  onSendDone(seq: number, rttUs: number, errorCode: string | null): void;
+}
+
+/**
+ * Sends still unanswered beyond this are not queued: a server that stops answering must not make
+ * the generator buffer without bound. Such a send is counted as failed (`GENERATOR_BACKPRESSURE`).
+ */
+export const MAX_IN_FLIGHT = 1024;
+/** Timers fire up to ~1 ms late; the last stretch before a send is waited with setImmediate instead. */
+const SPIN_WINDOW_US = 1500;
+
+/**
+ * Publishes a schedule open loop: each send starts at its scheduled time whatever earlier sends are
+ * doing, so a slow answer delays nothing after it (no coordinated omission). How a message is sent
+ * (an HTTP request, a STOMP SEND) is the target profile's channel. Resolves when every send has been
+ * answered (or the signal aborted the rest).
+ */
+export async function publishOnSchedule(channel: PublishChannel, schedule: readonly ScheduledSend[], hooks: PublishHooks, signal: AbortSignal): Promise<void> {
+  const inFlight = new Set<Promise<void>>();
+  let next = 0;
+  await new Promise<void>((resolve) => {
+    let timer: NodeJS.Timeout | null = null;
+    let immediate: NodeJS.Immediate | null = null;
+    const onAbort = (): void => {
+      if (timer) clearTimeout(timer);
+      if (immediate) clearImmediate(immediate);
+      resolve();
+    };
+    signal.addEventListener('abort', onAbort, { once: true });
+    const tick = (): void => {
+      timer = null;
+      immediate = null;
+      if (signal.aborted) return;
+      const now = nowUs();
+      while (next < schedule.length && (schedule[next] as ScheduledSend).scheduledUs <= now) {
+        const send = schedule[next++] as ScheduledSend;
+        hooks.onSendStart(send.seq, nowUs());
+        if (inFlight.size >= MAX_IN_FLIGHT) {
+          hooks.onSendDone(send.seq, 0, 'GENERATOR_BACKPRESSURE');
+          continue;
+        }
+        const done = channel.publish(send.room, send.content).then(({ rttUs, errorCode }) => hooks.onSendDone(send.seq, rttUs, errorCode));
+        inFlight.add(done);
+        void done.finally(() => inFlight.delete(done));
+      }
+      if (next >= schedule.length) {
+        signal.removeEventListener('abort', onAbort);
+        resolve();
+        return;
+      }
+      const waitUs = (schedule[next] as ScheduledSend).scheduledUs - nowUs();
+      if (waitUs > SPIN_WINDOW_US) timer = setTimeout(tick, Math.floor((waitUs - SPIN_WINDOW_US) / 1000));
+      else immediate = setImmediate(tick);
+    };
+    tick();
+  });
+  await Promise.allSettled([...inFlight]);
+}

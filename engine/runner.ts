@@ -1,0 +1,259 @@
+import { availableParallelism } from 'node:os';
+import { Agent } from 'undici';
+import { CLIENTS } from '../clients/index.js';
+import type { ClientContext } from '../clients/types.js';
+import type { TransportName } from '../core/transports.js';
+import { type ProfileRef, loadProfile } from '../targets/load.js';
+import type { TargetProfile } from '../targets/types.js';
+import type { Observed, Scenario, ScenarioContext } from './scenario.js';
+import { type ChildHandle, startChild } from './child.js';
+import { nowUs } from '../core/clock.js';
+import { environment } from '../core/environment.js';
+import { RtbError, errorCode } from '../core/errors.js';
+import { checkTarget, waitForHealth } from './health.js';
+import { newRunId } from '../core/marker.js';
+import type { CommonConfig } from './options.js';
+import { distEntry } from '../core/paths.js';
+import { seededRandom } from '../core/random.js';
+import { Recorder } from './recorder.js';
+import { type RunState, type RunSummary, SCHEMA_ID, SCHEMA_VERSION, type TransportResult } from '../core/result.js';
+import { ResourceSampler } from './sampler.js';
+import type { Plan } from './preflight.js';
+import { saturation } from './saturation.js';
+import { checkTargetGiven, resumeKindOf, resumeOf, targetContext, targetHandle, transportsOf } from './target.js';
+
+export interface Reporter {
+  log(line: string): void;
+  progress(line: string): void;
+}
+
+export interface RunRequest<Config> {
+  readonly scenario: Scenario<Config>;
+  readonly common: CommonConfig;
+  readonly scenarioConfig: Config;
+  /** Every option as parsed, recorded in the result so a run can be repeated exactly. */
+  readonly options: Readonly<Record<string, unknown>>;
+  readonly command: readonly string[];
+  readonly signal: AbortSignal;
+  readonly reporter: Reporter;
+  /** Writes a partial summary during a long run (soak), so a crash keeps what was measured. */
+  readonly checkpoint?: (summary: RunSummary) => Promise<void>;
+}
+
+const RECONNECT_POLICY = { baseMs: 100, maxMs: 5000 };
+const SERVER_START_TIMEOUT_MS = 10_000;
+
+/** Proxy URL plus the target's path prefix, so `--target http://h/api --delay 50` keeps `/api`. */
+function throughProxy(proxyUrl: string, upstream: string): string {
+  const prefix = new URL(upstream).pathname.replace(/\/+$/, '');
+  return `${proxyUrl}${prefix}`;
+}
+
+async function startServer(transport: TransportName, common: CommonConfig, port = '0'): Promise<ChildHandle> {
+  const server = await startChild('reference server', distEntry('servers/main.js'), [
+    '--port', port, '--exit-on-stdin-end', '--transports', transport,
+    '--poll-timeout-ms', String(Math.round(common.pollTimeoutMs)),
+  ]);
+  await waitForHealth(server.url, SERVER_START_TIMEOUT_MS);
+  return server;
+}
+
+async function startProxy(upstream: string, common: CommonConfig): Promise<ChildHandle> {
+  const url = new URL(upstream);
+  const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
+  return startChild('delay proxy', distEntry('engine/proxy-main.js'), [
+    JSON.stringify({ upstreamHost: url.hostname, upstreamPort: port, delayMs: common.delayMs, jitterMs: common.jitterMs, mode: common.delayMode, seed: common.seed }),
+  ]);
+}
+
+/** One transport, start to finish, on its own fresh server; always returns a result, never leaves a process. */
+/** What runScenario settles once for every transport: the profile and what each transport does. */
+interface RunPlan {
+  readonly runId: string;
+  readonly profile: TargetProfile;
+  readonly ref: ProfileRef;
+  readonly resume: Readonly<Record<string, boolean>>;
+  readonly machine: Plan | null;
+}
+
+async function runTransport<Config>(request: RunRequest<Config>, transport: TransportName, plan: RunPlan, checkpoint: (current: TransportResult) => Promise<void>): Promise<TransportResult> {
+  const { runId, machine, profile } = plan;
+  const resume = plan.resume[transport] ?? false;
+  const { scenario, common, reporter } = request;
+  const startedAt = new Date();
+  const startedUs = nowUs();
+  const log = (line: string): void => reporter.log(`${transport}: ${line}`);
+  const transportAbort = new AbortController();
+  const signal = AbortSignal.any([request.signal, transportAbort.signal]);
+  const dispatcher = new Agent({ keepAliveTimeout: 60_000, connect: { timeout: common.connectTimeoutMs } });
+  let server: ChildHandle | null = null;
+  let proxy: ChildHandle | null = null;
+  let sampler: ResourceSampler | null = null;
+  let observed: Observed | null = null;
+  let failure: unknown = null;
+  let stopping = false;
+  let restarting = false;
+  let serverDied: string | null = null;
+
+  const watchServer = (child: ChildHandle): void => {
+    void child.exited.then((how) => {
+      if (stopping || restarting || child !== server) return;
+      serverDied = how;
+      transportAbort.abort();
+    });
+  };
+
+  /** The result as it stands; called at the end, and by checkpoints during a long run. */
+  const resultNow = (state: RunState): TransportResult => {
+    const watched = observed as Observed | null;
+    const snapshot = watched?.measured() ?? { result: new Recorder({ runId, plan: [], deadlineUs: 1 }).result(0), reconnects: 0, gaps: 0 };
+    const measured = snapshot.result;
+    const generatorUsage = sampler?.usageOf('generator') ?? { cpuPctAvg: null, cpuPctMax: null, rssBytesMax: null };
+    const proxyUsage = sampler?.usageOf('proxy') ?? null;
+    const loopDelayUs = sampler?.eventLoopDelayP99UsMax ?? 0;
+    const usableCores = Math.min(watched?.generatorThreads ?? 1, availableParallelism());
+    const processReasons = saturation(generatorUsage, loopDelayUs, measured.latencyUs.sendLag.p99, proxyUsage, usableCores).reasons;
+    const reasons = [...processReasons, ...(watched?.saturationReasons?.() ?? [])];
+    return {
+      transport,
+      scenario: scenario.name,
+      state,
+      error: failure ? { code: errorCode(failure), message: (failure as Error).message ?? String(failure) } : null,
+      config: { ...request.options, transport, profile: profile.name, resume, resumeKind: resumeKindOf(profile, transport) },
+      environment: environment(),
+      server: common.target ?? 'built-in',
+      startedAt: startedAt.toISOString(),
+      durationMs: Math.round((nowUs() - startedUs) / 1000),
+      latencyUs: measured.latencyUs,
+      messages: measured.messages,
+      subscriberBursts: measured.subscriberBursts,
+      connections: { subscribers: watched?.subscribers ?? 0, reconnects: snapshot.reconnects, gaps: snapshot.gaps },
+      errors: measured.errors,
+      serverUsage: sampler?.usageOf('server') ?? null,
+      generator: { ...generatorUsage, saturated: reasons.length > 0, saturationReasons: reasons, eventLoopDelayP99UsMax: loopDelayUs },
+      proxyUsage,
+      histograms: measured.histograms,
+      details: watched?.details?.() ?? null,
+      samples: sampler?.rows ?? [],
+    };
+  };
+
+  try {
+    if (!common.target) {
+      server = await startServer(transport, common);
+      log(`built-in server on ${server.url} (pid ${server.pid})`);
+      watchServer(server);
+    }
+    const upstream = common.target ?? (server as ChildHandle).url;
+    if (common.delayMs > 0 || scenario.needsProxy?.(request.scenarioConfig)) {
+      proxy = await startProxy(upstream, common);
+      log(`proxy on ${proxy.url}: ${common.delayMs} ms one-way${common.jitterMs ? ` ±${common.jitterMs} ms` : ''}, ${common.delayMode} mode`);
+    }
+    const baseUrl = proxy ? throughProxy(proxy.url, upstream) : upstream;
+    const clientContext: ClientContext = {
+      resume,
+      reconnect: { baseMs: RECONNECT_POLICY.baseMs, maxMs: Math.min(RECONNECT_POLICY.maxMs, scenario.reconnectMaxMs?.(request.scenarioConfig) ?? RECONNECT_POLICY.maxMs) },
+      connectTimeoutMs: common.connectTimeoutMs,
+      dispatcher,
+      random: seededRandom(common.seed),
+    };
+    const target = targetHandle(profile, plan.ref, targetContext(common, transport, runId, baseUrl, upstream, resume));
+    const pids: Partial<Record<'server' | 'generator' | 'proxy', number>> = { generator: process.pid };
+    if (server) pids.server = server.pid;
+    if (proxy) pids.proxy = proxy.pid;
+    sampler = new ResourceSampler(pids, () => observed?.live() ?? { connections: 0, sent: 0, received: 0, measuring: false });
+    await sampler.start();
+    const proxyChild = proxy;
+    const context: ScenarioContext = {
+      transport,
+      client: CLIENTS[transport] as ScenarioContext['client'],
+      clientContext,
+      target,
+      runId,
+      signal,
+      log,
+      progress: reporter.progress,
+      observe: (what) => {
+        observed = what;
+      },
+      samples: () => sampler?.rows ?? [],
+      sampleNow: async () => sampler?.sampleNow(),
+      machine,
+      proxy: proxyChild
+        ? {
+            cut: () => proxyChild.send('cut'),
+            refuse: (on: boolean) => proxyChild.send(on ? 'refuse on' : 'refuse off'),
+            stall: (direction: 'up' | 'down', ms: number) => proxyChild.send(`stall ${direction} ${Math.round(ms)}`),
+            loss: (probability: number, ms: number) => proxyChild.send(`loss ${probability} ${Math.round(ms)}`),
+          }
+        : null,
+      restartServer: server
+        ? async () => {
+            const old = server as ChildHandle;
+            const port = new URL(old.url).port;
+            restarting = true;
+            try {
+              await old.stop(1000);
+              server = await startServer(transport, common, port);
+              sampler?.setPid('server', server.pid);
+              watchServer(server);
+              log(`server restarted on ${server.url} (pid ${server.pid})`);
+            } finally {
+              restarting = false;
+            }
+          }
+        : null,
+      checkpoint: () => checkpoint(resultNow('aborted')),
+    };
+    await scenario.run(context, request.scenarioConfig);
+  } catch (error) {
+    failure = error;
+  } finally {
+    stopping = true;
+    await sampler?.stop();
+    await dispatcher.destroy().catch(() => {});
+    await proxy?.stop();
+    await server?.stop();
+  }
+  if (serverDied && !failure) failure = new RtbError('RTB_ERR_CHILD_START', `the server process exited (${serverDied}) in the middle of the run`);
+  if (failure) log(`failed: ${(failure as Error).message}`);
+  return resultNow(request.signal.aborted ? 'aborted' : failure ? 'failed' : 'completed');
+}
+
+/** Runs a scenario for every requested transport, one after another, and returns the whole summary. */
+export async function runScenario<Config>(request: RunRequest<Config>): Promise<RunSummary> {
+  const runId = newRunId();
+  const startedAt = new Date().toISOString();
+  const { common } = request;
+  // Everything the command line can get wrong is said before anything starts.
+  const { profile, ref } = await loadProfile(common.profile);
+  checkTargetGiven(profile, common);
+  const transports = transportsOf(profile, common);
+  const resume = resumeOf(profile, transports, common.resume);
+  const machine = request.scenario.preflight?.(request.scenarioConfig, common) ?? null;
+  for (const check of machine?.checks ?? []) request.reporter.log(`preflight: ${check}`);
+  if (common.target) await checkTarget(profile, targetContext(common, transports[0] as TransportName, runId, common.target, common.target, false));
+  const plan: RunPlan = { runId, profile, ref, resume, machine };
+  const results: TransportResult[] = [];
+  const summaryOf = (transports: readonly TransportResult[], state: RunState, checkpoint: boolean): RunSummary => ({
+    schema: SCHEMA_ID,
+    schemaVersion: SCHEMA_VERSION,
+    runId,
+    scenario: request.scenario.name,
+    state,
+    ...(checkpoint ? { checkpoint: true } : {}),
+    startedAt,
+    finishedAt: new Date().toISOString(),
+    command: request.command,
+    environment: environment(),
+    transports,
+  });
+  for (const transport of transports) {
+    if (request.signal.aborted) break;
+    // A checkpoint says `aborted` with `checkpoint: true`: if rtbench is gone, that is where it stopped.
+    const checkpoint = async (current: TransportResult): Promise<void> => request.checkpoint?.(summaryOf([...results, current], 'aborted', true));
+    results.push(await runTransport(request, transport, plan, checkpoint));
+  }
+  const state: RunState = request.signal.aborted ? 'aborted' : results.some((r) => r.state !== 'completed') ? 'failed' : 'completed';
+  return summaryOf(results, state, false);
+}

@@ -1,0 +1,163 @@
+import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
+import pidusage from 'pidusage';
+import { LOOP_RESOLUTION_MS, loopDelayUs } from '../core/loop-delay.js';
+
+import type { LiveCounters, ProcessUsage, Role, SampleRow } from '../core/result.js';
+
+/** CPU average and maximum and RSS maximum of one process over some rows; nulls where it was not sampled. */
+export function usageOfRows(rows: readonly SampleRow[], role: Role): ProcessUsage {
+  const cpu = rows.map((row) => row[`${role}CpuPct`]).filter((v): v is number => v !== null);
+  const rss = rows.map((row) => row[`${role}RssBytes`]).filter((v): v is number => v !== null);
+  return {
+    cpuPctAvg: cpu.length ? round1(cpu.reduce((a, b) => a + b, 0) / cpu.length) : null,
+    cpuPctMax: cpu.length ? Math.max(...cpu) : null,
+    rssBytesMax: rss.length ? Math.max(...rss) : null,
+  };
+}
+
+/** CPU time used between two readings as a percentage of one core; null when no time passed. */
+export function cpuPercent(previous: { cpuMs: number; atMs: number }, current: { cpuMs: number; atMs: number }): number | null {
+  const elapsedMs = current.atMs - previous.atMs;
+  return elapsedMs > 0 ? ((current.cpuMs - previous.cpuMs) / elapsedMs) * 100 : null;
+}
+const MIN_INTERVAL_MS = 500;
+
+/**
+ * Samples CPU and RSS of the server, the load generator and the proxy once per interval (pidusage
+ * reads the children's /proc entries; rtbench reads its own counters), plus the generator's
+ * event-loop delay. CPU is the share of one core between two readings.
+ */
+export class ResourceSampler {
+  readonly rows: SampleRow[] = [];
+  private pids: Partial<Record<Role, number>>;
+  private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+  private timer: NodeJS.Timeout | null = null;
+  private startedMs = 0;
+  private lastSampleMs = 0;
+  private last: LiveCounters = { connections: 0, sent: 0, received: 0, measuring: false };
+  private sampling: Promise<void> = Promise.resolve();
+  private readonly cpuBaseline = new Map<number, { cpuMs: number; atMs: number }>();
+
+  constructor(
+    pids: Partial<Record<Role, number>>,
+    private readonly counters: () => LiveCounters,
+    private readonly intervalMs = 1000,
+  ) {
+    this.pids = pids;
+  }
+
+  /** A process was replaced (server restart): sample the new pid from now on. */
+  setPid(role: Role, pid: number): void {
+    this.pids = { ...this.pids, [role]: pid }; // its first reading sets a new baseline
+  }
+
+  async start(): Promise<void> {
+    await this.usage(); // sets each pid's CPU baseline; shares are measured from here
+    this.loopDelay.enable();
+    this.startedMs = performance.now();
+    this.lastSampleMs = this.startedMs;
+    this.last = this.counters();
+    this.timer = setInterval(() => {
+      this.sampling = this.sampling.then(() => this.sample());
+    }, this.intervalMs);
+    this.timer.unref();
+  }
+
+  /**
+   * CPU share since the previous reading and current RSS, per role. pidusage's own `cpu` figure is
+   * not used: it divides by an uptime held in one module-wide variable that concurrent calls
+   * overwrite, which under load produced readings of thousands of percent. Instead its cumulative
+   * `ctime` (or, for rtbench itself, process.cpuUsage) is divided by our own monotonic interval,
+   * one pid at a time. The first reading of a pid only sets its baseline.
+   */
+  private async usage(): Promise<Partial<Record<Role, { cpu: number | null; memory: number }>>> {
+    const out: Partial<Record<Role, { cpu: number | null; memory: number }>> = {};
+    for (const [role, pid] of Object.entries(this.pids) as Array<[Role, number]>) {
+      let cpuMs: number;
+      let memory: number;
+      try {
+        if (pid === process.pid) {
+          const { user, system } = process.cpuUsage();
+          cpuMs = (user + system) / 1000;
+          memory = process.memoryUsage.rss();
+        } else {
+          const stat = await pidusage(pid);
+          cpuMs = stat.ctime;
+          memory = stat.memory;
+        }
+      } catch {
+        // The process is gone (a restart in progress, or it died), or no descriptor was free to
+        // read /proc: this second has no reading. A sampler never ends a run.
+        continue;
+      }
+      const reading = { cpuMs, atMs: performance.now() };
+      const previous = this.cpuBaseline.get(pid);
+      this.cpuBaseline.set(pid, reading);
+      out[role] = { cpu: previous ? cpuPercent(previous, reading) : null, memory };
+    }
+    return out;
+  }
+
+  private async sample(): Promise<void> {
+    // CPU time advances in 10 ms ticks: a share computed over a few milliseconds is noise (it can
+    // read thousands of percent), so an interval shorter than this is not sampled.
+    if (this.rows.length > 0 && performance.now() - this.lastSampleMs < MIN_INTERVAL_MS) return;
+    const usage = await this.usage();
+    const now = performance.now();
+    const counters = this.counters();
+    this.rows.push({
+      elapsedS: Math.round((now - this.startedMs) / 100) / 10,
+      measuring: counters.measuring,
+      step: counters.step ?? null,
+      connections: counters.connections,
+      messagesSent: counters.sent - this.last.sent,
+      messagesReceived: counters.received - this.last.received,
+      serverCpuPct: usage.server?.cpu != null ? round1(usage.server.cpu) : null,
+      serverRssBytes: usage.server?.memory ?? null,
+      generatorCpuPct: usage.generator?.cpu != null ? round1(usage.generator.cpu) : null,
+      generatorRssBytes: usage.generator?.memory ?? null,
+      proxyCpuPct: usage.proxy?.cpu != null ? round1(usage.proxy.cpu) : null,
+      proxyRssBytes: usage.proxy?.memory ?? null,
+      eventLoopDelayP99Us: loopDelayUs(this.loopDelay.percentile(99), LOOP_RESOLUTION_MS),
+    });
+    this.loopDelay.reset();
+    this.last = counters;
+    this.lastSampleMs = now;
+  }
+
+  /** Stops sampling; a last partial interval is kept if it is long enough to mean something. */
+  async stop(): Promise<void> {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    await this.sampling;
+    await this.sample();
+    this.loopDelay.disable();
+    pidusage.clear();
+  }
+
+  /** The measured seconds, or every second when the run stopped before measuring began. */
+  private judgedRows(): readonly SampleRow[] {
+    const measured = this.rows.filter((row) => row.measuring);
+    return measured.length > 0 ? measured : this.rows;
+  }
+
+  usageOf(role: Role, rows: readonly SampleRow[] = this.judgedRows()): ProcessUsage | null {
+    return this.pids[role] === undefined ? null : usageOfRows(rows, role);
+  }
+
+  /** Takes a sample now (in turn with the periodic ones, unless one was just taken) and returns the latest. */
+  async sampleNow(): Promise<SampleRow | undefined> {
+    this.sampling = this.sampling.then(() => this.sample());
+    await this.sampling;
+    return this.rows.at(-1);
+  }
+
+  /** Highest per-interval p99 of the generator's event-loop delay, over the measured seconds. */
+  get eventLoopDelayP99UsMax(): number {
+    return this.judgedRows().reduce((max, row) => Math.max(max, row.eventLoopDelayP99Us), 0);
+  }
+}
+
+function round1(value: number): number {
+  return Math.round(value * 10) / 10;
+}

@@ -1,0 +1,86 @@
+import type { ClientContext, SubscribeSpec, TransportClient } from '../clients/types.js';
+import type { ReportFile, ReportSection } from '../core/report.js';
+import type { LiveCounters, RecorderResult, SampleRow, TransportResult } from '../core/result.js';
+import type { TransportName } from '../core/transports.js';
+import type { PublishChannel, ProvisionRequest, SubscriberRef, TargetContext, TargetProfile } from '../targets/types.js';
+import type { ProfileRef } from '../targets/load.js';
+import type { CommonConfig, OptionSpec } from './options.js';
+import type { Plan } from './preflight.js';
+
+/**
+ * The contract between the engine and a scenario. The engine owns it (as k6's executors implement
+ * what its engine declares): it starts and stops servers, proxy and sampler, hands the scenario a
+ * context for one transport, and turns what the scenario lets it observe into a result. A scenario
+ * is plain data plus `run(context, config)`; its report tables are its own too.
+ */
+
+/** What a scenario lets the runner watch, so a run that fails or is interrupted still reports what it measured. */
+export interface Observed {
+  /** Subscribers the scenario asked for (whether or not they all connected). */
+  readonly subscribers: number;
+  /** Read once per second for samples.csv. */
+  live(): LiveCounters;
+  /** Everything measured so far, as one result (a ramp sums its steps). */
+  measured(): { readonly result: RecorderResult; readonly reconnects: number; readonly gaps: number };
+  /** Scenario-specific report, written into the transport's result as `details` (a ramp's steps). */
+  details?(): Readonly<Record<string, unknown>>;
+  /** Threads of the generator doing work (main + workers); its CPU limit scales with them. Default 1. */
+  readonly generatorThreads?: number;
+  /** Reasons, beyond the process-level ones, that the generator limited the numbers (busy worker threads). */
+  saturationReasons?(): readonly string[];
+}
+
+/** The target as one transport run sees it: the profile, where it is, and what was provisioned. */
+export interface TargetHandle {
+  readonly profile: TargetProfile;
+  /** How a subscriber thread loads the same profile. */
+  readonly ref: ProfileRef;
+  readonly context: TargetContext;
+  /** Users, rooms, tokens for this run: untimed, before measuring. */
+  provision(request: Omit<ProvisionRequest, 'concurrency'>): Promise<unknown>;
+  publisher(provisioned: unknown): PublishChannel;
+  spec(provisioned: unknown, subscriber: SubscriberRef): SubscribeSpec;
+  /** The same target with resume switched on or off (faults runs both). */
+  withResume(resume: boolean): TargetHandle;
+  /** The same target reached without the proxy: for a publisher that must keep going through a subscriber-side fault. */
+  direct(): TargetHandle;
+  /** Whether this transport of the profile can resume at all. */
+  readonly canResume: boolean;
+}
+
+/** What the runner hands a scenario for one transport: everything it needs, and nothing it must clean up. */
+export interface ScenarioContext {
+  readonly transport: TransportName;
+  readonly client: TransportClient;
+  readonly clientContext: ClientContext;
+  readonly target: TargetHandle;
+  readonly runId: string;
+  /** Aborted on Ctrl-C, SIGTERM, or when the server under test dies. */
+  readonly signal: AbortSignal;
+  log(line: string): void;
+  progress(line: string): void;
+  /** Call once, before measuring starts. */
+  observe(observed: Observed): void;
+  samples(): readonly SampleRow[];
+  sampleNow(): Promise<SampleRow | undefined>;
+  readonly machine: Plan | null;
+  readonly proxy: { cut(): void; refuse(on: boolean): void; stall(direction: 'up' | 'down', ms: number): void; loss(probability: number, ms: number): void } | null;
+  readonly restartServer: (() => Promise<void>) | null;
+  checkpoint(): Promise<void>;
+}
+
+export interface Scenario<Config> {
+  readonly name: string;
+  readonly summary: string;
+  readonly options: readonly OptionSpec[];
+  configFrom(options: Record<string, unknown>): Config;
+  preflight?(config: Config, common: CommonConfig): Plan;
+  readonly commonDefaults?: Readonly<Record<string, unknown>>;
+  needsProxy?(config: Config): boolean;
+  reconnectMaxMs?(config: Config): number | undefined;
+  run(context: ScenarioContext, config: Config): Promise<void>;
+  /** The scenario's tables, from its results (summary.md and the terminal). */
+  report(results: readonly TransportResult[]): readonly ReportSection[];
+  /** Extra files of its own in the run folder (a soak's intervals.csv). */
+  files?(results: readonly TransportResult[]): readonly ReportFile[];
+}

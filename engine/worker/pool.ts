@@ -1,0 +1,198 @@
+import { Worker } from 'node:worker_threads';
+import { type Histogram, mergeEncoded, newHistogram, recordUs } from '../../core/histogram.js';
+import { distEntry } from '../../core/paths.js';
+import type { PlannedMessage } from '../recorder.js';
+import type { ConnectReply, ConnectionStatus, FromWorker, StepReply, SubscriberSpec, Tick, ToWorker, WorkerInit } from './protocol.js';
+import { type MessageCounts } from '../../core/result.js';
+
+type Request = ToWorker extends infer T ? (T extends { id: number } ? Omit<T, 'id'> : never) : never;
+
+export interface ThreadHealth {
+  /** Highest event-loop utilisation (0..1) any worker reported in one 500 ms tick. */
+  readonly utilizationMax: number;
+  readonly eventLoopDelayP99UsMax: number;
+}
+
+/**
+ * The main thread's handle on the subscriber workers. Subscribers are dealt round-robin, so the
+ * count opened is exactly the count asked for however many workers there are.
+ */
+export class SubscriberPool {
+  private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
+  private readonly ticks: Tick[];
+  private nextId = 1;
+  private health = { utilizationMax: 0, eventLoopDelayP99UsMax: 0 };
+
+  private constructor(private readonly workers: readonly Worker[]) {
+    this.ticks = workers.map(() => ({ type: 'tick', connected: 0, arrivals: 0, utilization: 0, eventLoopDelayP99Us: 0 }));
+    workers.forEach((worker, index) => {
+      worker.on('message', (message: FromWorker) => {
+        if (message.type === 'tick') {
+          this.ticks[index] = message;
+          this.health.utilizationMax = Math.max(this.health.utilizationMax, message.utilization);
+          this.health.eventLoopDelayP99UsMax = Math.max(this.health.eventLoopDelayP99UsMax, message.eventLoopDelayP99Us);
+          return;
+        }
+        const waiter = this.pending.get(message.id);
+        this.pending.delete(message.id);
+        if (message.type === 'error') waiter?.reject(new Error(`worker ${index}: ${message.message}`));
+        else waiter?.resolve(message.value);
+      });
+      worker.on('error', (error) => this.failAll(error));
+      worker.on('exit', (code) => {
+        if (code !== 0) this.failAll(new Error(`worker ${index} exited with code ${code}`));
+      });
+    });
+  }
+
+  static start(count: number, init: WorkerInit): SubscriberPool {
+    if (!Number.isInteger(count) || count < 1) throw new RangeError(`worker count must be an integer >= 1, got ${count}`);
+    const entry = distEntry('engine/worker/subscriber-worker.js');
+    return new SubscriberPool(Array.from({ length: count }, (_, workerIndex) => new Worker(entry, { workerData: { ...init, workerIndex } })));
+  }
+
+  get size(): number {
+    return this.workers.length;
+  }
+
+  private failAll(error: Error): void {
+    for (const waiter of this.pending.values()) waiter.reject(error);
+    this.pending.clear();
+  }
+
+  private call<T>(index: number, request: Request): Promise<T> {
+    const id = this.nextId++;
+    return new Promise<T>((resolve, reject) => {
+      this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
+      (this.workers[index] as Worker).postMessage({ ...request, id });
+    });
+  }
+
+  private all<T>(request: Request): Promise<T[]> {
+    return Promise.all(this.workers.map((_, index) => this.call<T>(index, request)));
+  }
+
+  /** Splits `specs` round-robin over the workers; each opens its share with its part of `concurrency`. */
+  async connect(
+    specs: readonly SubscriberSpec[],
+    concurrency: number,
+  ): Promise<{ ok: number; okByRoom: Record<number, number>; failed: Record<string, number>; connectUs: Histogram }> {
+    const shares: SubscriberSpec[][] = this.workers.map(() => []);
+    specs.forEach((spec, position) => shares[position % shares.length]?.push(spec));
+    const perWorker = Math.max(1, Math.ceil(concurrency / this.workers.length));
+    const replies = await Promise.all(shares.map((share, index) => this.call<ConnectReply>(index, { type: 'connect', subscribers: share, concurrency: perWorker })));
+    const failed: Record<string, number> = {};
+    const okByRoom: Record<number, number> = {};
+    for (const reply of replies) {
+      for (const [code, n] of Object.entries(reply.failed)) failed[code] = (failed[code] ?? 0) + n;
+      for (const [room, n] of Object.entries(reply.okByRoom)) okByRoom[Number(room)] = (okByRoom[Number(room)] ?? 0) + n;
+    }
+    return { ok: replies.reduce((n, r) => n + r.ok, 0), okByRoom, failed, connectUs: mergeEncoded(replies.map((r) => r.connectHistogram)) };
+  }
+
+  async warmReset(): Promise<void> {
+    await this.all({ type: 'warm-reset' });
+  }
+
+  async warmStatus(): Promise<{ warmed: number; held: number }> {
+    const replies = await this.all<{ warmed: number; held: number }>({ type: 'warm-status' });
+    return { warmed: replies.reduce((n, r) => n + r.warmed, 0), held: replies.reduce((n, r) => n + r.held, 0) };
+  }
+
+  async measure(plan: readonly PlannedMessage[], startUs: number, deadlineUs?: number): Promise<void> {
+    await this.all({ type: 'measure', plan, startUs, ...(deadlineUs === undefined ? {} : { deadlineUs }) });
+  }
+
+  /** Resolves true when every worker has every expected message, false at `untilUs`. */
+  async waitComplete(untilUs: number): Promise<boolean> {
+    return (await this.all<boolean>({ type: 'wait-complete', untilUs })).every(Boolean);
+  }
+
+  /** Each worker's step result; `attempted` are the messages the publisher actually sent. */
+  async results(attempted: readonly number[]): Promise<StepReply[]> {
+    return this.all<StepReply>({ type: 'result', attempted });
+  }
+
+  /** Connection counters summed over the workers. */
+  async status(): Promise<ConnectionStatus> {
+    const parts = await this.all<ConnectionStatus>({ type: 'status' });
+    const sum = (key: Exclude<keyof ConnectionStatus, 'lastOpenedUs' | 'errors'>): number => parts.reduce((n, p) => n + p[key], 0);
+    const errors: Record<string, number> = {};
+    for (const part of parts) for (const [code, n] of Object.entries(part.errors)) errors[code] = (errors[code] ?? 0) + n;
+    return {
+      held: sum('held'),
+      connected: sum('connected'),
+      disconnects: sum('disconnects'),
+      reconnects: sum('reconnects'),
+      failedAttempts: sum('failedAttempts'),
+      gaps: sum('gaps'),
+      lastOpenedUs: parts.reduce((max, p) => Math.max(max, p.lastOpenedUs), 0),
+      errors,
+    };
+  }
+
+  /** Latest live counters from the workers' ticks (at most 500 ms old). */
+  live(): { connected: number; arrivals: number } {
+    return { connected: this.ticks.reduce((n, t) => n + t.connected, 0), arrivals: this.ticks.reduce((n, t) => n + t.arrivals, 0) };
+  }
+
+  /** Worst thread health since the last call, then starts over (one reading per step). */
+  takeHealth(): ThreadHealth {
+    const health = this.health;
+    this.health = { utilizationMax: 0, eventLoopDelayP99UsMax: 0 };
+    return health;
+  }
+
+  async close(): Promise<void> {
+    await Promise.race([this.all({ type: 'close' }).catch(() => {}), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
+    await Promise.all(this.workers.map((worker) => worker.terminate()));
+  }
+}
+
+export interface MergedStep {
+  readonly messages: MessageCounts;
+  readonly perMessage: Histogram;
+  readonly fanOutSpread: Histogram;
+  readonly errors: Record<string, number>;
+  readonly connected: number;
+  readonly reconnects: number;
+  readonly gaps: number;
+}
+
+/**
+ * Merges the workers' step results: counts add up, histograms merge, and fan-out spread is
+ * recomputed from each worker's first and last arrival per message, since the first subscriber to
+ * get a message and the last may live in different threads.
+ */
+export function mergeStep(replies: readonly StepReply[], plan: readonly PlannedMessage[], audienceOfRoom: (room: number) => number): MergedStep {
+  const messages = { expected: 0, received: 0, lost: 0, late: 0, duplicated: 0, outOfOrder: 0, pending: 0, foreign: 0 };
+  const errors: Record<string, number> = {};
+  for (const reply of replies) {
+    for (const key of Object.keys(messages) as Array<keyof MessageCounts>) messages[key] += reply.result.messages[key];
+    for (const [code, n] of Object.entries(reply.result.errors)) errors[code] = (errors[code] ?? 0) + n;
+  }
+  const fanOutSpread = newHistogram();
+  for (const planned of plan) {
+    let count = 0;
+    let first = Number.POSITIVE_INFINITY;
+    let last = Number.NEGATIVE_INFINITY;
+    for (const reply of replies) {
+      const n = reply.count[planned.seq] ?? 0;
+      if (n === 0) continue;
+      count += n;
+      first = Math.min(first, reply.firstUs[planned.seq] ?? first);
+      last = Math.max(last, reply.lastUs[planned.seq] ?? last);
+    }
+    const audience = audienceOfRoom(planned.room ?? 0);
+    if (audience > 0 && count === audience) recordUs(fanOutSpread, last - first);
+  }
+  return {
+    messages,
+    perMessage: mergeEncoded(replies.map((r) => r.result.histograms.perMessage)),
+    fanOutSpread,
+    errors,
+    connected: replies.reduce((n, r) => n + r.connected, 0),
+    reconnects: replies.reduce((n, r) => n + r.reconnects, 0),
+    gaps: replies.reduce((n, r) => n + r.gaps, 0),
+  };
+}

@@ -1,0 +1,82 @@
+import type { TransportName } from '../../core/transports.js';
+import type { ProfileRef } from '../../targets/load.js';
+import type { TargetContext } from '../../targets/types.js';
+import type { PlannedMessage } from '../recorder.js';
+import { type RecorderResult } from '../../core/result.js';
+
+/** How a worker builds its client contexts; everything is plain data, cloned into the thread. */
+export interface WorkerInit {
+  readonly transport: TransportName;
+  /** The target profile, loaded again in the thread, and what the main thread provisioned with it. */
+  readonly profile: ProfileRef;
+  readonly target: TargetContext;
+  readonly provisioned: unknown;
+  readonly reconnect: { readonly baseMs: number; readonly maxMs: number };
+  readonly seed: number;
+  /** Source addresses to spread this worker's sockets over (empty: the system's choice). */
+  readonly localAddresses: readonly string[];
+  readonly runId: string;
+  /** Default deadline; each `measure` request may set its own. */
+  readonly deadlineUs: number;
+}
+
+export interface SubscriberSpec {
+  /** Global subscriber index, unique across workers. */
+  readonly index: number;
+  readonly room: number;
+}
+
+export type ToWorker =
+  | { readonly id: number; readonly type: 'connect'; readonly subscribers: readonly SubscriberSpec[]; readonly concurrency: number }
+  | { readonly id: number; readonly type: 'warm-reset' }
+  | { readonly id: number; readonly type: 'warm-status' }
+  | { readonly id: number; readonly type: 'measure'; readonly plan: readonly PlannedMessage[]; readonly startUs: number; readonly deadlineUs?: number }
+  | { readonly id: number; readonly type: 'wait-complete'; readonly untilUs: number }
+  | { readonly id: number; readonly type: 'result'; readonly attempted: readonly number[] }
+  | { readonly id: number; readonly type: 'status' }
+  | { readonly id: number; readonly type: 'close' };
+
+/** Connection health of a worker's subscribers, summed (counters are cumulative since they connected). */
+export interface ConnectionStatus {
+  readonly held: number;
+  readonly connected: number;
+  readonly disconnects: number;
+  readonly reconnects: number;
+  readonly failedAttempts: number;
+  readonly gaps: number;
+  /** Latest time (µs) any held subscriber's current connection was established: when all were back. */
+  readonly lastOpenedUs: number;
+  /** Errors by code (disconnect reasons, bad frames) since the subscribers connected. */
+  readonly errors: Readonly<Record<string, number>>;
+}
+
+export interface ConnectReply {
+  readonly ok: number;
+  /** Connected subscribers per room index: the audience each room's messages are expected by. */
+  readonly okByRoom: Readonly<Record<number, number>>;
+  readonly failed: Readonly<Record<string, number>>;
+  /** Encoded histogram of connect times (subscribe call to first connection established), µs. */
+  readonly connectHistogram: string;
+}
+
+export interface StepReply {
+  readonly result: RecorderResult;
+  readonly firstUs: Float64Array;
+  readonly lastUs: Float64Array;
+  readonly count: Uint32Array;
+  readonly connected: number;
+  readonly reconnects: number;
+  readonly gaps: number;
+}
+
+/** Sent by a worker every 500 ms without being asked: live counters and its own event-loop health. */
+export interface Tick {
+  readonly type: 'tick';
+  readonly connected: number;
+  readonly arrivals: number;
+  /** Fraction of the last interval the worker's event loop was busy (0..1). */
+  readonly utilization: number;
+  readonly eventLoopDelayP99Us: number;
+}
+
+export type FromWorker = { readonly id: number; readonly type: 'reply'; readonly value: unknown } | { readonly id: number; readonly type: 'error'; readonly message: string } | Tick;

@@ -1,0 +1,200 @@
+/**
+ * A load-generator thread: holds its share of the subscribers, matches what they receive with its
+ * own Recorder, and answers the pool's requests. Histograms leave the thread encoded; nothing is
+ * shared, so each thread's hot path (one arrival) touches only its own memory.
+ */
+import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { parentPort, workerData } from 'node:worker_threads';
+import { Agent } from 'undici';
+import { CLIENTS } from '../../clients/index.js';
+import type { ClientContext, Subscription, TransportClient } from '../../clients/types.js';
+import { profileFromRef } from '../../targets/load.js';
+import { nowUs } from '../../core/clock.js';
+import { encodeHistogram, newHistogram, recordUs } from '../../core/histogram.js';
+import { WARMUP_GROUP, decodeMarker } from '../../core/marker.js';
+import { seededRandom } from '../../core/random.js';
+import { Recorder } from '../recorder.js';
+import { LOOP_RESOLUTION_MS, loopDelayUs } from '../../core/loop-delay.js';
+import type { ConnectReply, ConnectionStatus, FromWorker, StepReply, SubscriberSpec, ToWorker, WorkerInit } from './protocol.js';
+
+const init = workerData as WorkerInit & { workerIndex: number };
+const port = parentPort!;
+const client = CLIENTS[init.transport] as TransportClient;
+const profile = await profileFromRef(init.profile);
+const random = seededRandom(init.seed + init.workerIndex * 7919);
+const addresses = init.localAddresses.length > 0 ? init.localAddresses : [undefined];
+const contexts: ClientContext[] = addresses.map((localAddress) => ({
+  resume: init.target.resume,
+  reconnect: init.reconnect,
+  connectTimeoutMs: init.target.connectTimeoutMs,
+  dispatcher: new Agent({ keepAliveTimeout: 60_000, connect: { timeout: init.target.connectTimeoutMs, ...(localAddress ? { localAddress } : {}) } }),
+  random,
+  ...(localAddress ? { localAddress } : {}),
+}));
+
+interface Held {
+  readonly spec: SubscriberSpec;
+  subscription: Subscription;
+  /** Position in this step's recorder, or -1 while the subscriber is not being measured. */
+  slot: number;
+}
+
+const held: Held[] = [];
+let warm = new Set<number>();
+let recorder: Recorder | null = null;
+/**
+ * Subscriber errors (disconnect reasons, bad frames), counted whether or not a round is being
+ * measured and reported, cumulative, with the connection status: a soak's disconnect between two
+ * rounds is counted like its disconnect count.
+ */
+const connectionErrors = new Map<string, number>();
+let arrivals = 0;
+
+function onMessage(subscriber: Held, content: string, receivedUs: number): void {
+  arrivals++;
+  if (recorder && subscriber.slot >= 0) {
+    recorder.recordArrival(subscriber.slot, content, receivedUs);
+    return;
+  }
+  const marker = decodeMarker(content);
+  if (marker?.group === WARMUP_GROUP && marker.runId === init.runId) warm.add(subscriber.spec.index);
+}
+
+async function connect(specs: readonly SubscriberSpec[], concurrency: number): Promise<ConnectReply> {
+  const histogram = newHistogram();
+  const failed: Record<string, number> = {};
+  const okByRoom: Record<number, number> = {};
+  let ok = 0;
+  let next = 0;
+  const one = async (spec: SubscriberSpec): Promise<void> => {
+    const entry: Held = { spec, subscription: null as unknown as Subscription, slot: -1 };
+    const startUs = nowUs();
+    entry.subscription = client.subscribe(contexts[spec.index % contexts.length] as ClientContext, profile.subscription(init.target, init.provisioned, spec) as never, {
+      onMessage: (content, receivedUs) => onMessage(entry, content, receivedUs),
+      onError: (code) => connectionErrors.set(code, (connectionErrors.get(code) ?? 0) + 1),
+    });
+    try {
+      await entry.subscription.ready;
+      recordUs(histogram, nowUs() - startUs);
+      held.push(entry);
+      ok++;
+      okByRoom[spec.room] = (okByRoom[spec.room] ?? 0) + 1;
+    } catch (error) {
+      const code = (error as { code?: string }).code ?? 'CONNECT_FAILED';
+      failed[code] = (failed[code] ?? 0) + 1;
+      await entry.subscription.close();
+    }
+  };
+  // Bounded concurrency: a fixed number of lanes, each opening one connection after another.
+  const lanes = Array.from({ length: Math.max(1, Math.min(concurrency, specs.length)) }, async () => {
+    while (next < specs.length) await one(specs[next++] as SubscriberSpec);
+  });
+  await Promise.all(lanes);
+  return { ok, okByRoom, failed, connectHistogram: encodeHistogram(histogram) };
+}
+
+function measure(plan: ToWorker & { type: 'measure' }): void {
+  held.forEach((entry, slot) => (entry.slot = slot));
+  recorder = new Recorder({ runId: init.runId, plan: plan.plan, deadlineUs: plan.deadlineUs ?? init.deadlineUs, subscriberRooms: held.map((h) => h.spec.room) });
+  recorder.begin(plan.startUs);
+}
+
+function connectionStatus(): ConnectionStatus {
+  const stats = held.map((h) => h.subscription.stats());
+  return {
+    held: held.length,
+    connected: stats.filter((s) => s.connected).length,
+    disconnects: stats.reduce((n, s) => n + s.disconnects, 0),
+    reconnects: stats.reduce((n, s) => n + s.reconnects, 0),
+    failedAttempts: stats.reduce((n, s) => n + s.failedAttempts, 0),
+    gaps: stats.reduce((n, s) => n + s.gaps, 0),
+    lastOpenedUs: stats.reduce((max, s) => Math.max(max, s.openedUs), 0),
+    errors: Object.fromEntries(connectionErrors),
+  };
+}
+
+function stepResult(attempted: readonly number[]): StepReply {
+  const current = recorder;
+  if (!current) throw new Error('no step is being measured');
+  for (const seq of attempted) current.markAttempted(seq);
+  const stats = held.map((h) => h.subscription.stats());
+  const times = current.arrivalTimes();
+  const reply: StepReply = {
+    result: current.result(nowUs()),
+    firstUs: times.firstUs,
+    lastUs: times.lastUs,
+    count: times.count,
+    connected: stats.filter((s) => s.connected).length,
+    reconnects: stats.reduce((n, s) => n + s.reconnects, 0),
+    gaps: stats.reduce((n, s) => n + s.gaps, 0),
+  };
+  recorder = null;
+  for (const entry of held) entry.slot = -1;
+  return reply;
+}
+
+async function waitComplete(untilUs: number): Promise<boolean> {
+  const current = recorder;
+  if (!current) return true;
+  const controller = new AbortController();
+  // Rounded up: a timer that fires a fraction of a millisecond early would judge still-missing
+  // messages as pending instead of lost.
+  const timer = setTimeout(() => controller.abort(), Math.max(0, Math.ceil((untilUs - nowUs()) / 1000) + 1));
+  await current.waitFor(() => current.complete, controller.signal);
+  clearTimeout(timer);
+  return current.complete;
+}
+
+async function handle(message: ToWorker): Promise<unknown> {
+  switch (message.type) {
+    case 'connect':
+      return connect(message.subscribers, message.concurrency);
+    case 'warm-reset':
+      warm = new Set();
+      return null;
+    case 'warm-status':
+      return { warmed: warm.size, held: held.length };
+    case 'status':
+      return connectionStatus();
+    case 'measure':
+      measure(message);
+      // Thread health is judged on the measured part of a step only, not on connecting.
+      loopDelay.reset();
+      lastUtilization = performance.eventLoopUtilization();
+      return null;
+    case 'wait-complete':
+      return waitComplete(message.untilUs);
+    case 'result':
+      return stepResult(message.attempted);
+    case 'close':
+      await Promise.all(held.map((h) => h.subscription.close()));
+      held.length = 0;
+      await Promise.all(contexts.map((c) => c.dispatcher.destroy()));
+      clearInterval(ticker);
+      return null;
+  }
+}
+
+port.on('message', (message: ToWorker) => {
+  handle(message).then(
+    (value) => port.postMessage({ id: message.id, type: 'reply', value } satisfies FromWorker),
+    (error: unknown) => port.postMessage({ id: message.id, type: 'error', message: (error as Error).message ?? String(error) } satisfies FromWorker),
+  );
+});
+
+// Live counters and this thread's own load, so saturation is judged per thread, not per process.
+const loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+loopDelay.enable();
+let lastUtilization = performance.eventLoopUtilization();
+const ticker = setInterval(() => {
+  const utilization = performance.eventLoopUtilization(lastUtilization);
+  lastUtilization = performance.eventLoopUtilization();
+  port.postMessage({
+    type: 'tick',
+    connected: held.reduce((n, h) => n + (h.subscription.stats().connected ? 1 : 0), 0),
+    arrivals,
+    utilization: utilization.utilization,
+    eventLoopDelayP99Us: loopDelayUs(loopDelay.percentile(99), LOOP_RESOLUTION_MS),
+  } satisfies FromWorker);
+  loopDelay.reset();
+}, 500);

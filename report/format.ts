@@ -1,0 +1,42 @@
+import type { TransportResult } from '../core/result.js';
+import { transportLabel } from '../core/transports.js';
+
+/** A transport's row label: its name, `(no resume)` when it did not resume, and its state unless completed. */
+export function methodName(result: Pick<TransportResult, 'transport' | 'config' | 'state'>): string {
+  let name = transportLabel(result.transport);
+  if (result.config.resume === false) name += ' (no resume)';
+  if (result.state !== 'completed') name += ` [${result.state}]`;
+  return name;
+}
+
+/** Whole microseconds shown as milliseconds: two decimals below 100 ms, one above. */
+export function formatMs(us: number | null | undefined): string {
+  if (us === null || us === undefined) return '-';
+  const ms = us / 1000;
+  return ms < 100 ? ms.toFixed(2) : ms.toFixed(1);
+}
+
+export function formatPct(value: number | null | undefined): string {
+  return value === null || value === undefined ? '-' : `${Math.round(value)}`;
+}
+
+export function formatMiB(bytes: number | null | undefined): string {
+  return bytes === null || bytes === undefined ? '-' : (bytes / 1024 / 1024).toFixed(1);
+}
+
+export function formatKiB(bytes: number | null | undefined): string {
+  return bytes === null || bytes === undefined ? '-' : (bytes / 1024).toFixed(1);
+}
+
+export function formatSignedMiB(bytes: number | null | undefined): string {
+  return bytes === null || bytes === undefined ? '-' : `${bytes >= 0 ? '+' : ''}${(bytes / 1024 / 1024).toFixed(1)}`;
+}
+
+/** A Markdown pipe table with padded columns, so it reads the same in a terminal and in a document. */
+export function renderTable(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const line = (cells: readonly string[]): string =>
+    `| ${cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join(' | ')} |`;
+  const rule = `|${widths.map((width, column) => (column === 0 ? '-'.repeat(width + 2) : `${'-'.repeat(width + 1)}:`)).join('|')}|`;
+  return [line(headers), rule, ...rows.map(line)].join('\n');
+}

@@ -1,0 +1,40 @@
+import type { LatencyStats } from '../core/histogram.js';
+import type { ReportSection } from '../core/report.js';
+import type { MessageCounts, TransportResult } from '../core/result.js';
+import { transportLabel } from '../core/transports.js';
+
+/** One row of the faults table: one transport, one resume mode, one fault (`details.faults[]`). */
+export interface FaultRow {
+  readonly resume: boolean;
+  readonly fault: string;
+  readonly description: string;
+  /** From the fault's start until every subscriber was connected again on a new connection; null if not within the window. */
+  readonly recoveryMs: number | null;
+  readonly disconnects: number;
+  readonly reconnects: number;
+  readonly failedReconnects: number;
+  readonly gaps: number;
+  readonly messages: MessageCounts;
+  readonly latencyUs: LatencyStats;
+  readonly publishErrors: number;
+}
+
+export function faultsSection(results: readonly TransportResult[]): ReportSection[] {
+  const rows = results.flatMap((r) => ((r.details?.faults as FaultRow[] | undefined) ?? []).map((f) => ({ r, f })));
+  if (rows.length === 0) return [];
+  return [
+    {
+      title: 'Faults (Recovery: from the fault until every subscriber was connected again on a new connection; - when none was needed or it did not happen in the window)',
+      headers: ['Method', 'Resume', 'Fault', 'Recovery (ms)', 'Disconnects', 'Reconnects', 'Failed attempts', 'Lost', 'Late', 'Dup', 'Out of order', 'Gap signals', 'Publish errors'],
+      rows: rows.map(({ r, f }) => [
+        transportLabel(r.transport),
+        f.resume ? 'on' : 'off',
+        f.fault,
+        f.recoveryMs === null ? '-' : String(f.recoveryMs),
+        String(f.disconnects), String(f.reconnects), String(f.failedReconnects),
+        `${f.messages.lost}/${f.messages.expected}`, String(f.messages.late), String(f.messages.duplicated), String(f.messages.outOfOrder),
+        String(f.gaps), String(f.publishErrors),
+      ]),
+    },
+  ];
+}

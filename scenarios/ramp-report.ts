@@ -1,0 +1,35 @@
+import type { ReportSection } from '../core/report.js';
+import type { TransportResult } from '../core/result.js';
+import { formatKiB, formatMiB, formatMs, formatPct, methodName } from '../report/format.js';
+import type { RampStep } from './ramp-step.js';
+
+export const RAMP_HEADERS = ['Step', 'Held', 'Connect P50', 'P99 (ms)', 'Connect errors', 'Error rate', 'Latency P50', 'P99', 'Max (ms)', 'Fan-out P99', 'Server CPU avg/max %', 'Server RSS (MiB)', 'RSS/conn (KiB)', 'Generator CPU %', 'Worker busy %'];
+
+/** One ramp's per-step rows; `*` marks a step whose generator was saturated. */
+export function rampRows(steps: readonly RampStep[]): string[][] {
+  return steps.map((s) => [
+    `${s.target}${s.generator.saturated ? '*' : ''}`,
+    String(s.connectionsHeld),
+    formatMs(s.connect.latencyUs.p50), formatMs(s.connect.latencyUs.p99),
+    String(s.connect.failed),
+    `${(s.errorRate * 100).toFixed(2)}%`,
+    formatMs(s.latencyUs.perMessage.p50), formatMs(s.latencyUs.perMessage.p99), formatMs(s.latencyUs.perMessage.max),
+    formatMs(s.latencyUs.fanOutSpread.p99),
+    s.server ? `${formatPct(s.server.cpuPctAvg)}/${formatPct(s.server.cpuPctMax)}` : '-',
+    formatMiB(s.server?.rssBytesMax ?? null),
+    formatKiB(s.server?.rssPerConnectionBytes),
+    `${formatPct(s.generator.cpuPctAvg)}/${formatPct(s.generator.cpuPctMax)}`,
+    String(Math.round(s.generator.workerUtilizationMax * 100)),
+  ]);
+}
+
+/** A section per transport: its verdict, and its steps. */
+export function rampSections(results: readonly TransportResult[]): ReportSection[] {
+  return results.flatMap((result) => {
+    const steps = result.details?.steps as readonly RampStep[] | undefined;
+    if (!steps) return [];
+    const verdict = String(result.details?.verdict ?? '');
+    const breaking = result.details?.breakingPoint as { cause?: string } | null | undefined;
+    return [{ title: `Ramp, ${methodName(result)}: ${verdict}${breaking?.cause ? ` (${breaking.cause})` : ''}; * = generator saturated at that step`, headers: RAMP_HEADERS, rows: rampRows(steps) }];
+  });
+}

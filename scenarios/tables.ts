@@ -1,0 +1,81 @@
+import type { LatencyStats } from '../core/histogram.js';
+import type { ReportSection } from '../core/report.js';
+import type { TransportResult } from '../core/result.js';
+import { formatMiB, formatMs, formatPct, methodName } from '../report/format.js';
+
+/**
+ * The tables every scenario shows: per-message latency with loss (the study's 4-2 table, done
+ * right), burst completion / fan-out / publish round trip, and resources; then the warnings a
+ * reader must see next to the numbers.
+ */
+function p(stats: LatencyStats, key: 'p50' | 'p95' | 'p99' | 'max'): string {
+  return formatMs(stats[key]);
+}
+
+/** The study's table (Method | ok/failed | P50 | P95 | P99 | Max), per-message latency, plus loss columns. */
+export function latencySection(results: readonly TransportResult[]): ReportSection {
+  return {
+    title: 'Per-message latency, scheduled send -> receipt (ms); ok/failed = subscriber x burst; Lost = lost/expected deliveries',
+    headers: ['Method', 'ok/failed', 'P50', 'P95', 'P99', 'Max (ms)', 'Lost', 'Dup', 'Out of order'],
+    rows: results.map((r) => {
+      const l = r.latencyUs.perMessage;
+      return [
+        methodName(r),
+        `${r.subscriberBursts.ok}/${r.subscriberBursts.failed}`,
+        p(l, 'p50'), p(l, 'p95'), p(l, 'p99'), p(l, 'max'),
+        `${r.messages.lost}/${r.messages.expected}`,
+        String(r.messages.duplicated),
+        String(r.messages.outOfOrder),
+      ];
+    }),
+  };
+}
+
+export function burstSection(results: readonly TransportResult[]): ReportSection {
+  return {
+    title: 'Burst completion, fan-out spread, publish round trip (ms)',
+    headers: ['Method', 'Burst completion P50', 'P99', 'Fan-out spread P50', 'P99', 'Publish RTT P50', 'P99', 'Send lag P99 (ms)'],
+    rows: results.map((r) => [
+      methodName(r),
+      p(r.latencyUs.burstCompletion, 'p50'), p(r.latencyUs.burstCompletion, 'p99'),
+      p(r.latencyUs.fanOutSpread, 'p50'), p(r.latencyUs.fanOutSpread, 'p99'),
+      p(r.latencyUs.publishRtt, 'p50'), p(r.latencyUs.publishRtt, 'p99'),
+      p(r.latencyUs.sendLag, 'p99'),
+    ]),
+  };
+}
+
+export function resourceSection(results: readonly TransportResult[]): ReportSection {
+  return {
+    title: 'Resources (CPU in % of one core)',
+    headers: ['Method', 'Server CPU avg %', 'max %', 'Server RSS max (MiB)', 'Generator CPU avg %', 'max %', 'Reconnects', 'Generator saturated'],
+    rows: results.map((r) => [
+      methodName(r),
+      formatPct(r.serverUsage?.cpuPctAvg), formatPct(r.serverUsage?.cpuPctMax),
+      formatMiB(r.serverUsage?.rssBytesMax),
+      formatPct(r.generator.cpuPctAvg), formatPct(r.generator.cpuPctMax),
+      String(r.connections.reconnects),
+      r.generator.saturated ? 'YES' : 'no',
+    ]),
+  };
+}
+
+/** Warnings a reader must see next to the numbers: saturation, failures, errors, pending deliveries. */
+export function notesSection(results: readonly TransportResult[]): ReportSection {
+  const lines: string[] = [];
+  for (const r of results) {
+    const name = methodName(r);
+    if (r.generator.saturated) lines.push(`${name}: the load generator was saturated, so these numbers may measure rtbench, not the server: ${r.generator.saturationReasons.join('; ')}.`);
+    if (r.error) lines.push(`${name}: ${r.error.code}: ${r.error.message}`);
+    const errors = Object.entries(r.errors);
+    if (errors.length > 0) lines.push(`${name}: errors ${errors.map(([code, n]) => `${code} x${n}`).join(', ')}.`);
+    if (r.messages.pending > 0) lines.push(`${name}: ${r.messages.pending} deliveries were still within their deadline when the run stopped (neither received nor lost).`);
+  }
+  return { title: '', lines };
+}
+
+/** The common tables, the scenario's own sections, then the warnings. */
+export function withCommonSections(results: readonly TransportResult[], own: readonly ReportSection[]): ReportSection[] {
+  const notes = notesSection(results);
+  return [latencySection(results), burstSection(results), resourceSection(results), ...own, ...(notes.lines?.length ? [notes] : [])];
+}
