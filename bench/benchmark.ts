@@ -7,13 +7,12 @@
  *   npm run bench                # calibration + ramp 100 -> 10,000 for ws, sse, long-polling
  *   npm run bench -- --skip-ramp # calibration only
  */
-import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { measureFloor } from './calibration.js';
+import { rtbench } from './run-cli.js';
 import { environment } from '../core/environment.js';
-import { distEntry } from '../core/paths.js';
 import { formatMs, methodName, renderTable } from '../report/format.js';
 import { RAMP_HEADERS, rampRows } from '../scenarios/ramp-report.js';
 import type { RampStep } from '../scenarios/ramp-step.js';
@@ -24,21 +23,7 @@ const stamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-'
 const folder = resolve(String(values.out), stamp);
 await mkdir(folder, { recursive: true });
 
-/** Runs the rtbench CLI with --json and returns the summary it printed. */
-function rtbench(args: readonly string[]): Promise<RunSummary> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [distEntry('cli.js'), ...args, '--json', '--quiet', '--out', folder], { stdio: ['ignore', 'pipe', 'inherit'] });
-    let stdout = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.on('close', (code) => {
-      try {
-        resolvePromise(JSON.parse(stdout) as RunSummary);
-      } catch {
-        reject(new Error(`rtbench ${args.join(' ')} exited ${code} without a summary`));
-      }
-    });
-  });
-}
+const rtbenchRun = (args: readonly string[]): Promise<RunSummary> => rtbench(args, folder);
 
 const env = environment();
 const lines: string[] = [
@@ -52,7 +37,7 @@ process.stderr.write('benchmark: calibration, raw floor\n');
 const schedule = { subscribers: 10, bursts: 200, burstSize: 3, gapMs: 50, pauseMs: 100 };
 const floor = await measureFloor(schedule);
 process.stderr.write('benchmark: calibration, rtbench burst --transport ws\n');
-const burst = await rtbench(['burst', '--transport', 'ws']);
+const burst = await rtbenchRun(['burst', '--transport', 'ws']);
 const measured = burst.transports[0]?.latencyUs.perMessage;
 const ratio = measured?.p50 && floor.p50 ? measured.p50 / floor.p50 : null;
 lines.push(
@@ -71,7 +56,7 @@ lines.push(
 
 if (!values['skip-ramp']) {
   process.stderr.write('benchmark: rtbench ramp --transport all (several minutes)\n');
-  const ramp = await rtbench(['ramp', '--transport', 'all']);
+  const ramp = await rtbenchRun(['ramp', '--transport', 'all']);
   lines.push('## Ramp', '', 'Command: `rtbench ramp --transport all` (steps 100, 1,000, 5,000, 10,000; all subscribers in one room; 10 messages per step at 2/s; 2 worker threads; hold 5 s). `*` marks a step whose generator was saturated.', '');
   for (const result of ramp.transports) {
     const steps = result.details?.steps as readonly RampStep[] | undefined;

@@ -65,6 +65,34 @@ describe('contract B, shape comparison (spring-chat-comparison)', () => {
     expect(byTransport['long-polling']?.messages.lost).toBeGreaterThan(30);
   }, 90_000);
 
+  it('soaks and takes faults on every transport; without a cursor, long polling loses even in a stall', async () => {
+    const server = await contractB({ shape: 'comparison' });
+    const soak = await runJson(['soak', '--target', server.url, '--profile', 'spring-chat-comparison', '--transport', 'all', '--connections', '3', '--duration', '4s', '--interval', '1s', '--out', outDir('comparison-soak')]);
+    for (const result of soak.transports) {
+      expect(result.state, result.transport).toBe('completed');
+      expect(result.messages, result.transport).toMatchObject({ expected: 12, received: 12, lost: 0 });
+    }
+    const faults = await runJson([
+      'faults', '--target', server.url, '--profile', 'spring-chat-comparison', '--transport', 'all', '--connections', '3', '--window', '3s', '--outage', '1s', '--deadline', '2500ms', '--out', outDir('comparison-faults'),
+    ]);
+    type Row = { resume: boolean; fault: string; disconnects: number; messages: { lost: number } };
+    const byFault = (transport: string): Record<string, Row> => {
+      const details = faults.transports.find((t) => t.transport === transport)?.details as { faults: Row[] };
+      return Object.fromEntries(details.faults.map((r) => [r.fault, r]));
+    };
+    for (const transport of ['sse', 'long-polling', 'stomp']) {
+      const rows = byFault(transport);
+      expect(Object.keys(rows), transport).toEqual(['cut', 'outage', 'stall', 'random-loss']);
+      expect(rows.outage?.disconnects, transport).toBe(3);
+      // Nothing resumes: what was published while the subscribers were away is gone.
+      expect(rows.outage?.messages.lost, transport).toBeGreaterThan(0);
+    }
+    // A stall disconnects nobody; the pushing transports deliver the held bytes, cursor-less long polling cannot.
+    expect(byFault('sse').stall?.messages.lost).toBe(0);
+    expect(byFault('stomp').stall?.messages.lost).toBe(0);
+    expect(byFault('long-polling').stall?.messages.lost).toBeGreaterThan(0);
+  }, 150_000);
+
   it('refuses --resume (no push channel has a cursor) and a transport the shape does not serve', async () => {
     const server = await contractB({ shape: 'comparison' });
     const resume = await runCli(['burst', '--target', server.url, '--profile', 'spring-chat-comparison', '--resume', '--out', outDir('refused')]);

@@ -4,7 +4,7 @@ import { nchanProfile, readMetaFrame } from '../targets/nchan.js';
 import { rabbitmqProfile } from '../targets/rabbitmq.js';
 import { clientContext, collect, referenceTarget, testCleanup } from './helpers.js';
 import { outRoot, runJson } from './support/cli.js';
-import { RABBITMQ_WEB_STOMP, nchanMissing, rabbitmqMissing, startNchan } from './support/services.js';
+import { RABBITMQ_WEB_STOMP, nchanMissing, rabbitmqMissing, startNchan } from '../bench/services.js';
 
 /**
  * rtbench against servers written by others: RabbitMQ's Web-STOMP plugin (STOMP subscribers and a

@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { request } from 'undici';
 
 /**
- * Real third-party servers the tests measure: RabbitMQ's Web-STOMP plugin and nginx with nchan. A
- * test that needs one asks here; when it cannot be had on this machine the test is skipped with the
- * reason printed (`.ci/run` installs and starts both, so CI runs every one of them).
+ * Real third-party servers rtbench is measured against (the peers benchmark, the tests): RabbitMQ's
+ * Web-STOMP plugin, and nginx with nchan started privately on a free port with the configuration of
+ * docs/targets/nchan.md. Each says why it cannot be had on this machine, if it cannot.
  */
 export const NCHAN_MODULE = '/usr/lib/nginx/modules/ngx_nchan_module.so';
 export const RABBITMQ_WEB_STOMP = 'http://127.0.0.1:15674';

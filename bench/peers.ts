@@ -1,0 +1,74 @@
+#!/usr/bin/env node
+/**
+ * The built-in servers beside real servers written by others, in one run on one machine
+ * (`npm run bench:peers`): the same burst against the reference servers (every transport), RabbitMQ
+ * Web-STOMP (STOMP) and nginx + nchan (WebSocket, SSE, long polling). Writes
+ * results/benchmarks/<timestamp>-peers/peers.md and prints it.
+ *
+ *   npm run bench:peers                      # the default burst (10 subscribers, 200 bursts of 3)
+ *   npm run bench:peers -- --delay 50        # any burst option is passed on to every run
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { environment } from '../core/environment.js';
+import type { RunSummary } from '../core/result.js';
+import { formatMs, formatPct, methodName, renderTable } from '../report/format.js';
+import { rtbench } from './run-cli.js';
+import { RABBITMQ_WEB_STOMP, nchanMissing, rabbitmqMissing, startNchan } from './services.js';
+
+const extra = process.argv.slice(2);
+const stamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+const folder = resolve('results', 'benchmarks', `${stamp}-peers`);
+await mkdir(folder, { recursive: true });
+
+const runs: Array<{ server: string; summary: RunSummary }> = [];
+const skipped: string[] = [];
+
+process.stderr.write('peers: built-in servers\n');
+runs.push({ server: 'rtbench reference server', summary: await rtbench(['burst', '--transport', 'all', ...extra], folder) });
+
+const rabbitmq = await rabbitmqMissing();
+if (rabbitmq) skipped.push(`RabbitMQ: ${rabbitmq}`);
+else {
+  process.stderr.write('peers: RabbitMQ Web-STOMP\n');
+  runs.push({ server: 'RabbitMQ Web-STOMP', summary: await rtbench(['burst', '--profile', 'rabbitmq', '--target', RABBITMQ_WEB_STOMP, ...extra], folder) });
+}
+
+const nchan = nchanMissing();
+if (nchan) skipped.push(`nchan: ${nchan}`);
+else {
+  process.stderr.write('peers: nginx + nchan\n');
+  const server = await startNchan();
+  try {
+    runs.push({ server: 'nginx + nchan', summary: await rtbench(['burst', '--profile', 'nchan', '--target', server.url, ...extra], folder) });
+  } finally {
+    await server.stop();
+  }
+}
+
+const env = environment();
+const rows = runs.flatMap(({ server, summary }) =>
+  summary.transports.map((r) => {
+    const l = r.latencyUs.perMessage;
+    return [
+      server, methodName(r),
+      formatMs(l.p50), formatMs(l.p95), formatMs(l.p99), formatMs(l.max),
+      `${r.messages.lost}/${r.messages.expected}`, String(r.messages.duplicated), String(r.messages.outOfOrder),
+      formatMs(r.latencyUs.publishRtt.p50), formatMs(r.latencyUs.fanOutSpread.p99),
+      formatPct(r.serverUsage?.cpuPctAvg), formatPct(r.generator.cpuPctAvg), r.generator.saturated ? 'YES' : 'no',
+    ];
+  }),
+);
+const report = [
+  `# rtbench beside real servers, ${new Date().toISOString().slice(0, 10)}`,
+  '',
+  `Machine: ${env.cpuModel}, ${env.cores} cores, ${Math.round(env.memoryBytes / 2 ** 30)} GiB, ${env.os}, Node ${env.node}; rtbench ${env.rtbenchVersion}, commit ${env.gitCommit ?? 'unknown'}.`,
+  `Command: \`rtbench burst${extra.length ? ` ${extra.join(' ')}` : ''}\` against each server, one after another (per-message latency from the scheduled send, ms).`,
+  '',
+  renderTable(['Server', 'Transport', 'P50', 'P95', 'P99', 'Max (ms)', 'Lost', 'Dup', 'Out of order', 'Publish RTT P50', 'Fan-out P99', 'Server CPU %', 'Generator CPU %', 'Saturated'], rows),
+  '',
+  ...skipped.map((line) => `Not measured: ${line}.`),
+  '',
+].join('\n');
+await writeFile(join(folder, 'peers.md'), report);
+process.stdout.write(report);
