@@ -3,8 +3,11 @@
  * nothing imports in a cycle. test/architecture.test.ts runs this on every `npm test`.
  *
  *   cli.ts, bench/          (top: the command line, the benchmark scripts)
- *   scenarios/              burst, ramp, soak, faults and their report tables
- *   engine/   report/       runner, recorder, publisher, workers, proxy, sampler | writers
+ *   decide/                 rtbench report: the decision report, its tables and charts
+ *   scenarios/              burst, ramp, soak, faults, throughput and their report tables
+ *   engine/                 runner, recorder, publisher, workers, proxy, sampler
+ *   analysis/               thresholds, compare (rank test), metrics of a result
+ *   report/                 writers (tables, summary.md, CSV)
  *   targets/                profiles: how to talk to each kind of server
  *   clients/                one client per transport
  *   core/                   clock, marker, histogram, errors, result schema, transports registry
@@ -15,7 +18,7 @@ const layer = (name, may) => ({
   comment: `${name}/ may import only ${may.join(', ')}`,
   severity: 'error',
   from: { path: `^${name}/` },
-  to: { path: '^(core|clients|targets|engine|report|scenarios|servers|bench|test|docs)/|^cli\\.ts$', pathNot: `^(${[name, ...may].join('|')})/` },
+  to: { path: '^(core|clients|targets|engine|report|analysis|scenarios|decide|servers|bench|test|docs)/|^cli\\.ts$', pathNot: `^(${[name, ...may].join('|')})/` },
 });
 
 module.exports = {
@@ -25,10 +28,12 @@ module.exports = {
     layer('clients', ['core']),
     layer('targets', ['core', 'clients']),
     layer('report', ['core']),
-    layer('engine', ['core', 'clients', 'targets']),
-    layer('scenarios', ['core', 'clients', 'targets', 'engine', 'report']),
+    layer('engine', ['core', 'clients', 'targets', 'analysis']),
+    layer('analysis', ['core', 'report']),
+    layer('scenarios', ['core', 'clients', 'targets', 'engine', 'report', 'analysis']),
+    layer('decide', ['core', 'report', 'analysis', 'scenarios']),
     layer('servers', ['core']),
-    layer('bench', ['core', 'clients', 'targets', 'engine', 'report', 'scenarios', 'servers']),
+    layer('bench', ['core', 'clients', 'targets', 'engine', 'report', 'analysis', 'scenarios', 'decide', 'servers']),
     {
       name: 'no-test-code-in-the-product',
       severity: 'error',

@@ -1,7 +1,13 @@
 #!/usr/bin/env node
 import chalk from 'chalk';
 import { Command, CommanderError } from 'commander';
-import { COMMON_OPTIONS, commonConfigFrom, toCommanderOption } from './engine/options.js';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { formatThresholds } from './analysis/formats.js';
+import { compareCommand } from './decide/compare-command.js';
+import { reportCommand } from './decide/report-command.js';
+import { evaluateThresholds } from './analysis/thresholds.js';
+import { COMMON_OPTIONS, type CommonConfig, commonConfigFrom, toCommanderOption } from './engine/options.js';
 import { EXIT, RtbError } from './core/errors.js';
 import { formatDurationMs } from './core/duration.js';
 import { environment } from './core/environment.js';
@@ -9,15 +15,16 @@ import { stderrReporter } from './engine/progress.js';
 import { runFolder, writeResults } from './report/write.js';
 import type { RunSummary } from './core/result.js';
 import { renderSections } from './report/sections.js';
-import { runScenario } from './engine/runner.js';
+import { prepareRun, runScenario } from './engine/runner.js';
 import { SCENARIOS } from './scenarios/index.js';
 import type { Scenario } from './engine/scenario.js';
 
 const EXIT_CODES_HELP = `
 Exit status:
-  0    every transport completed
+  0    every transport completed (and every --threshold held)
   1    a transport failed, or the run could not start (server, proxy, unreachable --target)
   2    bad command line
+  3    everything completed and was written, but a --threshold failed
   130  interrupted by Ctrl-C (SIGINT); what was measured is written
   143  stopped by SIGTERM; what was measured is written`;
 
@@ -36,10 +43,31 @@ function interruptSignal(): { signal: AbortSignal; exitCode: () => number | null
   return { signal: controller.signal, exitCode: () => code };
 }
 
+/**
+ * Evaluates `--threshold` rules on what was measured: the verdicts go beside the results
+ * (thresholds.json, thresholds.xml for CI test reports) and to the terminal. True when any failed.
+ */
+async function checkThresholds(common: CommonConfig, summary: RunSummary, folder: string): Promise<boolean> {
+  if (common.thresholds.length === 0) return false;
+  const verdicts = evaluateThresholds(summary, common.thresholds);
+  await writeFile(join(folder, 'thresholds.json'), formatThresholds(verdicts, 'json'));
+  await writeFile(join(folder, 'thresholds.xml'), formatThresholds(verdicts, 'junit'));
+  (common.json ? process.stderr : process.stdout).write(`Thresholds\n${formatThresholds(verdicts, 'md')}\n`);
+  return verdicts.some((v) => !v.passed);
+}
+
 async function runCommand(scenario: Scenario<unknown>, options: Record<string, unknown>): Promise<number> {
   const common = commonConfigFrom(options);
   const scenarioConfig = scenario.configFrom(options);
   const reporter = stderrReporter(common.quiet || common.json);
+  const prepared = await prepareRun({ scenario, common, scenarioConfig, reporter });
+  if (common.dryRun) {
+    const { plan, transports } = prepared;
+    process.stdout.write(
+      `rtbench ${scenario.name}: would measure ${transports.map((t) => `${t}${plan.resume[t] ? '' : ' (no resume)'}`).join(', ')} ${common.target ? `at ${common.target}` : 'on the built-in servers'} with profile ${plan.profile.name}${common.repeat > 1 ? `, ${common.repeat} times` : ''}${common.thresholds.length ? `, holding ${common.thresholds.map((t) => t.text).join(', ')}` : ''}\n`,
+    );
+    return EXIT.ok;
+  }
   const interrupt = interruptSignal();
   // The folder is fixed before the run, so checkpoints of a long run land where the final result will.
   const folder = runFolder(common.outDir, scenario.name, new Date().toISOString());
@@ -54,7 +82,7 @@ async function runCommand(scenario: Scenario<unknown>, options: Record<string, u
     signal: interrupt.signal,
     reporter,
     checkpoint: (partial) => write(partial),
-  });
+  }, prepared);
   reporter.clear();
   await write(summary);
   const tables = renderSections(scenario.report(summary.transports));
@@ -65,10 +93,12 @@ async function runCommand(scenario: Scenario<unknown>, options: Record<string, u
     const env = environment();
     process.stdout.write(`\n${chalk.bold(`rtbench ${scenario.name}`)} on ${env.cpuModel} (${env.cores} cores), Node ${env.node}\n\n${tables}\n\n`);
   }
+  const thresholdsFailed = await checkThresholds(common, summary, folder);
   process.stderr.write(`rtbench: results in ${folder}\n`);
   const interrupted = interrupt.exitCode();
   if (interrupted !== null) return interrupted;
-  return summary.state === 'completed' ? EXIT.ok : EXIT.failed;
+  if (summary.state !== 'completed') return EXIT.failed;
+  return thresholdsFailed ? EXIT.thresholds : EXIT.ok;
 }
 
 export function buildProgram(): Command {
@@ -93,10 +123,17 @@ export function buildProgram(): Command {
       process.exitCode = await runCommand(scenario as Scenario<unknown>, options);
     });
   }
+  program.addCommand(compareCommand((code) => (process.exitCode = code)).exitOverride());
+  program.addCommand(reportCommand().exitOverride());
   return program;
 }
 
 async function main(): Promise<void> {
+  // `rtbench burst --help | head`: a reader that went away is not an error worth a stack trace.
+  process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE') throw error;
+    process.exit(process.exitCode ?? EXIT.ok);
+  });
   try {
     await buildProgram().parseAsync(process.argv);
   } catch (error) {

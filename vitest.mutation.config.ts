@@ -10,6 +10,7 @@ export default defineConfig({
     include: [
       'test/recorder.test.ts', 'test/marker.test.ts', 'test/histogram.test.ts', 'test/publisher.test.ts', 'test/proxy.test.ts',
       'test/saturation.test.ts', 'test/sampler.test.ts', 'test/ramp.test.ts', 'test/aggregate.test.ts', 'test/reconnect.test.ts',
+      'test/stats.test.ts', 'test/compare.test.ts', 'test/thresholds.test.ts',
     ],
     testTimeout: 60_000,
     hookTimeout: 30_000,

@@ -9,6 +9,12 @@ export const EXIT = {
   failed: 1,
   /** Bad command line. */
   usage: 2,
+  /** The run completed and wrote everything, but a `--threshold` failed. */
+  thresholds: 3,
+  /** `rtbench compare`: NEW regressed against BASE. */
+  regression: 4,
+  /** `rtbench compare`: too few repeats on a side to call a latency change either way. */
+  inconclusive: 5,
   /** Stopped by SIGINT (128 + 2), results of what was measured are written. */
   interrupted: 130,
   /** Stopped by SIGTERM (128 + 15), results of what was measured are written. */

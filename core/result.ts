@@ -91,6 +91,10 @@ export interface GeneratorUsage extends ProcessUsage {
 export interface TransportResult {
   readonly transport: string;
   readonly scenario: string;
+  /** With `--repeat N`: which run of the N this is (1-based); absent for a single run. */
+  readonly repeat?: number;
+  /** This transport run's id (in its rooms and markers); each repeat has its own. */
+  readonly runId?: string;
   readonly state: RunState;
   readonly error: { readonly code: string; readonly message: string } | null;
   /** The full configuration of this run, common and scenario options alike. */

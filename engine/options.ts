@@ -1,6 +1,7 @@
 import { InvalidArgumentError, Option } from 'commander';
 import { TRANSPORTS, type TransportName } from '../core/transports.js';
 import { PROFILES } from '../targets/index.js';
+import { type Threshold, collectThreshold } from '../analysis/thresholds.js';
 import { formatDurationMs, parseDurationMs } from '../core/duration.js';
 import { usageError } from '../core/errors.js';
 
@@ -71,13 +72,17 @@ export const COMMON_OPTIONS: readonly OptionSpec[] = [
   { flags: '--delay-mode <mode>', description: "link: delay every byte both ways; request: the original study's nginx sleep, once per HTTP request or upgrade", choices: ['link', 'request'], defaultValue: 'link' },
   { flags: '--resume', description: "resume after a reconnect (since / Last-Event-ID / the profile's cursor); refused for a profile that cannot (default: on where the profile can resume)" },
   { flags: '--no-resume', description: "no resume (long polling without a cursor), as the original study's clients did" },
+  { flags: '--server-delay <duration>', description: 'built-in server only: hold every message this long before pushing it (a server slowed on purpose, to try a regression gate)', parse: duration(0, 60_000), defaultValue: 0, defaultLabel: '0ms' },
   { flags: '--heartbeat <duration>', description: 'STOMP heart-beat offered both ways; 0 turns heart-beats off', parse: duration(0, 3_600_000), defaultValue: 10_000, defaultLabel: '10s' },
   { flags: '--deadline <duration>', description: 'a message not received this long after its scheduled send is lost', parse: duration(1, 600_000), defaultValue: 10_000, defaultLabel: '10s' },
   { flags: '--connect-timeout <duration>', description: 'limit for a connection, handshake or health check', parse: duration(1, 600_000), defaultValue: 5_000, defaultLabel: '5s' },
   { flags: '--poll-timeout <duration>', description: 'long polling: how long the server holds an empty poll', parse: duration(0, 300_000), defaultValue: 30_000, defaultLabel: '30s' },
   { flags: '--seed <n>', description: 'seed for jitter and reconnect waits, to replay a run', parse: integer(0, 2 ** 31 - 1), defaultValue: 1 },
+  { flags: '--repeat <n>', description: 'run everything n times into one folder, transports interleaved (for rtbench compare: 5 or more)', parse: integer(1, 1000), defaultValue: 1 },
+  { flags: '--threshold <expression>', description: 'pass/fail rule, e.g. p99<250ms, perMessage.p999<1s, lost==0, errorRate<1%, sse:p99<300ms (repeatable); a failed one exits 3', parse: collectThreshold, defaultValue: [], defaultLabel: 'none' },
   { flags: '-o, --out <dir>', description: 'folder the run folder is written under', defaultValue: 'results' },
   { flags: '--json', description: 'print summary.json to stdout (the table goes to stderr)', defaultValue: false },
+  { flags: '--dry-run', description: 'check the command line, the profile and the target, say what would run, and exit', defaultValue: false },
   { flags: '-q, --quiet', description: 'no phase lines or progress on stderr', defaultValue: false },
 ];
 
@@ -102,12 +107,16 @@ export interface CommonConfig {
   /** true: --resume, false: --no-resume, null: whatever each transport of the profile can do. */
   readonly resume: boolean | null;
   readonly heartbeatMs: number;
+  readonly serverDelayMs: number;
   readonly deadlineMs: number;
   readonly connectTimeoutMs: number;
   readonly pollTimeoutMs: number;
   readonly seed: number;
+  readonly repeat: number;
+  readonly thresholds: readonly Threshold[];
   readonly outDir: string;
   readonly json: boolean;
+  readonly dryRun: boolean;
   readonly quiet: boolean;
 }
 
@@ -121,6 +130,9 @@ export function commonConfigFrom(options: Record<string, unknown>): CommonConfig
     // The proxy forwards TCP; clients would reach it by IP and fail the target's certificate check.
     throw usageError('--delay', formatDurationMs(options.delay as number), 'no --delay with an https:// --target (the proxy cannot present its certificate); use an http:// target');
   }
+  if (target !== null && (options.serverDelay as number) > 0) {
+    throw usageError('--server-delay', formatDurationMs(options.serverDelay as number), 'no --server-delay with --target: it slows the built-in server only');
+  }
   return {
     transport,
     target: (options.target as string | undefined) ?? null,
@@ -131,12 +143,16 @@ export function commonConfigFrom(options: Record<string, unknown>): CommonConfig
     delayMode: options.delayMode as 'link' | 'request',
     resume: typeof options.resume === 'boolean' ? options.resume : null,
     heartbeatMs: options.heartbeat as number,
+    serverDelayMs: options.serverDelay as number,
     deadlineMs: options.deadline as number,
     connectTimeoutMs: options.connectTimeout as number,
     pollTimeoutMs: options.pollTimeout as number,
     seed: options.seed as number,
+    repeat: options.repeat as number,
+    thresholds: options.threshold as Threshold[],
     outDir: options.out as string,
     json: options.json as boolean,
+    dryRun: options.dryRun as boolean,
     quiet: options.quiet as boolean,
   };
 }

@@ -53,6 +53,7 @@ async function startServer(transport: TransportName, common: CommonConfig, port 
   const server = await startChild('reference server', distEntry('servers/main.js'), [
     '--port', port, '--exit-on-stdin-end', '--transports', transport,
     '--poll-timeout-ms', String(Math.round(common.pollTimeoutMs)),
+    '--fan-out-delay-ms', String(Math.round(common.serverDelayMs)),
   ]);
   await waitForHealth(server.url, SERVER_START_TIMEOUT_MS);
   return server;
@@ -70,6 +71,8 @@ async function startProxy(upstream: string, common: CommonConfig): Promise<Child
 /** What runScenario settles once for every transport: the profile and what each transport does. */
 interface RunPlan {
   readonly runId: string;
+  /** Which of `--repeat N` runs this is (1-based), or null for a single run. */
+  readonly repeat: number | null;
   readonly profile: TargetProfile;
   readonly ref: ProfileRef;
   readonly resume: Readonly<Record<string, boolean>>;
@@ -117,6 +120,8 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
     return {
       transport,
       scenario: scenario.name,
+      ...(plan.repeat === null ? {} : { repeat: plan.repeat }),
+      runId,
       state,
       error: failure ? { code: errorCode(failure), message: (failure as Error).message ?? String(failure) } : null,
       config: { ...request.options, transport, profile: profile.name, resume, resumeKind: resumeKindOf(profile, transport) },
@@ -221,11 +226,15 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
 }
 
 /** Runs a scenario for every requested transport, one after another, and returns the whole summary. */
-export async function runScenario<Config>(request: RunRequest<Config>): Promise<RunSummary> {
+/** What a run will do, settled before anything starts: everything the command line can get wrong is said here. */
+export interface Prepared {
+  readonly plan: RunPlan;
+  readonly transports: readonly TransportName[];
+}
+
+export async function prepareRun<Config>(request: Pick<RunRequest<Config>, 'scenario' | 'common' | 'scenarioConfig' | 'reporter'>): Promise<Prepared> {
   const runId = newRunId();
-  const startedAt = new Date().toISOString();
   const { common } = request;
-  // Everything the command line can get wrong is said before anything starts.
   const { profile, ref } = await loadProfile(common.profile);
   checkTargetGiven(profile, common);
   const transports = transportsOf(profile, common);
@@ -233,7 +242,14 @@ export async function runScenario<Config>(request: RunRequest<Config>): Promise<
   const machine = request.scenario.preflight?.(request.scenarioConfig, common) ?? null;
   for (const check of machine?.checks ?? []) request.reporter.log(`preflight: ${check}`);
   if (common.target) await checkTarget(profile, targetContext(common, transports[0] as TransportName, runId, common.target, common.target, false));
-  const plan: RunPlan = { runId, profile, ref, resume, machine };
+  return { plan: { runId, repeat: null, profile, ref, resume, machine }, transports };
+}
+
+export async function runScenario<Config>(request: RunRequest<Config>, prepared?: Prepared): Promise<RunSummary> {
+  const startedAt = new Date().toISOString();
+  const { common } = request;
+  const { plan, transports } = prepared ?? (await prepareRun(request));
+  const { runId } = plan;
   const results: TransportResult[] = [];
   const summaryOf = (transports: readonly TransportResult[], state: RunState, checkpoint: boolean): RunSummary => ({
     schema: SCHEMA_ID,
@@ -248,12 +264,18 @@ export async function runScenario<Config>(request: RunRequest<Config>): Promise<
     environment: environment(),
     transports,
   });
-  for (const transport of transports) {
-    if (request.signal.aborted) break;
-    // A checkpoint says `aborted` with `checkpoint: true`: if rtbench is gone, that is where it stopped.
-    const checkpoint = async (current: TransportResult): Promise<void> => request.checkpoint?.(summaryOf([...results, current], 'aborted', true));
-    results.push(await runTransport(request, transport, plan, checkpoint));
+  // Repeats interleave the transports (ws, sse, ..., ws, sse, ...), so a machine's drift over the run
+  // hits every transport alike; each repeat has its own run id, so no room is shared between two.
+  for (let repeat = 1; repeat <= common.repeat; repeat++) {
+    const repeatPlan: RunPlan = common.repeat === 1 ? plan : { ...plan, repeat, runId: repeat === 1 ? runId : newRunId() };
+    for (const transport of transports) {
+      if (request.signal.aborted) break;
+      // A checkpoint says `aborted` with `checkpoint: true`: if rtbench is gone, that is where it stopped.
+      const checkpoint = async (current: TransportResult): Promise<void> => request.checkpoint?.(summaryOf([...results, current], 'aborted', true));
+      results.push(await runTransport(request, transport, repeatPlan, checkpoint));
+    }
   }
+
   const state: RunState = request.signal.aborted ? 'aborted' : results.some((r) => r.state !== 'completed') ? 'failed' : 'completed';
   return summaryOf(results, state, false);
 }

@@ -2,8 +2,9 @@ import type { TransportResult } from '../core/result.js';
 import { transportLabel } from '../core/transports.js';
 
 /** A transport's row label: its name, `(no resume)` when it did not resume, and its state unless completed. */
-export function methodName(result: Pick<TransportResult, 'transport' | 'config' | 'state'>): string {
+export function methodName(result: Pick<TransportResult, 'transport' | 'config' | 'state' | 'repeat'>): string {
   let name = transportLabel(result.transport);
+  if (result.repeat !== undefined) name += ` #${result.repeat}`;
   if (result.config.resume === false) name += ' (no resume)';
   if (result.state !== 'completed') name += ` [${result.state}]`;
   return name;

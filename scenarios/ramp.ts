@@ -1,20 +1,17 @@
-import { availableParallelism } from 'node:os';
 import { nowUs } from '../core/clock.js';
 import { encodeHistogram, latencyStats } from '../core/histogram.js';
 import { duration, integer } from '../engine/options.js';
 import { preflight } from '../engine/preflight.js';
 import { addCounts, addErrors, aggregateResult, emptyCounts, errorsSince } from '../engine/aggregate.js';
 import { Recorder } from '../engine/recorder.js';
-
-import { usageOfRows } from '../engine/sampler.js';
 import { sleep } from '../core/sleep.js';
 import { type RampStep, breakingCause, errorRate, parsePercent, parseSteps, stepPlan } from './ramp-step.js';
+import { stepHealth } from './step-health.js';
 import { loadRequest, measureRound, roomsOf, startPool, subscriberSpecs, warmUp } from './pool-run.js';
 import { rampSections } from './ramp-report.js';
 import { withCommonSections } from './tables.js';
 import type { Scenario, ScenarioContext } from '../engine/scenario.js';
-import { type LatencyKind, type SampleRow } from '../core/result.js';
-import { saturation } from '../engine/saturation.js';
+import type { LatencyKind } from '../core/result.js';
 
 export interface RampConfig {
   readonly steps: readonly number[];
@@ -28,14 +25,6 @@ export interface RampConfig {
   readonly payloadBytes: number;
   readonly deadlineMs: number;
   readonly connectTimeoutMs: number;
-}
-
-/** Worker thread busy more than this share of a step, or its callbacks this late, limits the numbers. */
-const WORKER_UTILIZATION_LIMIT = 0.9;
-const WORKER_LOOP_DELAY_LIMIT_US = 20_000;
-
-function rowsOfStep(rows: readonly SampleRow[], step: number): SampleRow[] {
-  return rows.filter((row) => row.step === step);
 }
 
 async function run(context: ScenarioContext, config: RampConfig): Promise<void> {
@@ -106,15 +95,8 @@ async function run(context: ScenarioContext, config: RampConfig): Promise<void> 
       const { merged, publish: publishResult } = round;
       await context.sampleNow(); // the step's closing reading, still tagged with this step
       current = null;
-      const rows = rowsOfStep(context.samples(), step + 1);
-      const server = usageOfRows(rows, 'server');
-      const generator = usageOfRows(rows, 'generator');
-      const threads = pool.takeHealth();
-      // The publisher thread plus the workers can use at most this many cores of the machine.
-      const usableCores = Math.min(config.workers + 1, availableParallelism());
-      const reasons = saturation(generator, 0, publishResult.latencyUs.sendLag.p99, null, usableCores).reasons;
-      if (threads.utilizationMax > WORKER_UTILIZATION_LIMIT) reasons.push(`a subscriber worker thread was ${Math.round(threads.utilizationMax * 100)}% busy (limit ${WORKER_UTILIZATION_LIMIT * 100}%)`);
-      if (threads.eventLoopDelayP99UsMax > WORKER_LOOP_DELAY_LIMIT_US) reasons.push(`a subscriber worker's event-loop delay p99 reached ${(threads.eventLoopDelayP99UsMax / 1000).toFixed(1)} ms`);
+      const { server, generator } = stepHealth(context.samples(), step + 1, config.workers, publishResult.latencyUs.sendLag.p99, pool.takeHealth());
+      const reasons = generator.saturationReasons;
       const messages = merged.messages;
       const rate = errorRate(specs.length, connectFailed, messages);
       const rssPerConnection =
@@ -134,14 +116,8 @@ async function run(context: ScenarioContext, config: RampConfig): Promise<void> 
           sendLag: publishResult.latencyUs.sendLag,
         },
         errors: { ...merged.errors, ...publishResult.errors, ...errorsSince((await pool.status()).errors, before.errors, 'subscriber:') },
-        server: rows.some((r) => r.serverRssBytes !== null) ? { ...server, rssPerConnectionBytes: rssPerConnection } : null,
-        generator: {
-          ...generator,
-          saturated: reasons.length > 0,
-          saturationReasons: reasons,
-          workerUtilizationMax: Math.round(threads.utilizationMax * 100) / 100,
-          workerEventLoopDelayP99UsMax: threads.eventLoopDelayP99UsMax,
-        },
+        server: server.rssBytesMax !== null ? { ...server, rssPerConnectionBytes: rssPerConnection } : null,
+        generator,
         passed: rate <= config.maxErrorRate && !context.signal.aborted,
         durationMs: Math.round((nowUs() - stepStartUs) / 1000),
       };

@@ -21,6 +21,8 @@ export interface ServerOptions {
   /** STOMP heart-beat the server offers and expects (contract A: 10 s); 0 offers none. */
   readonly stompHeartbeatMs: number;
   readonly maxBufferedBytes: number;
+  /** Holds every message this long before pushing it: a server slowed on purpose (regression gate tests). */
+  readonly fanOutDelayMs: number;
 }
 
 export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
@@ -31,6 +33,7 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   longPollTimeoutMs: 30_000,
   stompHeartbeatMs: 10_000,
   maxBufferedBytes: 8 * 1024 * 1024,
+  fanOutDelayMs: 0,
 };
 
 /** One plugin per transport of the registry; the compiler checks none is missing. */
@@ -47,7 +50,7 @@ const OVER_WEBSOCKET: readonly TransportName[] = ['ws', 'stomp'];
 /** The reference server of contract A: every transport on one shared room bus. */
 export async function buildServer(overrides: Partial<ServerOptions> = {}): Promise<FastifyInstance> {
   const options = { ...DEFAULT_SERVER_OPTIONS, ...overrides };
-  const bus = new RoomBus({ historyLimit: options.historyLimit });
+  const bus = new RoomBus({ historyLimit: options.historyLimit, fanOutDelayMs: options.fanOutDelayMs });
   // Logging is off: a reference server that logs every request would measure its logger.
   const app = Fastify({ logger: false, forceCloseConnections: true, return503OnClosing: false });
   registerErrorHandlers(app);

@@ -48,17 +48,21 @@ interface Room {
 export interface RoomBusOptions {
   /** Messages kept per room for resume and history; older ones are dropped and reported as a gap. */
   readonly historyLimit: number;
+  /** Holds every message this long before fan-out: a server slowed on purpose, to test regression gates. */
+  readonly fanOutDelayMs?: number;
 }
 
 export class RoomBus {
   private readonly rooms = new Map<string, Room>();
   readonly historyLimit: number;
+  private readonly fanOutDelayMs: number;
 
   constructor(options: RoomBusOptions) {
     if (!Number.isInteger(options.historyLimit) || options.historyLimit < 1) {
       throw new RangeError(`historyLimit must be an integer >= 1, got ${options.historyLimit}`);
     }
     this.historyLimit = options.historyLimit;
+    this.fanOutDelayMs = options.fanOutDelayMs ?? 0;
   }
 
   private room(chatRoomId: string): Room {
@@ -80,9 +84,11 @@ export class RoomBus {
       room.history[room.historyStart] = published;
       room.historyStart = (room.historyStart + 1) % this.historyLimit;
     }
-    setImmediate(() => {
+    const fanOut = (): void => {
       for (const listener of room.listeners) listener(published);
-    });
+    };
+    if (this.fanOutDelayMs > 0) setTimeout(fanOut, this.fanOutDelayMs);
+    else setImmediate(fanOut);
     return published;
   }
 

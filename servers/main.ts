@@ -27,6 +27,7 @@ const { values } = parseArgs({
     'heartbeat-ms': { type: 'string' },
     'poll-timeout-ms': { type: 'string' },
     'stomp-heartbeat-ms': { type: 'string' },
+    'fan-out-delay-ms': { type: 'string' },
     'exit-on-stdin-end': { type: 'boolean', default: false },
   },
 });
@@ -41,6 +42,7 @@ const app = await buildServer({
   heartbeatMs: intOption(values, 'heartbeat-ms', DEFAULT_SERVER_OPTIONS.heartbeatMs) || 1,
   longPollTimeoutMs: intOption(values, 'poll-timeout-ms', DEFAULT_SERVER_OPTIONS.longPollTimeoutMs),
   stompHeartbeatMs: intOption(values, 'stomp-heartbeat-ms', DEFAULT_SERVER_OPTIONS.stompHeartbeatMs),
+  fanOutDelayMs: intOption(values, 'fan-out-delay-ms', DEFAULT_SERVER_OPTIONS.fanOutDelayMs),
 });
 
 let closing = false;

@@ -9,7 +9,7 @@ import { packageRoot } from '../core/paths.js';
 const run = promisify(execFile);
 const DEPCRUISE = join(packageRoot, 'node_modules', 'dependency-cruiser', 'bin', 'dependency-cruise.mjs');
 const CONFIG = join(packageRoot, '.dependency-cruiser.cjs');
-const FOLDERS = ['cli.ts', 'core', 'clients', 'targets', 'engine', 'report', 'scenarios', 'servers', 'bench'];
+const FOLDERS = ['cli.ts', 'core', 'clients', 'targets', 'engine', 'report', 'analysis', 'decide', 'scenarios', 'servers', 'bench'];
 
 async function cruise(cwd: string, paths: readonly string[]): Promise<{ ok: boolean; output: string }> {
   try {

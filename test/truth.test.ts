@@ -61,7 +61,9 @@ describe('ground truth: a server that drops, duplicates and reorders', () => {
   it('reports exactly the deliveries the server dropped, duplicated and swapped, on every transport', async () => {
     const server = await fixture({ dropEvery: 5, dupEvery: 7, swapEvery: 11 });
     const subscribers = 3;
-    const schedule = { bursts: 20, burstSize: 3, gapMs: 10, pauseMs: 30 };
+    // Sends 30 ms apart: a generator hiccup of 10-20 ms (seen on a 2-core machine) must not put two
+    // publishes on two sockets at once, where they could reach the server in the other order.
+    const schedule = { bursts: 20, burstSize: 3, gapMs: 30, pauseMs: 60 };
     const summary = await runJson([
       'burst', '--target', server.url, '--transport', 'all', '--subscribers', String(subscribers), '--bursts', String(schedule.bursts),
       '--burst-size', String(schedule.burstSize), '--gap', `${schedule.gapMs}ms`, '--pause', `${schedule.pauseMs}ms`, '--deadline', '1s', '--out', outDir('misbehaving'),
@@ -109,23 +111,25 @@ describe('ground truth: latency', () => {
   }, 90_000);
 
   it("shows a stalled server's stall in latency while the publisher keeps its schedule (no coordinated omission)", async () => {
-    // One message every 50 ms; when the server gets the 20th it freezes for 1 s. Messages scheduled
-    // inside the freeze wait for its end: the k-th of them (k = 0, 1, ...) about 1000 - 50k ms.
-    // Those at or above 475 ms are k = 0..10: 11 messages per subscriber, whatever the transport.
+    // One message every 100 ms; when the server gets the 20th it freezes for 1 s. Messages scheduled
+    // inside the freeze wait for its end: the k-th of them (k = 0, 1, ...) about 1000 - 100k ms.
+    // Those at or above 450 ms are k = 0..5: 6 messages per subscriber, whatever the transport, with
+    // 50 ms to spare on either side (k = 5 waits about 500 ms, k = 6 about 400 ms).
     const stallMs = 1000;
     const server = await fixture({ stallAt: 20, stallMs });
     const subscribers = 2;
     const summary = await runJson([
-      'burst', '--target', server.url, '--transport', 'all', '--subscribers', String(subscribers), '--bursts', '60', '--burst-size', '1', '--pause', '50ms', '--deadline', '5s', '--out', outDir('stall'),
+      'burst', '--target', server.url, '--transport', 'all', '--subscribers', String(subscribers), '--bursts', '60', '--burst-size', '1', '--pause', '100ms', '--deadline', '5s', '--out', outDir('stall'),
     ]);
     for (const [transport, result] of byTransport(summary)) {
       expect((await report(server, summary, transport)).stalls, transport).toBe(1);
       const latency = decodeHistogram(result.histograms.perMessage);
-      expect(countAtOrAbove(latency, 475_000), transport).toBe(11 * subscribers);
+      expect(countAtOrAbove(latency, 450_000), transport).toBe(6 * subscribers);
       expect(result.latencyUs.perMessage.max, transport).toBeGreaterThanOrEqual(stallMs * 1000 * 0.98);
       expect(result.latencyUs.perMessage.max, transport).toBeLessThan((stallMs + 100) * 1000);
-      // Open loop: the publisher did not wait for the frozen server's answers.
-      expect(result.latencyUs.sendLag.p99, transport).toBeLessThan(5_000);
+      // Open loop: the publisher did not wait for the frozen server's answers. A closed-loop one is
+      // about 900 ms late (tried); 50 ms leaves room for a hiccup of the generator's own.
+      expect(result.latencyUs.sendLag.p99, transport).toBeLessThan(50_000);
       expect(result.latencyUs.sendLag.count, transport).toBe(60);
       expect(result.messages.lost, transport).toBe(0);
     }

@@ -1,0 +1,203 @@
+import { InvalidArgumentError } from 'commander';
+import { parseThreshold, holds, type Threshold } from '../analysis/thresholds.js';
+import { encodeHistogram, latencyStats } from '../core/histogram.js';
+import type { MessageCounts } from '../core/result.js';
+import { addCounts, addErrors, aggregateResult, emptyCounts, errorsSince } from '../engine/aggregate.js';
+import { duration, integer } from '../engine/options.js';
+import { preflight } from '../engine/preflight.js';
+import type { Recorder } from '../engine/recorder.js';
+import type { Scenario, ScenarioContext } from '../engine/scenario.js';
+import { loadRequest, measureRound, roomsOf, startPool, subscriberSpecs, warmUp } from './pool-run.js';
+import { stepPlan } from './ramp-step.js';
+import { stepHealth } from './step-health.js';
+import { withCommonSections } from './tables.js';
+import { type ThroughputStep, throughputSections } from './throughput-report.js';
+
+/**
+ * `rtbench throughput`: the most messages per second a transport delivers within a latency target.
+ * Subscribers are held in rooms while the publish rate rises step by step (open loop, as
+ * everywhere), until a step breaks the SLO, loses anything, or the generator saturates; the result
+ * is the highest rate that held, and what stopped the next one.
+ */
+export interface ThroughputConfig {
+  readonly subscribers: number;
+  readonly rooms: number;
+  /** Total publish rates to try, messages per second over all rooms, increasing. */
+  readonly ratesPerS: readonly number[];
+  readonly stepMs: number;
+  readonly slo: Threshold;
+  readonly workers: number;
+  readonly connectConcurrency: number;
+  readonly payloadBytes: number;
+  readonly deadlineMs: number;
+}
+
+/** A server this busy (of one core) at a failing step is named as the likely cause. */
+const SERVER_BUSY_PCT = 85;
+
+function parseRates(text: string): number[] {
+  const rates = text.split(',').map((part) => Number(part.trim()));
+  const valid = rates.length > 0 && rates.every((n, i) => Number.isFinite(n) && n > 0 && n <= 1_000_000 && (i === 0 || n > (rates[i - 1] as number)));
+  if (!valid) throw new InvalidArgumentError('expected strictly increasing rates in messages per second, comma-separated, e.g. 10,50,100,250,500,1000,2000.');
+  return rates;
+}
+
+function parseSlo(text: string): Threshold {
+  const slo = parseThreshold(text);
+  if (slo.transport !== null) throw new InvalidArgumentError(`'${text}': an SLO applies to every transport; drop '${slo.transport}:'.`);
+  if (!/^(p50|p90|p95|p99|p999|max|mean|perMessage\.\w+|fanOutSpread\.\w+|burstCompletion\.\w+)$/.test(slo.metric)) {
+    throw new InvalidArgumentError(`'${text}': an SLO is on latency (p99, p999, perMessage.p99, fanOutSpread.p99, ...); loss is always checked.`);
+  }
+  return slo;
+}
+
+/** The SLO's latency for one step, in µs. */
+function sloValue(slo: Threshold, latency: { perMessage: ReturnType<typeof latencyStats>; fanOutSpread: ReturnType<typeof latencyStats> }): number | null {
+  const [kind, stat] = slo.metric.includes('.') ? (slo.metric.split('.') as [string, string]) : ['perMessage', slo.metric];
+  const stats = kind === 'fanOutSpread' ? latency.fanOutSpread : latency.perMessage;
+  return (stats as unknown as Record<string, number | null>)[stat] ?? null;
+}
+
+async function run(context: ScenarioContext, config: ThroughputConfig): Promise<void> {
+  const provisioned = await context.target.provision({ rooms: config.rooms, subscriberRooms: roomsOf(config.subscribers, config.rooms), tag: '' });
+  const pool = startPool(context, config.workers, provisioned);
+  const publisher = context.target.publisher(provisioned);
+  const steps: ThroughputStep[] = [];
+  const histograms: string[] = [];
+  const publishHistograms: Record<'publishRtt' | 'sendLag', string[]> = { publishRtt: [], sendLag: [] };
+  const totals = emptyCounts();
+  const errors: Record<string, number> = {};
+  const heldPerRoom = new Map<number, number>();
+  let current: { step: number; recorder: Recorder } | null = null;
+  let stopped: { rate: number; causes: string[] } | null = null;
+
+  context.observe({
+    subscribers: config.subscribers,
+    generatorThreads: config.workers + 1,
+    live: () => ({ connections: pool.live().connected, sent: current?.recorder.attemptedMessages ?? 0, received: pool.live().arrivals, measuring: current !== null, step: current?.step ?? null }),
+    measured: () => ({ result: aggregateResult(totals, { perMessage: histograms, ...publishHistograms }, errors), reconnects: 0, gaps: 0 }),
+    details: () => {
+      const passed = steps.filter((s) => s.passed);
+      const sustained = passed.at(-1)?.offeredPerS ?? null;
+      return {
+        steps,
+        slo: config.slo.text,
+        sustainedRatePerS: sustained,
+        stoppedAt: stopped,
+        verdict: stopped
+          ? `held ${sustained === null ? 'no rate' : `${sustained} messages/s`}; ${stopped.rate}/s failed: ${stopped.causes.join('; ')}`
+          : steps.length === config.ratesPerS.length
+            ? `every rate held, up to ${sustained}/s (try higher --rates)`
+            : 'stopped before the last rate',
+      };
+    },
+    saturationReasons: () => steps.flatMap((s) => s.generator.saturationReasons.map((r) => `${s.offeredPerS}/s: ${r}`)),
+  });
+
+  try {
+    context.log(`connecting ${config.subscribers} subscribers in ${config.rooms} room(s) over ${config.workers} workers`);
+    const connect = await pool.connect(subscriberSpecs(0, config.subscribers, config.rooms), config.connectConcurrency);
+    for (const [room, n] of Object.entries(connect.okByRoom)) heldPerRoom.set(Number(room), n);
+    addErrors(errors, connect.failed, 'connect:');
+    await warmUp(context, pool, publisher, config.rooms, config.payloadBytes, connect.ok);
+    for (const [index, ratePerS] of config.ratesPerS.entries()) {
+      if (context.signal.aborted) break;
+      const step = index + 1;
+      const durationS = config.stepMs / 1000;
+      // Every room gets the same share; rooms are staggered within each interval.
+      const perRoom = Math.max(1, Math.round((ratePerS * durationS) / config.rooms));
+      const plan = stepPlan(perRoom, ratePerS / config.rooms, config.rooms);
+      const before = await pool.status();
+      context.log(`${ratePerS}/s: ${plan.length} messages to ${config.rooms} room(s) over ${durationS} s`);
+      const round = await measureRound(context, pool, publisher, {
+        plan,
+        deadlineMs: config.deadlineMs,
+        payloadBytes: config.payloadBytes,
+        audience: (room) => heldPerRoom.get(room) ?? 0,
+        onStart: (recorder) => {
+          current = { step, recorder };
+          pool.takeHealth();
+        },
+      });
+      await context.sampleNow();
+      current = null;
+      const health = stepHealth(context.samples(), step, config.workers, round.publish.latencyUs.sendLag.p99, pool.takeHealth());
+      const after = await pool.status();
+      const messages: MessageCounts = round.merged.messages;
+      const perMessage = latencyStats(round.merged.perMessage);
+      const fanOutSpread = latencyStats(round.merged.fanOutSpread);
+      const windowS = ((plan.at(-1)?.offsetUs ?? 0) / 1e6) || durationS;
+      const accepted = round.publish.latencyUs.publishRtt.count;
+      const sloUs = sloValue(config.slo, { perMessage, fanOutSpread });
+      const causes: string[] = [];
+      if (messages.lost > 0) causes.push(`${messages.lost} of ${messages.expected} deliveries lost`);
+      const publishFailures = Object.values(round.publish.errors).reduce((a, b) => a + b, 0);
+      if (publishFailures > 0) causes.push(`${publishFailures} publishes failed (${Object.keys(round.publish.errors).join(', ')})`);
+      if (sloUs === null || !holds(sloUs, config.slo.operator, config.slo.limit)) causes.push(`SLO ${config.slo.text} broken: ${sloUs === null ? 'nothing measured' : `${(sloUs / 1000).toFixed(1)} ms`}`);
+      if (health.generator.saturated) causes.push(`the generator could not offer or read this rate, so the limit may be rtbench's: ${health.generator.saturationReasons.join('; ')}`);
+      else if (causes.length > 0 && (health.server.cpuPctMax ?? 0) >= SERVER_BUSY_PCT) causes.push(`the server was busy (CPU up to ${health.server.cpuPctMax}% of one core)`);
+      const result: ThroughputStep = {
+        step,
+        offeredPerS: ratePerS,
+        planned: plan.length,
+        achievedPublishPerS: Math.round(accepted / windowS),
+        deliveredPerS: Math.round(messages.received / windowS),
+        messages,
+        latencyUs: { perMessage, fanOutSpread, publishRtt: round.publish.latencyUs.publishRtt, sendLag: round.publish.latencyUs.sendLag },
+        server: health.server,
+        generator: health.generator,
+        passed: causes.length === 0,
+        causes,
+      };
+      steps.push(result);
+      addCounts(totals, messages);
+      addErrors(errors, { ...round.publish.errors, ...errorsSince(after.errors, before.errors, 'subscriber:') });
+      histograms.push(encodeHistogram(round.merged.perMessage));
+      publishHistograms.publishRtt.push(round.publish.histograms.publishRtt);
+      publishHistograms.sendLag.push(round.publish.histograms.sendLag);
+      context.log(`${ratePerS}/s: delivered ${result.deliveredPerS}/s, p99 ${((perMessage.p99 ?? 0) / 1000).toFixed(1)} ms, lost ${messages.lost}${result.passed ? '' : ` -> ${causes.join('; ')}`}`);
+      await context.checkpoint();
+      if (!result.passed) {
+        stopped = { rate: ratePerS, causes };
+        break;
+      }
+    }
+  } finally {
+    current = null;
+    await pool.close();
+    await publisher.close();
+  }
+}
+
+export const throughputScenario: Scenario<ThroughputConfig> = {
+  name: 'throughput',
+  summary: 'raise the publish rate step by step: the most messages per second each transport delivers within a latency SLO, and what stopped it',
+  options: [
+    { flags: '-s, --subscribers <count>', description: 'subscribers held for the whole run', parse: integer(1, 100_000), defaultValue: 1000 },
+    { flags: '--rooms <count>', description: 'rooms the subscribers and messages are spread over', parse: integer(1, 10_000), defaultValue: 10 },
+    { flags: '--rates <per-second>', description: 'total publish rates to try, messages per second over all rooms, comma-separated', parse: parseRates, defaultValue: [10, 50, 100, 250, 500, 1000, 2000, 5000, 10_000], defaultLabel: '10,50,100,250,500,1000,2000,5000,10000' },
+    { flags: '--step <duration>', description: 'how long each rate is published', parse: duration(1000, 600_000), defaultValue: 5000, defaultLabel: '5s' },
+    { flags: '--slo <expression>', description: 'the latency a rate must hold (and nothing may be lost), e.g. p99<100ms, p999<1s', parse: parseSlo, defaultValue: parseThreshold('p99<100ms'), defaultLabel: 'p99<100ms' },
+    { flags: '--workers <count>', description: 'subscriber worker threads', parse: integer(1, 64), defaultValue: 2 },
+    { flags: '--connect-concurrency <count>', description: 'connections being opened at once, over all workers', parse: integer(1, 10_000), defaultValue: 100 },
+    { flags: '--payload-bytes <bytes>', description: 'content length; the marker (about 40 bytes) is padded up to it', parse: integer(0, 10_000), defaultValue: 0, defaultLabel: 'marker only' },
+  ],
+  configFrom(options) {
+    return {
+      subscribers: options.subscribers as number,
+      rooms: options.rooms as number,
+      ratesPerS: options.rates as number[],
+      stepMs: options.step as number,
+      slo: options.slo as Threshold,
+      workers: options.workers as number,
+      connectConcurrency: options.connectConcurrency as number,
+      payloadBytes: options.payloadBytes as number,
+      deadlineMs: options.deadline as number,
+    };
+  },
+  // A rate that cannot keep up must not be waited for 10 s per message.
+  commonDefaults: { deadline: 5000 },
+  preflight: (config, common) => preflight(loadRequest(config.subscribers, common, false)),
+  run,
+  report: (results) => withCommonSections(results, throughputSections(results)),
+};

@@ -1,0 +1,105 @@
+import { describe, expect, it } from 'vitest';
+import { compareRuns, parseFailOn } from '../analysis/compare.js';
+import { formatComparison } from '../analysis/formats.js';
+import { RtbError } from '../core/errors.js';
+import { repeats, result, summary } from './fixtures/runs.js';
+
+const FIVE = [1000, 1010, 990, 1005, 995];
+
+function refusal(run: () => unknown): string {
+  try {
+    run();
+  } catch (error) {
+    expect(error).toBeInstanceOf(RtbError);
+    expect((error as RtbError).exitCode).toBe(2);
+    return (error as Error).message;
+  }
+  throw new Error('compared runs it should have refused');
+}
+
+describe('rtbench compare', () => {
+  it('finds no regression comparing runs with themselves', () => {
+    const base = repeats('ws', FIVE);
+    const comparison = compareRuns([base], [base]);
+    expect(comparison.outcome).toBe('pass');
+    expect(comparison.rows.filter((r) => r.metric.startsWith('perMessage')).every((r) => r.verdict === '~' && r.p === 1)).toBe(true);
+  });
+
+  it('flags a latency that rose significantly beyond --fail-on, and only then', () => {
+    const base = repeats('ws', FIVE);
+    const slower = repeats('ws', FIVE.map((v) => v * 1.3));
+    const regression = compareRuns([base], [slower]);
+    expect(regression.outcome).toBe('regression');
+    const p50 = regression.rows.find((r) => r.metric === 'perMessage.p50')!;
+    expect(p50).toMatchObject({ verdict: 'REGRESSION' });
+    expect(p50.change).toBeCloseTo(0.3, 2);
+    expect(p50.p).toBeCloseTo(2 / 252, 6);
+    // The same change within a generous --fail-on is significant but not a failure.
+    const lenient = compareRuns([base], [slower], { failOn: parseFailOn('perMessage.p50:+50%', parseFailOn('perMessage.p99:+50%', [])) });
+    expect(lenient.outcome).toBe('pass');
+    expect(lenient.rows.find((r) => r.metric === 'perMessage.p50')?.verdict).toBe('changed');
+    // Faster is never a regression of a latency.
+    expect(compareRuns([slower], [base]).outcome).toBe('pass');
+  });
+
+  it('calls fewer than 5 runs a side inconclusive, never a pass', () => {
+    const comparison = compareRuns([repeats('ws', FIVE.slice(0, 3))], [repeats('ws', FIVE.slice(0, 3))]);
+    expect(comparison.outcome).toBe('inconclusive');
+    expect(formatComparison(comparison, 'md')).toContain('Inconclusive');
+  });
+
+  it('fails any increase of an exact counter, whatever the repeats', () => {
+    const base = repeats('ws', FIVE.slice(0, 2));
+    const lossy = repeats('ws', FIVE.slice(0, 2), { messages: { expected: 600, received: 599, lost: 1, late: 0, duplicated: 0, outOfOrder: 0, pending: 0, foreign: 0 } });
+    const comparison = compareRuns([base], [lossy]);
+    expect(comparison.outcome).toBe('regression');
+    expect(comparison.rows.find((r) => r.metric === 'lost')).toMatchObject({ verdict: 'REGRESSION', base: { median: '0' }, next: { median: '1' } });
+    expect(comparison.rows.find((r) => r.metric === 'duplicated')?.verdict).toBe('pass');
+  });
+
+  it('refuses a saturated run; with --exclude-saturated leaves it out of the latency tests, names it, and keeps its exact counts', () => {
+    const base = repeats('ws', [...FIVE, 1000]);
+    const saturated = { ...result('ws').generator, saturated: true, saturationReasons: ['a worker was 100% busy'] };
+    // Six repeats, the third saturated and far slower: five clean ones remain, and they match BASE.
+    const repeated = [...repeats('ws', [...FIVE, 1000]).transports];
+    repeated[2] = result('ws', { repeat: 3, generator: saturated }, 9000);
+    const next = summary(repeated);
+    expect(refusal(() => compareRuns([base], [next]))).toMatch(/ws #3 .*a worker was 100% busy.*--exclude-saturated/);
+    const exclude = { excludeSaturated: true };
+    const comparison = compareRuns([base], [next], exclude);
+    expect(comparison.outcome).toBe('pass');
+    const p50 = comparison.rows.find((r) => r.metric === 'perMessage.p50')!;
+    expect(p50).toMatchObject({ verdict: '~', base: { n: 6 }, next: { n: 5 } });
+    expect(p50.why).toContain('left out, generator saturated: NEW #3');
+    // Two saturated leave four: too few to tell, so inconclusive, never a pass.
+    repeated[4] = result('ws', { repeat: 5, generator: saturated }, 9000);
+    expect(compareRuns([base], [summary(repeated)], exclude).outcome).toBe('inconclusive');
+    // A loss in a saturated repeat is still a loss.
+    repeated[4] = result('ws', { repeat: 5, generator: saturated, messages: { ...result('ws').messages, received: 599, lost: 1 } }, 1000);
+    expect(compareRuns([base], [summary(repeated)], exclude).outcome).toBe('regression');
+  });
+
+  it('refuses runs of another scenario or another configuration, naming the difference', () => {
+    const base = repeats('ws', FIVE);
+    expect(refusal(() => compareRuns([base], [summary([result('ws', { scenario: 'ramp' })], 'ramp')]))).toContain('burst vs ramp');
+    expect(refusal(() => compareRuns([base], [repeats('ws', FIVE, { config: { ...result('ws').config, delay: 50 } })]))).toContain('delay: 0 in BASE, 50 in NEW');
+    // What does not change the measurement may differ: the output folder, --repeat, --json.
+    expect(compareRuns([base], [repeats('ws', FIVE, { config: { ...result('ws').config, out: 'elsewhere', repeat: 5, json: true } })]).outcome).toBe('pass');
+  });
+
+  it('writes a benchstat-like table, JSON and JUnit', () => {
+    const comparison = compareRuns([repeats('ws', FIVE)], [repeats('ws', FIVE.map((v) => v * 1.3))]);
+    const md = formatComparison(comparison, 'md');
+    expect(md).toMatch(/\| ws +\| perMessage\.p50 \| +1\.00 ms \| ±\d+% \| +1\.30 ms \| ±\d+% \| +\+30\.0% \| 0\.008 \| 5\+5 \| REGRESSION \|/);
+    expect(md).toContain('REGRESSION.');
+    expect(JSON.parse(formatComparison(comparison, 'json')).outcome).toBe('regression');
+    expect(formatComparison(comparison, 'junit')).toContain('<failure message="1.00 ms -&gt; 1.30 ms (+30.0%)');
+  });
+
+  it('reads --fail-on', () => {
+    expect(parseFailOn('perMessage.p99:+15%', [])).toEqual([{ metric: 'perMessage.p99', change: 0.15 }]);
+    expect(parseFailOn('throughput:-10%', [])).toEqual([{ metric: 'throughput', change: -0.1 }]);
+    expect(() => parseFailOn('p99>15%', [])).toThrow('expected metric:+N% or metric:-N%');
+    expect(() => parseFailOn('p98:+1%', [])).toThrow("unknown metric 'p98'");
+  });
+});

@@ -1,0 +1,107 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { packageRoot } from '../core/paths.js';
+import type { RunSummary } from '../core/result.js';
+import { onlyRunFolder, outRoot, runCli, runJson } from './support/cli.js';
+
+/** Thresholds, repeats, compare and throughput, end to end on the built-in servers. */
+const outDir = outRoot();
+const small = ['--transport', 'ws', '--subscribers', '3', '--bursts', '10'];
+
+describe('--threshold', () => {
+  it('writes everything, prints each rule with its value, and exits 3 when one fails', async () => {
+    const dir = outDir('thresholds');
+    const { code, stdout, stderr } = await runCli(['burst', ...small, '--threshold', 'p99<10s', '--threshold', 'lost==0', '--threshold', 'ws:p50<1us', '--out', dir]);
+    expect(code, stderr).toBe(3);
+    expect(stdout).toMatch(/\| p99<10s +\| +ws \| +[\d.]+ ms \| +pass \|/);
+    expect(stdout).toMatch(/\| ws:p50<1us +\| +ws \| +[\d.]+ ms \| +FAIL \|/);
+    expect(stdout).toContain('1 of 3 thresholds FAILED.');
+    const folder = onlyRunFolder(dir);
+    expect(JSON.parse(readFileSync(join(folder, 'summary.json'), 'utf8')).state).toBe('completed');
+    expect(JSON.parse(readFileSync(join(folder, 'thresholds.json'), 'utf8'))).toMatchObject({ passed: false });
+    expect(readFileSync(join(folder, 'thresholds.xml'), 'utf8')).toContain('failures="1"');
+    const passing = await runCli(['burst', ...small, '--threshold', 'lost==0', '--out', outDir('thresholds-pass')]);
+    expect(passing.code, passing.stderr).toBe(0);
+    const bad = await runCli(['burst', ...small, '--threshold', 'p99<<1s', '--out', outDir('thresholds-bad')]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain("option '--threshold <expression>'");
+  }, 90_000);
+});
+
+describe('--repeat and rtbench compare', () => {
+  it('gates a server slowed on purpose, passes a run against itself, and refuses a different configuration', async () => {
+    // 120 sends a repeat, so one stall of the generator does not make its send-lag p99 (and the
+    // repeat is not left out as saturated); six repeats, so one that is still leaves the five needed.
+    const args = ['burst', '--transport', 'all', '--subscribers', '3', '--bursts', '40', '--gap', '5ms', '--pause', '20ms', '--repeat', '6'];
+    const base = await runJson([...args, '--out', outDir('base')]);
+    // Interleaved: ws, sse, long-polling, stomp, ws, ... each repeat with a run id of its own.
+    expect(base.transports.map((t) => `${t.transport}#${t.repeat}`).slice(0, 5)).toEqual(['ws#1', 'sse#1', 'long-polling#1', 'stomp#1', 'ws#2']);
+    expect(new Set(base.transports.map((t) => t.runId)).size).toBe(6);
+    await runJson([...args, '--server-delay', '30ms', '--out', outDir('slow')]);
+    // On a machine that also runs the rest of the suite a repeat can saturate the generator: those are
+    // left out (and named), not silently used.
+    const slowed = await runCli(['compare', outDir('base'), outDir('slow'), '--exclude-saturated']);
+    expect(slowed.code, slowed.stderr).toBe(4);
+    // 30 ms added to every delivery: a regression on every transport with five clean repeats a side.
+    expect(slowed.stdout).toMatch(/\| [\w-]+ +\| perMessage\.p50 \|.*\| +REGRESSION \|/);
+    expect(slowed.stdout).toContain('REGRESSION.');
+    const same = await runCli(['compare', outDir('base'), outDir('base'), '--exclude-saturated', '--format', 'junit']);
+    expect(same.stdout).toContain('failures="0"');
+    // A run against itself never regresses. It passes, unless a transport kept fewer than five
+    // repeats whose generator was not saturated: then, and only then, it is inconclusive (5).
+    const skipped = [...same.stdout.matchAll(/<skipped message="([^"]*)"/g)].map((m) => m[1]!);
+    expect(same.code, same.stdout).toBe(skipped.length === 0 ? 0 : 5);
+    for (const reason of skipped) expect(reason).toMatch(/fewer than 5 runs on a side .*left out, generator saturated/);
+    const other = await runJson(['burst', '--transport', 'ws', '--subscribers', '4', '--bursts', '40', '--gap', '5ms', '--pause', '20ms', '--out', outDir('other')]);
+    expect((other as RunSummary).transports).toHaveLength(1);
+    const refused = await runCli(['compare', outDir('base'), outDir('other')]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toContain('subscribers: 3 in BASE, 4 in NEW');
+  }, 360_000);
+});
+
+describe('rtbench throughput', () => {
+  it('raises the rate until a step breaks, and says what broke it', async () => {
+    const summary = await runJson([
+      'throughput', '--transport', 'ws', '--subscribers', '40', '--rooms', '4', '--rates', '20,200,2000,20000', '--step', '1s', '--slo', 'p99<50ms', '--out', outDir('throughput'),
+    ]);
+    const [result] = summary.transports;
+    const details = result!.details as { steps: Array<{ offeredPerS: number; passed: boolean; causes: string[]; deliveredPerS: number }>; sustainedRatePerS: number | null; stoppedAt: { rate: number; causes: string[] } | null; verdict: string };
+    expect(details.steps.length).toBeGreaterThanOrEqual(2);
+    expect(details.steps[0]?.passed).toBe(true);
+    // 20 messages/s to rooms of 10 subscribers: 200 deliveries a second (a light first step: at a
+    // fan-out of 50 a worker of this 2-core machine already lags, and the step is rightly failed).
+    expect(details.steps[0]?.deliveredPerS).toBeGreaterThan(150);
+    expect(details.steps[0]?.deliveredPerS).toBeLessThan(250);
+    // This machine cannot publish 20,000 messages/s over HTTP within 50 ms: a knee, with its cause.
+    expect(details.stoppedAt).not.toBeNull();
+    expect(details.stoppedAt!.causes.length).toBeGreaterThan(0);
+    expect(details.stoppedAt!.causes.join(' ')).toMatch(/lost|SLO|generator|server|publishes failed/);
+    expect(details.sustainedRatePerS).toBe(details.steps.filter((s) => s.passed).at(-1)?.offeredPerS ?? null);
+    expect(details.verdict).toContain(`${details.stoppedAt!.rate}/s failed`);
+  }, 120_000);
+});
+
+describe('docs/ci.md', () => {
+  it('calls only commands rtbench accepts (each scenario checked with --dry-run)', async () => {
+    const text = readFileSync(join(packageRoot, 'docs', 'ci.md'), 'utf8');
+    const commands = [...text.matchAll(/npx rtbench ((?:burst|ramp|soak|faults|throughput) [^\n]+?)(?: --out \S+)?(?:\n|$)/g)].map((m) => m[1]!);
+    expect(commands.length).toBeGreaterThanOrEqual(4);
+    for (const command of commands) {
+      const args = [...command.matchAll(/'([^']*)'|(\S+)/g)].map((m) => m[1] ?? m[2]!).filter((a) => a !== '||' && a !== 'true');
+      const { code, stdout, stderr } = await runCli([...args, '--dry-run']);
+      expect(code, `${command}: ${stderr}`).toBe(0);
+      expect(stdout).toContain('would measure');
+    }
+    expect(existsSync(join(packageRoot, 'docs', 'ci.md'))).toBe(true);
+    expect(text).toMatch(/npx rtbench compare last-good\/burst nightly\/burst --exclude-saturated --fail-on 'perMessage\.p99:\+15%' --format md/);
+    expect(text).toMatch(/npx rtbench report nightly\/burst nightly\/ramp nightly\/throughput nightly\/soak --require 'p99<200ms' --require 'lost==0' --out nightly\/report/);
+    // compare and report read runs that do not exist here: every option they are given must be one they take.
+    for (const name of ['compare', 'report']) {
+      const line = new RegExp(`npx rtbench ${name} ([^\n>]+)`).exec(text)![1]!;
+      const help = (await runCli([name, '--help'])).stdout;
+      for (const flag of line.match(/--[a-z-]+/g) ?? []) expect(help, `${name} ${flag}`).toContain(`${flag} `);
+    }
+  });
+});

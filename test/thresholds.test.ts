@@ -1,0 +1,61 @@
+import { InvalidArgumentError } from 'commander';
+import { describe, expect, it } from 'vitest';
+import { formatThresholds } from '../analysis/formats.js';
+import { evaluateThresholds, parseThreshold } from '../analysis/thresholds.js';
+import { result, summary } from './fixtures/runs.js';
+
+describe('--threshold expressions', () => {
+  it('parse latency with units, counts, rates as percentages, and an optional transport', () => {
+    expect(parseThreshold('p99<250ms')).toMatchObject({ transport: null, metric: 'p99', operator: '<', limit: 250_000 });
+    expect(parseThreshold('perMessage.p999 < 1s')).toMatchObject({ metric: 'perMessage.p999', limit: 1_000_000 });
+    expect(parseThreshold('lost==0')).toMatchObject({ metric: 'lost', operator: '==', limit: 0 });
+    expect(parseThreshold('errorRate<1%')).toMatchObject({ metric: 'errorRate', limit: 0.01 });
+    expect(parseThreshold('errorRate<=0.5')).toMatchObject({ operator: '<=', limit: 0.5 });
+    expect(parseThreshold('sse:p99<300ms')).toMatchObject({ transport: 'sse', limit: 300_000 });
+    expect(parseThreshold('throughput>=500')).toMatchObject({ metric: 'throughput', operator: '>=', limit: 500 });
+    expect(parseThreshold('publishRtt.p50<20')).toMatchObject({ limit: 20_000 });
+  });
+
+  it.each([
+    ['p99', 'expected [transport:]metric<op>value'],
+    ['pigeon:p99<1s', "unknown transport 'pigeon'"],
+    ['p98<1s', "unknown metric 'p98'"],
+    ['p99<soon', 'soon is not a duration'],
+    ['errorRate<lots', 'lots is not a rate'],
+  ])('refuses %s, saying what is accepted', (text, message) => {
+    expect(() => parseThreshold(text)).toThrow(InvalidArgumentError);
+    expect(() => parseThreshold(text)).toThrow(message);
+  });
+
+  it('holds each rule on each transport it names, and fails what was not measured', () => {
+    const run = summary([
+      result('ws', {}, 1000),
+      result('sse', { messages: { expected: 600, received: 597, lost: 3, late: 0, duplicated: 0, outOfOrder: 0, pending: 0, foreign: 0 } }, 5000),
+      result('stomp', { state: 'failed' }, 900),
+    ]);
+    const verdicts = evaluateThresholds(run, [parseThreshold('p50<2ms'), parseThreshold('sse:lost==0'), parseThreshold('errorRate<1%')]);
+    expect(verdicts.map((v) => [v.threshold, v.transport, v.measured, v.passed])).toEqual([
+      ['p50<2ms', 'ws', '1.00 ms', true],
+      ['p50<2ms', 'sse', '5.00 ms', false],
+      ['p50<2ms', 'stomp', '0.90 ms', false],
+      ['sse:lost==0', 'sse', '3', false],
+      ['errorRate<1%', 'ws', '0.00%', true],
+      ['errorRate<1%', 'sse', '0.50%', true],
+      ['errorRate<1%', 'stomp', '0.00%', false],
+    ]);
+    const none = evaluateThresholds(summary([result('ws', { latencyUs: { ...result('ws').latencyUs, perMessage: { count: 0, min: null, mean: null, p50: null, p90: null, p95: null, p99: null, p999: null, max: null } } })]), [parseThreshold('p99<1s')]);
+    expect(none[0]).toMatchObject({ measured: '-', passed: false });
+  });
+
+  it('writes verdicts as a table, JSON and JUnit', () => {
+    const verdicts = evaluateThresholds(summary([result('ws', {}, 1000), result('sse', {}, 5000)]), [parseThreshold('p50<2ms')]);
+    const md = formatThresholds(verdicts, 'md');
+    expect(md).toContain('| p50<2ms   |        ws |  1.00 ms |    pass |');
+    expect(md).toContain('1 of 2 thresholds FAILED.');
+    expect(JSON.parse(formatThresholds(verdicts, 'json'))).toMatchObject({ passed: false, thresholds: [{ transport: 'ws', passed: true }, { transport: 'sse', passed: false }] });
+    const junit = formatThresholds(verdicts, 'junit');
+    expect(junit).toContain('<testsuite name="rtbench thresholds" tests="2" failures="1" skipped="0">');
+    expect(junit).toContain('<testcase classname="sse" name="p50&lt;2ms"><failure message="measured 5.00 ms"/></testcase>');
+    expect(junit).toContain('<testcase classname="ws" name="p50&lt;2ms"/>');
+  });
+});
