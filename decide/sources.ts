@@ -36,9 +36,9 @@ export function sourcesOf(runs: readonly LoadedRun[], reportFolder: string): Sou
   };
 }
 
-/** One line per source: what was run, where and when. */
+/** One line per source: what was run, where and when; the folder relative to the report, as every link is. */
 export function describeSource(source: Source): string {
   const { summary } = source.run;
   const env = summary.environment;
-  return `${source.id}: ${summary.scenario}, \`${summary.command.join(' ')}\`, ${summary.startedAt.slice(0, 19).replace('T', ' ')} UTC, ${env.cpuModel} (${env.cores} cores), Node ${env.node}, commit ${commitText(env.gitCommit)}; folder ${source.run.folder}`;
+  return `${source.id}: ${summary.scenario}, \`${summary.command.join(' ')}\`, ${summary.startedAt.slice(0, 19).replace('T', ' ')} UTC, ${env.cpuModel} (${env.cores} cores), Node ${env.node}, commit ${commitText(env.gitCommit)}; folder [${source.link.replace(/\/summary\.md$/, '')}](${source.link})`;
 }
