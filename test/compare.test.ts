@@ -102,4 +102,45 @@ describe('rtbench compare', () => {
     expect(() => parseFailOn('p99>15%', [])).toThrow('expected metric:+N% or metric:-N%');
     expect(() => parseFailOn('p98:+1%', [])).toThrow("unknown metric 'p98'");
   });
+
+  it('gates throughput on a fall beyond --fail-on, never on a rise', () => {
+    const rates = (values: readonly number[]) => summary(values.map((held, i) => result('ws', { scenario: 'throughput', repeat: i + 1, details: { sustainedRatePerS: held } })), 'throughput');
+    const base = rates([1000, 1000, 1000, 1000, 1000]);
+    const fell = compareRuns([base], [rates([800, 800, 850, 800, 800])]);
+    expect(fell.outcome).toBe('regression');
+    expect(fell.rows.find((r) => r.metric === 'throughput')).toMatchObject({ verdict: 'REGRESSION', base: { median: '1000/s' }, next: { median: '800/s' } });
+    const rose = compareRuns([base], [rates([1500, 1500, 1500, 1500, 1500])]);
+    expect(rose.outcome).toBe('pass');
+    expect(rose.rows.find((r) => r.metric === 'throughput')?.verdict).toBe('changed');
+    // A fall within --fail-on is significant but passes; a burst has no throughput row.
+    expect(compareRuns([base], [rates([950, 950, 950, 950, 950])]).rows.find((r) => r.metric === 'throughput')?.verdict).toBe('changed');
+    expect(compareRuns([repeats('ws', FIVE)], [repeats('ws', FIVE)]).rows.some((r) => r.metric === 'throughput')).toBe(false);
+  });
+
+  it('reports the worst run of an exact counter, the spread of each side, and only transports both sides ran', () => {
+    const lossy = (lost: readonly number[]) => summary(lost.map((n, i) => result('ws', { repeat: i + 1, messages: { ...result('ws').messages, received: 600 - n, lost: n } })));
+    const comparison = compareRuns([lossy([2, 1, 2])], [lossy([2, 3, 1])]);
+    expect(comparison.rows.find((r) => r.metric === 'lost')).toMatchObject({ verdict: 'REGRESSION', base: { median: '2', n: 3 }, next: { median: '3', n: 3 }, why: 'an exact count rose (2 -> 3 in the worst run)' });
+    expect(comparison.rows.find((r) => r.metric === 'lost')?.change).toBeCloseTo(0.5, 10);
+    expect(compareRuns([lossy([2])], [lossy([2])]).rows.find((r) => r.metric === 'lost')).toMatchObject({ verdict: 'pass', why: 'exact count, not higher', change: 0 });
+    expect(compareRuns([lossy([0])], [lossy([0])]).rows.find((r) => r.metric === 'lost')?.change).toBeNull();
+    // Spread: the largest distance from the median, in % of it (10 of 1000 here); none for one run.
+    const p50 = compareRuns([repeats('ws', FIVE)], [repeats('ws', FIVE)]).rows.find((r) => r.metric === 'perMessage.p50')!;
+    expect(p50).toMatchObject({ base: { n: 5, median: '1.00 ms', spread: '±1%' }, why: 'no significant change (p=1.000)' });
+    expect(compareRuns([repeats('ws', [1000])], [repeats('ws', [1000])]).rows.find((r) => r.metric === 'perMessage.p50')?.base.spread).toBe('');
+    // SSE ran only in BASE: nothing to compare it with, so no rows.
+    const both = summary([...repeats('ws', FIVE).transports, ...repeats('sse', FIVE).transports]);
+    expect(new Set(compareRuns([both], [repeats('ws', FIVE)]).rows.map((r) => r.transport))).toEqual(new Set(['ws']));
+  });
+
+  it('refuses an empty side, naming it', () => {
+    expect(refusal(() => compareRuns([summary([])], [repeats('ws', FIVE)]))).toContain('BASE');
+    expect(refusal(() => compareRuns([repeats('ws', FIVE)], [summary([])]))).toContain('NEW');
+  });
+
+  it('reads --fail-on exactly: decimals, spaces around it, nothing else', () => {
+    expect(parseFailOn(' perMessage.p99:+12.25% ', [])).toEqual([{ metric: 'perMessage.p99', change: 0.1225 }]);
+    expect(parseFailOn('p50:-5%', parseFailOn('p99:+1%', []))).toEqual([{ metric: 'p99', change: 0.01 }, { metric: 'p50', change: -0.05 }]);
+    for (const text of ['perMessage.p99:+15%x', 'x perMessage.p99:+15%', 'perMessage.p99:+1.x%', 'perMessage.p99:15%']) expect(() => parseFailOn(text, []), text).toThrow();
+  });
 });

@@ -42,4 +42,30 @@ describe('Mann-Whitney U', () => {
     expect(normalCdf(1.959964)).toBeCloseTo(0.975, 5);
     expect(normalCdf(-1.959964)).toBeCloseTo(0.025, 5);
   });
+
+  // Reference values from SciPy 1.17 (scipy.stats.mannwhitneyu, two-sided; method='exact', or
+  // method='asymptotic' with use_continuity=True, which applies the same tie correction).
+  it('agrees with SciPy: exact p-values of unequal samples without ties', () => {
+    expect(mannWhitney([1, 4, 6, 9, 12, 15], [2, 3, 5, 7, 8, 10, 11, 13])).toMatchObject({ u: 25 });
+    expect(mannWhitney([1, 4, 6, 9, 12, 15], [2, 3, 5, 7, 8, 10, 11, 13]).p).toBeCloseTo(0.9497169497169498, 10);
+    expect(mannWhitney([5, 9, 14, 20, 21, 22, 30], [1, 2, 3, 4, 6, 7, 8, 10, 11, 12, 13, 15, 16])).toMatchObject({ u: 74 });
+    expect(mannWhitney([5, 9, 14, 20, 21, 22, 30], [1, 2, 3, 4, 6, 7, 8, 10, 11, 12, 13, 15, 16]).p).toBeCloseTo(0.023606811145510834, 10);
+  });
+
+  it('agrees with SciPy: the normal approximation with ties, and beyond 20 a side', () => {
+    const cases: Array<[number[], number[], number, number]> = [
+      [[1, 2, 2, 3, 4], [2, 3, 5, 6, 7], 4.5, 0.11161176829829224],
+      [[10, 12, 12, 15, 18, 20], [11, 13, 14, 16, 17, 19, 21], 16, 0.5197427420397585],
+      [[3.1, 2.9, 3.3, 3.0, 3.2, 3.4, 2.8], [3.5, 3.6, 3.2, 3.9, 4.0, 3.7, 3.8, 4.1], 2.5, 0.003782241021636921],
+    ];
+    for (const [a, b, u, p] of cases) {
+      expect(mannWhitney(a, b).u).toBe(u);
+      // The normal CDF used is accurate to about 1e-7.
+      expect(mannWhitney(a, b).p).toBeCloseTo(p, 6);
+    }
+    const a = Array.from({ length: 22 }, (_, i) => i * 3 + 1);
+    const b = Array.from({ length: 21 }, (_, i) => i * 3 + 22.5);
+    expect(mannWhitney(a, b)).toMatchObject({ u: 105 });
+    expect(mannWhitney(a, b).p).toBeCloseTo(0.002294457105037918, 6);
+  });
 });

@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { formatThresholds } from '../analysis/formats.js';
-import { evaluateThresholds, parseThreshold } from '../analysis/thresholds.js';
+import { evaluateThresholds, holds, parseThreshold } from '../analysis/thresholds.js';
 import { result, summary } from './fixtures/runs.js';
 
 describe('--threshold expressions', () => {
@@ -57,5 +57,19 @@ describe('--threshold expressions', () => {
     expect(junit).toContain('<testsuite name="rtbench thresholds" tests="2" failures="1" skipped="0">');
     expect(junit).toContain('<testcase classname="sse" name="p50&lt;2ms"><failure message="measured 5.00 ms"/></testcase>');
     expect(junit).toContain('<testcase classname="ws" name="p50&lt;2ms"/>');
+  });
+
+  it('applies each operator exactly at, just under and just over its limit', () => {
+    const at = (operator: Parameters<typeof holds>[1]) => [holds(9, operator, 10), holds(10, operator, 10), holds(11, operator, 10)];
+    expect(at('<')).toEqual([true, false, false]);
+    expect(at('<=')).toEqual([true, true, false]);
+    expect(at('>')).toEqual([false, false, true]);
+    expect(at('>=')).toEqual([false, true, true]);
+    expect(at('==')).toEqual([false, true, false]);
+    expect(at('!=')).toEqual([true, false, true]);
+  });
+
+  it('refuses an expression with anything before or after the rule', () => {
+    for (const text of ['p99<1s junk', 'p99<1s;lost==0', '(p99<1s', '-p99<1s', 'p99<1s ms']) expect(() => parseThreshold(text), text).toThrow();
   });
 });
