@@ -1,11 +1,11 @@
 #!/usr/bin/env node
 /**
- * The benchmark the README quotes (`npm run bench`): the calibration of rtbench against a raw
- * floor, then the full ramp for every transport. Writes results/benchmarks/<timestamp>/report.md
+ * The benchmark the README quotes (`npm run bench`): the calibration of rtbench against raw floors
+ * of each kind, the cost per delivery of generator and server, then the full ramp for every transport. Writes results/benchmarks/<timestamp>/report.md
  * (and the runs' own result folders) and prints the report.
  *
- *   npm run bench                # calibration + ramp 100 -> 10,000 for ws, sse, long-polling
- *   npm run bench -- --skip-ramp # calibration only
+ *   npm run bench                # calibration (ws, sse, stomp), cost per delivery, ramp 100 -> 10,000 for every transport
+ *   npm run bench -- --skip-ramp # calibration and cost per delivery only
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
@@ -13,7 +13,8 @@ import { parseArgs } from 'node:util';
 import { measureFloor } from './calibration.js';
 import { rtbench } from './run-cli.js';
 import { environment } from '../core/environment.js';
-import { formatMs, methodName, renderTable } from '../report/format.js';
+import { formatMs, formatOwnDelay, formatPct, methodName, renderTable } from '../report/format.js';
+import type { ThroughputStep } from '../scenarios/throughput-report.js';
 import { RAMP_HEADERS, rampRows } from '../scenarios/ramp-report.js';
 import type { RampStep } from '../scenarios/ramp-step.js';
 import type { RunSummary } from '../core/result.js';
@@ -33,26 +34,56 @@ const lines: string[] = [
   '',
 ];
 
-process.stderr.write('benchmark: calibration, raw floor\n');
+// Calibration: rtbench against a raw floor of its own kind, same schedule, same run.
 const schedule = { subscribers: 10, bursts: 200, burstSize: 3, gapMs: 50, pauseMs: 100 };
-const floor = await measureFloor(schedule);
-process.stderr.write('benchmark: calibration, rtbench burst --transport ws\n');
-const burst = await rtbenchRun(['burst', '--transport', 'ws']);
-const measured = burst.transports[0]?.latencyUs.perMessage;
-const ratio = measured?.p50 && floor.p50 ? measured.p50 / floor.p50 : null;
+const OVERHEAD_TARGET = 1.25;
 lines.push(
   '## Calibration',
   '',
-  'Per-message p50 of `rtbench burst --transport ws` (built-in Fastify server, no delay) against the raw floor timed in the same run: a bare node:http + ws server that pushes each POSTed body to 10 bare ws subscribers, on the same schedule (200 bursts of 3, 50 ms apart, 100 ms pause). Target: ratio at most 2.',
+  `Per-message p50 of \`rtbench burst --transport <t>\` (built-in Fastify server, no delay) against a raw floor of the same kind timed in the same run: a bare node:http server (bench/floor-server.ts) that pushes each POSTed body to 10 bare subscribers (\`ws\` frames, \`data:\` events on a bare HTTP stream, or STOMP MESSAGE frames over \`ws\`), on the same schedule (200 bursts of 3, 50 ms apart, 100 ms pause). Target: ratio at most ${OVERHEAD_TARGET}.`,
   '',
-  '| | P50 | P90 | P99 | Max (ms) | messages |',
-  '|---|---:|---:|---:|---:|---:|',
-  `| raw floor | ${formatMs(floor.p50)} | ${formatMs(floor.p90)} | ${formatMs(floor.p99)} | ${formatMs(floor.max)} | ${floor.count} |`,
-  `| rtbench burst, ws | ${formatMs(measured?.p50 ?? null)} | ${formatMs(measured?.p90 ?? null)} | ${formatMs(measured?.p99 ?? null)} | ${formatMs(measured?.max ?? null)} | ${measured?.count ?? 0} |`,
-  '',
-  `Ratio of p50s: **${ratio === null ? '-' : ratio.toFixed(2)}** (${ratio !== null && ratio <= 2 ? 'within' : 'outside'} the target of 2).`,
-  '',
+  '| Transport | Floor P50 | P99 | rtbench P50 | P99 (ms) | Ratio of p50s | Within target |',
+  '|---|---:|---:|---:|---:|---:|---|',
 );
+for (const kind of ['ws', 'sse', 'stomp'] as const) {
+  process.stderr.write(`benchmark: calibration, raw ${kind} floor\n`);
+  const floor = await measureFloor(schedule, kind);
+  process.stderr.write(`benchmark: calibration, rtbench burst --transport ${kind}\n`);
+  const burst = await rtbenchRun(['burst', '--transport', kind]);
+  const measured = burst.transports[0]?.latencyUs.perMessage;
+  const ratio = measured?.p50 && floor.p50 ? measured.p50 / floor.p50 : null;
+  lines.push(`| ${kind} | ${formatMs(floor.p50)} | ${formatMs(floor.p99)} | ${formatMs(measured?.p50 ?? null)} | ${formatMs(measured?.p99 ?? null)} | ${ratio === null ? '-' : ratio.toFixed(2)} | ${ratio !== null && ratio <= OVERHEAD_TARGET ? 'yes' : 'NO'} |`);
+}
+lines.push('');
+
+// Cost per delivery: one room, a steady rate, one 20 s step; CPU over that step's seconds only.
+lines.push(
+  '## Cost per delivery',
+  '',
+  'CPU (ms of one core) each side spends per 1,000 delivered messages, all subscribers in one room, over one 20 s step of `rtbench throughput` (after connecting and warm-up): 2 messages/s to 1,000 subscribers, 0.5/s to 10,000. Target: the generator costs at most what the server does (ratio at most 1).',
+  '',
+  '| Transport | Subscribers | Delivered/s | Server CPU % | Generator CPU % | Server ms/1k | Generator ms/1k | Generator/server | Own delay P99 <= (ms) | Generator saturated |',
+  '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+);
+for (const [subscribers, rate] of [[1000, 2], [10_000, 0.5]] as const) {
+  process.stderr.write(`benchmark: cost per delivery, ${subscribers} subscribers in one room\n`);
+  const run = await rtbenchRun(['throughput', '--transport', 'all', '--rooms', '1', '--subscribers', String(subscribers), '--rates', String(rate), '--step', '20s', '--slo', 'p99<10s']);
+  for (const result of run.transports) {
+    const step = (result.details?.steps as readonly ThroughputStep[] | undefined)?.[0];
+    if (!step) {
+      lines.push(`| ${methodName(result)} | ${subscribers} | - | - | - | - | - | - | - | ${result.error ? `${result.error.code}` : 'no step'} |`);
+      continue;
+    }
+    const perThousand = (cpuPct: number | null): number | null => (cpuPct === null || step.deliveredPerS === 0 ? null : (cpuPct * 10_000) / step.deliveredPerS);
+    const server = perThousand(step.server.cpuPctAvg);
+    const generator = perThousand(step.generator.cpuPctAvg);
+    const ratio = server && generator !== null ? generator / server : null;
+    lines.push(
+      `| ${methodName(result)} | ${subscribers} | ${step.deliveredPerS} | ${formatPct(step.server.cpuPctAvg)} | ${formatPct(step.generator.cpuPctAvg)} | ${server?.toFixed(1) ?? '-'} | ${generator?.toFixed(1) ?? '-'} | ${ratio?.toFixed(2) ?? '-'} | ${formatOwnDelay(step.generator)} | ${step.generator.saturated ? `yes: ${step.generator.saturationReasons.join('; ')}` : 'no'} |`,
+    );
+  }
+}
+lines.push('');
 
 if (!values['skip-ramp']) {
   process.stderr.write('benchmark: rtbench ramp --transport all (several minutes)\n');

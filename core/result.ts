@@ -86,6 +86,13 @@ export interface GeneratorUsage extends ProcessUsage {
   readonly saturated: boolean;
   readonly saturationReasons: readonly string[];
   readonly eventLoopDelayP99UsMax: number;
+  /**
+   * The generator's own timestamping delay (core/handler-runs.ts): the longest run of measured
+   * receive handlers in one event-loop turn of any of its threads, and the p99 over arrivals of the
+   * per-arrival bound (µs, null when nothing arrived). Absent in runs made before they existed.
+   */
+  readonly ownDelayUsMax?: number;
+  readonly ownDelayP99Us?: number | null;
 }
 
 export interface TransportResult {

@@ -153,13 +153,17 @@ export class Recorder {
     this.errorCounts.set(code, (this.errorCounts.get(code) ?? 0) + 1);
   }
 
-  /** Called by a subscriber for every message it receives, with the time it received it. */
-  recordArrival(subscriber: number, content: string, receivedUs: number): void {
+  /**
+   * Called by a subscriber for every message it receives, with the time it received it. Returns the
+   * message's latency (µs) when it is one of this subscriber's planned messages (in time, late or a
+   * duplicate), NaN otherwise: the caller's own-delay meter needs to know when it was sent.
+   */
+  recordArrival(subscriber: number, content: string, receivedUs: number): number {
     this.arrivals++;
     const marker = decodeMarker(content);
     if (!marker || marker.runId !== this.runId || subscriber < 0 || subscriber >= this.subscriberCount) {
       this.counts.foreign++;
-      return;
+      return Number.NaN;
     }
     if (marker.group === WARMUP_GROUP) {
       if (!this.warmedUp[subscriber]) {
@@ -167,20 +171,20 @@ export class Recorder {
         this.warmedUpCount++;
         this.wake();
       }
-      return;
+      return Number.NaN;
     }
     const planned = this.plan[marker.seq];
     const scheduledUs = this.startUs + (planned?.offsetUs ?? Number.NaN);
     // A message of another room, or with a schedule that is not the plan's, is not this subscriber's.
     if (!planned || scheduledUs !== marker.scheduledUs || planned.group !== marker.group || (planned.room ?? 0) !== this.roomOfSubscriber[subscriber]) {
       this.counts.foreign++;
-      return;
+      return Number.NaN;
     }
     const seq = marker.seq;
     const slot = subscriber * this.plan.length + seq;
     if (this.state[slot] !== NOT_RECEIVED) {
       this.counts.duplicated++;
-      return;
+      return receivedUs - scheduledUs;
     }
     if (seq < (this.maxSeqBySubscriber[subscriber] ?? -1)) this.counts.outOfOrder++;
     else this.maxSeqBySubscriber[subscriber] = seq;
@@ -190,7 +194,7 @@ export class Recorder {
       // Past its deadline a message is lost for good: it is not credited to any latency figure.
       this.state[slot] = LATE;
       this.counts.late++;
-      return;
+      return latencyUs;
     }
     this.state[slot] = IN_TIME;
     this.counts.received++;
@@ -198,6 +202,7 @@ export class Recorder {
     this.recordFanOut(seq, planned.room ?? 0, receivedUs);
     this.recordGroup(planned.group, receivedUs);
     if (this.counts.received === this.expectedDeliveries) this.wake();
+    return latencyUs;
   }
 
   private recordFanOut(seq: number, room: number, receivedUs: number): void {

@@ -20,6 +20,7 @@ import { type RunState, type RunSummary, SCHEMA_ID, SCHEMA_VERSION, type Transpo
 import { ResourceSampler } from './sampler.js';
 import type { Plan } from './preflight.js';
 import { saturation } from './saturation.js';
+import { NO_OWN_DELAY, ownDelayQuantileUs } from '../core/handler-runs.js';
 import { checkTargetGiven, resumeKindOf, resumeOf, targetContext, targetHandle, transportsOf } from './target.js';
 
 export interface Reporter {
@@ -115,7 +116,9 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
     const proxyUsage = sampler?.usageOf('proxy') ?? null;
     const loopDelayUs = sampler?.eventLoopDelayP99UsMax ?? 0;
     const usableCores = Math.min(watched?.generatorThreads ?? 1, availableParallelism());
-    const processReasons = saturation(generatorUsage, loopDelayUs, measured.latencyUs.sendLag.p99, proxyUsage, usableCores).reasons;
+    const own = watched?.ownDelay?.() ?? NO_OWN_DELAY;
+    const ownP99Us = ownDelayQuantileUs(own, 0.99);
+    const processReasons = saturation(generatorUsage, ownP99Us === null ? null : { boundUs: ownP99Us, p99Us: measured.latencyUs.perMessage.p99 }, measured.latencyUs.sendLag.p99, proxyUsage, usableCores).reasons;
     const reasons = [...processReasons, ...(watched?.saturationReasons?.() ?? [])];
     return {
       transport,
@@ -135,7 +138,7 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
       connections: { subscribers: watched?.subscribers ?? 0, reconnects: snapshot.reconnects, gaps: snapshot.gaps },
       errors: measured.errors,
       serverUsage: sampler?.usageOf('server') ?? null,
-      generator: { ...generatorUsage, saturated: reasons.length > 0, saturationReasons: reasons, eventLoopDelayP99UsMax: loopDelayUs },
+      generator: { ...generatorUsage, saturated: reasons.length > 0, saturationReasons: reasons, eventLoopDelayP99UsMax: loopDelayUs, ownDelayUsMax: own.longestUs, ownDelayP99Us: ownP99Us },
       proxyUsage,
       histograms: measured.histograms,
       details: watched?.details?.() ?? null,

@@ -6,6 +6,7 @@ import type { PublishChannel, ProvisionRequest, SubscriberRef, TargetContext, Ta
 import type { ProfileRef } from '../targets/load.js';
 import type { CommonConfig, OptionSpec } from './options.js';
 import type { Plan } from './preflight.js';
+import type { OwnDelay } from '../core/handler-runs.js';
 
 /**
  * The contract between the engine and a scenario. The engine owns it (as k6's executors implement
@@ -26,6 +27,8 @@ export interface Observed {
   details?(): Readonly<Record<string, unknown>>;
   /** Threads of the generator doing work (main + workers); its CPU limit scales with them. Default 1. */
   readonly generatorThreads?: number;
+  /** Measured receive handlers run back to back: the generator's own timestamping delay bound (core/handler-runs.ts). */
+  ownDelay?(): OwnDelay;
   /** Reasons, beyond the process-level ones, that the generator limited the numbers (busy worker threads). */
   saturationReasons?(): readonly string[];
 }

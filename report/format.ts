@@ -17,6 +17,16 @@ export function formatMs(us: number | null | undefined): string {
   return ms < 100 ? ms.toFixed(2) : ms.toFixed(1);
 }
 
+/**
+ * The generator's own timestamping delay bound with the share of p99 it could explain, e.g.
+ * `4.20 (38% of p99)`; `-` for runs made before it was measured.
+ */
+export function formatOwnDelay(generator: { readonly ownDelayUs?: number | null; readonly ownDelayShareOfP99?: number | null }): string {
+  if (generator.ownDelayUs === undefined || generator.ownDelayUs === null) return '-';
+  const share = generator.ownDelayShareOfP99;
+  return `${formatMs(generator.ownDelayUs)}${share === null || share === undefined ? '' : ` (${Math.round(share * 100)}% of p99)`}`;
+}
+
 export function formatPct(value: number | null | undefined): string {
   return value === null || value === undefined ? '-' : `${Math.round(value)}`;
 }

@@ -1,4 +1,5 @@
 import { nowUs } from '../core/clock.js';
+import { HandlerRuns } from '../core/handler-runs.js';
 import { integer, duration } from '../engine/options.js';
 import { WARMUP_GROUP, encodeMarker } from '../core/marker.js';
 import { publishOnSchedule, type ScheduledSend } from '../engine/publisher.js';
@@ -42,12 +43,15 @@ export function burstPlan(config: Pick<BurstConfig, 'bursts' | 'burstSize' | 'ga
   return plan;
 }
 
-async function connectAll(context: ScenarioContext, config: BurstConfig, provisioned: unknown, recorder: Recorder): Promise<Subscription[]> {
+async function connectAll(context: ScenarioContext, config: BurstConfig, provisioned: unknown, recorder: Recorder, handlerRuns: HandlerRuns): Promise<Subscription[]> {
   const subscriptions: Subscription[] = [];
   for (let index = 0; index < config.subscribers; index++) {
     subscriptions.push(
       context.client.subscribe(context.clientContext, context.target.spec(provisioned, { index, room: 0 }) as never, {
-        onMessage: (content, receivedUs) => recorder.recordArrival(index, content, receivedUs),
+        onMessage: (content, receivedUs) => {
+          const latencyUs = recorder.recordArrival(index, content, receivedUs);
+          if (recorder.measuring) handlerRuns.note(receivedUs, latencyUs);
+        },
         onError: (code) => recorder.countError(`subscriber:${code}`),
       }),
     );
@@ -89,8 +93,10 @@ async function run(context: ScenarioContext, config: BurstConfig): Promise<void>
   const recorder = new Recorder({ runId: context.runId, subscriberCount: config.subscribers, plan, deadlineUs: config.deadlineMs * 1000 });
   let subscriptions: Subscription[] = [];
   let publisher: PublishChannel | null = null;
+  const handlerRuns = new HandlerRuns();
   context.observe({
     subscribers: config.subscribers,
+    ownDelay: () => handlerRuns.snapshot(),
     live: () => ({
       connections: subscriptions.reduce((n, s) => n + (s.stats().connected ? 1 : 0), 0),
       sent: recorder.attemptedMessages,
@@ -111,7 +117,7 @@ async function run(context: ScenarioContext, config: BurstConfig): Promise<void>
     const provisioned = await context.target.provision({ rooms: 1, subscriberRooms: new Array<number>(config.subscribers).fill(0), tag: '' });
     publisher = context.target.publisher(provisioned);
     context.log(`connecting ${config.subscribers} subscribers to one room`);
-    subscriptions = await connectAll(context, config, provisioned, recorder);
+    subscriptions = await connectAll(context, config, provisioned, recorder, handlerRuns);
     await warmUp(context, config, publisher, recorder);
 
     const startUs = nowUs() + START_LEAD_US;

@@ -7,6 +7,7 @@ import { preflight } from '../engine/preflight.js';
 
 import { sleep } from '../core/sleep.js';
 import type { SubscriberPool } from '../engine/worker/pool.js';
+import { NO_OWN_DELAY, type OwnDelay, mergeOwnDelay } from '../core/handler-runs.js';
 import { loadRequest, measureRound, roomsOf, startPool, subscriberSpecs, warmUp } from './pool-run.js';
 import { stepPlan } from './ramp-step.js';
 import type { Scenario, ScenarioContext } from '../engine/scenario.js';
@@ -90,6 +91,8 @@ async function inject(context: ScenarioContext, kind: FaultKind, config: FaultsC
 
 /** The pool of the mode being run, for the per-second samples. */
 let activePool: SubscriberPool | null = null;
+/** The workers' own timestamping delay over the modes already run. */
+let ownDelaySoFar: OwnDelay = NO_OWN_DELAY;
 
 async function runMode(
   context: ScenarioContext,
@@ -155,6 +158,7 @@ async function runMode(
       await context.checkpoint();
     }
   } finally {
+    ownDelaySoFar = mergeOwnDelay([ownDelaySoFar, pool.ownDelay]);
     activePool = null;
     await pool.close();
     await publisher.close();
@@ -168,9 +172,11 @@ async function run(context: ScenarioContext, config: FaultsConfig): Promise<void
   const histograms: string[] = [];
   const totals = emptyCounts();
   const errors: Record<string, number> = {};
+  ownDelaySoFar = NO_OWN_DELAY;
   context.observe({
     subscribers: config.connections,
     generatorThreads: config.workers + 1,
+    ownDelay: () => mergeOwnDelay([ownDelaySoFar, activePool?.ownDelay ?? NO_OWN_DELAY]),
     live: () => ({ connections: activePool?.live().connected ?? 0, sent: 0, received: activePool?.live().arrivals ?? 0, measuring: activePool !== null }),
     measured: () => ({
       result: aggregateResult(totals, { perMessage: histograms }, errors),

@@ -1,9 +1,9 @@
 import type { ReportSection } from '../core/report.js';
 import type { TransportResult } from '../core/result.js';
-import { formatKiB, formatMiB, formatMs, formatPct, methodName } from '../report/format.js';
+import { formatKiB, formatMiB, formatMs, formatOwnDelay, formatPct, methodName } from '../report/format.js';
 import type { RampStep } from './ramp-step.js';
 
-export const RAMP_HEADERS = ['Step', 'Held', 'Connect P50', 'P99 (ms)', 'Connect errors', 'Error rate', 'Latency P50', 'P99', 'Max (ms)', 'Fan-out P99', 'Server CPU avg/max %', 'Server RSS (MiB)', 'RSS/conn (KiB)', 'Generator CPU %', 'Worker busy %'];
+export const RAMP_HEADERS = ['Step', 'Held', 'Connect P50', 'P99 (ms)', 'Connect errors', 'Error rate', 'Latency P50', 'P99', 'Max (ms)', 'Fan-out P99', 'Own delay P99 ≤ (ms)', 'Server CPU avg/max %', 'Server RSS (MiB)', 'RSS/conn (KiB)', 'Generator CPU %', 'Worker busy %'];
 
 /** One ramp's per-step rows; `*` marks a step whose generator was saturated. */
 export function rampRows(steps: readonly RampStep[]): string[][] {
@@ -15,6 +15,7 @@ export function rampRows(steps: readonly RampStep[]): string[][] {
     `${(s.errorRate * 100).toFixed(2)}%`,
     formatMs(s.latencyUs.perMessage.p50), formatMs(s.latencyUs.perMessage.p99), formatMs(s.latencyUs.perMessage.max),
     formatMs(s.latencyUs.fanOutSpread.p99),
+    formatOwnDelay(s.generator),
     s.server ? `${formatPct(s.server.cpuPctAvg)}/${formatPct(s.server.cpuPctMax)}` : '-',
     formatMiB(s.server?.rssBytesMax ?? null),
     formatKiB(s.server?.rssPerConnectionBytes),

@@ -1,3 +1,4 @@
+import type { StepHealth } from './step-health.js';
 import { InvalidArgumentError } from 'commander';
 import type { LatencyStats } from '../core/histogram.js';
 import type { PlannedMessage } from '../engine/recorder.js';
@@ -47,7 +48,7 @@ export interface RampStep {
   readonly latencyUs: { readonly perMessage: LatencyStats; readonly fanOutSpread: LatencyStats; readonly publishRtt: LatencyStats; readonly sendLag: LatencyStats };
   readonly errors: Readonly<Record<string, number>>;
   readonly server: (ProcessUsage & { readonly rssPerConnectionBytes: number | null }) | null;
-  readonly generator: ProcessUsage & { readonly saturated: boolean; readonly saturationReasons: readonly string[]; readonly workerUtilizationMax: number; readonly workerEventLoopDelayP99UsMax: number };
+  readonly generator: StepHealth['generator'];
   readonly passed: boolean;
   readonly durationMs: number;
 }

@@ -49,6 +49,7 @@ async function run(context: ScenarioContext, config: RampConfig): Promise<void> 
   context.observe({
     subscribers: config.steps.at(-1) ?? 0,
     generatorThreads: config.workers + 1,
+    ownDelay: () => pool.ownDelay,
     live: () => ({
       connections: pool.live().connected,
       sent: current?.publishRecorder.attemptedMessages ?? 0,
@@ -95,7 +96,7 @@ async function run(context: ScenarioContext, config: RampConfig): Promise<void> 
       const { merged, publish: publishResult } = round;
       await context.sampleNow(); // the step's closing reading, still tagged with this step
       current = null;
-      const { server, generator } = stepHealth(context.samples(), step + 1, config.workers, publishResult.latencyUs.sendLag.p99, pool.takeHealth());
+      const { server, generator } = stepHealth(context.samples(), step + 1, config.workers, publishResult.latencyUs.sendLag.p99, pool.takeHealth(), merged);
       const reasons = generator.saturationReasons;
       const messages = merged.messages;
       const rate = errorRate(specs.length, connectFailed, messages);

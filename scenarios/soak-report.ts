@@ -21,6 +21,11 @@ export interface SoakInterval {
   readonly serverRssBytes: number | null;
   readonly generatorCpuPct: number | null;
   readonly generatorRssBytes: number | null;
+  /**
+   * Heap in use after a full GC in every generator thread (main and workers), summed, taken after
+   * the round: memory rtbench could not free. Absent in soaks made before 2026-11-25.
+   */
+  readonly generatorHeapAfterGcBytes?: number;
   /** Faults injected since the previous row. */
   readonly faults: readonly string[];
 }
@@ -44,6 +49,25 @@ export function memorySlopeBytesPerHour(points: ReadonlyArray<{ readonly elapsed
   return variance === 0 ? null : Math.round((covariance / variance) * 3600);
 }
 
+/**
+ * The generator's heap after GC over the soak: first and last reading, the least-squares slope per
+ * hour, and the growth per delivery between the first and the last reading. The first interval is
+ * left out: it holds one-time allocations (JIT, buffers, the first round's data).
+ */
+export function heapTrend(intervals: readonly SoakInterval[]): { startBytes: number; endBytes: number; slopeBytesPerHour: number | null; growthBytesPerDelivery: number | null } | null {
+  const measured = intervals.slice(1).filter((i): i is SoakInterval & { generatorHeapAfterGcBytes: number } => i.generatorHeapAfterGcBytes !== undefined);
+  const first = measured[0];
+  const last = measured.at(-1);
+  if (!first || !last) return null;
+  const deliveries = measured.slice(1).reduce((n, i) => n + i.messages.received, 0);
+  return {
+    startBytes: first.generatorHeapAfterGcBytes,
+    endBytes: last.generatorHeapAfterGcBytes,
+    slopeBytesPerHour: memorySlopeBytesPerHour(measured.map((i) => ({ elapsedS: i.elapsedS, bytes: i.generatorHeapAfterGcBytes }))),
+    growthBytesPerDelivery: deliveries > 0 ? Math.round(((last.generatorHeapAfterGcBytes - first.generatorHeapAfterGcBytes) / deliveries) * 100) / 100 : null,
+  };
+}
+
 export function rssSeries(rows: readonly SampleRow[], role: 'server' | 'generator'): Array<{ elapsedS: number; bytes: number | null }> {
   return rows.filter((r) => r.measuring).map((r) => ({ elapsedS: r.elapsedS, bytes: r[`${role}RssBytes`] }));
 }
@@ -51,7 +75,7 @@ export function rssSeries(rows: readonly SampleRow[], role: 'server' | 'generato
 const CSV_COLUMNS = [
   'interval', 'elapsedS', 'connectionsAlive', 'disconnects', 'reconnects', 'failedReconnects', 'timeouts', 'gaps',
   'expected', 'received', 'lost', 'late', 'duplicated', 'outOfOrder', 'latencyP50Us', 'latencyP99Us', 'latencyMaxUs',
-  'serverCpuPct', 'serverRssBytes', 'generatorCpuPct', 'generatorRssBytes', 'faults',
+  'serverCpuPct', 'serverRssBytes', 'generatorCpuPct', 'generatorRssBytes', 'generatorHeapAfterGcBytes', 'faults',
 ] as const;
 
 /** intervals.csv: one row per transport per soak interval. */
@@ -63,7 +87,7 @@ export function intervalsCsv(rows: ReadonlyArray<{ transport: string; interval: 
       [
         transport, i.interval, i.elapsedS, i.connectionsAlive, i.disconnects, i.reconnects, i.failedReconnects, i.timeouts, i.gaps,
         i.messages.expected, i.messages.received, i.messages.lost, i.messages.late, i.messages.duplicated, i.messages.outOfOrder,
-        i.latencyUs.p50, i.latencyUs.p99, i.latencyUs.max, i.serverCpuPct, i.serverRssBytes, i.generatorCpuPct, i.generatorRssBytes, i.faults.join(' '),
+        i.latencyUs.p50, i.latencyUs.p99, i.latencyUs.max, i.serverCpuPct, i.serverRssBytes, i.generatorCpuPct, i.generatorRssBytes, i.generatorHeapAfterGcBytes, i.faults.join(' '),
       ].map(cell).join(','),
     );
   }
@@ -77,6 +101,8 @@ interface SoakDetails {
   readonly plannedS: number;
   readonly totals: { readonly disconnects: number; readonly reconnects: number; readonly failedReconnects: number; readonly timeouts: number };
   readonly server: { readonly rssStartBytes: number | null; readonly rssEndBytes: number | null; readonly rssSlopeBytesPerHour: number | null; readonly cpuPctAvg: number | null };
+  readonly generatorRssSlopeBytesPerHour?: number | null;
+  readonly generatorHeap?: ReturnType<typeof heapTrend>;
 }
 
 /** The soak summary: one row per transport. */
@@ -86,7 +112,7 @@ export function soakSection(results: readonly TransportResult[]): ReportSection[
   return [
     {
       title: 'Soak (latency in ms; a steady positive RSS slope over a long run means a leak)',
-      headers: ['Method', 'Measured', 'Connections', 'Disconnects', 'Reconnects', 'Timeouts', 'Lost', 'Dup', 'P50', 'P99', 'Max (ms)', 'Server RSS start -> end (MiB)', 'RSS slope (MiB/h)', 'Server CPU avg %'],
+      headers: ['Method', 'Measured', 'Connections', 'Disconnects', 'Reconnects', 'Timeouts', 'Lost', 'Dup', 'P50', 'P99', 'Max (ms)', 'Server RSS start -> end (MiB)', 'RSS slope (MiB/h)', 'Server CPU avg %', 'Generator RSS slope (MiB/h)', 'Generator heap after GC start -> end (MiB)', 'slope (MiB/h)'],
       rows: soaks.map((r) => {
         const d = r.details as unknown as SoakDetails;
         const l = r.latencyUs.perMessage;
@@ -100,6 +126,9 @@ export function soakSection(results: readonly TransportResult[]): ReportSection[
           `${formatMiB(d.server.rssStartBytes)} -> ${formatMiB(d.server.rssEndBytes)}`,
           formatSignedMiB(d.server.rssSlopeBytesPerHour),
           formatPct(d.server.cpuPctAvg),
+          formatSignedMiB(d.generatorRssSlopeBytesPerHour ?? null),
+          d.generatorHeap ? `${formatMiB(d.generatorHeap.startBytes)} -> ${formatMiB(d.generatorHeap.endBytes)}` : '-',
+          formatSignedMiB(d.generatorHeap?.slopeBytesPerHour ?? null),
         ];
       }),
     },

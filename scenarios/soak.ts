@@ -7,10 +7,11 @@ import type { ConnectionStatus } from '../engine/worker/protocol.js';
 import type { Recorder } from '../engine/recorder.js';
 import { usageOfRows } from '../engine/sampler.js';
 import { sleep } from '../core/sleep.js';
+import { heapAfterGcBytes } from '../core/heap.js';
 import { loadRequest, measureRound, roomsOf, startPool, subscriberSpecs, warmUp } from './pool-run.js';
 import { withCommonSections } from './tables.js';
 import { stepPlan } from './ramp-step.js';
-import { type SoakInterval, memorySlopeBytesPerHour, rssSeries, soakFiles, soakSection } from './soak-report.js';
+import { type SoakInterval, heapTrend, memorySlopeBytesPerHour, rssSeries, soakFiles, soakSection } from './soak-report.js';
 import type { Scenario, ScenarioContext } from '../engine/scenario.js';
 
 export interface SoakConfig {
@@ -78,6 +79,7 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
   context.observe({
     subscribers: config.connections,
     generatorThreads: config.workers + 1,
+    ownDelay: () => pool.ownDelay,
     live: () => ({ connections: pool.live().connected, sent: current?.attemptedMessages ?? 0, received: pool.live().arrivals, measuring: measuringSinceMs !== null }),
     measured: () => ({ result: aggregateResult(totals, { perMessage: histograms, ...publishHistograms }, allErrors()), reconnects: status.reconnects, gaps: status.gaps }),
     details: () => {
@@ -93,6 +95,7 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
         totals: { disconnects: status.disconnects, reconnects: status.reconnects, failedReconnects: status.failedAttempts, timeouts: timeoutsIn(allErrors()) },
         server: { rssStartBytes: serverRss.find((p) => p.bytes !== null)?.bytes ?? null, rssEndBytes: serverRss.findLast((p) => p.bytes !== null)?.bytes ?? null, rssSlopeBytesPerHour: memorySlopeBytesPerHour(serverRss), ...usageOfRows(measured, 'server') },
         generatorRssSlopeBytesPerHour: memorySlopeBytesPerHour(rssSeries(rows, 'generator')),
+        generatorHeap: heapTrend(intervals),
       };
     },
   });
@@ -139,6 +142,8 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
       });
       const before = status;
       const now = await pool.status();
+      // Between rounds nothing is in flight: a full GC here delays no measured message.
+      const generatorHeapAfterGcBytes = heapAfterGcBytes() + (await pool.heapAfterGcBytes());
       status = now;
       await context.sampleNow();
       const rows = context.samples().filter((r) => r.measuring && r.elapsedS > 0).slice(-Math.max(1, Math.round(config.intervalMs / 1000)));
@@ -166,6 +171,7 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
         serverRssBytes: last?.serverRssBytes ?? null,
         generatorCpuPct: generator.cpuPctAvg,
         generatorRssBytes: last?.generatorRssBytes ?? null,
+        generatorHeapAfterGcBytes,
         faults: faultLog.slice(faultsReported).map((f) => f.what),
       };
       faultsReported = faultLog.length;

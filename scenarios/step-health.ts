@@ -1,32 +1,55 @@
 import { availableParallelism } from 'node:os';
+import { latencyStats } from '../core/histogram.js';
+import { ownDelayQuantileUs } from '../core/handler-runs.js';
 import type { ProcessUsage, SampleRow } from '../core/result.js';
 import { usageOfRows } from '../engine/sampler.js';
-import { saturation } from '../engine/saturation.js';
-import type { ThreadHealth } from '../engine/worker/pool.js';
+import { ownDelayReason, saturation } from '../engine/saturation.js';
+import type { MergedStep, ThreadHealth } from '../engine/worker/pool.js';
 
-/** A subscriber worker thread busy more than this share of a tick, or its callbacks this late, limits the numbers. */
+/** A subscriber worker thread busy more than this share of a tick limits the numbers. */
 export const WORKER_UTILIZATION_LIMIT = 0.9;
-export const WORKER_LOOP_DELAY_LIMIT_US = 20_000;
 
 export interface StepHealth {
   readonly server: ProcessUsage;
-  readonly generator: ProcessUsage & { readonly saturated: boolean; readonly saturationReasons: readonly string[]; readonly workerUtilizationMax: number; readonly workerEventLoopDelayP99UsMax: number };
+  readonly generator: ProcessUsage & {
+    readonly saturated: boolean;
+    readonly saturationReasons: readonly string[];
+    readonly workerUtilizationMax: number;
+    readonly workerEventLoopDelayP99UsMax: number;
+    /**
+     * The generator's own timestamping delay (core/handler-runs.ts): the p99 over arrivals of its
+     * per-arrival upper bound, and the longest run of receive handlers in one event-loop turn (µs).
+     */
+    readonly ownDelayUs: number | null;
+    readonly ownDelayLongestUs: number;
+    /** The p99 bound as a share of the step's fan-out spread p99 and per-message p99: how much of them it could explain (null: nothing measured). */
+    readonly ownDelayShareOfSpreadP99: number | null;
+    readonly ownDelayShareOfP99: number | null;
+  };
 }
+
+const share = (partUs: number, ofUs: number | null): number | null => (ofUs ? Math.round((partUs / ofUs) * 100) / 100 : null);
 
 /**
  * Server and generator resources over one step's seconds (the samples tagged with that step), and
  * whether the generator limited the step: its process CPU over the cores its threads can use, the
- * publisher's send lag, and each subscriber thread's load and event-loop delay.
+ * publisher's send lag, each subscriber thread's load, and the workers' own timestamping delay
+ * against the step's p99. A worker's event-loop delay is reported, not judged: what its own
+ * handlers cause is in the bound, and the rest is the machine (see engine/saturation.ts).
  */
-export function stepHealth(rows: readonly SampleRow[], step: number, workers: number, sendLagP99Us: number | null, threads: ThreadHealth): StepHealth {
+export function stepHealth(rows: readonly SampleRow[], step: number, workers: number, sendLagP99Us: number | null, threads: ThreadHealth, merged: Pick<MergedStep, 'perMessage' | 'fanOutSpread' | 'ownDelay'>): StepHealth {
   const stepRows = rows.filter((row) => row.step === step);
   const server = usageOfRows(stepRows, 'server');
   const generator = usageOfRows(stepRows, 'generator');
   // The publisher thread plus the workers can use at most this many cores of the machine.
   const usableCores = Math.min(workers + 1, availableParallelism());
-  const reasons = saturation(generator, 0, sendLagP99Us, null, usableCores).reasons;
+  const ownDelayUs = ownDelayQuantileUs(merged.ownDelay, 0.99);
+  const p99Us = latencyStats(merged.perMessage).p99;
+  const spreadP99Us = latencyStats(merged.fanOutSpread).p99;
+  const reasons = saturation(generator, null, sendLagP99Us, null, usableCores).reasons;
+  const own = ownDelayUs === null ? null : ownDelayReason({ boundUs: ownDelayUs, p99Us }, 'a subscriber worker');
+  if (own) reasons.push(own);
   if (threads.utilizationMax > WORKER_UTILIZATION_LIMIT) reasons.push(`a subscriber worker thread was ${Math.round(threads.utilizationMax * 100)}% busy (limit ${WORKER_UTILIZATION_LIMIT * 100}%)`);
-  if (threads.eventLoopDelayP99UsMax > WORKER_LOOP_DELAY_LIMIT_US) reasons.push(`a subscriber worker's event-loop delay p99 reached ${(threads.eventLoopDelayP99UsMax / 1000).toFixed(1)} ms`);
   return {
     server,
     generator: {
@@ -35,6 +58,10 @@ export function stepHealth(rows: readonly SampleRow[], step: number, workers: nu
       saturationReasons: reasons,
       workerUtilizationMax: Math.round(threads.utilizationMax * 100) / 100,
       workerEventLoopDelayP99UsMax: threads.eventLoopDelayP99UsMax,
+      ownDelayUs,
+      ownDelayLongestUs: merged.ownDelay.longestUs,
+      ownDelayShareOfSpreadP99: ownDelayUs === null ? null : share(ownDelayUs, spreadP99Us),
+      ownDelayShareOfP99: ownDelayUs === null ? null : share(ownDelayUs, p99Us),
     },
   };
 }

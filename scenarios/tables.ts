@@ -1,7 +1,8 @@
 import type { LatencyStats } from '../core/histogram.js';
 import type { ReportSection } from '../core/report.js';
 import type { TransportResult } from '../core/result.js';
-import { formatMiB, formatMs, formatPct, methodName } from '../report/format.js';
+import { formatMiB, formatMs, formatOwnDelay, formatPct, methodName } from '../report/format.js';
+import { loopDelayNote } from '../engine/saturation.js';
 
 /**
  * The tables every scenario shows: per-message latency with loss (the study's 4-2 table, done
@@ -48,12 +49,13 @@ export function burstSection(results: readonly TransportResult[]): ReportSection
 export function resourceSection(results: readonly TransportResult[]): ReportSection {
   return {
     title: 'Resources (CPU in % of one core)',
-    headers: ['Method', 'Server CPU avg %', 'max %', 'Server RSS max (MiB)', 'Generator CPU avg %', 'max %', 'Reconnects', 'Generator saturated'],
+    headers: ['Method', 'Server CPU avg %', 'max %', 'Server RSS max (MiB)', 'Generator CPU avg %', 'max %', 'Own delay P99 ≤ (ms)', 'Reconnects', 'Generator saturated'],
     rows: results.map((r) => [
       methodName(r),
       formatPct(r.serverUsage?.cpuPctAvg), formatPct(r.serverUsage?.cpuPctMax),
       formatMiB(r.serverUsage?.rssBytesMax),
       formatPct(r.generator.cpuPctAvg), formatPct(r.generator.cpuPctMax),
+      formatOwnDelay({ ownDelayUs: r.generator.ownDelayP99Us, ownDelayShareOfP99: r.generator.ownDelayP99Us != null && r.latencyUs.perMessage.p99 ? r.generator.ownDelayP99Us / r.latencyUs.perMessage.p99 : null }),
       String(r.connections.reconnects),
       r.generator.saturated ? 'YES' : 'no',
     ]),
@@ -66,6 +68,8 @@ export function notesSection(results: readonly TransportResult[]): ReportSection
   for (const r of results) {
     const name = methodName(r);
     if (r.generator.saturated) lines.push(`${name}: the load generator was saturated, so these numbers may measure rtbench, not the server: ${r.generator.saturationReasons.join('; ')}.`);
+    const disturbed = loopDelayNote(r.generator.eventLoopDelayP99UsMax, r.generator.ownDelayUsMax ?? 0);
+    if (disturbed) lines.push(`${name}: ${disturbed}.`);
     if (r.error) lines.push(`${name}: ${r.error.code}: ${r.error.message}`);
     const errors = Object.entries(r.errors);
     if (errors.length > 0) lines.push(`${name}: errors ${errors.map(([code, n]) => `${code} x${n}`).join(', ')}.`);

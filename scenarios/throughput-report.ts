@@ -1,13 +1,15 @@
 import type { LatencyStats } from '../core/histogram.js';
 import type { ReportSection } from '../core/report.js';
 import type { MessageCounts, ProcessUsage, TransportResult } from '../core/result.js';
-import { formatMs, formatPct, methodName } from '../report/format.js';
+import { formatMs, formatOwnDelay, formatPct, methodName } from '../report/format.js';
 
 /** One rate of a throughput run (`details.steps[]`). */
 export interface ThroughputStep {
   readonly step: number;
   /** The rate asked for, messages per second over all rooms. */
   readonly offeredPerS: number;
+  /** 2 when the rate was tried again because only the generator was flagged the first time (absent in older runs: 1). */
+  readonly attempt?: number;
   readonly planned: number;
   /** Publishes the server accepted per second of the step's window (below the offer: the publisher or the server fell behind). */
   readonly achievedPublishPerS: number;
@@ -16,22 +18,23 @@ export interface ThroughputStep {
   readonly messages: MessageCounts;
   readonly latencyUs: { readonly perMessage: LatencyStats; readonly fanOutSpread: LatencyStats; readonly publishRtt: LatencyStats; readonly sendLag: LatencyStats };
   readonly server: ProcessUsage;
-  readonly generator: ProcessUsage & { readonly saturated: boolean; readonly saturationReasons: readonly string[]; readonly workerUtilizationMax: number };
+  readonly generator: ProcessUsage & { readonly saturated: boolean; readonly saturationReasons: readonly string[]; readonly workerUtilizationMax: number; readonly ownDelayUs?: number | null; readonly ownDelayShareOfP99?: number | null };
   readonly passed: boolean;
   /** Why the step failed (loss, SLO, generator, server), empty when it passed. */
   readonly causes: readonly string[];
 }
 
-export const THROUGHPUT_HEADERS = ['Offered/s', 'Published/s', 'Delivered/s', 'P50', 'P99', 'Max (ms)', 'Fan-out P99', 'Send lag P99', 'Lost', 'Server CPU avg/max %', 'Generator CPU %', 'Held'];
+export const THROUGHPUT_HEADERS = ['Offered/s', 'Published/s', 'Delivered/s', 'P50', 'P99', 'Max (ms)', 'Fan-out P99', 'Send lag P99', 'Own delay P99 ≤ (ms)', 'Lost', 'Server CPU avg/max %', 'Generator CPU %', 'Held'];
 
 export function throughputRows(steps: readonly ThroughputStep[]): string[][] {
   return steps.map((s) => [
-    `${s.offeredPerS}${s.generator.saturated ? '*' : ''}`,
+    `${s.offeredPerS}${s.generator.saturated ? '*' : ''}${(s.attempt ?? 1) > 1 ? ' (again)' : ''}`,
     String(s.achievedPublishPerS),
     String(s.deliveredPerS),
     formatMs(s.latencyUs.perMessage.p50), formatMs(s.latencyUs.perMessage.p99), formatMs(s.latencyUs.perMessage.max),
     formatMs(s.latencyUs.fanOutSpread.p99),
     formatMs(s.latencyUs.sendLag.p99),
+    formatOwnDelay(s.generator),
     `${s.messages.lost}/${s.messages.expected}`,
     `${formatPct(s.server.cpuPctAvg)}/${formatPct(s.server.cpuPctMax)}`,
     `${formatPct(s.generator.cpuPctAvg)}/${formatPct(s.generator.cpuPctMax)}`,

@@ -1,3 +1,4 @@
+import { NO_OWN_DELAY } from '../core/handler-runs.js';
 import { describe, expect, it } from 'vitest';
 import { encodeHistogram, latencyStats, newHistogram, recordUs } from '../core/histogram.js';
 import type { StepReply } from '../engine/worker/protocol.js';
@@ -54,6 +55,7 @@ describe('mergeStep', () => {
         connected: 2,
         reconnects: 1,
         gaps: 0,
+        ownDelay: { longestUs: values.length * 100, counts: [values.length, 1] },
       };
     };
     // Four subscribers in one room, two per worker. Message 0 reaches all four; message 1 only three.
@@ -68,6 +70,9 @@ describe('mergeStep', () => {
     expect(latencyStats(merged.fanOutSpread)).toMatchObject({ count: 1, min: 300 });
     expect(merged.errors).toEqual({ 'subscriber:X': 2 });
     expect(merged).toMatchObject({ connected: 4, reconnects: 2, gaps: 0 });
+    // The workers' own delay: the longest run of either, bucket counts added.
+    expect(merged.ownDelay.longestUs).toBe(400);
+    expect(merged.ownDelay.counts.slice(0, 3)).toEqual([7, 2, 0]);
   });
 
   it('ignores a worker that got none of a message, judges each room by its own audience, and sums gaps', () => {
@@ -92,6 +97,7 @@ describe('mergeStep', () => {
       connected: 1,
       reconnects: 0,
       gaps,
+      ownDelay: NO_OWN_DELAY,
     });
     const audience = (room: number): number => [2, 1, 0][room] ?? 0;
     const merged = mergeStep(

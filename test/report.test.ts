@@ -39,7 +39,7 @@ function result(transport: string, seed: number, details: Record<string, unknown
     connections: { subscribers: 10, reconnects: 40 + seed, gaps: 0 },
     errors: {},
     serverUsage: { cpuPctAvg: 11 + seed, cpuPctMax: 51 + seed, rssBytesMax: 70_000_000 + seed * 1_048_576 },
-    generator: { cpuPctAvg: 6 + seed, cpuPctMax: 16 + seed, rssBytesMax: 90_000_000, saturated: seed === 3, saturationReasons: seed === 3 ? ['a reason'] : [], eventLoopDelayP99UsMax: 0 },
+    generator: { cpuPctAvg: 6 + seed, cpuPctMax: 16 + seed, rssBytesMax: 90_000_000, saturated: seed === 3, saturationReasons: seed === 3 ? ['a reason'] : [], eventLoopDelayP99UsMax: 0, ownDelayUsMax: 3000 + seed, ownDelayP99Us: seed === 2 ? null : 1000 * seed },
     proxyUsage: null,
     histograms: { perMessage: '', burstCompletion: '', fanOutSpread: '', publishRtt: '', sendLag: '' },
     details,
@@ -124,6 +124,7 @@ describe('report tables show exactly what summary.json holds', () => {
         'Server CPU avg %': String(Math.round(r.serverUsage!.cpuPctAvg!)), 'max %': String(Math.round(r.serverUsage!.cpuPctMax!)),
         'Server RSS max (MiB)': mib(r.serverUsage!.rssBytesMax),
         'Generator CPU avg %': String(Math.round(r.generator.cpuPctAvg!)), 'max %#2': String(Math.round(r.generator.cpuPctMax!)),
+        'Own delay P99 ≤ (ms)': r.generator.ownDelayP99Us == null ? '-' : `${ms(r.generator.ownDelayP99Us)} (${Math.round((r.generator.ownDelayP99Us / r.latencyUs.perMessage.p99!) * 100)}% of p99)`,
         Reconnects: String(r.connections.reconnects),
         'Generator saturated': r.generator.saturated ? 'YES' : 'no',
       });
@@ -164,7 +165,7 @@ describe('report tables show exactly what summary.json holds', () => {
       latencyUs: { perMessage: latency(60 + n), fanOutSpread: latency(70 + n), publishRtt: latency(1), sendLag: latency(1) },
       errors: {},
       server: { cpuPctAvg: 20 + n, cpuPctMax: 40 + n, rssBytesMax: 80_000_000 + n * 1_048_576, rssPerConnectionBytes: 7000 + n * 100 },
-      generator: { cpuPctAvg: 30 + n, cpuPctMax: 60 + n, rssBytesMax: 1, saturated: n === 2, saturationReasons: [], workerUtilizationMax: 0.1 * n, workerEventLoopDelayP99UsMax: 0 },
+      generator: { cpuPctAvg: 30 + n, cpuPctMax: 60 + n, rssBytesMax: 1, saturated: n === 2, saturationReasons: [], workerUtilizationMax: 0.1 * n, workerEventLoopDelayP99UsMax: 0, ownDelayUs: n === 1 ? 1234 : null, ownDelayShareOfP99: n === 1 ? 0.376 : null },
       passed: true, durationMs: 1,
     });
     const steps = [step(1), step(2)];
@@ -180,6 +181,7 @@ describe('report tables show exactly what summary.json holds', () => {
         'Error rate': `${(s.errorRate * 100).toFixed(2)}%`,
         'Latency P50': ms(s.latencyUs.perMessage.p50), P99: ms(s.latencyUs.perMessage.p99), 'Max (ms)': ms(s.latencyUs.perMessage.max),
         'Fan-out P99': ms(s.latencyUs.fanOutSpread.p99),
+        'Own delay P99 ≤ (ms)': i === 0 ? '1.23 (38% of p99)' : '-',
         'Server CPU avg/max %': `${s.server.cpuPctAvg}/${s.server.cpuPctMax}`, 'Server RSS (MiB)': mib(s.server.rssBytesMax),
         'RSS/conn (KiB)': (s.server.rssPerConnectionBytes / 1024).toFixed(1),
         'Generator CPU %': `${s.generator.cpuPctAvg}/${s.generator.cpuPctMax}`, 'Worker busy %': String(Math.round(s.generator.workerUtilizationMax * 100)),
@@ -212,6 +214,8 @@ describe('report tables show exactly what summary.json holds', () => {
       intervals: [], interrupted: false, measuredS: 1800, plannedS: 1800,
       totals: { disconnects: 3, reconnects: 4, failedReconnects: 5, timeouts: 6 },
       server: { rssStartBytes: 100 * 1_048_576, rssEndBytes: 90 * 1_048_576, rssSlopeBytesPerHour: -2 * 1_048_576, cpuPctAvg: 7 },
+      generatorRssSlopeBytesPerHour: 3 * 1_048_576,
+      generatorHeap: { startBytes: 50 * 1_048_576, endBytes: 51 * 1_048_576, slopeBytesPerHour: 0.5 * 1_048_576, growthBytesPerDelivery: 1 },
     };
     const soak = result('ws', 1, details, 'soak');
     const row = parseTables(renderTables(summary([soak], 'soak'))).find((t) => t[0]?.Measured !== undefined)![0]!;
@@ -220,6 +224,7 @@ describe('report tables show exactly what summary.json holds', () => {
       Lost: `${soak.messages.lost}/${soak.messages.expected}`, Dup: String(soak.messages.duplicated),
       P50: ms(soak.latencyUs.perMessage.p50), P99: ms(soak.latencyUs.perMessage.p99), 'Max (ms)': ms(soak.latencyUs.perMessage.max),
       'Server RSS start -> end (MiB)': '100.0 -> 90.0', 'RSS slope (MiB/h)': '-2.0', 'Server CPU avg %': '7',
+      'Generator RSS slope (MiB/h)': '+3.0', 'Generator heap after GC start -> end (MiB)': '50.0 -> 51.0', 'slope (MiB/h)': '+0.5',
     });
   });
 

@@ -1,28 +1,50 @@
 import { describe, expect, it } from 'vitest';
-import { EVENT_LOOP_DELAY_LIMIT_US, GENERATOR_CPU_LIMIT_PCT, PROXY_CPU_LIMIT_PCT, SEND_LAG_LIMIT_US, saturation } from '../engine/saturation.js';
+import { EVENT_LOOP_DELAY_NOTE_US, GENERATOR_CPU_LIMIT_PCT, OWN_DELAY_FLOOR_US, PROXY_CPU_LIMIT_PCT, SEND_LAG_LIMIT_US, loopDelayNote, ownDelayReason, saturation } from '../engine/saturation.js';
 
 const usage = (cpuPctAvg: number | null) => ({ cpuPctAvg, cpuPctMax: cpuPctAvg, rssBytesMax: 1 });
 
 describe('saturation', () => {
   it('is not flagged at the limits, and is flagged just past each of them, with the reason and the numbers', () => {
-    expect(saturation(usage(GENERATOR_CPU_LIMIT_PCT), EVENT_LOOP_DELAY_LIMIT_US, SEND_LAG_LIMIT_US, usage(PROXY_CPU_LIMIT_PCT))).toEqual({ saturated: false, reasons: [] });
-    expect(saturation(usage(80.1), 0, null, null)).toEqual({ saturated: true, reasons: ['generator CPU averaged 80.1% of one core (limit 80% for 1 usable core)'] });
-    expect(saturation(null, 20_001, null, null).reasons).toEqual(['generator event-loop delay p99 reached 20.0 ms (limit 20 ms)']);
-    expect(saturation(null, 0, 5_001, null).reasons).toEqual(['publisher sent late: p99 5.0 ms behind schedule (limit 5 ms)']);
-    expect(saturation(null, 0, null, usage(80.5)).reasons).toEqual(['delay proxy CPU averaged 80.5% of one core (limit 80%)']);
+    expect(saturation(usage(GENERATOR_CPU_LIMIT_PCT), { boundUs: 2_500, p99Us: 10_000 }, SEND_LAG_LIMIT_US, usage(PROXY_CPU_LIMIT_PCT))).toEqual({ saturated: false, reasons: [] });
+    expect(saturation(usage(80.1), null, null, null)).toEqual({ saturated: true, reasons: ['generator CPU averaged 80.1% of one core (limit 80% for 1 usable core)'] });
+    expect(saturation(null, { boundUs: 2_501, p99Us: 10_000 }, null, null).reasons).toEqual([
+      'receive handlers in the generator ran back to back: 1% of arrivals were stamped up to 2.5 ms or more after the first of their event-loop turn, which could explain that much of p99 10.0 ms (limit 25% of p99, at least 1 ms)',
+    ]);
+    expect(saturation(null, null, 5_001, null).reasons).toEqual(['publisher sent late: p99 5.0 ms behind schedule (limit 5 ms)']);
+    expect(saturation(null, null, null, usage(80.5)).reasons).toEqual(['delay proxy CPU averaged 80.5% of one core (limit 80%)']);
+  });
+
+  it('judges the own delay against the p99 it is part of, with a floor for fast runs', () => {
+    // 40% of a 2 ms p99, but under the 1 ms floor: nothing a reader could mistake for the server.
+    expect(ownDelayReason({ boundUs: OWN_DELAY_FLOOR_US, p99Us: 2_000 })).toBeNull();
+    expect(ownDelayReason({ boundUs: OWN_DELAY_FLOOR_US + 1, p99Us: 2_000 })).toMatch(/up to 1\.0 ms .* of p99 2\.0 ms/);
+    // 30 ms of own delay inside a 400 ms p99 is immaterial; inside a 100 ms p99 it is not.
+    expect(ownDelayReason({ boundUs: 30_000, p99Us: 400_000 })).toBeNull();
+    expect(ownDelayReason({ boundUs: 30_000, p99Us: 100_000 }, 'a subscriber worker')).toMatch(/^receive handlers in a subscriber worker ran back to back: .*up to 30\.0 ms/);
+    // Nothing measured: only the floor applies.
+    expect(ownDelayReason({ boundUs: 1_500, p99Us: null })).toMatch(/up to 1\.5 ms .*which could explain that much \(limit/);
   });
 
   it('scales the generator CPU limit with the cores its threads can use', () => {
-    expect(saturation(usage(150), 0, null, null, 2).saturated).toBe(false);
-    expect(saturation(usage(160), 0, null, null, 2).saturated).toBe(false);
-    expect(saturation(usage(160.1), 0, null, null, 2).reasons).toEqual(['generator CPU averaged 160.1% of one core (limit 160% for 2 usable cores)']);
-    expect(saturation(usage(81), 0, null, null, 2).saturated).toBe(false);
+    expect(saturation(usage(150), null, null, null, 2).saturated).toBe(false);
+    expect(saturation(usage(160), null, null, null, 2).saturated).toBe(false);
+    expect(saturation(usage(160.1), null, null, null, 2).reasons).toEqual(['generator CPU averaged 160.1% of one core (limit 160% for 2 usable cores)']);
+    expect(saturation(usage(81), null, null, null, 2).saturated).toBe(false);
   });
 
   it('lists every reason that applies, and ignores what was not measured', () => {
-    const all = saturation(usage(99), 30_000, 9_000, usage(95));
+    const all = saturation(usage(99), { boundUs: 9_000, p99Us: 10_000 }, 9_000, usage(95));
     expect(all.saturated).toBe(true);
     expect(all.reasons).toHaveLength(4);
-    expect(saturation(usage(null), 0, null, usage(null))).toEqual({ saturated: false, reasons: [] });
+    expect(saturation(usage(null), null, null, usage(null))).toEqual({ saturated: false, reasons: [] });
+  });
+
+  it('reports event-loop delay beyond the limit as a disturbance, not as saturation', () => {
+    expect(loopDelayNote(EVENT_LOOP_DELAY_NOTE_US, 0)).toBeNull();
+    // Its own handlers ran as long as the delay: nothing left to blame on the machine.
+    expect(loopDelayNote(60_000, 60_000)).toBeNull();
+    expect(loopDelayNote(EVENT_LOOP_DELAY_NOTE_US + 1, 1_200)).toBe(
+      "a generator thread's event-loop delay p99 reached 20.0 ms while its receive handlers ran at most 1.2 ms in one turn: the rest came from outside them (GC, other processes, the machine), and latency may include it",
+    );
   });
 });

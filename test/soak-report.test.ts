@@ -21,10 +21,10 @@ describe('intervalsCsv', () => {
       interval: 1, elapsedS: 60, connectionsAlive: 1000, disconnects: 0, reconnects: 0, failedReconnects: 0, timeouts: 0, gaps: 0,
       messages: { expected: 1000, received: 1000, lost: 0, late: 0, duplicated: 0, outOfOrder: 0, pending: 0, foreign: 0 },
       latencyUs: { count: 1000, min: 1, mean: 2, p50: 2, p90: 3, p95: 3, p99: 4, p999: 5, max: 5 },
-      serverCpuPct: 3, serverRssBytes: 1000, generatorCpuPct: null, generatorRssBytes: null, faults: ['cut'],
+      serverCpuPct: 3, serverRssBytes: 1000, generatorCpuPct: null, generatorRssBytes: null, generatorHeapAfterGcBytes: 52_000_000, faults: ['cut'],
     };
     const lines = intervalsCsv([{ transport: 'ws', interval }]).trim().split('\n');
     expect(lines[0]).toMatch(/^transport,interval,elapsedS,connectionsAlive/);
-    expect(lines[1]).toBe('ws,1,60,1000,0,0,0,0,0,1000,1000,0,0,0,0,2,4,5,3,1000,,,cut');
+    expect(lines[1]).toBe('ws,1,60,1000,0,0,0,0,0,1000,1000,0,0,0,0,2,4,5,3,1000,,,52000000,cut');
   });
 });

@@ -1,6 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { type Histogram, mergeEncoded, newHistogram, recordUs } from '../../core/histogram.js';
 import { distEntry } from '../../core/paths.js';
+import { NO_OWN_DELAY, type OwnDelay, mergeOwnDelay } from '../../core/handler-runs.js';
 import type { PlannedMessage } from '../recorder.js';
 import type { ConnectReply, ConnectionStatus, FromWorker, StepReply, SubscriberSpec, Tick, ToWorker, WorkerInit } from './protocol.js';
 import { type MessageCounts } from '../../core/result.js';
@@ -22,6 +23,7 @@ export class SubscriberPool {
   private readonly ticks: Tick[];
   private nextId = 1;
   private health = { utilizationMax: 0, eventLoopDelayP99UsMax: 0 };
+  private runOwnDelay: OwnDelay = NO_OWN_DELAY;
 
   private constructor(private readonly workers: readonly Worker[]) {
     this.ticks = workers.map(() => ({ type: 'tick', connected: 0, arrivals: 0, utilization: 0, eventLoopDelayP99Us: 0 }));
@@ -110,7 +112,9 @@ export class SubscriberPool {
 
   /** Each worker's step result; `attempted` are the messages the publisher actually sent. */
   async results(attempted: readonly number[]): Promise<StepReply[]> {
-    return this.all<StepReply>({ type: 'result', attempted });
+    const replies = await this.all<StepReply>({ type: 'result', attempted });
+    this.runOwnDelay = mergeOwnDelay([this.runOwnDelay, ...replies.map((r) => r.ownDelay)]);
+    return replies;
   }
 
   /** Connection counters summed over the workers. */
@@ -131,6 +135,11 @@ export class SubscriberPool {
     };
   }
 
+  /** Heap in use after a full GC in each worker thread, summed (bytes): what a leak would grow. */
+  async heapAfterGcBytes(): Promise<number> {
+    return (await this.all<number>({ type: 'heap' })).reduce((a, b) => a + b, 0);
+  }
+
   /** Latest live counters from the workers' ticks (at most 500 ms old). */
   live(): { connected: number; arrivals: number } {
     return { connected: this.ticks.reduce((n, t) => n + t.connected, 0), arrivals: this.ticks.reduce((n, t) => n + t.arrivals, 0) };
@@ -141,6 +150,11 @@ export class SubscriberPool {
     const health = this.health;
     this.health = { utilizationMax: 0, eventLoopDelayP99UsMax: 0 };
     return health;
+  }
+
+  /** The workers' own timestamping delay over every step whose results were taken. */
+  get ownDelay(): OwnDelay {
+    return this.runOwnDelay;
   }
 
   async close(): Promise<void> {
@@ -157,6 +171,8 @@ export interface MergedStep {
   readonly connected: number;
   readonly reconnects: number;
   readonly gaps: number;
+  /** The workers' own timestamping delay during the step, merged. */
+  readonly ownDelay: OwnDelay;
 }
 
 /**
@@ -194,5 +210,6 @@ export function mergeStep(replies: readonly StepReply[], plan: readonly PlannedM
     connected: replies.reduce((n, r) => n + r.connected, 0),
     reconnects: replies.reduce((n, r) => n + r.reconnects, 0),
     gaps: replies.reduce((n, r) => n + r.gaps, 0),
+    ownDelay: mergeOwnDelay(replies.map((r) => r.ownDelay)),
   };
 }

@@ -3,6 +3,7 @@ import type { ProfileRef } from '../../targets/load.js';
 import type { TargetContext } from '../../targets/types.js';
 import type { PlannedMessage } from '../recorder.js';
 import { type RecorderResult } from '../../core/result.js';
+import type { OwnDelay } from '../../core/handler-runs.js';
 
 /** How a worker builds its client contexts; everything is plain data, cloned into the thread. */
 export interface WorkerInit {
@@ -34,6 +35,7 @@ export type ToWorker =
   | { readonly id: number; readonly type: 'wait-complete'; readonly untilUs: number }
   | { readonly id: number; readonly type: 'result'; readonly attempted: readonly number[] }
   | { readonly id: number; readonly type: 'status' }
+  | { readonly id: number; readonly type: 'heap' }
   | { readonly id: number; readonly type: 'close' };
 
 /** Connection health of a worker's subscribers, summed (counters are cumulative since they connected). */
@@ -67,6 +69,8 @@ export interface StepReply {
   readonly connected: number;
   readonly reconnects: number;
   readonly gaps: number;
+  /** This step's receive handlers run back to back: the worker's own timestamping delay bound (core/handler-runs.ts). */
+  readonly ownDelay: OwnDelay;
 }
 
 /** Sent by a worker every 500 ms without being asked: live counters and its own event-loop health. */

@@ -15,6 +15,8 @@ import { WARMUP_GROUP, decodeMarker } from '../../core/marker.js';
 import { seededRandom } from '../../core/random.js';
 import { Recorder } from '../recorder.js';
 import { LOOP_RESOLUTION_MS, loopDelayUs } from '../../core/loop-delay.js';
+import { HandlerRuns } from '../../core/handler-runs.js';
+import { heapAfterGcBytes } from '../../core/heap.js';
 import type { ConnectReply, ConnectionStatus, FromWorker, StepReply, SubscriberSpec, ToWorker, WorkerInit } from './protocol.js';
 
 const init = workerData as WorkerInit & { workerIndex: number };
@@ -49,11 +51,13 @@ let recorder: Recorder | null = null;
  */
 const connectionErrors = new Map<string, number>();
 let arrivals = 0;
+/** How long this thread's own measured receive handlers ran back to back: its timestamping delay bound. */
+const handlerRuns = new HandlerRuns();
 
 function onMessage(subscriber: Held, content: string, receivedUs: number): void {
   arrivals++;
   if (recorder && subscriber.slot >= 0) {
-    recorder.recordArrival(subscriber.slot, content, receivedUs);
+    handlerRuns.note(receivedUs, recorder.recordArrival(subscriber.slot, content, receivedUs));
     return;
   }
   const marker = decodeMarker(content);
@@ -127,6 +131,7 @@ function stepResult(attempted: readonly number[]): StepReply {
     connected: stats.filter((s) => s.connected).length,
     reconnects: stats.reduce((n, s) => n + s.reconnects, 0),
     gaps: stats.reduce((n, s) => n + s.gaps, 0),
+    ownDelay: handlerRuns.snapshot(),
   };
   recorder = null;
   for (const entry of held) entry.slot = -1;
@@ -156,10 +161,13 @@ async function handle(message: ToWorker): Promise<unknown> {
       return { warmed: warm.size, held: held.length };
     case 'status':
       return connectionStatus();
+    case 'heap':
+      return heapAfterGcBytes();
     case 'measure':
       measure(message);
       // Thread health is judged on the measured part of a step only, not on connecting.
       loopDelay.reset();
+      handlerRuns.reset();
       lastUtilization = performance.eventLoopUtilization();
       return null;
     case 'wait-complete':

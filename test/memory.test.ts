@@ -1,0 +1,49 @@
+import { describe, expect, it } from 'vitest';
+import type { TransportResult } from '../core/result.js';
+import type { SoakInterval } from '../scenarios/soak-report.js';
+import { outRoot, runJson } from './support/cli.js';
+
+const outDir = outRoot();
+
+/** Least-squares slope of ys against their index. */
+function slopePerStep(ys: readonly number[]): number {
+  const n = ys.length;
+  const meanX = (n - 1) / 2;
+  const meanY = ys.reduce((a, b) => a + b, 0) / n;
+  let covariance = 0;
+  let variance = 0;
+  ys.forEach((y, x) => {
+    covariance += (x - meanX) * (y - meanY);
+    variance += (x - meanX) ** 2;
+  });
+  return covariance / variance;
+}
+
+/**
+ * A leak in the generator (a recorder, a subscriber's state or a histogram kept per round, anything
+ * kept per delivery) shows as heap that a full GC cannot free, growing with every round. RSS cannot
+ * show it in a short run (V8 and the allocator keep pages), so the soak reads the heap after GC of
+ * every generator thread after each round. 500 subscribers, a round every 500 ms: the second half of
+ * the rounds (the first holds JIT and warm-up growth) must grow less than 24 KiB a round, which is
+ * what the stored per-round results take (a few KiB) with room for noise. Keeping 48 bytes per
+ * delivery, or one recorder per round, fails it.
+ */
+describe('generator memory', () => {
+  it('stays flat over a fast soak on every transport: heap after GC grows by the stored results only', async () => {
+    const summary = await runJson(['soak', '--transport', 'all', '--connections', '500', '--interval', '500ms', '--duration', '30s', '--out', outDir('soak')]);
+    expect(summary.transports.map((t) => t.transport)).toEqual(['ws', 'sse', 'long-polling', 'stomp']);
+    for (const result of summary.transports as TransportResult[]) {
+      const intervals = (result.details as { intervals: SoakInterval[] }).intervals;
+      expect(intervals.length, result.transport).toBeGreaterThanOrEqual(50);
+      const heap = intervals.map((i) => i.generatorHeapAfterGcBytes!);
+      for (const bytes of heap) expect(bytes, result.transport).toBeGreaterThan(1_000_000);
+      const received = intervals.slice(Math.floor(intervals.length / 2)).reduce((n, i) => n + i.messages.received, 0);
+      expect(received, result.transport).toBeGreaterThan(0);
+      const growthPerRound = slopePerStep(heap.slice(Math.floor(heap.length / 2)));
+      expect(growthPerRound, `${result.transport}: heap after GC grew ${Math.round(growthPerRound)} bytes a round`).toBeLessThan(24 * 1024);
+      const trend = (result.details as { generatorHeap: { startBytes: number; endBytes: number; slopeBytesPerHour: number } }).generatorHeap;
+      expect(trend.startBytes).toBe(heap[1]);
+      expect(trend.endBytes).toBe(heap.at(-1));
+    }
+  }, 400_000);
+});
