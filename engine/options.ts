@@ -52,6 +52,29 @@ function baseUrl(text: string): string {
   return url.toString().replace(/\/+$/, '');
 }
 
+/** `--target`: one base URL, or several comma-separated (the instances of the user's own cluster). */
+function baseUrls(text: string): string[] {
+  return text.split(',').map((part) => baseUrl(part.trim()));
+}
+
+/** `--bus`: memory, or redis (the local Redis) or a redis:// URL. */
+function busUrl(text: string): string {
+  if (text === 'memory') return 'memory';
+  if (text === 'redis') return DEFAULT_REDIS_URL;
+  let url: URL | null = null;
+  try {
+    url = new URL(text);
+  } catch {
+    url = null;
+  }
+  if (url?.protocol !== 'redis:') throw new InvalidArgumentError('expected memory, redis (127.0.0.1:6379) or a redis:// URL, e.g. redis://10.0.0.5:6379.');
+  return text;
+}
+
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+export const SPREADS = ['round-robin', 'hash'] as const;
+export type Spread = (typeof SPREADS)[number];
+
 function header(text: string, previous: unknown): Record<string, string> {
   const match = /^([A-Za-z0-9!#$%&'*+.^_`|~-]+)\s*:\s*(.*)$/.exec(text);
   if (!match) throw new InvalidArgumentError("expected 'Name: value', e.g. 'Authorization: Bearer abc'.");
@@ -64,7 +87,10 @@ const BUILT_IN_PROFILES = Object.keys(PROFILES).join(', ');
 /** Options every scenario takes. */
 export const COMMON_OPTIONS: readonly OptionSpec[] = [
   { flags: '-t, --transport <name>', description: 'transport to measure; all: every transport the profile serves, each in turn (on a fresh built-in server)', choices: TRANSPORT_CHOICES, defaultValue: 'all' },
-  { flags: '--target <url>', description: "the server to measure instead of the built-in one (it must speak the profile's API)", parse: baseUrl },
+  { flags: '--target <url>', description: "the server to measure instead of the built-in one (it must speak the profile's API); several comma-separated URLs: the instances of one cluster, subscribers spread over them", parse: baseUrls },
+  { flags: '--instances <count>', description: 'built-in server instances (a cluster: several need --bus redis)', parse: integer(1, 16), defaultValue: 1 },
+  { flags: '--bus <bus>', description: 'how built-in instances share messages, ids and history: memory (one instance) or redis[://host:port] (default: memory)', parse: busUrl },
+  { flags: '--spread <how>', description: 'how subscribers are spread over instances, each keeping its own as a sticky load balancer would: round-robin or hash; publishes always round-robin', choices: SPREADS, defaultValue: 'round-robin' },
   { flags: '--profile <name|file>', description: `how to talk to the target: ${BUILT_IN_PROFILES}, or a file of your own (./my-api.js or .ts, see docs/profiles.md)`, defaultValue: 'reference' },
   { flags: '-H, --header <header>', description: "header sent on every request and upgrade, 'Name: value' (repeatable)", parse: header, defaultValue: {}, defaultLabel: 'none' },
   { flags: '--delay <duration>', description: 'one-way network delay added by the proxy to each direction', parse: duration(0, 60_000), defaultValue: 0, defaultLabel: '0ms' },
@@ -97,7 +123,15 @@ export function toCommanderOption(spec: OptionSpec): Option {
 export interface CommonConfig {
   /** `all` (every transport the profile serves) or one transport, checked against the profile when it is loaded. */
   readonly transport: TransportName | 'all';
+  /** The first (or only) --target URL; null on the built-in servers. */
   readonly target: string | null;
+  /** Every --target URL (empty on the built-in servers). */
+  readonly targets: readonly string[];
+  /** Built-in server instances. */
+  readonly instances: number;
+  /** `memory` or the Redis URL the built-in instances share. */
+  readonly bus: string;
+  readonly spread: Spread;
   /** A built-in profile's name or a profile file's path. */
   readonly profile: string;
   readonly headers: Readonly<Record<string, string>>;
@@ -125,7 +159,19 @@ export function commonConfigFrom(options: Record<string, unknown>): CommonConfig
   if ((options.jitter as number) > (options.delay as number)) {
     throw usageError('--jitter', formatDurationMs(options.jitter as number), `a jitter no larger than --delay (${formatDurationMs(options.delay as number)})`);
   }
-  const target = (options.target as string | undefined) ?? null;
+  const targets = (options.target as string[] | undefined) ?? [];
+  const target = targets[0] ?? null;
+  const instances = options.instances as number;
+  const bus = (options.bus as string | undefined) ?? 'memory';
+  if (target !== null && (instances > 1 || bus !== 'memory')) {
+    throw usageError(instances > 1 ? '--instances' : '--bus', instances > 1 ? instances : bus, 'no --instances or --bus with --target: they shape the built-in servers; name each instance of your own cluster in --target a,b,c');
+  }
+  if ((instances > 1 || targets.length > 1) && (options.delay as number) > 0) {
+    throw usageError('--delay', formatDurationMs(options.delay as number), 'no --delay with several instances: the delay proxy fronts one server');
+  }
+  if (instances > 1 && bus === 'memory') {
+    throw usageError('--instances', instances, `several instances with --bus redis (or redis://host:port): instances share messages, ids and history through Redis, which an in-memory bus cannot`);
+  }
   if (target?.startsWith('https:') && (options.delay as number) > 0) {
     // The proxy forwards TCP; clients would reach it by IP and fail the target's certificate check.
     throw usageError('--delay', formatDurationMs(options.delay as number), 'no --delay with an https:// --target (the proxy cannot present its certificate); use an http:// target');
@@ -135,7 +181,11 @@ export function commonConfigFrom(options: Record<string, unknown>): CommonConfig
   }
   return {
     transport,
-    target: (options.target as string | undefined) ?? null,
+    target,
+    targets,
+    instances,
+    bus,
+    spread: options.spread as Spread,
     profile: options.profile as string,
     headers: options.header as Record<string, string>,
     delayMs: options.delay as number,

@@ -7,10 +7,11 @@ import { type ProfileRef, loadProfile } from '../targets/load.js';
 import type { TargetProfile } from '../targets/types.js';
 import type { Observed, Scenario, ScenarioContext } from './scenario.js';
 import { type ChildHandle, startChild } from './child.js';
+import { ServerCluster } from './cluster.js';
 import { nowUs } from '../core/clock.js';
 import { environment } from '../core/environment.js';
-import { RtbError, errorCode } from '../core/errors.js';
-import { checkTarget, waitForHealth } from './health.js';
+import { RtbError, errorCode, usageError } from '../core/errors.js';
+import { checkTarget } from './health.js';
 import { newRunId } from '../core/marker.js';
 import type { CommonConfig } from './options.js';
 import { distEntry } from '../core/paths.js';
@@ -42,22 +43,11 @@ export interface RunRequest<Config> {
 }
 
 const RECONNECT_POLICY = { baseMs: 100, maxMs: 5000 };
-const SERVER_START_TIMEOUT_MS = 10_000;
 
 /** Proxy URL plus the target's path prefix, so `--target http://h/api --delay 50` keeps `/api`. */
 function throughProxy(proxyUrl: string, upstream: string): string {
   const prefix = new URL(upstream).pathname.replace(/\/+$/, '');
   return `${proxyUrl}${prefix}`;
-}
-
-async function startServer(transport: TransportName, common: CommonConfig, port = '0'): Promise<ChildHandle> {
-  const server = await startChild('reference server', distEntry('servers/main.js'), [
-    '--port', port, '--exit-on-stdin-end', '--transports', transport,
-    '--poll-timeout-ms', String(Math.round(common.pollTimeoutMs)),
-    '--fan-out-delay-ms', String(Math.round(common.serverDelayMs)),
-  ]);
-  await waitForHealth(server.url, SERVER_START_TIMEOUT_MS);
-  return server;
 }
 
 async function startProxy(upstream: string, common: CommonConfig): Promise<ChildHandle> {
@@ -90,21 +80,18 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
   const transportAbort = new AbortController();
   const signal = AbortSignal.any([request.signal, transportAbort.signal]);
   const dispatcher = new Agent({ keepAliveTimeout: 60_000, connect: { timeout: common.connectTimeoutMs } });
-  let server: ChildHandle | null = null;
+  let cluster: ServerCluster | null = null;
   let proxy: ChildHandle | null = null;
   let sampler: ResourceSampler | null = null;
   let observed: Observed | null = null;
   let failure: unknown = null;
   let stopping = false;
-  let restarting = false;
   let serverDied: string | null = null;
 
-  const watchServer = (child: ChildHandle): void => {
-    void child.exited.then((how) => {
-      if (stopping || restarting || child !== server) return;
-      serverDied = how;
-      transportAbort.abort();
-    });
+  const serverExited = (how: string): void => {
+    if (stopping) return;
+    serverDied = how;
+    transportAbort.abort();
   };
 
   /** The result as it stands; called at the end, and by checkpoints during a long run. */
@@ -148,11 +135,15 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
 
   try {
     if (!common.target) {
-      server = await startServer(transport, common);
-      log(`built-in server on ${server.url} (pid ${server.pid})`);
-      watchServer(server);
+      cluster = await ServerCluster.start(transport, common, runId, serverExited, scenario.busFaults?.(request.scenarioConfig) ?? false);
+      log(
+        cluster.size === 1
+          ? `built-in server on ${cluster.urls[0]} (pid ${cluster.pids[0]})`
+          : `${cluster.size} built-in server instances on ${common.bus} (pids ${cluster.pids.join(', ')}): ${cluster.urls.join(', ')}`,
+      );
     }
-    const upstream = common.target ?? (server as ChildHandle).url;
+    const instanceUrls = cluster ? cluster.urls : common.targets;
+    const upstream = instanceUrls[0] as string;
     if (common.delayMs > 0 || scenario.needsProxy?.(request.scenarioConfig)) {
       proxy = await startProxy(upstream, common);
       log(`proxy on ${proxy.url}: ${common.delayMs} ms one-way${common.jitterMs ? ` ±${common.jitterMs} ms` : ''}, ${common.delayMode} mode`);
@@ -165,9 +156,10 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
       dispatcher,
       random: seededRandom(common.seed),
     };
-    const target = targetHandle(profile, plan.ref, targetContext(common, transport, runId, baseUrl, upstream, resume));
-    const pids: Partial<Record<'server' | 'generator' | 'proxy', number>> = { generator: process.pid };
-    if (server) pids.server = server.pid;
+    const target = targetHandle(profile, plan.ref, targetContext(common, transport, runId, baseUrl, upstream, resume, proxy ? [baseUrl] : instanceUrls));
+    const pids: Partial<Record<'server' | 'generator' | 'proxy', number | readonly number[]>> = { generator: process.pid };
+    if (cluster) pids.server = cluster.pids;
+    const instances = cluster;
     if (proxy) pids.proxy = proxy.pid;
     sampler = new ResourceSampler(pids, () => observed?.live() ?? { connections: 0, sent: 0, received: 0, measuring: false });
     await sampler.start();
@@ -195,22 +187,24 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
             loss: (probability: number, ms: number) => proxyChild.send(`loss ${probability} ${Math.round(ms)}`),
           }
         : null,
-      restartServer: server
+      restartServer: cluster
         ? async () => {
-            const old = server as ChildHandle;
-            const port = new URL(old.url).port;
-            restarting = true;
-            try {
-              await old.stop(1000);
-              server = await startServer(transport, common, port);
-              sampler?.setPid('server', server.pid);
-              watchServer(server);
-              log(`server restarted on ${server.url} (pid ${server.pid})`);
-            } finally {
-              restarting = false;
-            }
+            const instances = cluster as ServerCluster;
+            // Every instance at once: the whole service goes down and comes back on the same ports.
+            await Promise.all(instances.urls.map((_, index) => instances.restart(index)));
+            sampler?.setPid('server', instances.pids);
+            log(`server restarted on ${instances.urls.join(', ')} (pid ${instances.pids.join(', ')})`);
           }
         : null,
+      instances: cluster?.size ?? 1,
+      restartInstance: instances
+        ? async (index: number) => {
+            const fresh = await instances.restart(index);
+            sampler?.setPid('server', instances.pids);
+            log(`instance ${index + 1} of ${instances.size} restarted on ${fresh.url} (pid ${fresh.pid})`);
+          }
+        : null,
+      busOutage: instances?.busProxyPid ? (ms: number) => instances.busOutage(ms, signal) : null,
       checkpoint: () => checkpoint(resultNow('aborted')),
     };
     await scenario.run(context, request.scenarioConfig);
@@ -221,7 +215,7 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
     await sampler?.stop();
     await dispatcher.destroy().catch(() => {});
     await proxy?.stop();
-    await server?.stop();
+    await cluster?.stop();
   }
   if (serverDied && !failure) failure = new RtbError('RTB_ERR_CHILD_START', `the server process exited (${serverDied}) in the middle of the run`);
   if (failure) log(`failed: ${(failure as Error).message}`);
@@ -244,7 +238,11 @@ export async function prepareRun<Config>(request: Pick<RunRequest<Config>, 'scen
   const resume = resumeOf(profile, transports, common.resume);
   const machine = request.scenario.preflight?.(request.scenarioConfig, common) ?? null;
   for (const check of machine?.checks ?? []) request.reporter.log(`preflight: ${check}`);
-  if (common.target) await checkTarget(profile, targetContext(common, transports[0] as TransportName, runId, common.target, common.target, false));
+  const instances = Math.max(common.instances, common.targets.length);
+  if (instances > 1 && request.scenario.needsProxy?.(request.scenarioConfig)) {
+    throw usageError(common.targets.length > 1 ? '--target' : '--instances', common.targets.length > 1 ? common.targets.join(',') : common.instances, `one server for rtbench ${request.scenario.name} as configured: its faults go through the proxy, which fronts one server`);
+  }
+  for (const url of common.targets) await checkTarget(profile, targetContext(common, transports[0] as TransportName, runId, url, url, false));
   return { plan: { runId, repeat: null, profile, ref, resume, machine }, transports };
 }
 

@@ -29,7 +29,7 @@ const MIN_INTERVAL_MS = 500;
  */
 export class ResourceSampler {
   readonly rows: SampleRow[] = [];
-  private pids: Partial<Record<Role, number>>;
+  private pids: Partial<Record<Role, number | readonly number[]>>;
   private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   private timer: NodeJS.Timeout | null = null;
   private startedMs = 0;
@@ -39,7 +39,8 @@ export class ResourceSampler {
   private readonly cpuBaseline = new Map<number, { cpuMs: number; atMs: number }>();
 
   constructor(
-    pids: Partial<Record<Role, number>>,
+    /** One pid per role, or several (a cluster's instances: their CPU and RSS are added up). */
+    pids: Partial<Record<Role, number | readonly number[]>>,
     private readonly counters: () => LiveCounters,
     private readonly intervalMs = 1000,
   ) {
@@ -47,7 +48,7 @@ export class ResourceSampler {
   }
 
   /** A process was replaced (server restart): sample the new pid from now on. */
-  setPid(role: Role, pid: number): void {
+  setPid(role: Role, pid: number | readonly number[]): void {
     this.pids = { ...this.pids, [role]: pid }; // its first reading sets a new baseline
   }
 
@@ -72,30 +73,46 @@ export class ResourceSampler {
    */
   private async usage(): Promise<Partial<Record<Role, { cpu: number | null; memory: number }>>> {
     const out: Partial<Record<Role, { cpu: number | null; memory: number }>> = {};
-    for (const [role, pid] of Object.entries(this.pids) as Array<[Role, number]>) {
-      let cpuMs: number;
-      let memory: number;
-      try {
-        if (pid === process.pid) {
-          const { user, system } = process.cpuUsage();
-          cpuMs = (user + system) / 1000;
-          memory = process.memoryUsage.rss();
-        } else {
-          const stat = await pidusage(pid);
-          cpuMs = stat.ctime;
-          memory = stat.memory;
+    for (const [role, pids] of Object.entries(this.pids) as Array<[Role, number | readonly number[]]>) {
+      let cpu: number | null = 0;
+      let memory = 0;
+      let complete = true;
+      for (const pid of typeof pids === 'number' ? [pids] : pids) {
+        const reading = await this.readPid(pid);
+        // An instance with no reading this second (restarting, gone): the role's sum would be short.
+        if (reading === null) complete = false;
+        else {
+          cpu = cpu === null || reading.cpu === null ? null : cpu + reading.cpu;
+          memory += reading.memory;
         }
-      } catch {
-        // The process is gone (a restart in progress, or it died), or no descriptor was free to
-        // read /proc: this second has no reading. A sampler never ends a run.
-        continue;
       }
-      const reading = { cpuMs, atMs: performance.now() };
-      const previous = this.cpuBaseline.get(pid);
-      this.cpuBaseline.set(pid, reading);
-      out[role] = { cpu: previous ? cpuPercent(previous, reading) : null, memory };
+      if (complete) out[role] = { cpu, memory };
     }
     return out;
+  }
+
+  private async readPid(pid: number): Promise<{ cpu: number | null; memory: number } | null> {
+    let cpuMs: number;
+    let memory: number;
+    try {
+      if (pid === process.pid) {
+        const { user, system } = process.cpuUsage();
+        cpuMs = (user + system) / 1000;
+        memory = process.memoryUsage.rss();
+      } else {
+        const stat = await pidusage(pid);
+        cpuMs = stat.ctime;
+        memory = stat.memory;
+      }
+    } catch {
+      // The process is gone (a restart in progress, or it died), or no descriptor was free to
+      // read /proc: this second has no reading. A sampler never ends a run.
+      return null;
+    }
+    const reading = { cpuMs, atMs: performance.now() };
+    const previous = this.cpuBaseline.get(pid);
+    this.cpuBaseline.set(pid, reading);
+    return { cpu: previous ? cpuPercent(previous, reading) : null, memory };
   }
 
   private async sample(): Promise<void> {

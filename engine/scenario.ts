@@ -69,6 +69,12 @@ export interface ScenarioContext {
   readonly machine: Plan | null;
   readonly proxy: { cut(): void; refuse(on: boolean): void; stall(direction: 'up' | 'down', ms: number): void; loss(probability: number, ms: number): void } | null;
   readonly restartServer: (() => Promise<void>) | null;
+  /** Built-in instances of this run (1 unless `--instances`). */
+  readonly instances: number;
+  /** Stops built-in instance `index` and starts it again on its port, the others serving on; null for --target. */
+  readonly restartInstance: ((index: number) => Promise<void>) | null;
+  /** Makes Redis unreachable to every instance for `ms` (cut and refused), then reachable again; null unless the scenario asked (`busFaults`) on a Redis bus. */
+  readonly busOutage: ((ms: number) => Promise<void>) | null;
   checkpoint(): Promise<void>;
 }
 
@@ -80,6 +86,8 @@ export interface Scenario<Config> {
   preflight?(config: Config, common: CommonConfig): Plan;
   readonly commonDefaults?: Readonly<Record<string, unknown>>;
   needsProxy?(config: Config): boolean;
+  /** Whether the built-in instances reach Redis through a proxy of their own, so `busOutage` can cut it. */
+  busFaults?(config: Config): boolean;
   reconnectMaxMs?(config: Config): number | undefined;
   run(context: ScenarioContext, config: Config): Promise<void>;
   /** The scenario's tables, from its results (summary.md and the terminal). */

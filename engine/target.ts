@@ -4,6 +4,7 @@ import type { ProfileRef } from '../targets/load.js';
 import type { ProvisionRequest, ResumeKind, TargetContext, TargetProfile } from '../targets/types.js';
 import type { CommonConfig } from './options.js';
 import type { TargetHandle } from './scenario.js';
+import { instanceContexts, roundRobinChannel, subscriberContext } from './spread.js';
 
 /** Provisioning requests (sign-ups, logins, rooms) at once, at most. */
 const PROVISION_CONCURRENCY = 16;
@@ -45,10 +46,11 @@ export function checkTargetGiven(profile: TargetProfile, common: CommonConfig): 
   }
 }
 
-export function targetContext(common: CommonConfig, transport: TransportName, runId: string, url: string, directUrl: string, resume: boolean): TargetContext {
+export function targetContext(common: CommonConfig, transport: TransportName, runId: string, url: string, directUrl: string, resume: boolean, instanceUrls: readonly string[] = [url]): TargetContext {
   return {
     url,
     directUrl,
+    ...(instanceUrls.length > 1 ? { instanceUrls, spread: common.spread } : {}),
     transport,
     runId,
     headers: common.headers,
@@ -68,8 +70,8 @@ export function targetHandle(profile: TargetProfile, ref: ProfileRef, context: T
     ref,
     context,
     provision: (request: Omit<ProvisionRequest, 'concurrency'>) => profile.provision(context, { ...request, concurrency: PROVISION_CONCURRENCY }),
-    publisher: (provisioned) => profile.publisher(context, provisioned),
-    spec: (provisioned, subscriber) => profile.subscription(context, provisioned, subscriber),
+    publisher: (provisioned) => roundRobinChannel(instanceContexts(context).map((instance) => profile.publisher(instance, provisioned))),
+    spec: (provisioned, subscriber) => profile.subscription(subscriberContext(context, subscriber), provisioned, subscriber),
     withResume: (resume) => targetHandle(profile, ref, { ...context, resume }),
     direct: () => targetHandle(profile, ref, { ...context, url: context.directUrl }),
     canResume: resumeKindOf(profile, context.transport) !== 'none',

@@ -24,7 +24,7 @@ export function faultsSection(results: readonly TransportResult[]): ReportSectio
   if (rows.length === 0) return [];
   return [
     {
-      title: 'Faults (Recovery: from the fault until every subscriber was connected again on a new connection; - when none was needed or it did not happen in the window)',
+      title: 'Faults (Recovery: from the fault (a bus outage: from its end) until every subscriber was connected again, on a new connection where the fault cut it; - when none was needed or it did not happen in the window)',
       headers: ['Method', 'Resume', 'Fault', 'Recovery (ms)', 'Disconnects', 'Reconnects', 'Failed attempts', 'Lost', 'Late', 'Dup', 'Out of order', 'Gap signals', 'Publish errors'],
       rows: rows.map(({ r, f }) => [
         transportLabel(r.transport),

@@ -26,10 +26,25 @@ export interface FaultsConfig {
   readonly modes: readonly boolean[];
   readonly deadlineMs: number;
   readonly payloadBytes: number;
+  /** Built-in instances: with several, the proxy's faults (one server behind it) give way to the cluster's. */
+  readonly instances: number;
+  /** `memory` or the Redis URL the built-in instances share. */
+  readonly bus: string;
 }
 
-type FaultKind = 'cut' | 'outage' | 'stall' | 'random-loss' | 'restart';
-const TIMELINE: readonly FaultKind[] = ['cut', 'outage', 'stall', 'random-loss', 'restart'];
+type FaultKind = 'cut' | 'outage' | 'stall' | 'random-loss' | 'restart' | 'rolling-restart' | 'bus-outage';
+const TIMELINE: readonly FaultKind[] = ['cut', 'outage', 'stall', 'random-loss', 'restart', 'rolling-restart', 'bus-outage'];
+const PROXY_FAULTS: readonly FaultKind[] = ['cut', 'outage', 'stall', 'random-loss'];
+
+/** The faults this run can inject: the proxy's with one server, the cluster's with several, the bus's on Redis. */
+function faultsOf(context: ScenarioContext): FaultKind[] {
+  return TIMELINE.filter((kind) => {
+    if (PROXY_FAULTS.includes(kind)) return context.proxy !== null;
+    if (kind === 'restart') return context.restartServer !== null;
+    if (kind === 'rolling-restart') return context.restartInstance !== null && context.instances > 1;
+    return context.busOutage !== null;
+  });
+}
 /** A fault starts this far into its window, so the window opens with a clean message. */
 const FAULT_OFFSET_MS = 1000;
 const STATUS_POLL_MS = 50;
@@ -46,7 +61,13 @@ function describe(kind: FaultKind, config: FaultsConfig): string {
     case 'random-loss':
       return `each connection cut with probability ${config.lossProbability} per second for ${config.outageMs * 2} ms (seeded)`;
     case 'restart':
-      return 'built-in server killed and restarted on the same port (history lost)';
+      return config.bus === 'memory'
+        ? 'built-in server killed and restarted on the same port (history lost)'
+        : `every built-in instance stopped and started again on its port (history kept in Redis)`;
+    case 'rolling-restart':
+      return `each of the ${config.instances} instances in turn stopped and started again on its port, the others serving on`;
+    case 'bus-outage':
+      return `Redis unreachable to every instance for ${config.outageMs} ms (connections cut, new ones refused); recovery counted from its return`;
   }
 }
 
@@ -63,8 +84,14 @@ async function recovery(pool: SubscriberPool, sinceUs: number, untilMs: number, 
 }
 
 async function inject(context: ScenarioContext, kind: FaultKind, config: FaultsConfig): Promise<void> {
+  if (kind === 'restart') return void (await context.restartServer?.());
+  if (kind === 'rolling-restart') {
+    for (let index = 0; index < context.instances && !context.signal.aborted; index++) await context.restartInstance?.(index);
+    return;
+  }
+  if (kind === 'bus-outage') return void (await context.busOutage?.(config.outageMs));
   const proxy = context.proxy;
-  if (!proxy) throw new Error('faults need the proxy');
+  if (!proxy) throw new Error(`fault ${kind} needs the proxy`);
   switch (kind) {
     case 'cut':
       proxy.cut();
@@ -82,9 +109,6 @@ async function inject(context: ScenarioContext, kind: FaultKind, config: FaultsC
     case 'random-loss':
       proxy.loss(config.lossProbability, config.outageMs * 2);
       await sleep(config.outageMs * 2, context.signal);
-      return;
-    case 'restart':
-      await context.restartServer?.();
       return;
   }
 }
@@ -112,7 +136,7 @@ async function runMode(
     const connect = await pool.connect(subscriberSpecs(0, config.connections, 1), 100);
     const held = connect.ok;
     await warmUp(context, pool, publisher, 1, config.payloadBytes, held);
-    const kinds = TIMELINE.filter((kind) => kind !== 'restart' || context.restartServer !== null);
+    const kinds = faultsOf(context);
     for (const kind of kinds) {
       if (context.signal.aborted) break;
       context.log(`resume ${resume ? 'on' : 'off'}: ${describe(kind, config)}`);
@@ -124,8 +148,11 @@ async function runMode(
         await sleep(Math.max(0, faultAt - Date.now()), context.signal);
         const faultUs = nowUs();
         await inject(context, kind, config);
-        // A stall drops no connection: there is nothing to reconnect, so no recovery time.
-        if (kind !== 'stall') recoveryMs = await recovery(pool, faultUs, Date.now() + config.windowMs + config.deadlineMs, context.signal, kind !== 'random-loss');
+        // Subscribers stay connected through a bus outage: what counts is how soon after Redis is back.
+        const fromUs = kind === 'bus-outage' ? nowUs() : faultUs;
+        // A stall drops no connection: there is nothing to reconnect, so no recovery time. Random
+        // loss and a bus outage need not cut every connection: recovery is all of them open again.
+        if (kind !== 'stall') recoveryMs = await recovery(pool, fromUs, Date.now() + config.windowMs + config.deadlineMs, context.signal, kind !== 'random-loss' && kind !== 'bus-outage');
       })();
       // One round per window: every message keeps the full deadline, so a message held through an
       // outage or a stall and delivered after it counts as received (late only past the deadline).
@@ -207,7 +234,7 @@ function probability(text: string): number {
 
 export const faultsScenario: Scenario<FaultsConfig> = {
   name: 'faults',
-  summary: 'how each transport behaves when connections are cut, the link stalls or drops, and the server restarts: recovery time and exact loss, resume on and off',
+  summary: 'how each transport behaves when connections are cut, the link stalls or drops, the server restarts (with --instances: one instance after another) and the Redis bus goes away: recovery time and exact loss, resume on and off',
   options: [
     { flags: '-c, --connections <count>', description: 'subscribers per run', parse: integer(1, 10_000), defaultValue: 50 },
     { flags: '-i, --interval <duration>', description: 'one message every interval', parse: duration(100, 60_000), defaultValue: 250, defaultLabel: '250ms' },
@@ -228,13 +255,16 @@ export const faultsScenario: Scenario<FaultsConfig> = {
       modes: MODES[options.modes as string] ?? [true, false],
       deadlineMs: options.deadline as number,
       payloadBytes: 0,
+      instances: options.instances as number,
+      bus: (options.bus as string | undefined) ?? 'memory',
     };
   },
   // Six runs of five windows must fit in five minutes: a lost message is given up on sooner than in burst.
   commonDefaults: { deadline: 4000 },
   preflight: (config, common) => preflight(loadRequest(config.connections, common, true)),
   report: (results) => withCommonSections(results, faultsSection(results)),
-  needsProxy: () => true,
+  needsProxy: (config) => config.instances === 1,
+  busFaults: (config) => config.bus !== 'memory',
   reconnectMaxMs: () => 500,
   run,
 };

@@ -1,7 +1,9 @@
 import websocket from '@fastify/websocket';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { TRANSPORTS, type TransportName } from '../core/transports.js';
-import { RoomBus } from './bus.js';
+import type { Bus } from './bus.js';
+import { MemoryBus } from './memory-bus.js';
+import { RedisBus } from './redis-bus.js';
 import { registerErrorHandlers } from './http-errors.js';
 import { longPollingPlugin } from './long-polling.js';
 import { messagesPlugin } from './messages.js';
@@ -23,6 +25,10 @@ export interface ServerOptions {
   readonly maxBufferedBytes: number;
   /** Holds every message this long before pushing it: a server slowed on purpose (regression gate tests). */
   readonly fanOutDelayMs: number;
+  /** `memory` (this process alone) or a Redis URL shared by every instance of a cluster. */
+  readonly bus: string;
+  /** Redis key and channel prefix: the instances of one run share it, other runs use their own. */
+  readonly busPrefix: string;
 }
 
 export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
@@ -34,10 +40,12 @@ export const DEFAULT_SERVER_OPTIONS: ServerOptions = {
   stompHeartbeatMs: 10_000,
   maxBufferedBytes: 8 * 1024 * 1024,
   fanOutDelayMs: 0,
+  bus: 'memory',
+  busPrefix: 'rtbench',
 };
 
 /** One plugin per transport of the registry; the compiler checks none is missing. */
-const PLUGINS: { readonly [T in TransportName]: (app: FastifyInstance, bus: RoomBus, options: ServerOptions) => Promise<unknown> } = {
+const PLUGINS: { readonly [T in TransportName]: (app: FastifyInstance, bus: Bus, options: ServerOptions) => Promise<unknown> } = {
   ws: async (app, bus, o) => app.register(wsPlugin, { bus, maxBufferedBytes: o.maxBufferedBytes }),
   sse: async (app, bus, o) => app.register(ssePlugin, { bus, heartbeatMs: o.heartbeatMs, retryMs: o.sseRetryMs, maxBufferedBytes: o.maxBufferedBytes }),
   'long-polling': async (app, bus, o) => app.register(longPollingPlugin, { bus, defaultTimeoutMs: o.longPollTimeoutMs }),
@@ -50,9 +58,13 @@ const OVER_WEBSOCKET: readonly TransportName[] = ['ws', 'stomp'];
 /** The reference server of contract A: every transport on one shared room bus. */
 export async function buildServer(overrides: Partial<ServerOptions> = {}): Promise<FastifyInstance> {
   const options = { ...DEFAULT_SERVER_OPTIONS, ...overrides };
-  const bus = new RoomBus({ historyLimit: options.historyLimit, fanOutDelayMs: options.fanOutDelayMs });
+  const bus: Bus =
+    options.bus === 'memory'
+      ? new MemoryBus({ historyLimit: options.historyLimit, fanOutDelayMs: options.fanOutDelayMs })
+      : await RedisBus.connect({ url: options.bus, prefix: options.busPrefix, historyLimit: options.historyLimit, fanOutDelayMs: options.fanOutDelayMs });
   // Logging is off: a reference server that logs every request would measure its logger.
   const app = Fastify({ logger: false, forceCloseConnections: true, return503OnClosing: false });
+  app.addHook('onClose', async () => bus.close());
   registerErrorHandlers(app);
   if (options.transports.some((t) => OVER_WEBSOCKET.includes(t))) {
     await app.register(websocket, { options: { perMessageDeflate: false, maxPayload: 64 * 1024 } });

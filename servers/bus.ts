@@ -1,11 +1,10 @@
 /**
- * The room bus every transport plugin shares: ids, bounded history, and fan-out to listeners.
+ * What every transport plugin needs of a room bus: ids, bounded history, and fan-out to listeners.
+ * Two buses implement it: `MemoryBus` (one process, everything in memory) and `RedisBus` (several
+ * server instances sharing ids, history and messages through Redis).
  *
  * A message is serialised once, when it is published, and each transport frames it into bytes once
- * (`framed`); every subscriber of that transport is written the same Buffer. Fan-out runs on the next
- * turn of the event loop, after the publisher has been answered, so a POST to a room of 10,000 does
- * not wait for 10,000 writes; listeners skip ids they already have, so a subscriber that joins (and
- * replays history) in between is not sent a message twice.
+ * (`framed`); every subscriber of that transport is written the same Buffer.
  */
 export interface ChatMessage {
   readonly id: number;
@@ -35,105 +34,47 @@ export interface Replay {
   readonly gap: Gap | null;
 }
 
-export type Listener = (published: Published) => void;
+export const NO_REPLAY: Replay = { messages: [], gap: null };
 
-interface Room {
-  lastId: number;
-  /** Ring buffer of the newest `historyLimit` messages; ids in a room are contiguous. */
-  readonly history: Published[];
-  historyStart: number;
-  readonly listeners: Set<Listener>;
+/** One subscriber's view of a room: first what it missed, then what is published, each id once. */
+export interface Follower {
+  /** Called once, before any live message: what was kept after `since` (nothing when `since` is null). */
+  replay(replay: Replay): void;
+  live(published: Published): void;
+  /** The bus cannot serve this subscriber (Redis unreachable): the connection should end, so the client resumes elsewhere. */
+  fail(code: string): void;
 }
 
-export interface RoomBusOptions {
-  /** Messages kept per room for resume and history; older ones are dropped and reported as a gap. */
+export interface Bus {
   readonly historyLimit: number;
-  /** Holds every message this long before fan-out: a server slowed on purpose, to test regression gates. */
-  readonly fanOutDelayMs?: number;
+  /** Assigns the room's next id, keeps the message in history and fans it out; resolves once accepted. */
+  publish(chatRoomId: string, userId: string, content: string): Published | Promise<Published>;
+  /** Kept messages with `id > afterId`, oldest first, at most `limit`, and the gap if some are gone. */
+  since(chatRoomId: string, afterId: number, limit?: number): Replay | Promise<Replay>;
+  /**
+   * Replays what was kept after `since`, then follows live messages, with nothing slipping between
+   * the two (the follower may see an id twice: use `deliverOnce`). Returns the unsubscribe function;
+   * `follower.replay` may run before it returns.
+   */
+  follow(chatRoomId: string, since: number | null, follower: Follower): () => void;
+  close(): Promise<void>;
 }
 
-export class RoomBus {
-  private readonly rooms = new Map<string, Room>();
-  readonly historyLimit: number;
-  private readonly fanOutDelayMs: number;
+export function publishedOf(message: ChatMessage, json: string): Published {
+  return { message, json, frames: new Map() };
+}
 
-  constructor(options: RoomBusOptions) {
-    if (!Number.isInteger(options.historyLimit) || options.historyLimit < 1) {
-      throw new RangeError(`historyLimit must be an integer >= 1, got ${options.historyLimit}`);
-    }
-    this.historyLimit = options.historyLimit;
-    this.fanOutDelayMs = options.fanOutDelayMs ?? 0;
-  }
-
-  private room(chatRoomId: string): Room {
-    let room = this.rooms.get(chatRoomId);
-    if (!room) {
-      room = { lastId: 0, history: [], historyStart: 0, listeners: new Set() };
-      this.rooms.set(chatRoomId, room);
-    }
-    return room;
-  }
-
-  publish(chatRoomId: string, userId: string, content: string): Published {
-    const room = this.room(chatRoomId);
-    const message: ChatMessage = { id: ++room.lastId, chatRoomId, userId, content, createdAt: new Date().toISOString() };
-    const published: Published = { message, json: JSON.stringify(message), frames: new Map() };
-    if (room.history.length < this.historyLimit) {
-      room.history.push(published);
-    } else {
-      room.history[room.historyStart] = published;
-      room.historyStart = (room.historyStart + 1) % this.historyLimit;
-    }
-    const fanOut = (): void => {
-      for (const listener of room.listeners) listener(published);
-    };
-    if (this.fanOutDelayMs > 0) setTimeout(fanOut, this.fanOutDelayMs);
-    else setImmediate(fanOut);
-    return published;
-  }
-
-  /**
-   * Kept messages with `id > afterId`, oldest first, at most `limit`, and the gap if some are gone.
-   * A cursor beyond the room's last id can only come from another incarnation of the server (it
-   * restarted and lost its history), so the client has seen none of this incarnation's messages:
-   * they are all replayed, after a gap `from` the next id this server will use `to` the cursor, so
-   * the client resets its cursor instead of skipping every id up to its old one.
-   */
-  since(chatRoomId: string, afterId: number, limit = Number.POSITIVE_INFINITY): Replay {
-    const room = this.rooms.get(chatRoomId);
-    const lastId = room?.lastId ?? 0;
-    if (afterId > lastId) {
-      return { messages: lastId > 0 ? this.since(chatRoomId, 0, limit).messages : [], gap: { from: lastId + 1, to: afterId } };
-    }
-    if (!room || afterId === lastId) return { messages: [], gap: null };
-    const kept = room.history.length;
-    const oldestKeptId = room.lastId - kept + 1;
-    const gap = afterId + 1 < oldestKeptId ? { from: afterId + 1, to: oldestKeptId - 1 } : null;
-    const firstId = Math.max(afterId + 1, oldestKeptId);
-    const count = Math.min(room.lastId - firstId + 1, limit);
-    const messages: Published[] = [];
-    for (let i = 0; i < count; i++) {
-      const offset = firstId - oldestKeptId + i;
-      messages.push(room.history[(room.historyStart + offset) % kept] as Published);
-    }
-    return { messages, gap };
-  }
-
-  /**
-   * Listens to live messages; the caller replays `since()` first, in the same tick, so nothing slips
-   * between. The listener may be handed a message the replay already had: use `deliverOnce`.
-   */
-  subscribe(chatRoomId: string, listener: Listener): () => void {
-    const room = this.room(chatRoomId);
-    room.listeners.add(listener);
-    return () => {
-      room.listeners.delete(listener);
-    };
-  }
-
-  lastId(chatRoomId: string): number {
-    return this.rooms.get(chatRoomId)?.lastId ?? 0;
-  }
+/**
+ * Which ids a replay after `afterId` holds, given the room's last id and its oldest kept id, and the
+ * gap if some are gone. A cursor beyond the room's last id can only come from another incarnation of
+ * the history (the server restarted and lost it, or Redis was emptied), so the client has seen none
+ * of this incarnation's messages: they are all replayed, after a gap `from` the next id this room
+ * will use `to` the cursor, so the client resets its cursor instead of skipping every id up to its old one.
+ */
+export function replayWindow(afterId: number, lastId: number, oldestKeptId: number): { firstId: number; gap: Gap | null } {
+  if (afterId > lastId) return { firstId: oldestKeptId, gap: { from: lastId + 1, to: afterId } };
+  const gap = afterId + 1 < oldestKeptId ? { from: afterId + 1, to: oldestKeptId - 1 } : null;
+  return { firstId: Math.max(afterId + 1, oldestKeptId), gap };
 }
 
 /** The framed bytes of a message for one transport, built once and reused for every subscriber. */

@@ -1,9 +1,9 @@
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
-import { type Published, type RoomBus, framed } from './bus.js';
-import { type RoomParams, roomParamsSchema, sinceSchema } from './http-errors.js';
+import { type Bus, type Published, framed } from './bus.js';
+import { type RoomParams, roomParamsSchema, sendError, sinceSchema } from './http-errors.js';
 
 export interface LongPollingPluginOptions {
-  readonly bus: RoomBus;
+  readonly bus: Bus;
   /** How long a poll is held when the request gives no `timeout`. */
   readonly defaultTimeoutMs: number;
 }
@@ -43,29 +43,38 @@ export const longPollingPlugin: FastifyPluginAsync<LongPollingPluginOptions> = a
       const { since, timeout = defaultTimeoutMs } = request.query;
       const json = (body: string | Buffer): FastifyReply => reply.type('application/json; charset=utf-8').send(body);
 
-      if (since !== undefined) {
-        const replay = bus.since(chatRoomId, since);
-        if (replay.messages.length > 0 || replay.gap) {
-          if (replay.gap) reply.header('x-gap', `${replay.gap.from}-${replay.gap.to}`);
-          return json(`[${replay.messages.map((m) => m.json).join(',')}]`);
-        }
-      }
-
       let unsubscribe = (): void => {};
-      // Node keeps one timer list per duration, so equal per-request timeouts share one underlying timer.
-      const timer = setTimeout(() => finish('[]'), timeout);
-      const finish = (body: string | Buffer): void => {
+      let done = false;
+      /** Answers the poll once: by a message, the replay, the timeout, shutdown or a bus failure. */
+      const settle = (answer: () => void): void => {
+        if (done) return;
+        done = true;
         clearTimeout(timer);
         unsubscribe();
         waiting.delete(answerEmpty);
-        if (!reply.sent && !reply.raw.destroyed) json(body);
+        if (!reply.sent && !reply.raw.destroyed) answer();
       };
+      const finish = (body: string | Buffer): void => settle(() => json(body));
+      // Node keeps one timer list per duration, so equal per-request timeouts share one underlying timer.
+      const timer = setTimeout(() => finish('[]'), timeout);
       const answerEmpty = (): void => finish('[]');
-      unsubscribe = bus.subscribe(chatRoomId, (published) => {
-        if (since !== undefined && published.message.id <= since) return;
-        finish(framed(published, 'long-polling', pollBody));
-      });
       waiting.add(answerEmpty);
+      // With `since`, kept messages newer than it are answered at once; otherwise the next one published.
+      unsubscribe = bus.follow(chatRoomId, since ?? null, {
+        replay: (replay) => {
+          if (replay.messages.length === 0 && !replay.gap) return;
+          settle(() => {
+            if (replay.gap) reply.header('x-gap', `${replay.gap.from}-${replay.gap.to}`);
+            json(`[${replay.messages.map((m) => m.json).join(',')}]`);
+          });
+        },
+        live: (published) => {
+          if (since !== undefined && published.message.id <= since) return;
+          finish(framed(published, 'long-polling', pollBody));
+        },
+        fail: (code) => settle(() => void sendError(reply, 503, code, 'the message bus is unavailable; retry')),
+      });
+      if (done) unsubscribe();
       reply.raw.on('close', () => {
         clearTimeout(timer);
         unsubscribe();

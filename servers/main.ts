@@ -28,6 +28,8 @@ const { values } = parseArgs({
     'poll-timeout-ms': { type: 'string' },
     'stomp-heartbeat-ms': { type: 'string' },
     'fan-out-delay-ms': { type: 'string' },
+    bus: { type: 'string', default: 'memory' },
+    'bus-prefix': { type: 'string', default: DEFAULT_SERVER_OPTIONS.busPrefix },
     'exit-on-stdin-end': { type: 'boolean', default: false },
   },
 });
@@ -43,6 +45,12 @@ const app = await buildServer({
   longPollTimeoutMs: intOption(values, 'poll-timeout-ms', DEFAULT_SERVER_OPTIONS.longPollTimeoutMs),
   stompHeartbeatMs: intOption(values, 'stomp-heartbeat-ms', DEFAULT_SERVER_OPTIONS.stompHeartbeatMs),
   fanOutDelayMs: intOption(values, 'fan-out-delay-ms', DEFAULT_SERVER_OPTIONS.fanOutDelayMs),
+  bus: String(values.bus),
+  busPrefix: String(values['bus-prefix']),
+}).catch((error: unknown) => {
+  // A bus that cannot be reached at start is a failed start, said once, not a hang.
+  process.stderr.write(`rtbench server: cannot start: ${(error as Error).message}\n`);
+  process.exit(1);
 });
 
 let closing = false;

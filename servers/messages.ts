@@ -1,6 +1,6 @@
 import type { FastifyPluginAsync } from 'fastify';
 import { userIdFrom } from './auth.js';
-import type { RoomBus } from './bus.js';
+import type { Bus, Published, Replay } from './bus.js';
 import { sendError, sinceSchema } from './http-errors.js';
 
 export const MAX_CONTENT_CHARS = 10_000;
@@ -15,7 +15,7 @@ function charCount(text: string): number {
 }
 
 /** `GET /health`, `POST /messages` (publish) and `GET /messages` (history). */
-export const messagesPlugin: FastifyPluginAsync<{ bus: RoomBus }> = async (app, { bus }) => {
+export const messagesPlugin: FastifyPluginAsync<{ bus: Bus }> = async (app, { bus }) => {
   app.get('/health', async () => ({ status: 'ok' }));
 
   app.post('/messages', async (request, reply) => {
@@ -31,7 +31,13 @@ export const messagesPlugin: FastifyPluginAsync<{ bus: RoomBus }> = async (app, 
     if (charCount(content) > MAX_CONTENT_CHARS) {
       return sendError(reply, 413, 'CONTENT_TOO_LONG', `content must be at most ${MAX_CONTENT_CHARS} characters`);
     }
-    const published = bus.publish(chatRoomId, userIdFrom(request.headers.authorization), content);
+    let published: Published;
+    try {
+      published = await bus.publish(chatRoomId, userIdFrom(request.headers.authorization), content);
+    } catch {
+      // Not accepted: the publisher counts it as failed, and no subscriber may be charged for it as lost.
+      return sendError(reply, 503, 'BUS_UNAVAILABLE', 'the message bus is unavailable; the message was not accepted');
+    }
     return reply.code(201).type('application/json; charset=utf-8').send(published.json);
   });
 
@@ -52,7 +58,12 @@ export const messagesPlugin: FastifyPluginAsync<{ bus: RoomBus }> = async (app, 
     },
     async (request, reply) => {
       const { chatRoomId, since = 0, limit = 100 } = request.query;
-      const replay = bus.since(chatRoomId, since, limit);
+      let replay: Replay;
+      try {
+        replay = await bus.since(chatRoomId, since, limit);
+      } catch {
+        return sendError(reply, 503, 'BUS_UNAVAILABLE', 'the message bus is unavailable; retry');
+      }
       if (replay.gap) reply.header('x-gap', `${replay.gap.from}-${replay.gap.to}`);
       return reply.type('application/json; charset=utf-8').send(`[${replay.messages.map((m) => m.json).join(',')}]`);
     },

@@ -1,10 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { ServerResponse } from 'node:http';
-import { type Published, type RoomBus, deliverOnce, framed } from './bus.js';
+import { type Bus, type Published, deliverOnce, framed } from './bus.js';
 import { type RoomParams, roomParamsSchema, sendError, sinceSchema } from './http-errors.js';
 
 export interface SsePluginOptions {
-  readonly bus: RoomBus;
+  readonly bus: Bus;
   /** Comment line `: ping` sent to every stream this often, by one shared timer. */
   readonly heartbeatMs: number;
   /** The `retry:` hint sent at the start of each stream. */
@@ -68,18 +68,22 @@ export const ssePlugin: FastifyPluginAsync<SsePluginOptions> = async (app, optio
       });
       stream.socket?.setNoDelay(true);
       const send = deliverOnce((published: Published): void => {
+        if (stream.destroyed) return;
         if (stream.writableLength > maxBufferedBytes) {
           stream.destroy();
           return;
         }
         stream.write(framed(published, 'sse', messageFrame));
       });
-      let head = `retry: ${retryMs}\n\nevent: connected\ndata: ${JSON.stringify({ chatRoomId, since })}\n\n`;
-      const replay = since === null ? null : bus.since(chatRoomId, since);
-      if (replay?.gap) head += `event: gap\ndata: ${JSON.stringify(replay.gap)}\n\n`;
-      stream.write(head);
-      for (const published of replay?.messages ?? []) send(published);
-      const unsubscribe = bus.subscribe(chatRoomId, send);
+      stream.write(`retry: ${retryMs}\n\nevent: connected\ndata: ${JSON.stringify({ chatRoomId, since })}\n\n`);
+      const unsubscribe = bus.follow(chatRoomId, since, {
+        replay: (replay) => {
+          if (replay.gap && !stream.destroyed) stream.write(`event: gap\ndata: ${JSON.stringify(replay.gap)}\n\n`);
+          for (const published of replay.messages) send(published);
+        },
+        live: send,
+        fail: () => stream.destroy(),
+      });
       streams.add(stream);
       stream.on('close', () => {
         unsubscribe();

@@ -1,10 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { WebSocket } from 'ws';
-import { type Gap, type Published, type RoomBus, deliverOnce, framed } from './bus.js';
+import { type Bus, type Gap, type Published, deliverOnce, framed } from './bus.js';
 import { FrameError, FrameParser, type StompFrame, negotiateHeartbeat, parseHeartbeat, serializeFrame } from './stomp-frames.js';
 
 export interface StompPluginOptions {
-  readonly bus: RoomBus;
+  readonly bus: Bus;
   /** Heart-beat the server offers both ways (ms); 0 offers none. */
   readonly heartbeatMs: number;
   readonly maxBufferedBytes: number;
@@ -103,13 +103,17 @@ export const stompPlugin: FastifyPluginAsync<StompPluginOptions> = async (app, {
       const chatRoomId = decodeURIComponent(room);
       subscriptions.get(id)?.();
       const send = deliverOnce((published: Published) => write(frameFor(published, id)));
-      // Replay and subscribe in the same tick: no publish can run between them.
-      if (sinceText !== undefined) {
-        const replay = bus.since(chatRoomId, Number(sinceText));
-        if (replay.gap) write(gapFrame(replay.gap, destination, id));
-        for (const published of replay.messages) send(published);
-      }
-      subscriptions.set(id, bus.subscribe(chatRoomId, send));
+      subscriptions.set(
+        id,
+        bus.follow(chatRoomId, sinceText === undefined ? null : Number(sinceText), {
+          replay: (replay) => {
+            if (replay.gap) write(gapFrame(replay.gap, destination, id));
+            for (const published of replay.messages) send(published);
+          },
+          live: send,
+          fail: (code) => fail(code, 'the message bus is unavailable; reconnect and resume'),
+        }),
+      );
       receipt(frame);
     };
 

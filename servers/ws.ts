@@ -1,10 +1,10 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { WebSocket } from 'ws';
-import { type Gap, type Published, type RoomBus, deliverOnce, framed } from './bus.js';
+import { type Bus, type Gap, type Published, deliverOnce, framed } from './bus.js';
 import { type RoomParams, roomParamsSchema, sinceSchema } from './http-errors.js';
 
 export interface WsPluginOptions {
-  readonly bus: RoomBus;
+  readonly bus: Bus;
   /** A subscriber whose unsent bytes pass this is dropped; it resumes with `since` when it reconnects. */
   readonly maxBufferedBytes: number;
 }
@@ -39,13 +39,15 @@ export const wsPlugin: FastifyPluginAsync<WsPluginOptions> = async (app, { bus, 
         // The same UTF-8 Buffer for every socket: ws adds a frame header and writes it without copying.
         socket.send(framed(published, 'ws', jsonText), { binary: false, compress: false });
       });
-      // Replay and subscribe in the same tick: no publish can run between them.
-      if (request.query.since !== undefined) {
-        const replay = bus.since(chatRoomId, request.query.since);
-        if (replay.gap) socket.send(gapFrame(replay.gap));
-        for (const published of replay.messages) send(published);
-      }
-      const unsubscribe = bus.subscribe(chatRoomId, send);
+      const unsubscribe = bus.follow(chatRoomId, request.query.since ?? null, {
+        replay: (replay) => {
+          if (replay.gap && socket.readyState === OPEN) socket.send(gapFrame(replay.gap));
+          for (const published of replay.messages) send(published);
+        },
+        live: send,
+        // 1011: the server cannot go on; the client reconnects and resumes, maybe on another instance.
+        fail: () => socket.close(1011, 'bus unavailable'),
+      });
       socket.on('close', unsubscribe);
       socket.on('error', () => socket.terminate());
       // Clients never send anything meaningful; ignore their frames rather than fail.

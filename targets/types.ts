@@ -40,6 +40,13 @@ export interface TargetContext {
   readonly url: string;
   /** The server itself, bypassing the proxy: where a publisher keeps publishing through a subscriber-side fault. */
   readonly directUrl: string;
+  /**
+   * Every instance of a cluster (the built-in `--instances N`, or several `--target` URLs), `url`
+   * being the first; rtbench hands each subscriber and publish a context whose `url` is one of them.
+   */
+  readonly instanceUrls?: readonly string[];
+  /** How subscribers are spread over `instanceUrls`. */
+  readonly spread?: 'round-robin' | 'hash';
   readonly transport: TransportName;
   readonly runId: string;
   /** `-H` headers, sent on every request and upgrade. */

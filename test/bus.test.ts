@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { setImmediate as nextTurn } from 'node:timers/promises';
-import { RoomBus, deliverOnce } from '../servers/bus.js';
+import { deliverOnce } from '../servers/bus.js';
+import { MemoryBus as RoomBus } from '../servers/memory-bus.js';
 
 describe('RoomBus', () => {
   it('numbers messages per room from 1 and serialises each once', () => {
@@ -40,7 +41,7 @@ describe('RoomBus', () => {
   it('fans out live messages after the publish returns, in order, until unsubscribed', async () => {
     const bus = new RoomBus({ historyLimit: 3 });
     const seen: number[] = [];
-    const unsubscribe = bus.subscribe('r', (p) => seen.push(p.message.id));
+    const unsubscribe = bus.follow('r', null, { replay: () => {}, live: (p) => seen.push(p.message.id), fail: () => {} });
     bus.publish('r', 'u', 'a');
     bus.publish('r', 'u', 'b');
     bus.publish('other', 'u', 'x');
@@ -59,8 +60,7 @@ describe('RoomBus', () => {
     // Joins between the publish and its fan-out: the replay has message 1, the fan-out brings it again.
     const seen: number[] = [];
     const send = deliverOnce((p) => seen.push(p.message.id));
-    for (const p of bus.since('r', 0).messages) send(p);
-    bus.subscribe('r', send);
+    bus.follow('r', 0, { replay: (replay) => replay.messages.forEach(send), live: send, fail: () => {} });
     await nextTurn();
     bus.publish('r', 'u', 'b');
     await nextTurn();

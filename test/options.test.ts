@@ -45,15 +45,25 @@ describe('option parsers', () => {
     expect(() => spec.parse!('no colon here', {})).toThrow("expected 'Name: value'");
   });
 
-  it('--target accepts only http(s) URLs', () => {
+  it('--target accepts only http(s) URLs, one or several comma-separated', () => {
     const spec = COMMON_OPTIONS.find((o) => o.flags.includes('--target'))!;
-    expect(spec.parse!('http://127.0.0.1:8080/', undefined)).toBe('http://127.0.0.1:8080');
+    expect(spec.parse!('http://127.0.0.1:8080/', undefined)).toEqual(['http://127.0.0.1:8080']);
+    expect(spec.parse!('http://127.0.0.1:1, http://127.0.0.1:2/api/', undefined)).toEqual(['http://127.0.0.1:1', 'http://127.0.0.1:2/api']);
+    expect(() => spec.parse!('http://127.0.0.1:1,ftp://x', undefined)).toThrow(InvalidArgumentError);
     expect(() => spec.parse!('ftp://x', undefined)).toThrow(InvalidArgumentError);
     expect(() => spec.parse!('not a url', undefined)).toThrow(InvalidArgumentError);
   });
 
+  it('--bus is memory, redis (the local one) or a redis:// URL', () => {
+    const spec = COMMON_OPTIONS.find((o) => o.flags.startsWith('--bus'))!;
+    expect(spec.parse!('memory', undefined)).toBe('memory');
+    expect(spec.parse!('redis', undefined)).toBe('redis://127.0.0.1:6379');
+    expect(spec.parse!('redis://10.0.0.5:6380', undefined)).toBe('redis://10.0.0.5:6380');
+    for (const bad of ['kafka', 'http://127.0.0.1:6379', '']) expect(() => spec.parse!(bad, undefined), bad).toThrow(InvalidArgumentError);
+  });
+
   it('rejects a jitter larger than the delay with a usage error naming both', () => {
-    const options = { transport: 'ws', header: {}, delay: 10, jitter: 20, delayMode: 'link', resume: true, deadline: 10_000, connectTimeout: 5000, pollTimeout: 30_000, seed: 1, out: 'results', json: false, quiet: false };
+    const options = { transport: 'ws', header: {}, instances: 1, delay: 10, jitter: 20, delayMode: 'link', resume: true, deadline: 10_000, connectTimeout: 5000, pollTimeout: 30_000, seed: 1, out: 'results', json: false, quiet: false };
     try {
       commonConfigFrom(options);
       expect.unreachable('should have thrown');

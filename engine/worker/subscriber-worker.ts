@@ -16,6 +16,7 @@ import { seededRandom } from '../../core/random.js';
 import { Recorder } from '../recorder.js';
 import { LOOP_RESOLUTION_MS, loopDelayUs } from '../../core/loop-delay.js';
 import { HandlerRuns } from '../../core/handler-runs.js';
+import { subscriberContext } from '../spread.js';
 import { heapAfterGcBytes } from '../../core/heap.js';
 import type { ConnectReply, ConnectionStatus, FromWorker, StepReply, SubscriberSpec, ToWorker, WorkerInit } from './protocol.js';
 
@@ -73,7 +74,7 @@ async function connect(specs: readonly SubscriberSpec[], concurrency: number): P
   const one = async (spec: SubscriberSpec): Promise<void> => {
     const entry: Held = { spec, subscription: null as unknown as Subscription, slot: -1 };
     const startUs = nowUs();
-    entry.subscription = client.subscribe(contexts[spec.index % contexts.length] as ClientContext, profile.subscription(init.target, init.provisioned, spec) as never, {
+    entry.subscription = client.subscribe(contexts[spec.index % contexts.length] as ClientContext, profile.subscription(subscriberContext(init.target, spec), init.provisioned, spec) as never, {
       onMessage: (content, receivedUs) => onMessage(entry, content, receivedUs),
       onError: (code) => connectionErrors.set(code, (connectionErrors.get(code) ?? 0) + 1),
     });

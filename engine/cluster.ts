@@ -1,0 +1,129 @@
+import type { TransportName } from '../core/transports.js';
+import { distEntry } from '../core/paths.js';
+import { dropKeys } from '../core/redis.js';
+import { type ChildHandle, startChild } from './child.js';
+import { waitForHealth } from './health.js';
+import { sleep } from '../core/sleep.js';
+import type { CommonConfig } from './options.js';
+
+const SERVER_START_TIMEOUT_MS = 10_000;
+
+/** The delay proxy (no delay) in front of Redis, so a fault can cut the bus without touching Redis itself. */
+async function startBusProxy(busUrl: string, seed: number): Promise<ChildHandle> {
+  const url = new URL(busUrl);
+  return startChild('bus proxy', distEntry('engine/proxy-main.js'), [
+    JSON.stringify({ upstreamHost: url.hostname, upstreamPort: Number(url.port || 6379), delayMs: 0, jitterMs: 0, mode: 'link', seed }),
+  ]);
+}
+
+/**
+ * The built-in server of one transport run: one process, or `--instances N` processes sharing a
+ * Redis bus under a prefix of their own (the run id and transport), whose keys are deleted when the
+ * run ends. Each instance is a child process, so its CPU and memory are measured apart from rtbench.
+ */
+export class ServerCluster {
+  private constructor(
+    private readonly transport: TransportName,
+    private readonly common: CommonConfig,
+    private readonly busPrefix: string,
+    private readonly instances: ChildHandle[],
+    private readonly onExit: (how: string) => void,
+  ) {}
+
+  /** Instances stopped on purpose (restarted, or the run ended): their exit is not a failure. */
+  private readonly retiring = new Set<ChildHandle>();
+
+  /** In front of Redis when the run injects bus faults: the instances reach Redis only through it. */
+  private busProxy: ChildHandle | null = null;
+
+  static async start(transport: TransportName, common: CommonConfig, runId: string, onExit: (how: string) => void, busFaults = false): Promise<ServerCluster> {
+    const cluster = new ServerCluster(transport, common, `rtbench:${runId}:${transport}`, [], onExit);
+    try {
+      if (busFaults && common.bus !== 'memory') cluster.busProxy = await startBusProxy(common.bus, common.seed);
+      for (let i = 0; i < common.instances; i++) cluster.instances.push(await cluster.startInstance('0'));
+    } catch (error) {
+      await cluster.stop();
+      throw error;
+    }
+    return cluster;
+  }
+
+  get urls(): string[] {
+    return this.instances.map((instance) => instance.url);
+  }
+
+  get pids(): number[] {
+    return this.instances.map((instance) => instance.pid);
+  }
+
+  get size(): number {
+    return this.instances.length;
+  }
+
+  /** The bus the instances use: the user's, or the same URL (credentials, database) through the bus proxy. */
+  private busUrl(): string {
+    if (!this.busProxy) return this.common.bus;
+    const url = new URL(this.common.bus);
+    const proxy = new URL(this.busProxy.url);
+    url.hostname = proxy.hostname;
+    url.port = proxy.port;
+    return url.toString();
+  }
+
+  private async startInstance(port: string): Promise<ChildHandle> {
+    const { common } = this;
+    const server = await startChild('reference server', distEntry('servers/main.js'), [
+      '--port', port, '--exit-on-stdin-end', '--transports', this.transport,
+      '--poll-timeout-ms', String(Math.round(common.pollTimeoutMs)),
+      '--fan-out-delay-ms', String(Math.round(common.serverDelayMs)),
+      '--bus', this.busUrl(), '--bus-prefix', this.busPrefix,
+    ]);
+    void server.exited.then((how) => {
+      if (!this.retiring.has(server)) this.onExit(how);
+    });
+    try {
+      await waitForHealth(server.url, SERVER_START_TIMEOUT_MS);
+    } catch (error) {
+      this.retiring.add(server);
+      await server.stop();
+      throw error;
+    }
+    return server;
+  }
+
+  /** Stops instance `index` and starts it again on the same port; the others keep serving. */
+  async restart(index: number, graceMs = 1000): Promise<ChildHandle> {
+    const old = this.instances[index] as ChildHandle;
+    this.retiring.add(old);
+    await old.stop(graceMs);
+    const fresh = await this.startInstance(new URL(old.url).port);
+    this.instances[index] = fresh;
+    return fresh;
+  }
+
+  get busProxyPid(): number | null {
+    return this.busProxy?.pid ?? null;
+  }
+
+  /** Redis unreachable for every instance: open connections cut, new ones refused, for `ms`. */
+  async busOutage(ms: number, signal: AbortSignal): Promise<void> {
+    const proxy = this.busProxy;
+    if (!proxy) throw new Error('a bus outage needs the bus proxy (busFaults)');
+    proxy.send('refuse on');
+    proxy.send('cut');
+    try {
+      await sleep(ms, signal);
+    } finally {
+      proxy.send('refuse off');
+    }
+  }
+
+  /** Stops every instance (and the bus proxy) and deletes the run's keys from Redis. */
+  async stop(): Promise<void> {
+    const instances = this.instances.splice(0);
+    for (const instance of instances) this.retiring.add(instance);
+    await Promise.all(instances.map((instance) => instance.stop()));
+    await this.busProxy?.stop();
+    if (this.common.bus !== 'memory') await dropKeys(this.common.bus, this.busPrefix).catch(() => 0);
+  }
+}
