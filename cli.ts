@@ -47,6 +47,13 @@ function interruptSignal(): { signal: AbortSignal; exitCode: () => number | null
  * Evaluates `--threshold` rules on what was measured: the verdicts go beside the results
  * (thresholds.json, thresholds.xml for CI test reports) and to the terminal. True when any failed.
  */
+/** Where a run would send its load, as `--dry-run` says it. */
+function placeOf(common: CommonConfig): string {
+  if (common.targets.length > 0) return `at ${common.targets.join(', ')}${common.targets.length > 1 ? ` (spread ${common.spread})` : ''}`;
+  if (common.instances > 1) return `on ${common.instances} built-in instances sharing ${common.bus} (spread ${common.spread})`;
+  return common.bus === 'memory' ? 'on the built-in servers' : `on the built-in servers, bus ${common.bus}`;
+}
+
 async function checkThresholds(common: CommonConfig, summary: RunSummary, folder: string): Promise<boolean> {
   if (common.thresholds.length === 0) return false;
   const verdicts = evaluateThresholds(summary, common.thresholds);
@@ -64,7 +71,7 @@ async function runCommand(scenario: Scenario<unknown>, options: Record<string, u
   if (common.dryRun) {
     const { plan, transports } = prepared;
     process.stdout.write(
-      `rtbench ${scenario.name}: would measure ${transports.map((t) => `${t}${plan.resume[t] ? '' : ' (no resume)'}`).join(', ')} ${common.target ? `at ${common.target}` : 'on the built-in servers'} with profile ${plan.profile.name}${common.repeat > 1 ? `, ${common.repeat} times` : ''}${common.thresholds.length ? `, holding ${common.thresholds.map((t) => t.text).join(', ')}` : ''}\n`,
+      `rtbench ${scenario.name}: would measure ${transports.map((t) => `${t}${plan.resume[t] ? '' : ' (no resume)'}`).join(', ')} ${placeOf(common)} with profile ${plan.profile.name}${common.repeat > 1 ? `, ${common.repeat} times` : ''}${common.thresholds.length ? `, holding ${common.thresholds.map((t) => t.text).join(', ')}` : ''}\n`,
     );
     return EXIT.ok;
   }

@@ -77,6 +77,12 @@ describe('rtbench on a cluster of built-in servers (--instances, --bus redis)', 
     for (const text of mentions) expect(stderr).toContain(text);
   });
 
+  it('--dry-run says where the load would go', async () => {
+    const { code, stdout } = await runCli(['burst', '--instances', '3', '--bus', 'redis', '--spread', 'hash', '--dry-run']);
+    expect(code).toBe(0);
+    expect(stdout).toContain('on 3 built-in instances sharing redis://127.0.0.1:6379 (spread hash)');
+  });
+
   it('measures every transport across three instances with nothing lost, then leaves no process and no key', async () => {
     const dir = outDir('three');
     const { code, stderr } = await runCli(['burst', '--instances', '3', '--bus', 'redis', '--subscribers', '6', '--bursts', '20', '--out', dir]);
