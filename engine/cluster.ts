@@ -26,9 +26,10 @@ export class ServerCluster {
     private readonly transport: TransportName,
     private readonly common: CommonConfig,
     private readonly busPrefix: string,
-    private readonly instances: ChildHandle[],
     private readonly onExit: (how: string) => void,
   ) {}
+
+  private readonly instances: ChildHandle[] = [];
 
   /** Instances stopped on purpose (restarted, or the run ended): their exit is not a failure. */
   private readonly retiring = new Set<ChildHandle>();
@@ -37,7 +38,7 @@ export class ServerCluster {
   private busProxy: ChildHandle | null = null;
 
   static async start(transport: TransportName, common: CommonConfig, runId: string, onExit: (how: string) => void, busFaults = false): Promise<ServerCluster> {
-    const cluster = new ServerCluster(transport, common, `rtbench:${runId}:${transport}`, [], onExit);
+    const cluster = new ServerCluster(transport, common, `rtbench:${runId}:${transport}`, onExit);
     try {
       if (busFaults && common.bus !== 'memory') cluster.busProxy = await startBusProxy(common.bus, common.seed);
       for (let i = 0; i < common.instances; i++) cluster.instances.push(await cluster.startInstance('0'));
@@ -101,8 +102,9 @@ export class ServerCluster {
     return fresh;
   }
 
-  get busProxyPid(): number | null {
-    return this.busProxy?.pid ?? null;
+  /** Whether the instances reach Redis through the bus proxy, so `busOutage` can cut it. */
+  get canCutBus(): boolean {
+    return this.busProxy !== null;
   }
 
   /** Redis unreachable for every instance: open connections cut, new ones refused, for `ms`. */

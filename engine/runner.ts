@@ -159,7 +159,7 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
     const target = targetHandle(profile, plan.ref, targetContext(common, transport, runId, baseUrl, upstream, resume, proxy ? [baseUrl] : instanceUrls));
     const pids: Partial<Record<'server' | 'generator' | 'proxy', number | readonly number[]>> = { generator: process.pid };
     if (cluster) pids.server = cluster.pids;
-    const instances = cluster;
+    const instances = cluster; // fixed from here on, for the closures below
     if (proxy) pids.proxy = proxy.pid;
     sampler = new ResourceSampler(pids, () => observed?.live() ?? { connections: 0, sent: 0, received: 0, measuring: false });
     await sampler.start();
@@ -187,9 +187,8 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
             loss: (probability: number, ms: number) => proxyChild.send(`loss ${probability} ${Math.round(ms)}`),
           }
         : null,
-      restartServer: cluster
+      restartServer: instances
         ? async () => {
-            const instances = cluster as ServerCluster;
             // Every instance at once: the whole service goes down and comes back on the same ports.
             await Promise.all(instances.urls.map((_, index) => instances.restart(index)));
             sampler?.setPid('server', instances.pids);
@@ -204,7 +203,7 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
             log(`instance ${index + 1} of ${instances.size} restarted on ${fresh.url} (pid ${fresh.pid})`);
           }
         : null,
-      busOutage: instances?.busProxyPid ? (ms: number) => instances.busOutage(ms, signal) : null,
+      busOutage: instances?.canCutBus ? (ms: number) => instances.busOutage(ms, signal) : null,
       checkpoint: () => checkpoint(resultNow('aborted')),
     };
     await scenario.run(context, request.scenarioConfig);
