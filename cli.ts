@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { formatThresholds } from './analysis/formats.js';
 import { compareCommand } from './decide/compare-command.js';
 import { reportCommand } from './decide/report-command.js';
+import { agentCommand } from './engine/agent-command.js';
 import { evaluateThresholds } from './analysis/thresholds.js';
 import { COMMON_OPTIONS, type CommonConfig, commonConfigFrom, toCommanderOption } from './engine/options.js';
 import { EXIT, RtbError } from './core/errors.js';
@@ -132,6 +133,7 @@ export function buildProgram(): Command {
   }
   program.addCommand(compareCommand((code) => (process.exitCode = code)).exitOverride());
   program.addCommand(reportCommand().exitOverride());
+  program.addCommand(agentCommand((code) => (process.exitCode = code)).exitOverride());
   return program;
 }
 

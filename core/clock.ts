@@ -8,5 +8,16 @@
  */
 export function nowUs(): number {
   // Microseconds since an arbitrary origin (boot). Whole numbers, and far below 2^53, so a Number is exact.
-  return Number(process.hrtime.bigint() / 1000n);
+  return Number(process.hrtime.bigint() / 1000n) - offsetUs;
+}
+
+/**
+ * Another machine's monotonic clock has another origin. A load-generating agent on another machine
+ * subtracts the offset the coordinator estimated (engine/agents.ts), so the times its threads take
+ * read on the coordinator's clock. 0 everywhere else, and on an agent that shares the machine.
+ */
+let offsetUs = 0;
+
+export function setClockOffsetUs(us: number): void {
+  offsetUs = Math.round(us);
 }

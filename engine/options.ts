@@ -60,6 +60,11 @@ function baseUrls(text: string): string[] {
 /** `--bus`: memory, or redis (the local Redis) or a redis:// URL. */
 function busUrl(text: string): string {
   if (text === 'memory') return 'memory';
+  return redisUrl(text, 'memory, ');
+}
+
+/** `--coordinator`: redis (the local Redis) or a redis:// URL. */
+function redisUrl(text: string, alternatives = ''): string {
   if (text === 'redis') return DEFAULT_REDIS_URL;
   let url: URL | null = null;
   try {
@@ -67,7 +72,7 @@ function busUrl(text: string): string {
   } catch {
     url = null;
   }
-  if (url?.protocol !== 'redis:') throw new InvalidArgumentError('expected memory, redis (127.0.0.1:6379) or a redis:// URL, e.g. redis://10.0.0.5:6379.');
+  if (url?.protocol !== 'redis:') throw new InvalidArgumentError(`expected ${alternatives}redis (127.0.0.1:6379) or a redis:// URL, e.g. redis://10.0.0.5:6379.`);
   return text;
 }
 
@@ -91,6 +96,8 @@ export const COMMON_OPTIONS: readonly OptionSpec[] = [
   { flags: '--instances <count>', description: 'built-in server instances (a cluster: several need --bus redis)', parse: integer(1, 16), defaultValue: 1 },
   { flags: '--bus <bus>', description: 'how built-in instances share messages, ids and history: memory (one instance) or redis[://host:port] (default: memory)', parse: busUrl },
   { flags: '--spread <how>', description: 'how subscribers are spread over instances, each keeping its own as a sticky load balancer would: round-robin or hash; publishes always round-robin', choices: SPREADS, defaultValue: 'round-robin' },
+  { flags: '--agents <count>', description: 'load-generating agents (`rtbench agent`) that take a share of the subscribers beside this process (ramp, soak, throughput)', parse: integer(0, 64), defaultValue: 0 },
+  { flags: '--coordinator <url>', description: 'the Redis through which agents are found and driven: redis (127.0.0.1:6379) or redis://host:port', parse: (text: string) => redisUrl(text), defaultValue: DEFAULT_REDIS_URL, defaultLabel: 'redis://127.0.0.1:6379' },
   { flags: '--profile <name|file>', description: `how to talk to the target: ${BUILT_IN_PROFILES}, or a file of your own (./my-api.js or .ts, see docs/profiles.md)`, defaultValue: 'reference' },
   { flags: '-H, --header <header>', description: "header sent on every request and upgrade, 'Name: value' (repeatable)", parse: header, defaultValue: {}, defaultLabel: 'none' },
   { flags: '--delay <duration>', description: 'one-way network delay added by the proxy to each direction', parse: duration(0, 60_000), defaultValue: 0, defaultLabel: '0ms' },
@@ -132,6 +139,9 @@ export interface CommonConfig {
   /** `memory` or the Redis URL the built-in instances share. */
   readonly bus: string;
   readonly spread: Spread;
+  /** Agents to deal subscribers to besides this process (0: none), and the Redis they are found in. */
+  readonly agents: number;
+  readonly coordinator: string;
   /** A built-in profile's name or a profile file's path. */
   readonly profile: string;
   readonly headers: Readonly<Record<string, string>>;
@@ -186,6 +196,8 @@ export function commonConfigFrom(options: Record<string, unknown>): CommonConfig
     instances,
     bus,
     spread: options.spread as Spread,
+    agents: options.agents as number,
+    coordinator: options.coordinator as string,
     profile: options.profile as string,
     headers: options.header as Record<string, string>,
     delayMs: options.delay as number,

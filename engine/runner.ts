@@ -8,6 +8,7 @@ import type { TargetProfile } from '../targets/types.js';
 import type { Observed, Scenario, ScenarioContext } from './scenario.js';
 import { type ChildHandle, startChild } from './child.js';
 import { ServerCluster } from './cluster.js';
+import { AgentSet } from './agents.js';
 import { nowUs } from '../core/clock.js';
 import { environment } from '../core/environment.js';
 import { RtbError, errorCode, usageError } from '../core/errors.js';
@@ -70,7 +71,7 @@ interface RunPlan {
   readonly machine: Plan | null;
 }
 
-async function runTransport<Config>(request: RunRequest<Config>, transport: TransportName, plan: RunPlan, checkpoint: (current: TransportResult) => Promise<void>): Promise<TransportResult> {
+async function runTransport<Config>(request: RunRequest<Config>, transport: TransportName, plan: RunPlan, agents: AgentSet | null, checkpoint: (current: TransportResult) => Promise<void>): Promise<TransportResult> {
   const { runId, machine, profile } = plan;
   const resume = plan.resume[transport] ?? false;
   const { scenario, common, reporter } = request;
@@ -106,7 +107,9 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
     const own = watched?.ownDelay?.() ?? NO_OWN_DELAY;
     const ownP99Us = ownDelayQuantileUs(own, 0.99);
     const processReasons = saturation(generatorUsage, ownP99Us === null ? null : { boundUs: ownP99Us, p99Us: measured.latencyUs.perMessage.p99 }, measured.latencyUs.sendLag.p99, proxyUsage, usableCores).reasons;
-    const reasons = [...processReasons, ...(watched?.saturationReasons?.() ?? [])];
+    const agentReports = agents?.report() ?? [];
+    const reasons = [...processReasons, ...(watched?.saturationReasons?.() ?? []), ...agentReports.flatMap((a) => a.saturationReasons)];
+    const details = watched?.details?.() ?? null;
     return {
       transport,
       scenario: scenario.name,
@@ -128,7 +131,8 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
       generator: { ...generatorUsage, saturated: reasons.length > 0, saturationReasons: reasons, eventLoopDelayP99UsMax: loopDelayUs, ownDelayUsMax: own.longestUs, ownDelayP99Us: ownP99Us },
       proxyUsage,
       histograms: measured.histograms,
-      details: watched?.details?.() ?? null,
+      // With agents, who held which subscribers and on which clock: the totals above include all of them.
+      details: agents ? { ...details, agents: agentReports, clock: agents.clockStatement() } : details,
       samples: sampler?.rows ?? [],
     };
   };
@@ -204,6 +208,7 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
           }
         : null,
       busOutage: instances?.canCutBus ? (ms: number) => instances.busOutage(ms, signal) : null,
+      agents,
       checkpoint: () => checkpoint(resultNow('aborted')),
     };
     await scenario.run(context, request.scenarioConfig);
@@ -241,6 +246,9 @@ export async function prepareRun<Config>(request: Pick<RunRequest<Config>, 'scen
   if (instances > 1 && request.scenario.needsProxy?.(request.scenarioConfig)) {
     throw usageError(common.targets.length > 1 ? '--target' : '--instances', common.targets.length > 1 ? common.targets.join(',') : common.instances, `one server for rtbench ${request.scenario.name} as configured: its faults go through the proxy, which fronts one server`);
   }
+  if (common.agents > 0 && !request.scenario.agents) {
+    throw usageError('--agents', common.agents, `0 for rtbench ${request.scenario.name}: agents take a share of the subscriber threads of ramp, soak and throughput`);
+  }
   for (const url of common.targets) await checkTarget(profile, targetContext(common, transports[0] as TransportName, runId, url, url, false));
   return { plan: { runId, repeat: null, profile, ref, resume, machine }, transports };
 }
@@ -251,6 +259,8 @@ export async function runScenario<Config>(request: RunRequest<Config>, prepared?
   const { plan, transports } = prepared ?? (await prepareRun(request));
   const { runId } = plan;
   const results: TransportResult[] = [];
+  // The agents are claimed once for the whole run, and serve every transport in turn.
+  const agents = common.agents > 0 ? await AgentSet.claim(common.coordinator, common.agents, runId, request.reporter.log, request.signal) : null;
   const summaryOf = (transports: readonly TransportResult[], state: RunState, checkpoint: boolean): RunSummary => ({
     schema: SCHEMA_ID,
     schemaVersion: SCHEMA_VERSION,
@@ -266,14 +276,18 @@ export async function runScenario<Config>(request: RunRequest<Config>, prepared?
   });
   // Repeats interleave the transports (ws, sse, ..., ws, sse, ...), so a machine's drift over the run
   // hits every transport alike; each repeat has its own run id, so no room is shared between two.
-  for (let repeat = 1; repeat <= common.repeat; repeat++) {
-    const repeatPlan: RunPlan = common.repeat === 1 ? plan : { ...plan, repeat, runId: repeat === 1 ? runId : newRunId() };
-    for (const transport of transports) {
-      if (request.signal.aborted) break;
-      // A checkpoint says `aborted` with `checkpoint: true`: if rtbench is gone, that is where it stopped.
-      const checkpoint = async (current: TransportResult): Promise<void> => request.checkpoint?.(summaryOf([...results, current], 'aborted', true));
-      results.push(await runTransport(request, transport, repeatPlan, checkpoint));
+  try {
+    for (let repeat = 1; repeat <= common.repeat; repeat++) {
+      const repeatPlan: RunPlan = common.repeat === 1 ? plan : { ...plan, repeat, runId: repeat === 1 ? runId : newRunId() };
+      for (const transport of transports) {
+        if (request.signal.aborted) break;
+        // A checkpoint says `aborted` with `checkpoint: true`: if rtbench is gone, that is where it stopped.
+        const checkpoint = async (current: TransportResult): Promise<void> => request.checkpoint?.(summaryOf([...results, current], 'aborted', true));
+        results.push(await runTransport(request, transport, repeatPlan, agents, checkpoint));
+      }
     }
+  } finally {
+    await agents?.release();
   }
 
   const state: RunState = request.signal.aborted ? 'aborted' : results.some((r) => r.state !== 'completed') ? 'failed' : 'completed';

@@ -7,6 +7,7 @@ import type { ProfileRef } from '../targets/load.js';
 import type { CommonConfig, OptionSpec } from './options.js';
 import type { Plan } from './preflight.js';
 import type { OwnDelay } from '../core/handler-runs.js';
+import type { RemoteThreads } from './worker/pool.js';
 
 /**
  * The contract between the engine and a scenario. The engine owns it (as k6's executors implement
@@ -75,6 +76,8 @@ export interface ScenarioContext {
   readonly restartInstance: ((index: number) => Promise<void>) | null;
   /** Makes Redis unreachable to every instance for `ms` (cut and refused), then reachable again; null unless the scenario asked (`busFaults`) on a Redis bus. */
   readonly busOutage: ((ms: number) => Promise<void>) | null;
+  /** The run's agents (`--agents`): every pool the scenario starts deals them a share of its subscribers. */
+  readonly agents: RemoteThreads | null;
   checkpoint(): Promise<void>;
 }
 
@@ -86,6 +89,8 @@ export interface Scenario<Config> {
   preflight?(config: Config, common: CommonConfig): Plan;
   readonly commonDefaults?: Readonly<Record<string, unknown>>;
   needsProxy?(config: Config): boolean;
+  /** Whether its subscribers live in a pool that `--agents` can share (ramp, soak, throughput). */
+  readonly agents?: boolean;
   /** Whether the built-in instances reach Redis through a proxy of their own, so `busOutage` can cut it. */
   busFaults?(config: Config): boolean;
   reconnectMaxMs?(config: Config): number | undefined;

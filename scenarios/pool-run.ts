@@ -49,7 +49,7 @@ export function startPool(context: ScenarioContext, workers: number, provisioned
     localAddresses: context.machine?.localAddresses ?? [],
     runId: context.runId,
     deadlineUs: 0, // set per round by `measureRound`
-  });
+  }, context.agents);
 }
 
 /** Subscribers `from`..`to - 1`, dealt to rooms round-robin. */

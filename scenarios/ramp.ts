@@ -155,6 +155,7 @@ async function run(context: ScenarioContext, config: RampConfig): Promise<void> 
 export const rampScenario: Scenario<RampConfig> = {
   name: 'ramp',
   summary: 'step up to 10,000 subscribers: connect time, latency, loss, CPU and memory per step, and the breaking point',
+  agents: true,
   options: [
     { flags: '--steps <counts>', description: 'connections held at each step, comma-separated', parse: parseSteps, defaultValue: [100, 1000, 5000, 10_000], defaultLabel: '100,1000,5000,10000' },
     { flags: '--rooms <count>', description: 'spread subscribers over this many rooms (1: all in one room)', parse: integer(1, 10_000), defaultValue: 1 },

@@ -207,6 +207,7 @@ function formatClock(ms: number): string {
 export const soakScenario: Scenario<SoakConfig> = {
   name: 'soak',
   summary: "hold connections for a long time with a message every interval: disconnects, reconnects, loss, latency and the server's memory slope over time",
+  agents: true,
   options: [
     { flags: '-c, --connections <count>', description: 'subscribers held for the whole soak', parse: integer(1, 100_000), defaultValue: 1000 },
     { flags: '-d, --duration <duration>', description: 'how long to soak (measuring, after connecting)', parse: duration(1000, 7 * 24 * 3_600_000), defaultValue: 1_800_000, defaultLabel: '30m' },

@@ -3,6 +3,7 @@ import type { ReportSection } from '../core/report.js';
 import type { TransportResult } from '../core/result.js';
 import { formatMiB, formatMs, formatOwnDelay, formatPct, methodName } from '../report/format.js';
 import { loopDelayNote } from '../engine/saturation.js';
+import type { AgentReport } from '../engine/agents.js';
 
 /**
  * The tables every scenario shows: per-message latency with loss (the study's 4-2 table, done
@@ -78,8 +79,37 @@ export function notesSection(results: readonly TransportResult[]): ReportSection
   return { title: '', lines };
 }
 
+/** With `--agents`: who held which subscribers, what it cost each agent, and on which clock. */
+export function agentsSection(results: readonly TransportResult[]): ReportSection[] {
+  const withAgents = results.filter((r) => Array.isArray((r.details as { agents?: unknown } | null)?.agents));
+  if (withAgents.length === 0) return [];
+  const rows = withAgents.flatMap((r) =>
+    (r.details as { agents: AgentReport[] }).agents.map((a) => [
+      methodName(r),
+      a.name,
+      a.host,
+      String(a.threads),
+      String(a.subscribers),
+      String(a.connected),
+      formatPct(a.cpuPctAvg),
+      formatPct(Math.round(a.utilizationMax * 100)),
+      a.clock.kind === 'shared' ? `shared (check ${a.clock.estimatedOffsetUs} ± ${a.clock.uncertaintyUs} µs)` : `offset ${a.clock.offsetUs} ± ${a.clock.uncertaintyUsMax} µs`,
+      a.lost ? 'LOST' : a.saturated ? 'saturated' : 'ok',
+    ]),
+  );
+  const clocks = [...new Set(withAgents.map((r) => String((r.details as { clock?: string }).clock)))];
+  return [
+    {
+      title: 'Agents: their share of the subscribers (the totals above include them; generator CPU above is this process only)',
+      headers: ['Method', 'Agent', 'Host', 'Threads', 'Subscribers', 'Connected at end', 'CPU avg %', 'Worker busy max %', 'Clock', 'State'],
+      rows,
+    },
+    { title: '', lines: clocks.map((c) => `Clocks: ${c}.`) },
+  ];
+}
+
 /** The common tables, the scenario's own sections, then the warnings. */
 export function withCommonSections(results: readonly TransportResult[], own: readonly ReportSection[]): ReportSection[] {
   const notes = notesSection(results);
-  return [latencySection(results), burstSection(results), resourceSection(results), ...own, ...(notes.lines?.length ? [notes] : [])];
+  return [latencySection(results), burstSection(results), resourceSection(results), ...own, ...agentsSection(results), ...(notes.lines?.length ? [notes] : [])];
 }

@@ -184,6 +184,7 @@ async function run(context: ScenarioContext, config: ThroughputConfig): Promise<
 export const throughputScenario: Scenario<ThroughputConfig> = {
   name: 'throughput',
   summary: 'raise the publish rate step by step: the most messages per second each transport delivers within a latency SLO, and what stopped it',
+  agents: true,
   options: [
     { flags: '-s, --subscribers <count>', description: 'subscribers held for the whole run', parse: integer(1, 100_000), defaultValue: 1000 },
     { flags: '--rooms <count>', description: 'rooms the subscribers and messages are spread over', parse: integer(1, 10_000), defaultValue: 10 },

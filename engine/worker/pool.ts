@@ -3,7 +3,7 @@ import { type Histogram, mergeEncoded, newHistogram, recordUs } from '../../core
 import { distEntry } from '../../core/paths.js';
 import { NO_OWN_DELAY, type OwnDelay, mergeOwnDelay } from '../../core/handler-runs.js';
 import type { PlannedMessage } from '../recorder.js';
-import type { ConnectReply, ConnectionStatus, FromWorker, StepReply, SubscriberSpec, Tick, ToWorker, WorkerInit } from './protocol.js';
+import type { ConnectReply, ConnectionStatus, FromWorker, PoolMember, StepReply, SubscriberSpec, Tick, ToWorker, WorkerInit } from './protocol.js';
 import { type MessageCounts } from '../../core/result.js';
 
 type Request = ToWorker extends infer T ? (T extends { id: number } ? Omit<T, 'id'> : never) : never;
@@ -14,9 +14,15 @@ export interface ThreadHealth {
   readonly eventLoopDelayP99UsMax: number;
 }
 
+/** Threads elsewhere that take a share of the subscribers: the run's agents (engine/agents.ts). */
+export interface RemoteThreads {
+  members(threads: number, init: WorkerInit): PoolMember[];
+}
+
 /**
- * The main thread's handle on the subscriber workers. Subscribers are dealt round-robin, so the
- * count opened is exactly the count asked for however many workers there are.
+ * The main thread's handle on the subscriber workers: its own threads, and those of the run's
+ * agents if it has any, all alike. Subscribers are dealt round-robin, so the count opened is
+ * exactly the count asked for however many workers there are.
  */
 export class SubscriberPool {
   private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
@@ -25,7 +31,7 @@ export class SubscriberPool {
   private health = { utilizationMax: 0, eventLoopDelayP99UsMax: 0 };
   private runOwnDelay: OwnDelay = NO_OWN_DELAY;
 
-  private constructor(private readonly workers: readonly Worker[]) {
+  private constructor(private readonly workers: readonly PoolMember[]) {
     this.ticks = workers.map(() => ({ type: 'tick', connected: 0, arrivals: 0, utilization: 0, eventLoopDelayP99Us: 0 }));
     workers.forEach((worker, index) => {
       worker.on('message', (message: FromWorker) => {
@@ -47,10 +53,12 @@ export class SubscriberPool {
     });
   }
 
-  static start(count: number, init: WorkerInit): SubscriberPool {
+  /** `count` threads here, and `count` on each agent of `remote`. */
+  static start(count: number, init: WorkerInit, remote?: RemoteThreads | null): SubscriberPool {
     if (!Number.isInteger(count) || count < 1) throw new RangeError(`worker count must be an integer >= 1, got ${count}`);
     const entry = distEntry('engine/worker/subscriber-worker.js');
-    return new SubscriberPool(Array.from({ length: count }, (_, workerIndex) => new Worker(entry, { workerData: { ...init, workerIndex } })));
+    const local: PoolMember[] = Array.from({ length: count }, (_, workerIndex) => new Worker(entry, { workerData: { ...init, workerIndex } }));
+    return new SubscriberPool([...local, ...(remote?.members(count, init) ?? [])]);
   }
 
   get size(): number {
@@ -66,7 +74,7 @@ export class SubscriberPool {
     const id = this.nextId++;
     return new Promise<T>((resolve, reject) => {
       this.pending.set(id, { resolve: resolve as (value: unknown) => void, reject });
-      (this.workers[index] as Worker).postMessage({ ...request, id });
+      (this.workers[index] as PoolMember).postMessage({ ...request, id } as ToWorker);
     });
   }
 

@@ -19,6 +19,8 @@ export interface WorkerInit {
   readonly runId: string;
   /** Default deadline; each `measure` request may set its own. */
   readonly deadlineUs: number;
+  /** On an agent of another machine: subtracted from this thread's clock to read the coordinator's (engine/agents.ts). */
+  readonly clockOffsetUs?: number;
 }
 
 export interface SubscriberSpec {
@@ -36,7 +38,8 @@ export type ToWorker =
   | { readonly id: number; readonly type: 'result'; readonly attempted: readonly number[] }
   | { readonly id: number; readonly type: 'status' }
   | { readonly id: number; readonly type: 'heap' }
-  | { readonly id: number; readonly type: 'close' };
+  | { readonly id: number; readonly type: 'close' }
+  | { readonly id: number; readonly type: 'clock'; readonly offsetUs: number };
 
 /** Connection health of a worker's subscribers, summed (counters are cumulative since they connected). */
 export interface ConnectionStatus {
@@ -81,6 +84,15 @@ export interface Tick {
   /** Fraction of the last interval the worker's event loop was busy (0..1). */
   readonly utilization: number;
   readonly eventLoopDelayP99Us: number;
+}
+
+/** A subscriber thread as the pool sees it: a worker_threads Worker here, or a thread on an agent (engine/agents.ts). */
+export interface PoolMember {
+  postMessage(message: ToWorker): void;
+  on(event: 'message', listener: (message: FromWorker) => void): unknown;
+  on(event: 'error', listener: (error: Error) => void): unknown;
+  on(event: 'exit', listener: (code: number) => void): unknown;
+  terminate(): Promise<unknown>;
 }
 
 export type FromWorker = { readonly id: number; readonly type: 'reply'; readonly value: unknown } | { readonly id: number; readonly type: 'error'; readonly message: string } | Tick;

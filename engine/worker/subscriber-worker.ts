@@ -9,7 +9,7 @@ import { Agent } from 'undici';
 import { CLIENTS } from '../../clients/index.js';
 import type { ClientContext, Subscription, TransportClient } from '../../clients/types.js';
 import { profileFromRef } from '../../targets/load.js';
-import { nowUs } from '../../core/clock.js';
+import { nowUs, setClockOffsetUs } from '../../core/clock.js';
 import { encodeHistogram, newHistogram, recordUs } from '../../core/histogram.js';
 import { WARMUP_GROUP, decodeMarker } from '../../core/marker.js';
 import { seededRandom } from '../../core/random.js';
@@ -21,6 +21,8 @@ import { heapAfterGcBytes } from '../../core/heap.js';
 import type { ConnectReply, ConnectionStatus, FromWorker, StepReply, SubscriberSpec, ToWorker, WorkerInit } from './protocol.js';
 
 const init = workerData as WorkerInit & { workerIndex: number };
+// On an agent of another machine, every time this thread takes reads on the coordinator's clock.
+setClockOffsetUs(init.clockOffsetUs ?? 0);
 const port = parentPort!;
 const client = CLIENTS[init.transport] as TransportClient;
 const profile = await profileFromRef(init.profile);
@@ -175,6 +177,10 @@ async function handle(message: ToWorker): Promise<unknown> {
       return waitComplete(message.untilUs);
     case 'result':
       return stepResult(message.attempted);
+    case 'clock':
+      // A fresh estimate of the offset (engine/agents.ts re-estimates it every minute).
+      setClockOffsetUs(message.offsetUs);
+      return null;
     case 'close':
       await Promise.all(held.map((h) => h.subscription.close()));
       held.length = 0;

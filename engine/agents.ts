@@ -1,0 +1,392 @@
+import { EventEmitter } from 'node:events';
+import { nowUs } from '../core/clock.js';
+import { RtbError } from '../core/errors.js';
+import { type RedisClient, dropKeys, redisClient } from '../core/redis.js';
+import { sleep } from '../core/sleep.js';
+import { LIST_TTL_MS, LIVENESS_MS, REFRESH_MS, type AgentInfo, type FromAgent, type ToAgent, agentKey, bootId, claimKey, decodeWire, encodeWire, inboxKey, outboxKey, runPrefix } from './agent-wire.js';
+import { GENERATOR_CPU_LIMIT_PCT } from './saturation.js';
+import { lostReply, type MemberLedger } from './lost-agent.js';
+import type { PlannedMessage } from './recorder.js';
+import type { FromWorker, ToWorker, WorkerInit } from './worker/protocol.js';
+
+/** How long a coordinator waits for the agents it was asked for. */
+export const AGENT_WAIT_MS = 30_000;
+/** Clock offsets are estimated at the start and again this often (monotonic clocks of two machines drift apart slowly). */
+const CLOCK_EVERY_MS = 60_000;
+const PINGS = 7;
+const PONG_TIMEOUT_MS = 2000;
+const POP_WAIT_S = 0.5;
+
+/**
+ * How an agent's timestamps are put on the coordinator's clock. `shared`: the same machine (one
+ * boot id), so one CLOCK_MONOTONIC and no correction; the estimate is still taken, as a check.
+ * `estimated`: another machine; its threads subtract `offsetUs`, known to within `uncertaintyUs`
+ * (half the best ping's round trip through Redis), which every latency that crossed machines carries.
+ */
+export interface AgentClock {
+  readonly kind: 'shared' | 'estimated';
+  /** Applied: what the agent's threads subtract from their clock (0 when shared). */
+  readonly offsetUs: number;
+  /** The latest estimate, and its uncertainty; the largest uncertainty of the run. */
+  readonly estimatedOffsetUs: number;
+  readonly uncertaintyUs: number;
+  readonly uncertaintyUsMax: number;
+  readonly estimates: number;
+}
+
+/** One agent's part of one transport run, for `details.agents`. */
+export interface AgentReport {
+  readonly name: string;
+  readonly host: string;
+  readonly pid: number;
+  readonly threads: number;
+  /** Subscribers it held after the last connect, and how many were connected at its last tick. */
+  readonly subscribers: number;
+  readonly connected: number;
+  readonly cpuPctAvg: number | null;
+  readonly utilizationMax: number;
+  readonly eventLoopDelayP99UsMax: number;
+  readonly saturated: boolean;
+  readonly saturationReasons: readonly string[];
+  /** Why the agent was given up for (it stopped refreshing its registration), or null. */
+  readonly lost: string | null;
+  readonly clock: AgentClock;
+}
+
+/** A subscriber thread on an agent, as the pool sees it: a Worker-like object over Redis. */
+export class RemoteMember extends EventEmitter implements MemberLedger {
+  heldRooms: number[] = [];
+  measured: MemberLedger['measured'] = null;
+  utilizationMax = 0;
+  eventLoopDelayP99UsMax = 0;
+  connected = 0;
+  private readonly outstanding = new Map<number, ToWorker>();
+  private lostReason: string | null = null;
+
+  constructor(
+    private readonly link: AgentLink,
+    readonly session: number,
+    readonly thread: number,
+    readonly runId: string,
+    private readonly defaultDeadlineUs: number,
+  ) {
+    super();
+  }
+
+  postMessage(message: ToWorker): void {
+    if (message.type === 'measure') this.measured = { plan: message.plan as PlannedMessage[], startUs: message.startUs, deadlineUs: message.deadlineUs ?? this.defaultDeadlineUs };
+    if (this.lostReason !== null) {
+      queueMicrotask(() => this.emit('message', { id: message.id, type: 'reply', value: lostReply(message, this) } satisfies FromWorker));
+      return;
+    }
+    this.outstanding.set(message.id, message);
+    this.link.send({ t: 'msg', session: this.session, thread: this.thread, body: message });
+  }
+
+  /** A message from the thread, relayed by its agent. */
+  deliver(body: FromWorker): void {
+    if (this.lostReason !== null) return;
+    if (body.type === 'tick') {
+      this.connected = body.connected;
+      this.utilizationMax = Math.max(this.utilizationMax, body.utilization);
+      this.eventLoopDelayP99UsMax = Math.max(this.eventLoopDelayP99UsMax, body.eventLoopDelayP99Us);
+    } else {
+      const request = this.outstanding.get(body.id);
+      this.outstanding.delete(body.id);
+      if (request?.type === 'connect' && body.type === 'reply') {
+        for (const [room, n] of Object.entries((body.value as { okByRoom: Record<string, number> }).okByRoom)) {
+          for (let i = 0; i < n; i++) this.heldRooms.push(Number(room));
+        }
+      }
+    }
+    this.emit('message', body);
+  }
+
+  /** The agent is gone: what was asked and not answered is answered for it, and so is whatever comes next. */
+  lose(reason: string): void {
+    if (this.lostReason !== null) return;
+    this.lostReason = reason;
+    this.connected = 0;
+    for (const request of this.outstanding.values()) this.emit('message', { id: request.id, type: 'reply', value: lostReply(request, this) } satisfies FromWorker);
+    this.outstanding.clear();
+  }
+
+  get lost(): boolean {
+    return this.lostReason !== null;
+  }
+
+  async terminate(): Promise<number> {
+    if (this.lostReason === null) this.link.send({ t: 'terminate', session: this.session, thread: this.thread });
+    return 0;
+  }
+}
+
+/** The coordinator's side of one claimed agent: its two lists, its liveness and its clock. */
+class AgentLink {
+  members: RemoteMember[] = [];
+  lost: string | null = null;
+  clock: AgentClock;
+  private readonly reader: RedisClient;
+  private readonly pongs = new Map<number, (agentUs: number) => void>();
+  private nextPing = 1;
+  private cpuAtSession: { cpuUs: number; atUs: number } | null = null;
+  private reading: Promise<void> | null = null;
+  private closed = false;
+
+  constructor(
+    readonly info: AgentInfo,
+    private readonly commands: RedisClient,
+    url: string,
+    private readonly runId: string,
+  ) {
+    this.reader = redisClient(url, `rtbench:coordinator:${runId}:${info.name}`);
+    this.clock = { kind: info.bootId !== '' && info.bootId === bootId() ? 'shared' : 'estimated', offsetUs: 0, estimatedOffsetUs: 0, uncertaintyUs: 0, uncertaintyUsMax: 0, estimates: 0 };
+  }
+
+  get name(): string {
+    return this.info.name;
+  }
+
+  async start(): Promise<void> {
+    await this.reader.connect();
+    this.reading = this.read();
+  }
+
+  send(message: ToAgent): void {
+    if (this.lost !== null || this.closed) return;
+    const key = inboxKey(this.runId, this.name);
+    this.commands.multi().rPush(key, encodeWire(message)).pExpire(key, LIST_TTL_MS).exec().catch(() => {});
+  }
+
+  private async read(): Promise<void> {
+    const key = outboxKey(this.runId, this.name);
+    while (!this.closed) {
+      const popped = await this.reader.blPop(key, POP_WAIT_S).catch(() => null);
+      if (!popped) continue;
+      const message = decodeWire<FromAgent>(popped.element);
+      if (message.t === 'pong') {
+        this.pongs.get(message.id)?.(message.agentUs);
+        this.pongs.delete(message.id);
+        continue;
+      }
+      const member = this.members.find((m) => m.session === message.session && m.thread === message.thread);
+      if (!member) continue;
+      if (message.t === 'msg') member.deliver(message.body);
+      else member.emit('error', new Error(`agent ${this.name}: subscriber thread ${message.thread} stopped (${message.error ?? `exit code ${message.code}`})`));
+    }
+  }
+
+  /** One ping through Redis and back: the agent's raw clock against the middle of the round trip. */
+  private async ping(): Promise<{ offsetUs: number; roundTripUs: number } | null> {
+    const id = this.nextPing++;
+    const sentUs = nowUs();
+    const agentUs = await Promise.race([
+      new Promise<number>((resolve) => {
+        this.pongs.set(id, resolve);
+        this.send({ t: 'ping', id });
+      }),
+      sleep(PONG_TIMEOUT_MS).then(() => null),
+    ]);
+    this.pongs.delete(id);
+    if (agentUs === null) return null;
+    const receivedUs = nowUs();
+    return { offsetUs: Math.round(agentUs - (sentUs + receivedUs) / 2), roundTripUs: receivedUs - sentUs };
+  }
+
+  /** The best of several pings (the shortest round trip bounds the error best); tells the agent when the offset applies. */
+  async estimateClock(): Promise<void> {
+    let best: { offsetUs: number; roundTripUs: number } | null = null;
+    for (let i = 0; i < PINGS && this.lost === null; i++) {
+      const one = await this.ping();
+      if (one && (!best || one.roundTripUs < best.roundTripUs)) best = one;
+    }
+    if (!best) return;
+    const uncertaintyUs = Math.ceil(best.roundTripUs / 2);
+    const applied = this.clock.kind === 'shared' ? 0 : best.offsetUs;
+    this.clock = { ...this.clock, offsetUs: applied, estimatedOffsetUs: best.offsetUs, uncertaintyUs, uncertaintyUsMax: Math.max(this.clock.uncertaintyUsMax, uncertaintyUs), estimates: this.clock.estimates + 1 };
+    if (this.clock.kind === 'estimated') this.send({ t: 'clock', offsetUs: applied });
+  }
+
+  /** Opens a session of `threads` subscriber threads on the agent. */
+  open(session: number, workerIndexes: readonly number[], init: WorkerInit): RemoteMember[] {
+    this.members = workerIndexes.map((_, thread) => new RemoteMember(this, session, thread, init.runId, init.deadlineUs));
+    this.cpuAtSession = { cpuUs: this.info.cpuUs, atUs: nowUs() };
+    if (this.lost !== null) for (const member of this.members) member.lose(this.lost);
+    // The agent is on another machine: its source addresses are its own business.
+    else this.send({ t: 'open', session, workerIndexes, init: { ...init, localAddresses: [] }, clockOffsetUs: this.clock.offsetUs });
+    return this.members;
+  }
+
+  /** Called every second: the agent's registration says it is alive, and how much CPU it has used. */
+  refreshed(info: AgentInfo | null): void {
+    if (this.lost !== null) return;
+    if (info === null || info.pid !== this.info.pid) {
+      this.lose(`agent ${this.name} stopped refreshing its registration for ${LIVENESS_MS / 1000} s (the process died, or lost Redis)`);
+      return;
+    }
+    (this as { info: AgentInfo }).info = info;
+  }
+
+  lose(reason: string): void {
+    this.lost = reason;
+    for (const member of this.members) member.lose(reason);
+  }
+
+  report(): AgentReport {
+    const elapsedUs = this.cpuAtSession ? nowUs() - this.cpuAtSession.atUs : 0;
+    const cpuPctAvg = this.cpuAtSession && elapsedUs > 0 && this.lost === null ? Math.round(((this.info.cpuUs - this.cpuAtSession.cpuUs) / elapsedUs) * 1000) / 10 : null;
+    const threads = this.members.length;
+    const limitPct = GENERATOR_CPU_LIMIT_PCT * Math.max(1, Math.min(threads + 1, this.info.cores));
+    const reasons: string[] = [];
+    if (cpuPctAvg !== null && cpuPctAvg > limitPct) reasons.push(`agent ${this.name}: CPU averaged ${cpuPctAvg}% of one core (limit ${limitPct}%)`);
+    if (this.lost !== null) reasons.push(`${this.lost}: its subscribers are counted as failed or disconnected, its deliveries as lost`);
+    return {
+      name: this.name,
+      host: this.info.host,
+      pid: this.info.pid,
+      threads,
+      subscribers: this.members.reduce((n, m) => n + m.heldRooms.length, 0),
+      connected: this.members.reduce((n, m) => n + m.connected, 0),
+      cpuPctAvg,
+      utilizationMax: Math.max(0, ...this.members.map((m) => m.utilizationMax)),
+      eventLoopDelayP99UsMax: Math.max(0, ...this.members.map((m) => m.eventLoopDelayP99UsMax)),
+      saturated: reasons.length > 0,
+      saturationReasons: reasons,
+      lost: this.lost,
+      clock: this.clock,
+    };
+  }
+
+  async close(): Promise<void> {
+    this.send({ t: 'end' });
+    this.closed = true;
+    await this.reading;
+    await this.reader.close().catch(() => {});
+  }
+}
+
+/**
+ * The agents one run claimed (`--agents N --coordinator redis://...`). Each holds a share of every
+ * pool's subscribers in threads of its own; the pool sees them as members like its local threads.
+ * The claim, refreshed every second, is the coordinator's heartbeat: an agent whose claim expires
+ * stops by itself. An agent that stops refreshing its registration is given up for, and accounted.
+ */
+export class AgentSet {
+  private session = 0;
+  private readonly timer: NodeJS.Timeout;
+  private clockTimer: NodeJS.Timeout;
+
+  private constructor(
+    private readonly url: string,
+    private readonly runId: string,
+    private readonly commands: RedisClient,
+    private readonly links: readonly AgentLink[],
+  ) {
+    this.timer = setInterval(() => void this.refresh(), REFRESH_MS);
+    this.clockTimer = setInterval(() => void Promise.all(this.links.map((link) => link.estimateClock())), CLOCK_EVERY_MS);
+  }
+
+  /** Claims `count` idle agents registered in `url`, waiting up to `waitMs` for enough of them to appear. */
+  static async claim(url: string, count: number, runId: string, log: (line: string) => void, signal: AbortSignal, waitMs = AGENT_WAIT_MS): Promise<AgentSet> {
+    const commands = redisClient(url, `rtbench:coordinator:${runId}`);
+    try {
+      await commands.connect();
+    } catch (error) {
+      throw new RtbError('RTB_ERR_NOT_READY', `--coordinator ${url}: Redis cannot be reached (${(error as Error).message})`);
+    }
+    const claimed: AgentInfo[] = [];
+    const deadline = Date.now() + waitMs;
+    let announced = false;
+    while (claimed.length < count) {
+      for (const info of await registeredAgents(commands)) {
+        if (claimed.length >= count) break;
+        if (info.runId !== null || claimed.some((c) => c.name === info.name)) continue;
+        const ok = await commands.set(claimKey(info.name), runId, { condition: 'NX', expiration: { type: 'PX', value: LIVENESS_MS } });
+        if (ok === 'OK') claimed.push(info);
+      }
+      if (claimed.length >= count) break;
+      if (Date.now() > deadline || signal.aborted) {
+        await Promise.all(claimed.map((info) => commands.del(claimKey(info.name))));
+        await commands.close();
+        throw new RtbError('RTB_ERR_NOT_READY', `--agents ${count}: ${claimed.length} idle agent(s) answered on ${url} within ${waitMs / 1000} s; start more with \`rtbench agent --coordinator ${url}\``);
+      }
+      if (!announced) log(`waiting for ${count - claimed.length} more idle agent(s) on ${url}`);
+      announced = true;
+      await sleep(250, signal).catch(() => {});
+    }
+    const links = claimed.map((info) => new AgentLink(info, commands, url, runId));
+    await Promise.all(links.map((link) => link.start()));
+    const set = new AgentSet(url, runId, commands, links);
+    await Promise.all(links.map((link) => link.estimateClock()));
+    for (const link of links) {
+      const { clock } = link;
+      log(
+        `agent ${link.name} on ${link.info.host} (pid ${link.info.pid}): ${clock.kind === 'shared' ? `same machine, one clock (estimate ${clock.estimatedOffsetUs} ± ${clock.uncertaintyUs} µs)` : `clock offset ${clock.offsetUs} ± ${clock.uncertaintyUs} µs`}`,
+      );
+    }
+    return set;
+  }
+
+  get size(): number {
+    return this.links.length;
+  }
+
+  /** A new session on every agent: `threads` subscriber threads each, numbered after the coordinator's own. */
+  members(threads: number, init: WorkerInit): RemoteMember[] {
+    this.session++;
+    return this.links.flatMap((link, a) =>
+      link.open(
+        this.session,
+        Array.from({ length: threads }, (_, t) => threads * (a + 1) + t),
+        init,
+      ),
+    );
+  }
+
+  /** Per agent, for the current session. */
+  report(): AgentReport[] {
+    return this.links.map((link) => link.report());
+  }
+
+  /** What the summary says about clocks: which applies, and the uncertainty latencies carry. */
+  clockStatement(): string {
+    const estimated = this.links.filter((link) => link.clock.kind === 'estimated');
+    if (estimated.length === 0) return `every agent runs on this machine: one monotonic clock, latencies need no correction`;
+    const worst = Math.max(...estimated.map((link) => link.clock.uncertaintyUsMax));
+    return `${estimated.length} agent(s) on other machines: their clock offsets were estimated through Redis at the start and every ${CLOCK_EVERY_MS / 1000} s; latencies measured there carry up to ±${worst} µs`;
+  }
+
+  private async refresh(): Promise<void> {
+    await Promise.all(
+      this.links.map(async (link) => {
+        if (link.lost !== null) return;
+        await this.commands.set(claimKey(link.name), this.runId, { expiration: { type: 'PX', value: LIVENESS_MS } }).catch(() => {});
+        const text = await this.commands.get(agentKey(link.name)).catch(() => undefined);
+        if (text === undefined) return; // Redis unreachable for a moment: judged on the next refresh
+        link.refreshed(text ? (JSON.parse(text) as AgentInfo) : null);
+      }),
+    );
+  }
+
+  /** Ends the run on every agent (they go back to waiting) and deletes what the run put in Redis. */
+  async release(): Promise<void> {
+    clearInterval(this.timer);
+    clearInterval(this.clockTimer);
+    await Promise.all(this.links.map((link) => link.close()));
+    await Promise.all(this.links.map((link) => this.commands.del(claimKey(link.name)).catch(() => 0)));
+    await this.commands.close().catch(() => {});
+    await dropKeys(this.url, runPrefix(this.runId)).catch(() => 0);
+  }
+}
+
+async function registeredAgents(commands: RedisClient): Promise<AgentInfo[]> {
+  const found: AgentInfo[] = [];
+  for await (const keys of commands.scanIterator({ MATCH: agentKey('*'), COUNT: 500 })) {
+    for (const key of keys) {
+      if (key.endsWith(':claim')) continue;
+      const text = await commands.get(key);
+      if (text) found.push(JSON.parse(text) as AgentInfo);
+    }
+  }
+  return found.sort((a, b) => a.name.localeCompare(b.name));
+}

@@ -1,0 +1,247 @@
+import { execFileSync } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createServer, connect, type Server, type Socket } from 'node:net';
+import { describe, expect, it } from 'vitest';
+import { redisClient } from '../core/redis.js';
+import { buildServer } from '../servers/app.js';
+import type { RunSummary, TransportResult } from '../core/result.js';
+import type { AgentReport } from '../engine/agents.js';
+import { testCleanup } from './helpers.js';
+import { type StartedCli, isAlive, onlyRunFolder, outRoot, runCli, startCli, waitForStderr } from './support/cli.js';
+
+const REDIS_URL = 'redis://127.0.0.1:6379';
+const outDir = outRoot();
+const cleanup = testCleanup();
+/** Agent names are unique to this file's process, so a leftover of another run is never claimed by mistake. */
+const tag = `t${process.pid}`;
+
+async function redisKeys(pattern: string): Promise<string[]> {
+  const client = redisClient(REDIS_URL);
+  await client.connect();
+  try {
+    return await client.keys(pattern);
+  } finally {
+    await client.close();
+  }
+}
+
+/** An `rtbench agent` process, stopped (and its registration gone) after the test. */
+async function startAgent(name: string, extra: readonly string[] = [], shellPrefix?: string): Promise<StartedCli> {
+  const agent = startCli(['agent', '--name', name, ...extra], shellPrefix ? { shellPrefix } : {});
+  cleanup.add(async () => {
+    agent.child.kill('SIGTERM');
+    await agent.done;
+    // A killed agent's registration expires by itself within 3 s; the next test must not find it.
+    const deadline = Date.now() + 10_000;
+    while ((await redisKeys(`rtbench:agent:${name}`)).length > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  });
+  await waitForStderr(agent, /waiting for work/);
+  return agent;
+}
+
+const agentsOf = (result: TransportResult): AgentReport[] => (result.details as { agents: AgentReport[] }).agents;
+
+function parse(stdout: string, stderr: string): RunSummary {
+  try {
+    return JSON.parse(stdout) as RunSummary;
+  } catch {
+    throw new Error(`no summary on stdout; stderr: ${stderr}`);
+  }
+}
+
+describe('load generation over agents (rtbench agent, --agents N)', () => {
+  it.each([
+    [['burst', '--agents', '1'], '--agents'],
+    [['faults', '--agents', '2'], '--agents'],
+    [['ramp', '--agents', '1', '--coordinator', 'http://127.0.0.1:6379'], '--coordinator'],
+    [['agent', '--name', 'a b'], '--name'],
+    [['agent', '--coordinator', 'mysql://x'], '--coordinator'],
+  ])('rejects %j with exit 2, naming the option', async (args, option) => {
+    const { code, stderr } = await runCli([...args, '--dry-run'].filter((a) => !(args[0] === 'agent' && a === '--dry-run')));
+    expect(code).toBe(2);
+    expect(stderr).toContain(option);
+  });
+
+  it('refuses a second agent of the same name', async () => {
+    await startAgent(`${tag}-twice`);
+    const second = await runCli(['agent', '--name', `${tag}-twice`]);
+    expect(second.code).toBe(2);
+    expect(second.stderr).toMatch(/already registered/);
+  });
+
+  it('deals every transport over two agents and itself, and merges their counts exactly', async () => {
+    const agents = [await startAgent(`${tag}-a`), await startAgent(`${tag}-b`)];
+    const { code, stdout, stderr } = await runCli(['ramp', '--steps', '30,60', '--messages', '5', '--rate', '20', '--hold', '0', '--agents', '2', '--out', outDir('merge'), '--json']);
+    expect(code, stderr).toBe(0);
+    const summary = parse(stdout, stderr);
+    expect(summary.transports.map((t) => t.transport)).toEqual(['ws', 'sse', 'long-polling', 'stomp']);
+    for (const result of summary.transports) {
+      // 30 subscribers x 5 messages, then 60 x 5: exactly what one process would count.
+      expect(result.messages, result.transport).toMatchObject({ expected: 450, received: 450, lost: 0, duplicated: 0, outOfOrder: 0, foreign: 0 });
+      const steps = (result.details as { steps: Array<{ connect: { ok: number } }> }).steps;
+      expect(steps.map((s) => s.connect.ok)).toEqual([30, 30]);
+      const byAgent = agentsOf(result);
+      expect(byAgent.map((a) => a.name).sort()).toEqual([`${tag}-a`, `${tag}-b`]);
+      // Two threads here and two on each agent: each agent holds a third of the 60, give or take rounding.
+      for (const agent of byAgent) {
+        expect(agent.subscribers).toBeGreaterThanOrEqual(18);
+        expect(agent.subscribers).toBeLessThanOrEqual(22);
+        expect(agent.lost).toBeNull();
+        expect(agent.clock.kind).toBe('shared');
+        // One machine, one clock: the estimate through Redis must find about no offset.
+        expect(Math.abs(agent.clock.estimatedOffsetUs)).toBeLessThanOrEqual(agent.clock.uncertaintyUs + 2000);
+      }
+      expect((result.details as { clock: string }).clock).toMatch(/one monotonic clock/);
+    }
+    // The agents wait for the next run, and the run left nothing in Redis.
+    for (const agent of agents) expect(agent.stderrSoFar()).toMatch(/ended by the coordinator/);
+    expect(await redisKeys(`rtbench:run:${summary.runId}:*`)).toEqual([]);
+    expect((await redisKeys(`rtbench:agent:${tag}-*:claim`))).toEqual([]);
+  }, 180_000);
+
+  it('keeps two runs that share one Redis apart: each has its own agent and counts only its own messages', async () => {
+    await startAgent(`${tag}-c`);
+    await startAgent(`${tag}-d`);
+    const [soak, throughput] = await Promise.all([
+      runCli(['soak', '--transport', 'ws', '--connections', '40', '--duration', '3s', '--interval', '500ms', '--agents', '1', '--out', outDir('soak'), '--json']),
+      runCli(['throughput', '--transport', 'sse', '--subscribers', '40', '--rooms', '2', '--rates', '20', '--step', '2s', '--agents', '1', '--out', outDir('throughput'), '--json']),
+    ]);
+    expect(soak.code, soak.stderr).toBe(0);
+    expect(throughput.code, throughput.stderr).toBe(0);
+    const [a, b] = [parse(soak.stdout, soak.stderr).transports[0]!, parse(throughput.stdout, throughput.stderr).transports[0]!];
+    for (const result of [a, b]) {
+      expect(result.messages.expected).toBeGreaterThan(0);
+      expect(result.messages).toMatchObject({ lost: 0, foreign: 0, duplicated: 0 });
+      expect(result.messages.received).toBe(result.messages.expected);
+      expect(agentsOf(result)).toHaveLength(1);
+    }
+    expect(agentsOf(a)[0]!.name).not.toBe(agentsOf(b)[0]!.name);
+  }, 120_000);
+
+  it('counts a dead agent: its deliveries lost, never dropped from the totals', async () => {
+    await startAgent(`${tag}-e`);
+    const doomed = await startAgent(`${tag}-f`);
+    // Not --json: the phase lines on stderr say when publishing starts; the summary is read from the run folder.
+    const run = startCli(['ramp', '--transport', 'ws', '--steps', '60', '--messages', '60', '--rate', '10', '--hold', '0', '--agents', '2', '--out', outDir('dead')]);
+    await waitForStderr(run, /step 1: publishing/, 60_000);
+    doomed.child.kill('SIGKILL');
+    const { stderr } = await run.done;
+    const result = parse(readFileSync(join(onlyRunFolder(outDir('dead')), 'summary.json'), 'utf8'), stderr).transports[0]!;
+    const dead = agentsOf(result).find((a) => a.name === `${tag}-f`)!;
+    const alive = agentsOf(result).find((a) => a.name === `${tag}-e`)!;
+    expect(dead.lost).toMatch(/stopped refreshing/);
+    expect(alive.lost).toBeNull();
+    expect(dead.subscribers).toBeGreaterThan(0);
+    // Every subscriber's 60 messages are expected; exactly the dead agent's are lost (what it got before dying never reached us).
+    expect(result.messages.expected).toBe(60 * 60);
+    expect(result.messages.lost).toBe(dead.subscribers * 60);
+    expect(result.messages.received).toBe((60 - dead.subscribers) * 60);
+    expect(result.generator.saturationReasons.join(' ')).toMatch(/its deliveries as lost/);
+  }, 120_000);
+
+  it('an agent whose coordinator dies stops by itself, closing its connections, within a bounded time', async () => {
+    const { app, url } = await (async () => {
+      const server = await buildServer({});
+      return { app: server, url: await server.listen({ host: '127.0.0.1', port: 0 }) };
+    })();
+    cleanup.add(() => app.close());
+    const agent = await startAgent(`${tag}-g`, ['--once']);
+    const run = startCli(['ramp', '--target', url, '--transport', 'ws', '--steps', '40', '--messages', '600', '--rate', '10', '--agents', '1', '--out', outDir('orphan')]);
+    await waitForStderr(run, /step 1: publishing/, 60_000);
+    const killedAt = Date.now();
+    run.child.kill('SIGKILL');
+    const { code } = await agent.done;
+    // Its claim expires 3 s after the last refresh, and the agent looks every second.
+    expect(Date.now() - killedAt).toBeLessThan(10_000);
+    expect(code).toBe(0);
+    expect(agent.stderrSoFar()).toMatch(/abandoned/);
+    expect(isAlive(agent.child.pid!)).toBe(false);
+  }, 120_000);
+});
+
+/** Whether this machine lets the test make network namespaces (root, iproute2). */
+function canMakeNamespaces(): boolean {
+  try {
+    execFileSync('ip', ['netns', 'list'], { stdio: 'ignore' });
+    return process.getuid?.() === 0;
+  } catch {
+    return false;
+  }
+}
+
+/** A TCP relay from `host:0` to 127.0.0.1:`port`: the agent in the namespace reaches this machine's Redis through the veth. */
+async function relay(host: string, port: number): Promise<{ server: Server; port: number }> {
+  const sockets = new Set<Socket>();
+  const server = createServer((inbound) => {
+    const outbound = connect(port, '127.0.0.1');
+    sockets.add(inbound).add(outbound);
+    inbound.pipe(outbound).pipe(inbound);
+    const close = (): void => {
+      inbound.destroy();
+      outbound.destroy();
+    };
+    inbound.on('error', close).on('close', close);
+    outbound.on('error', close).on('close', close);
+  });
+  server.on('close', () => sockets.forEach((s) => s.destroy()));
+  await new Promise<void>((resolve) => server.listen(0, host, resolve));
+  cleanup.add(() => {
+    sockets.forEach((s) => s.destroy());
+    return new Promise((resolve) => server.close(resolve));
+  });
+  return { server, port: (server.address() as { port: number }).port };
+}
+
+describe.runIf(canMakeNamespaces())('an agent in its own network namespace', () => {
+  it('measures across a veth pair: the traffic crosses an interface, and the namespace is gone afterwards', async () => {
+    const ns = `rtb${process.pid}`;
+    const hostIf = `rtbh${process.pid}`.slice(0, 15);
+    const nsIf = `rtbn${process.pid}`.slice(0, 15);
+    // A /30 of its own from 10.213.0.0/16, picked by pid, so two test runs do not collide.
+    const block = (process.pid % 16_000) * 4;
+    const net = `10.213.${Math.floor(block / 256)}`;
+    const hostIp = `${net}.${(block % 256) + 1}`;
+    const nsIp = `${net}.${(block % 256) + 2}`;
+    const ip = (...args: string[]): void => void execFileSync('ip', args, { stdio: 'pipe' });
+    cleanup.add(() => {
+      try {
+        ip('netns', 'del', ns); // takes the veth pair with it
+      } catch {
+        // never made, or already gone
+      }
+    });
+    ip('netns', 'add', ns);
+    ip('link', 'add', hostIf, 'type', 'veth', 'peer', 'name', nsIf);
+    ip('link', 'set', nsIf, 'netns', ns);
+    ip('addr', 'add', `${hostIp}/30`, 'dev', hostIf);
+    ip('link', 'set', hostIf, 'up');
+    ip('netns', 'exec', ns, 'ip', 'addr', 'add', `${nsIp}/30`, 'dev', nsIf);
+    ip('netns', 'exec', ns, 'ip', 'link', 'set', nsIf, 'up');
+    ip('netns', 'exec', ns, 'ip', 'link', 'set', 'lo', 'up');
+
+    // The server under test listens on the host end of the veth; the coordinator and its own threads reach it there too.
+    const server = await buildServer({});
+    cleanup.add(() => server.close());
+    const target = await server.listen({ host: hostIp, port: 0 });
+    const redis = await relay(hostIp, 6379);
+    const bytesBefore = Number(execFileSync('cat', [`/sys/class/net/${hostIf}/statistics/rx_bytes`]).toString());
+    // `exec ip netns exec NS node cli.js agent ...`: the agent process itself runs in the namespace.
+    await startAgent(`${tag}-ns`, ['--coordinator', `redis://${hostIp}:${redis.port}`], `exec ip netns exec ${ns} "$0" "$@" #`);
+
+    const { code, stdout, stderr } = await runCli(['ramp', '--target', target, '--transport', 'sse', '--steps', '40', '--messages', '10', '--rate', '10', '--hold', '0', '--agents', '1', '--workers', '1', '--out', outDir('netns'), '--json']);
+    expect(code, stderr).toBe(0);
+    const result = parse(stdout, stderr).transports[0]!;
+    expect(result.messages).toMatchObject({ expected: 400, received: 400, lost: 0 });
+    const [agent] = agentsOf(result);
+    expect(agent!.subscribers).toBe(20);
+    // Same kernel, so one clock; the estimate took the veth and Redis both ways.
+    expect(agent!.clock.kind).toBe('shared');
+    const bytesAfter = Number(execFileSync('cat', [`/sys/class/net/${hostIf}/statistics/rx_bytes`]).toString());
+    expect(bytesAfter - bytesBefore).toBeGreaterThan(10_000);
+  }, 120_000);
+
+  it('left no namespace behind', () => {
+    expect(execFileSync('ip', ['netns', 'list']).toString()).not.toContain(`rtb${process.pid}`);
+  });
+});
