@@ -16,6 +16,8 @@ const CLOCK_EVERY_MS = 60_000;
 const PINGS = 7;
 const PONG_TIMEOUT_MS = 2000;
 const POP_WAIT_S = 0.5;
+/** How far an estimate may stray beyond its own uncertainty and still be read as one shared clock. */
+const SHARED_TOLERANCE_US = 1000;
 
 /**
  * How an agent's timestamps are put on the coordinator's clock. `shared`: the same machine (one
@@ -140,7 +142,7 @@ class AgentLink {
     private readonly runId: string,
   ) {
     this.reader = redisClient(url, `rtbench:coordinator:${runId}:${info.name}`);
-    this.clock = { kind: info.bootId !== '' && info.bootId === bootId() ? 'shared' : 'estimated', offsetUs: 0, estimatedOffsetUs: 0, uncertaintyUs: 0, uncertaintyUsMax: 0, estimates: 0 };
+    this.clock = { kind: 'estimated', offsetUs: 0, estimatedOffsetUs: 0, uncertaintyUs: 0, uncertaintyUsMax: 0, estimates: 0 };
   }
 
   get name(): string {
@@ -193,6 +195,11 @@ class AgentLink {
     return { offsetUs: Math.round(agentUs - (sentUs + receivedUs) / 2), roundTripUs: receivedUs - sentUs };
   }
 
+  /** Whether the agent answers a ping at all: claimed, it must be alive. */
+  async answers(): Promise<boolean> {
+    return (await this.ping()) !== null;
+  }
+
   /** The best of several pings (the shortest round trip bounds the error best); tells the agent when the offset applies. */
   async estimateClock(): Promise<void> {
     let best: { offsetUs: number; roundTripUs: number } | null = null;
@@ -202,8 +209,11 @@ class AgentLink {
     }
     if (!best) return;
     const uncertaintyUs = Math.ceil(best.roundTripUs / 2);
-    const applied = this.clock.kind === 'shared' ? 0 : best.offsetUs;
-    this.clock = { ...this.clock, offsetUs: applied, estimatedOffsetUs: best.offsetUs, uncertaintyUs, uncertaintyUsMax: Math.max(this.clock.uncertaintyUsMax, uncertaintyUs), estimates: this.clock.estimates + 1 };
+    // One clock only if the machine is the same (boot id) and the estimate agrees: a process in a time
+    // namespace shares the boot id but not CLOCK_MONOTONIC. Decided once, at the first estimate.
+    const kind = this.clock.estimates > 0 ? this.clock.kind : this.info.bootId !== '' && this.info.bootId === bootId() && Math.abs(best.offsetUs) <= uncertaintyUs + SHARED_TOLERANCE_US ? 'shared' : 'estimated';
+    const applied = kind === 'shared' ? 0 : best.offsetUs;
+    this.clock = { ...this.clock, kind, offsetUs: applied, estimatedOffsetUs: best.offsetUs, uncertaintyUs, uncertaintyUsMax: Math.max(this.clock.uncertaintyUsMax, uncertaintyUs), estimates: this.clock.estimates + 1 };
     if (this.clock.kind === 'estimated') this.send({ t: 'clock', offsetUs: applied });
   }
 
@@ -294,28 +304,38 @@ export class AgentSet {
     } catch (error) {
       throw new RtbError('RTB_ERR_NOT_READY', `--coordinator ${url}: Redis cannot be reached (${(error as Error).message})`);
     }
-    const claimed: AgentInfo[] = [];
+    const links: AgentLink[] = [];
+    /** Registrations that did not answer: a process killed less than LIVENESS_MS ago still looks idle. */
+    const silent = new Set<string>();
     const deadline = Date.now() + waitMs;
     let announced = false;
-    while (claimed.length < count) {
+    while (links.length < count) {
       for (const info of await registeredAgents(commands)) {
-        if (claimed.length >= count) break;
-        if (info.runId !== null || claimed.some((c) => c.name === info.name)) continue;
+        if (links.length >= count) break;
+        if (info.runId !== null || silent.has(info.name) || links.some((l) => l.name === info.name)) continue;
         const ok = await commands.set(claimKey(info.name), runId, { condition: 'NX', expiration: { type: 'PX', value: LIVENESS_MS } });
-        if (ok === 'OK') claimed.push(info);
+        if (ok !== 'OK') continue;
+        const link = new AgentLink(info, commands, url, runId);
+        await link.start();
+        if (await link.answers()) {
+          links.push(link);
+          continue;
+        }
+        silent.add(info.name);
+        await link.close();
+        await commands.del(claimKey(info.name));
       }
-      if (claimed.length >= count) break;
+      if (links.length >= count) break;
       if (Date.now() > deadline || signal.aborted) {
-        await Promise.all(claimed.map((info) => commands.del(claimKey(info.name))));
+        await Promise.all(links.map((link) => link.close()));
+        await Promise.all(links.map((link) => commands.del(claimKey(link.name))));
         await commands.close();
-        throw new RtbError('RTB_ERR_NOT_READY', `--agents ${count}: ${claimed.length} idle agent(s) answered on ${url} within ${waitMs / 1000} s; start more with \`rtbench agent --coordinator ${url}\``);
+        throw new RtbError('RTB_ERR_NOT_READY', `--agents ${count}: ${links.length} idle agent(s) answered on ${url} within ${waitMs / 1000} s; start more with \`rtbench agent --coordinator ${url}\``);
       }
-      if (!announced) log(`waiting for ${count - claimed.length} more idle agent(s) on ${url}`);
+      if (!announced) log(`waiting for ${count - links.length} more idle agent(s) on ${url}`);
       announced = true;
       await sleep(250, signal).catch(() => {});
     }
-    const links = claimed.map((info) => new AgentLink(info, commands, url, runId));
-    await Promise.all(links.map((link) => link.start()));
     const set = new AgentSet(url, runId, commands, links);
     await Promise.all(links.map((link) => link.estimateClock()));
     for (const link of links) {
@@ -353,7 +373,7 @@ export class AgentSet {
     const estimated = this.links.filter((link) => link.clock.kind === 'estimated');
     if (estimated.length === 0) return `every agent runs on this machine: one monotonic clock, latencies need no correction`;
     const worst = Math.max(...estimated.map((link) => link.clock.uncertaintyUsMax));
-    return `${estimated.length} agent(s) on other machines: their clock offsets were estimated through Redis at the start and every ${CLOCK_EVERY_MS / 1000} s; latencies measured there carry up to ±${worst} µs`;
+    return `${estimated.length} agent(s) with a clock of their own (another machine, or a time namespace): their offsets were estimated through Redis at the start and every ${CLOCK_EVERY_MS / 1000} s; latencies measured there carry up to ±${worst} µs`;
   }
 
   private async refresh(): Promise<void> {

@@ -30,7 +30,12 @@ async function redisKeys(pattern: string): Promise<string[]> {
 async function startAgent(name: string, extra: readonly string[] = [], shellPrefix?: string): Promise<StartedCli> {
   const agent = startCli(['agent', '--name', name, ...extra], shellPrefix ? { shellPrefix } : {});
   cleanup.add(async () => {
-    agent.child.kill('SIGTERM');
+    // The whole group: an agent started through unshare or ip netns is a child of the process started.
+    try {
+      process.kill(-agent.child.pid!, 'SIGTERM');
+    } catch {
+      // already gone
+    }
     await agent.done;
     // A killed agent's registration expires by itself within 3 s; the next test must not find it.
     const deadline = Date.now() + 10_000;
@@ -119,6 +124,38 @@ describe('load generation over agents (rtbench agent, --agents N)', () => {
     expect(agentsOf(a)[0]!.name).not.toBe(agentsOf(b)[0]!.name);
   }, 120_000);
 
+  it("puts an agent with a clock of its own on the coordinator's clock (a time namespace 5000 s ahead)", async (ctx) => {
+    if (!canShiftMonotonic()) ctx.skip();
+    // Same kernel and boot id, but CLOCK_MONOTONIC 5000 s ahead: what another machine's clock looks like.
+    await startAgent(`${tag}-tns`, [], 'exec unshare --fork --kill-child=SIGTERM --time --monotonic 5000 "$0" "$@" #');
+    const { code, stdout, stderr } = await runCli(['ramp', '--transport', 'ws', '--steps', '40', '--messages', '10', '--rate', '10', '--hold', '0', '--agents', '1', '--out', outDir('time-namespace'), '--json']);
+    expect(code, stderr).toBe(0);
+    const result = parse(stdout, stderr).transports[0]!;
+    const [agent] = agentsOf(result);
+    expect(agent!.clock.kind).toBe('estimated');
+    expect(Math.abs(agent!.clock.offsetUs - 5_000_000_000)).toBeLessThanOrEqual(agent!.clock.uncertaintyUs + 2000);
+    // Uncorrected, its 20 subscribers' latencies would be 5000 s: every one past the deadline, lost.
+    expect(agent!.subscribers).toBe(20);
+    expect(result.messages).toMatchObject({ expected: 400, received: 400, lost: 0, late: 0 });
+    expect(result.latencyUs.perMessage.max).toBeLessThan(1_000_000);
+    expect((result.details as { clock: string }).clock).toMatch(/clock of their own.*±\d+ µs/);
+  }, 120_000);
+
+  it('passes over a registration that does not answer (an agent killed a moment ago) and claims one that does', async () => {
+    const client = redisClient(REDIS_URL);
+    await client.connect();
+    cleanup.add(() => client.close());
+    const ghost = { name: `${tag}-ghost`, host: 'nowhere', pid: 1, bootId: '', cores: 1, runId: null, cpuUs: 0 };
+    await client.set(`rtbench:agent:${ghost.name}`, JSON.stringify(ghost), { expiration: { type: 'PX', value: 20_000 } });
+    cleanup.add(() => client.del(`rtbench:agent:${ghost.name}`));
+    await startAgent(`${tag}-zz`);
+    const summary = parse(...(await runCli(['ramp', '--transport', 'ws', '--steps', '20', '--messages', '5', '--rate', '20', '--hold', '0', '--agents', '1', '--out', outDir('ghost'), '--json']).then((r) => [r.stdout, r.stderr] as const)));
+    const result = summary.transports[0]!;
+    expect(agentsOf(result).map((a) => a.name)).toEqual([`${tag}-zz`]);
+    expect(result.messages).toMatchObject({ expected: 100, received: 100, lost: 0 });
+    expect(await client.exists(`rtbench:agent:${ghost.name}:claim`)).toBe(0);
+  }, 120_000);
+
   it('counts a dead agent: its deliveries lost, never dropped from the totals', async () => {
     await startAgent(`${tag}-e`);
     const doomed = await startAgent(`${tag}-f`);
@@ -159,6 +196,16 @@ describe('load generation over agents (rtbench agent, --agents N)', () => {
     expect(isAlive(agent.child.pid!)).toBe(false);
   }, 120_000);
 });
+
+/** Whether this machine can start a process in a time namespace with its monotonic clock moved (Linux 5.6+, util-linux). */
+function canShiftMonotonic(): boolean {
+  try {
+    execFileSync('unshare', ['--fork', '--time', '--monotonic', '1', 'true'], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** Whether this machine lets the test make network namespaces (root, iproute2). */
 function canMakeNamespaces(): boolean {
