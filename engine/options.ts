@@ -96,7 +96,7 @@ export const COMMON_OPTIONS: readonly OptionSpec[] = [
   { flags: '--instances <count>', description: 'built-in server instances (a cluster: several need --bus redis)', parse: integer(1, 16), defaultValue: 1 },
   { flags: '--bus <bus>', description: 'how built-in instances share messages, ids and history: memory (one instance) or redis[://host:port] (default: memory)', parse: busUrl },
   { flags: '--spread <how>', description: 'how subscribers are spread over instances, each keeping its own as a sticky load balancer would: round-robin or hash; publishes always round-robin', choices: SPREADS, defaultValue: 'round-robin' },
-  { flags: '--agents <count>', description: 'load-generating agents (`rtbench agent`) that take a share of the subscribers beside this process (ramp, soak, throughput)', parse: integer(0, 64), defaultValue: 0 },
+  { flags: '--agents <count>', description: 'load-generating agents (`rtbench agent`) that take a share of the subscribers beside this process (burst, ramp, soak, throughput)', parse: integer(0, 64), defaultValue: 0 },
   { flags: '--coordinator <url>', description: 'the Redis through which agents are found and driven: redis (127.0.0.1:6379) or redis://host:port', parse: (text: string) => redisUrl(text), defaultValue: DEFAULT_REDIS_URL, defaultLabel: 'redis://127.0.0.1:6379' },
   { flags: '--profile <name|file>', description: `how to talk to the target: ${BUILT_IN_PROFILES}, or a file of your own (./my-api.js or .ts, see docs/profiles.md)`, defaultValue: 'reference' },
   { flags: '-H, --header <header>', description: "header sent on every request and upgrade, 'Name: value' (repeatable)", parse: header, defaultValue: {}, defaultLabel: 'none' },

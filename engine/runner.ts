@@ -247,7 +247,7 @@ export async function prepareRun<Config>(request: Pick<RunRequest<Config>, 'scen
     throw usageError(common.targets.length > 1 ? '--target' : '--instances', common.targets.length > 1 ? common.targets.join(',') : common.instances, `one server for rtbench ${request.scenario.name} as configured: its faults go through the proxy, which fronts one server`);
   }
   if (common.agents > 0 && !request.scenario.agents) {
-    throw usageError('--agents', common.agents, `0 for rtbench ${request.scenario.name}: agents take a share of the subscriber threads of ramp, soak and throughput`);
+    throw usageError('--agents', common.agents, `0 for rtbench ${request.scenario.name}: agents take a share of the subscribers of burst, ramp, soak and throughput`);
   }
   for (const url of common.targets) await checkTarget(profile, targetContext(common, transports[0] as TransportName, runId, url, url, false));
   return { plan: { runId, repeat: null, profile, ref, resume, machine }, transports };

@@ -10,6 +10,7 @@ import type { Subscription } from '../clients/types.js';
 import type { Scenario, ScenarioContext } from '../engine/scenario.js';
 import type { PublishChannel } from '../targets/types.js';
 import { withCommonSections } from './tables.js';
+import { runPooledBurst } from './burst-pooled.js';
 
 export interface BurstConfig {
   readonly subscribers: number;
@@ -90,6 +91,8 @@ async function warmUp(context: ScenarioContext, config: BurstConfig, publisher: 
 
 async function run(context: ScenarioContext, config: BurstConfig): Promise<void> {
   const plan = burstPlan(config);
+  // With agents the subscribers live in subscriber threads, here and on each agent.
+  if (context.agents) return runPooledBurst(context, config, plan);
   const recorder = new Recorder({ runId: context.runId, subscriberCount: config.subscribers, plan, deadlineUs: config.deadlineMs * 1000 });
   let subscriptions: Subscription[] = [];
   let publisher: PublishChannel | null = null;
@@ -164,6 +167,7 @@ async function run(context: ScenarioContext, config: BurstConfig): Promise<void>
 export const burstScenario: Scenario<BurstConfig> = {
   name: 'burst',
   summary: "the original study's burst-latency test: N subscribers in one room, bursts of messages sent on a fixed open-loop schedule",
+  agents: true,
   options: [
     { flags: '-s, --subscribers <count>', description: 'subscribers in the room', parse: integer(1, 100_000), defaultValue: 10 },
     { flags: '-b, --bursts <count>', description: 'bursts to send', parse: integer(1, 1_000_000), defaultValue: 200 },

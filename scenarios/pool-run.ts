@@ -120,5 +120,5 @@ export async function measureRound(context: ScenarioContext, pool: SubscriberPoo
   const lastDueUs = startUs + (plan.at(-1)?.offsetUs ?? 0) + options.deadlineMs * 1000;
   await Promise.race([pool.waitComplete(lastDueUs), sleep(Math.max(0, (lastDueUs - nowUs()) / 1000) + 1000, context.signal)]);
   const replies = await pool.results(publishRecorder.attemptedSeqs());
-  return { merged: mergeStep(replies, plan, options.audience), publish: publishRecorder.result(nowUs()), startUs };
+  return { merged: mergeStep(replies, plan, options.audience, startUs), publish: publishRecorder.result(nowUs()), startUs };
 }

@@ -57,7 +57,6 @@ function parse(stdout: string, stderr: string): RunSummary {
 
 describe('load generation over agents (rtbench agent, --agents N)', () => {
   it.each([
-    [['burst', '--agents', '1'], '--agents'],
     [['faults', '--agents', '2'], '--agents'],
     [['ramp', '--agents', '1', '--coordinator', 'http://127.0.0.1:6379'], '--coordinator'],
     [['agent', '--name', 'a b'], '--name'],
@@ -104,6 +103,24 @@ describe('load generation over agents (rtbench agent, --agents N)', () => {
     expect(await redisKeys(`rtbench:run:${summary.runId}:*`)).toEqual([]);
     expect((await redisKeys(`rtbench:agent:${tag}-*:claim`))).toEqual([]);
   }, 180_000);
+
+  it('runs a burst over agents: every burst judged per subscriber, completion and fan-out over all of them', async () => {
+    await startAgent(`${tag}-h`);
+    await startAgent(`${tag}-i`);
+    const { code, stdout, stderr } = await runCli(['burst', '--transport', 'sse', '--subscribers', '30', '--bursts', '10', '--agents', '2', '--out', outDir('burst'), '--json']);
+    expect(code, stderr).toBe(0);
+    const result = parse(stdout, stderr).transports[0]!;
+    // 10 bursts of 3 to 30 subscribers, 10 on each of three threads (one here, one per agent).
+    expect(result.messages).toMatchObject({ expected: 900, received: 900, lost: 0, duplicated: 0, outOfOrder: 0 });
+    expect(result.subscriberBursts).toEqual({ ok: 300, failed: 0, pending: 0 });
+    expect(agentsOf(result).map((a) => a.subscribers)).toEqual([10, 10]);
+    // Completion and spread need every thread's arrivals: one value per burst, one per message.
+    expect(result.latencyUs.burstCompletion.count).toBe(10);
+    expect(result.latencyUs.fanOutSpread.count).toBe(30);
+    // A burst's last message is sent 100 ms after its first (gap 50 ms): completion cannot be shorter.
+    expect(result.latencyUs.burstCompletion.min).toBeGreaterThanOrEqual(100_000);
+    expect(result.latencyUs.publishRtt.count).toBe(30);
+  }, 120_000);
 
   it('keeps two runs that share one Redis apart: each has its own agent and counts only its own messages', async () => {
     await startAgent(`${tag}-c`);

@@ -173,8 +173,12 @@ export class SubscriberPool {
 
 export interface MergedStep {
   readonly messages: MessageCounts;
+  /** Subscriber x group pairs, added up: each pair lives in one worker. */
+  readonly subscriberBursts: { ok: number; failed: number; pending: number };
   readonly perMessage: Histogram;
   readonly fanOutSpread: Histogram;
+  /** Per group: scheduled send of its first message to the last arrival of its last, over every worker. */
+  readonly burstCompletion: Histogram;
   readonly errors: Record<string, number>;
   readonly connected: number;
   readonly reconnects: number;
@@ -188,13 +192,17 @@ export interface MergedStep {
  * recomputed from each worker's first and last arrival per message, since the first subscriber to
  * get a message and the last may live in different threads.
  */
-export function mergeStep(replies: readonly StepReply[], plan: readonly PlannedMessage[], audienceOfRoom: (room: number) => number): MergedStep {
+export function mergeStep(replies: readonly StepReply[], plan: readonly PlannedMessage[], audienceOfRoom: (room: number) => number, startUs = 0): MergedStep {
   const messages = { expected: 0, received: 0, lost: 0, late: 0, duplicated: 0, outOfOrder: 0, pending: 0, foreign: 0 };
+  const subscriberBursts = { ok: 0, failed: 0, pending: 0 };
   const errors: Record<string, number> = {};
   for (const reply of replies) {
     for (const key of Object.keys(messages) as Array<keyof MessageCounts>) messages[key] += reply.result.messages[key];
+    for (const key of ['ok', 'failed', 'pending'] as const) subscriberBursts[key] += reply.result.subscriberBursts[key];
     for (const [code, n] of Object.entries(reply.result.errors)) errors[code] = (errors[code] ?? 0) + n;
   }
+  // A group (burst) is complete when each of its messages reached its whole audience in time.
+  const groups = new Map<number, { firstOffsetUs: number; lastUs: number; complete: boolean }>();
   const fanOutSpread = newHistogram();
   for (const planned of plan) {
     let count = 0;
@@ -209,11 +217,20 @@ export function mergeStep(replies: readonly StepReply[], plan: readonly PlannedM
     }
     const audience = audienceOfRoom(planned.room ?? 0);
     if (audience > 0 && count === audience) recordUs(fanOutSpread, last - first);
+    const group = groups.get(planned.group) ?? { firstOffsetUs: planned.offsetUs, lastUs: Number.NEGATIVE_INFINITY, complete: true };
+    group.firstOffsetUs = Math.min(group.firstOffsetUs, planned.offsetUs);
+    group.lastUs = Math.max(group.lastUs, last);
+    group.complete &&= audience > 0 && count === audience;
+    groups.set(planned.group, group);
   }
+  const burstCompletion = newHistogram();
+  for (const group of groups.values()) if (group.complete) recordUs(burstCompletion, group.lastUs - (startUs + group.firstOffsetUs));
   return {
     messages,
+    subscriberBursts,
     perMessage: mergeEncoded(replies.map((r) => r.result.histograms.perMessage)),
     fanOutSpread,
+    burstCompletion,
     errors,
     connected: replies.reduce((n, r) => n + r.connected, 0),
     reconnects: replies.reduce((n, r) => n + r.reconnects, 0),
