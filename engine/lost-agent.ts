@@ -62,9 +62,10 @@ function lostStep(attempted: readonly number[], ledger: MemberLedger): StepReply
   for (const seq of attempted) recorder.markAttempted(seq);
   // Judged as if every deadline had passed: nothing more can arrive from a process that is gone.
   const result = recorder.result(Number.MAX_SAFE_INTEGER);
-  const lost = result.messages.lost;
+  // Counted per subscriber, as the connection status counts it; the deliveries are in `lost`.
+  const held = ledger.heldRooms.length;
   return {
-    result: { ...result, errors: lost > 0 ? { ...result.errors, [`subscriber:${AGENT_LOST}`]: lost } : result.errors },
+    result: { ...result, errors: held > 0 ? { ...result.errors, [`subscriber:${AGENT_LOST}`]: held } : result.errors },
     firstUs: new Float64Array(0),
     lastUs: new Float64Array(0),
     count: new Uint32Array(0),

@@ -7,8 +7,16 @@ import type { ScenarioContext } from '../engine/scenario.js';
 import type { PublishChannel } from '../targets/types.js';
 import type { SubscriberPool } from '../engine/worker/pool.js';
 import { measureRound, startPool, subscriberSpecs, warmUp, type Round } from './pool-run.js';
-import type { BurstConfig } from './burst.js';
 import type { PlannedMessage } from '../engine/recorder.js';
+
+/** What a pooled burst needs of the burst's configuration (burst.ts's BurstConfig has it all). */
+export interface PooledBurstConfig {
+  readonly subscribers: number;
+  readonly bursts: number;
+  readonly burstSize: number;
+  readonly payloadBytes: number;
+  readonly deadlineMs: number;
+}
 
 /** One subscriber thread here; each agent holds as many. */
 const LOCAL_THREADS = 1;
@@ -37,7 +45,7 @@ export function pooledResult(round: Round): RecorderResult {
  * subscriber threads (one here, one on each agent) instead of rtbench's own thread, so agents can
  * take a share. Every subscriber must connect and warm up, as in a one-thread burst.
  */
-export async function runPooledBurst(context: ScenarioContext, config: BurstConfig, plan: readonly PlannedMessage[]): Promise<void> {
+export async function runPooledBurst(context: ScenarioContext, config: PooledBurstConfig, plan: readonly PlannedMessage[]): Promise<void> {
   let pool: SubscriberPool | null = null;
   let publisher: PublishChannel | null = null;
   let result: RecorderResult | null = null;

@@ -14,17 +14,32 @@ function p(stats: LatencyStats, key: 'p50' | 'p95' | 'p99' | 'max'): string {
   return formatMs(stats[key]);
 }
 
+/**
+ * With agents whose clock offset was estimated (other machines), the most any of their latencies may
+ * be off by (µs); null when every latency was taken on one clock.
+ */
+export function clockUncertaintyUs(result: TransportResult): number | null {
+  const agents = (result.details as { agents?: AgentReport[] } | null)?.agents ?? [];
+  const estimated = agents.filter((a) => a.clock.kind === 'estimated');
+  return estimated.length === 0 ? null : Math.max(...estimated.map((a) => a.clock.uncertaintyUsMax));
+}
+
 /** The study's table (Method | ok/failed | P50 | P95 | P99 | Max), per-message latency, plus loss columns. */
 export function latencySection(results: readonly TransportResult[]): ReportSection {
+  // Beside the percentiles, not only in the details: a latency that crossed machines is known to within this.
+  const clocks = results.map(clockUncertaintyUs);
+  const crossed = clocks.some((us) => us !== null);
   return {
     title: 'Per-message latency, scheduled send -> receipt (ms); ok/failed = subscriber x burst; Lost = lost/expected deliveries',
-    headers: ['Method', 'ok/failed', 'P50', 'P95', 'P99', 'Max (ms)', 'Lost', 'Dup', 'Out of order'],
-    rows: results.map((r) => {
+    headers: ['Method', 'ok/failed', 'P50', 'P95', 'P99', 'Max (ms)', ...(crossed ? ['Clock ± (ms)'] : []), 'Lost', 'Dup', 'Out of order'],
+    rows: results.map((r, index) => {
       const l = r.latencyUs.perMessage;
+      const clock = clocks[index] ?? null;
       return [
         methodName(r),
         `${r.subscriberBursts.ok}/${r.subscriberBursts.failed}`,
         p(l, 'p50'), p(l, 'p95'), p(l, 'p99'), p(l, 'max'),
+        ...(crossed ? [clock === null ? '0' : formatMs(clock)] : []),
         `${r.messages.lost}/${r.messages.expected}`,
         String(r.messages.duplicated),
         String(r.messages.outOfOrder),

@@ -156,6 +156,9 @@ describe('load generation over agents (rtbench agent, --agents N)', () => {
     expect(result.messages).toMatchObject({ expected: 400, received: 400, lost: 0, late: 0 });
     expect(result.latencyUs.perMessage.max).toBeLessThan(1_000_000);
     expect((result.details as { clock: string }).clock).toMatch(/clock of their own.*±\d+ µs/);
+    // The uncertainty stands beside the percentiles in the table too.
+    const table = readFileSync(join(onlyRunFolder(outDir('time-namespace')), 'summary.md'), 'utf8');
+    expect(table).toMatch(/Clock ± \(ms\)/);
   }, 120_000);
 
   it('passes over a registration that does not answer (an agent killed a moment ago) and claims one that does', async () => {
