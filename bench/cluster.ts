@@ -80,6 +80,19 @@ function label(cluster: (typeof CLUSTERS)[number]): string {
   return cluster.bus === 'memory' ? '1, memory' : `${cluster.instances}, Redis`;
 }
 
+/** Every transport on every cluster shape, one run each in this order, and a table row from each. */
+async function overEveryCluster(kind: string, args: readonly string[], row: (result: TransportResult, cluster: (typeof CLUSTERS)[number], redisCpuPct: number) => string[]): Promise<string[][]> {
+  const rows: string[][] = [];
+  for (const transport of TRANSPORTS) {
+    for (const cluster of CLUSTERS) {
+      process.stderr.write(`benchmark: ${kind} ${transport} on ${label(cluster)}\n`);
+      const { summary, redisCpuPct } = await measured([...args, '--transport', transport, ...busArgs(cluster)], pid);
+      rows.push(row(summary.transports[0] as TransportResult, cluster, redisCpuPct));
+    }
+  }
+  return rows;
+}
+
 const pid = await redisPid();
 const env = environment();
 const lines: string[] = [
@@ -92,21 +105,15 @@ const lines: string[] = [
   `Command: \`rtbench ${BURST.join(' ')} --transport <t> [--instances N --bus redis]\` (100 subscribers spread round-robin, publishes round-robin). Server CPU is every instance added up, per 1,000 deliveries over the measured seconds; Redis CPU is its share of one core over the whole run (connecting included).`,
   '',
 ];
-const burstRows: string[][] = [];
-for (const transport of TRANSPORTS) {
-  for (const cluster of CLUSTERS) {
-    process.stderr.write(`benchmark: burst ${transport} on ${label(cluster)}\n`);
-    const { summary, redisCpuPct } = await measured([...BURST, '--transport', transport, ...busArgs(cluster)], pid);
-    const result = summary.transports[0] as TransportResult;
-    const latency = result.latencyUs.perMessage;
-    const perThousand = serverMsPerThousand(result);
-    burstRows.push([
-      methodName(result), label(cluster), formatMs(latency.p50), formatMs(latency.p99), `${result.messages.lost}/${result.messages.expected}`,
-      String(result.serverUsage?.cpuPctAvg ?? '-'), perThousand === null ? '-' : perThousand.toFixed(1), cluster.bus === 'memory' ? '-' : redisCpuPct.toFixed(1),
-      result.generator.saturated ? 'yes' : 'no',
-    ]);
-  }
-}
+const burstRows = await overEveryCluster('burst', BURST, (result, cluster, redisCpuPct) => {
+  const latency = result.latencyUs.perMessage;
+  const perThousand = serverMsPerThousand(result);
+  return [
+    methodName(result), label(cluster), formatMs(latency.p50), formatMs(latency.p99), `${result.messages.lost}/${result.messages.expected}`,
+    String(result.serverUsage?.cpuPctAvg ?? '-'), perThousand === null ? '-' : perThousand.toFixed(1), cluster.bus === 'memory' ? '-' : redisCpuPct.toFixed(1),
+    result.generator.saturated ? 'yes' : 'no',
+  ];
+});
 lines.push(renderTable(['Transport', 'Instances, bus', 'P50', 'P99 (ms)', 'Lost', 'Server CPU avg %', 'Server ms/1k', 'Redis CPU %', 'Generator saturated'], burstRows), '');
 
 if (!values['skip-ramp']) {
@@ -117,20 +124,14 @@ if (!values['skip-ramp']) {
     '',
   );
   const stepCounts = RAMP_STEPS.split(',');
-  const rampRows: string[][] = [];
-  for (const transport of TRANSPORTS) {
-    for (const cluster of CLUSTERS) {
-      process.stderr.write(`benchmark: ramp ${transport} on ${label(cluster)}\n`);
-      const { summary, redisCpuPct } = await measured([...RAMP, '--transport', transport, ...busArgs(cluster)], pid);
-      const result = summary.transports[0] as TransportResult;
-      const steps = (result.details?.steps as readonly RampStep[] | undefined) ?? [];
-      const cells = stepCounts.map((count) => {
-        const step = steps.find((s) => s.target === Number(count));
-        return step ? `${formatMs(step.latencyUs.perMessage.p99)}${step.generator.saturated ? '*' : ''}${step.messages.lost > 0 ? ` (lost ${step.messages.lost})` : ''}` : '-';
-      });
-      rampRows.push([methodName(result), label(cluster), ...cells, cluster.bus === 'memory' ? '-' : redisCpuPct.toFixed(1)]);
-    }
-  }
+  const rampRows = await overEveryCluster('ramp', RAMP, (result, cluster, redisCpuPct) => {
+    const steps = (result.details?.steps as readonly RampStep[] | undefined) ?? [];
+    const cells = stepCounts.map((count) => {
+      const step = steps.find((s) => s.target === Number(count));
+      return step ? `${formatMs(step.latencyUs.perMessage.p99)}${step.generator.saturated ? '*' : ''}${step.messages.lost > 0 ? ` (lost ${step.messages.lost})` : ''}` : '-';
+    });
+    return [methodName(result), label(cluster), ...cells, cluster.bus === 'memory' ? '-' : redisCpuPct.toFixed(1)];
+  });
   lines.push(renderTable(['Transport', 'Instances, bus', ...stepCounts.map((c) => `P99 at ${c}`), 'Redis CPU %'], rampRows), '');
 }
 

@@ -136,7 +136,8 @@ class AgentLink {
   private closed = false;
 
   constructor(
-    readonly info: AgentInfo,
+    /** As it registered, then as it last refreshed (its CPU counter). */
+    public info: AgentInfo,
     private readonly commands: RedisClient,
     url: string,
     private readonly runId: string,
@@ -234,7 +235,7 @@ class AgentLink {
       this.lose(`agent ${this.name} stopped refreshing its registration for ${LIVENESS_MS / 1000} s (the process died, or lost Redis)`);
       return;
     }
-    (this as { info: AgentInfo }).info = info;
+    this.info = info;
   }
 
   lose(reason: string): void {
@@ -284,7 +285,7 @@ class AgentLink {
 export class AgentSet {
   private session = 0;
   private readonly timer: NodeJS.Timeout;
-  private clockTimer: NodeJS.Timeout;
+  private readonly clockTimer: NodeJS.Timeout;
 
   private constructor(
     private readonly url: string,
