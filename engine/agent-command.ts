@@ -2,13 +2,7 @@ import { hostname } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { EXIT, RtbError } from '../core/errors.js';
 import { AgentNameTaken, runAgent } from './agent.js';
-import { DEFAULT_REDIS_URL } from './options.js';
-
-function coordinator(text: string): string {
-  const url = text === 'redis' ? DEFAULT_REDIS_URL : text;
-  if (!/^redis:\/\/[^/\s]+/.test(url)) throw new InvalidArgumentError('expected redis (127.0.0.1:6379) or a redis:// URL, e.g. redis://10.0.0.5:6379.');
-  return url;
-}
+import { DEFAULT_REDIS_URL, redisUrl } from './options.js';
 
 function agentName(text: string): string {
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(text)) throw new InvalidArgumentError('expected 1 to 64 letters, digits, dots, dashes or underscores, e.g. agent-1.');
@@ -23,7 +17,7 @@ function agentName(text: string): string {
 export function agentCommand(setExitCode: (code: number) => void): Command {
   return new Command('agent')
     .description('hold subscribers for the runs of another rtbench (--agents N): wait for work in Redis, serve runs one after another')
-    .addOption(new Option('--coordinator <url>', 'the Redis the coordinating rtbench uses: redis (127.0.0.1:6379) or redis://host:port').argParser(coordinator).default(DEFAULT_REDIS_URL))
+    .addOption(new Option('--coordinator <url>', 'the Redis the coordinating rtbench uses: redis (127.0.0.1:6379) or redis://host:port').argParser((text: string) => redisUrl(text)).default(DEFAULT_REDIS_URL))
     .addOption(new Option('--name <name>', 'this agent\'s name, unique among the agents of one Redis').argParser(agentName).default(`${hostname()}-${process.pid}`.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64), 'host-pid'))
     .addOption(new Option('--once', 'exit after serving one run (as a Kubernetes Job\'s pod would)').default(false))
     .action(async (options: { coordinator: string; name: string; once: boolean }) => {

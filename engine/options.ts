@@ -63,8 +63,8 @@ function busUrl(text: string): string {
   return redisUrl(text, 'memory, ');
 }
 
-/** `--coordinator`: redis (the local Redis) or a redis:// URL. */
-function redisUrl(text: string, alternatives = ''): string {
+/** `--coordinator` (of a run and of `rtbench agent`): redis (the local Redis) or a redis:// URL. */
+export function redisUrl(text: string, alternatives = ''): string {
   if (text === 'redis') return DEFAULT_REDIS_URL;
   let url: URL | null = null;
   try {

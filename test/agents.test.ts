@@ -198,11 +198,7 @@ describe('load generation over agents (rtbench agent, --agents N)', () => {
   }, 120_000);
 
   it('an agent whose coordinator dies stops by itself, closing its connections, within a bounded time', async () => {
-    const { app, url } = await (async () => {
-      const server = await buildServer({});
-      return { app: server, url: await server.listen({ host: '127.0.0.1', port: 0 }) };
-    })();
-    cleanup.add(() => app.close());
+    const url = await cleanup.server();
     const agent = await startAgent(`${tag}-g`, ['--once']);
     const run = startCli(['ramp', '--target', url, '--transport', 'ws', '--steps', '40', '--messages', '600', '--rate', '10', '--agents', '1', '--out', outDir('orphan')]);
     await waitForStderr(run, /step 1: publishing/, 60_000);
