@@ -63,7 +63,7 @@ export interface LongPollSpec {
   read(answer: { readonly status: number; readonly headers: Readonly<Record<string, string | string[] | undefined>>; readonly body: string }, cursor: Cursor | null): Delivery;
 }
 
-/** How to subscribe over STOMP 1.2 on a WebSocket (@stomp/stompjs). */
+/** How to subscribe over STOMP 1.2 on a WebSocket (clients/stomp.ts). */
 export interface StompSpec {
   readonly transport: 'stomp';
   url(cursor: Cursor | null): string;

@@ -1,7 +1,6 @@
-import WebSocket from 'ws';
-import { nowUs } from '../core/clock.js';
 import { DeliveryState } from './delivery.js';
 import { ConnectionLoop, subscriptionOf } from './reconnect.js';
+import { openWebSocket } from './ws-connection.js';
 import type { ClientContext, SubscriberHandlers, Subscription, TransportClient, WsSpec } from './types.js';
 
 /** WebSocket subscriber: each text frame is read by the profile; reconnects resume from its cursor. */
@@ -14,25 +13,21 @@ export const wsClient: TransportClient<'ws'> = {
       context.random,
       ({ opened, lost }) => {
         const cursor = state.resumeFrom(context.resume);
-        const socket = new WebSocket(spec.url(cursor), spec.protocols ? [...spec.protocols] : [], {
-          headers: { ...spec.headers },
-          handshakeTimeout: context.connectTimeoutMs,
-          perMessageDeflate: false,
-          ...(context.localAddress ? { localAddress: context.localAddress } : {}),
-        });
-        socket.on('open', opened);
-        socket.on('message', (data, isBinary) => {
-          const receivedUs = nowUs();
-          if (isBinary) return handlers.onError?.('WS_BINARY_FRAME');
-          state.deliver(spec.read(data.toString(), state.cursor), receivedUs);
-        });
-        socket.on('unexpected-response', (_request, response) => {
-          lost(`HTTP_${response.statusCode ?? 0}`);
-          response.resume();
-          socket.terminate();
-        });
-        socket.on('error', (error: Error & { code?: string }) => lost(error.code ?? 'WS_ERROR'));
-        socket.on('close', (code) => lost(code === 1000 ? 'WS_CLOSED' : `WS_CLOSE_${code}`));
+        const socket = openWebSocket(
+          {
+            url: spec.url(cursor),
+            headers: spec.headers,
+            ...(spec.protocols ? { protocols: spec.protocols } : {}),
+            handshakeTimeoutMs: context.connectTimeoutMs,
+            ...(context.localAddress ? { localAddress: context.localAddress } : {}),
+          },
+          {
+            open: opened,
+            text: (text, receivedUs) => state.deliver(spec.read(text, state.cursor), receivedUs),
+            binary: () => handlers.onError?.('WS_BINARY_FRAME'),
+            closed: (code) => lost(code),
+          },
+        );
         return {
           stop: () => {
             lost('INTERRUPTED');

@@ -140,7 +140,7 @@ const CODE: Record<TransportName, { readonly server: readonly string[]; readonly
   ws: { server: ['servers/ws.ts'], client: ['clients/ws.ts'] },
   sse: { server: ['servers/sse.ts'], client: ['clients/sse.ts'] },
   'long-polling': { server: ['servers/long-polling.ts'], client: ['clients/long-polling.ts'] },
-  stomp: { server: ['servers/stomp.ts', 'servers/stomp-frames.ts'], client: ['clients/stomp.ts'] },
+  stomp: { server: ['servers/stomp.ts', 'core/stomp-frames.ts'], client: ['clients/stomp.ts'] },
 };
 
 /** Counts a file's lines; a test passes its own, so fixture output does not change with the code. */

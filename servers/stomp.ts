@@ -1,7 +1,7 @@
 import type { FastifyPluginAsync } from 'fastify';
 import type { WebSocket } from 'ws';
 import { type Bus, type Gap, type Published, deliverOnce, framed } from './bus.js';
-import { FrameError, FrameParser, type StompFrame, negotiateHeartbeat, parseHeartbeat, serializeFrame } from './stomp-frames.js';
+import { FrameError, FrameParser, type StompFrame, negotiateHeartbeat, parseHeartbeat, serializeFrame } from '../core/stomp-frames.js';
 
 export interface StompPluginOptions {
   readonly bus: Bus;

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import WebSocket from 'ws';
 import { describe, expect, it } from 'vitest';
-import { FrameError, FrameParser, escapeHeader, negotiateHeartbeat, parseHeartbeat, serializeFrame } from '../servers/stomp-frames.js';
+import { FrameError, FrameParser, escapeHeader, negotiateHeartbeat, parseHeartbeat, serializeFrame } from '../core/stomp-frames.js';
 import { publish, testCleanup } from './helpers.js';
 
 const cleanup = testCleanup();

@@ -11,6 +11,8 @@ export interface StompFrame {
 
 /** Header values escape `\`, CR, LF and `:` (STOMP 1.2), except in CONNECT and CONNECTED frames. */
 function unescapeHeader(text: string): string {
+  // Most values hold no escape at all; skip the regular expression for them (a subscriber reads thousands a second).
+  if (!text.includes('\\')) return text;
   return text.replace(/\\([\\rnc])/g, (_, c: string) => (c === 'r' ? '\r' : c === 'n' ? '\n' : c === 'c' ? ':' : '\\'));
 }
 
@@ -57,10 +59,15 @@ export class FrameParser {
         if (!/^\d+$/.test(length)) throw new FrameError(`bad content-length ${JSON.stringify(length)}`);
         // content-length counts bytes; the buffer holds characters.
         const bytes = Number(length);
-        const rest = this.buffer.slice(bodyStart);
-        const body = Buffer.from(rest, 'utf8');
-        if (body.length < bytes + 1) return frames;
-        bodyEnd = bodyStart + body.subarray(0, bytes).toString('utf8').length;
+        // (A shorter buffer may still hold the whole frame when the body is not ASCII: the slow path decides.)
+        if (this.buffer.length > bodyStart + bytes && Buffer.byteLength(this.buffer.slice(bodyStart, bodyStart + bytes)) === bytes) {
+          // As many bytes as characters: ASCII, so the body ends `bytes` characters on.
+          bodyEnd = bodyStart + bytes;
+        } else {
+          const body = Buffer.from(this.buffer.slice(bodyStart), 'utf8');
+          if (body.length < bytes + 1) return frames;
+          bodyEnd = bodyStart + body.subarray(0, bytes).toString('utf8').length;
+        }
         if (this.buffer[bodyEnd] !== '\0') throw new FrameError('frame body longer than its content-length');
       } else {
         bodyEnd = this.buffer.indexOf('\0', bodyStart);

@@ -1,0 +1,223 @@
+import net from 'node:net';
+import tls from 'node:tls';
+import { createHash, randomBytes } from 'node:crypto';
+import { nowUs } from '../core/clock.js';
+import { FrameReader, OPCODE, clientFrame, closePayload } from './ws-frames.js';
+
+/**
+ * One client WebSocket (RFC 6455) on a bare socket: the opening handshake written by hand, frames
+ * decoded by FrameReader from the socket's reads. On plain `ws://` the socket reads into one buffer
+ * per thread (`onread`), so a subscriber allocates nothing per message it receives; `wss://` reads
+ * through TLS's own buffers. Used by the WebSocket and STOMP subscribers, whose cost per delivery is
+ * what issue 10 measures; tests in test/ws-connection.test.ts hold it to what a browser enforces.
+ */
+
+export interface WebSocketOptions {
+  readonly url: string;
+  readonly headers?: Readonly<Record<string, string>>;
+  readonly protocols?: readonly string[];
+  readonly handshakeTimeoutMs: number;
+  readonly localAddress?: string;
+}
+
+export interface WebSocketEvents {
+  /** The handshake succeeded; `protocol` is the subprotocol the server chose ('' for none). */
+  open(protocol: string): void;
+  /** A text message; `receivedUs` is when the read that completed it returned. */
+  text(text: string, receivedUs: number): void;
+  /** A binary message (`payload` is valid only during the call). */
+  binary?(payload: Buffer, receivedUs: number): void;
+  /**
+   * The connection is over, once: `code` says why (`WS_CLOSED` for a normal close, `WS_CLOSE_<n>`
+   * for any other close code, 1006 when the socket ended without one, `HTTP_<status>` for a refused
+   * handshake, the socket error's code, or a protocol error's `WS_ERR_*`).
+   */
+  closed(code: string, closeCode: number): void;
+}
+
+export interface WebSocketConnection {
+  send(text: string): void;
+  /** Starts a normal close (the server answers with its close frame, then the socket ends). */
+  close(code?: number): void;
+  /** Drops the socket at once, as a network failure would. */
+  terminate(): void;
+}
+
+const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
+const MAX_HEAD_BYTES = 16 * 1024;
+/** How long a closing connection waits for the server to end the socket before dropping it. */
+const CLOSE_WAIT_MS = 2000;
+
+// One read buffer per thread: onread hands each read to its callback synchronously, and the
+// callback consumes (or copies) the bytes before returning, so every socket can share it.
+let sharedReadBuffer: Buffer | null = null;
+function readBuffer(): Buffer {
+  sharedReadBuffer ??= Buffer.allocUnsafe(64 * 1024);
+  return sharedReadBuffer;
+}
+
+export function acceptKey(key: string): string {
+  return createHash('sha1').update(key + GUID).digest('base64');
+}
+
+/** Writes the opening handshake request (RFC 6455 4.1). */
+function handshakeRequest(url: URL, key: string, options: WebSocketOptions): string {
+  const lines = [
+    `GET ${url.pathname || '/'}${url.search} HTTP/1.1`,
+    `Host: ${url.host}`,
+    'Upgrade: websocket',
+    'Connection: Upgrade',
+    `Sec-WebSocket-Key: ${key}`,
+    'Sec-WebSocket-Version: 13',
+  ];
+  if (options.protocols && options.protocols.length > 0) lines.push(`Sec-WebSocket-Protocol: ${options.protocols.join(', ')}`);
+  for (const [name, value] of Object.entries(options.headers ?? {})) lines.push(`${name}: ${value}`);
+  return `${lines.join('\r\n')}\r\n\r\n`;
+}
+
+/** Parses a response head; null when it is not HTTP. */
+export function parseResponseHead(head: string): { status: number; headers: Map<string, string> } | null {
+  const lines = head.split('\r\n');
+  const match = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '');
+  if (!match) return null;
+  const headers = new Map<string, string>();
+  for (const line of lines.slice(1)) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    headers.set(name, headers.has(name) ? `${headers.get(name)}, ${value}` : value);
+  }
+  return { status: Number(match[1]), headers };
+}
+
+/** Why a 101 answer is not a valid upgrade for this request (null when it is), and the chosen protocol. */
+export function checkUpgrade(headers: Map<string, string>, key: string, protocols: readonly string[]): { error: string | null; protocol: string } {
+  const protocol = headers.get('sec-websocket-protocol') ?? '';
+  if ((headers.get('upgrade') ?? '').toLowerCase() !== 'websocket') return { error: 'WS_BAD_HANDSHAKE', protocol };
+  if (!(headers.get('connection') ?? '').toLowerCase().split(/\s*,\s*/).includes('upgrade')) return { error: 'WS_BAD_HANDSHAKE', protocol };
+  if (headers.get('sec-websocket-accept') !== acceptKey(key)) return { error: 'WS_BAD_ACCEPT', protocol };
+  // We offer no extension, so the server may not use one (its frames would have RSV bits set).
+  if (headers.has('sec-websocket-extensions')) return { error: 'WS_BAD_EXTENSION', protocol };
+  if (protocols.length > 0 ? !protocols.includes(protocol) : protocol !== '') return { error: 'WS_BAD_PROTOCOL', protocol };
+  return { error: null, protocol };
+}
+
+export function openWebSocket(options: WebSocketOptions, events: WebSocketEvents): WebSocketConnection {
+  const url = new URL(options.url);
+  const secure = url.protocol === 'wss:' || url.protocol === 'https:';
+  const key = randomBytes(16).toString('base64');
+  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+  const port = Number(url.port) || (secure ? 443 : 80);
+
+  let handshaking = true;
+  let head: Buffer | null = null;
+  let finished = false;
+  let closing = false;
+  let closeTimer: NodeJS.Timeout | null = null;
+  let handshakeTimer: NodeJS.Timeout | null = null;
+
+  const finish = (code: string, closeCode: number): void => {
+    if (finished) return;
+    finished = true;
+    if (handshakeTimer) clearTimeout(handshakeTimer);
+    events.closed(code, closeCode);
+  };
+  const sendFrame = (opcode: number, payload: Buffer): void => {
+    if (!socket.destroyed && socket.writable) socket.write(clientFrame(opcode, payload));
+  };
+  /** Sends our close frame (once) and ends the socket, dropping it if the server does not. */
+  const startClose = (closeCode: number): void => {
+    if (closing) return;
+    closing = true;
+    sendFrame(OPCODE.close, closePayload(closeCode));
+    socket.end();
+    closeTimer = setTimeout(() => socket.destroy(), CLOSE_WAIT_MS);
+    closeTimer.unref();
+  };
+
+  const reader = new FrameReader({
+    text: (text) => events.text(text, receivedUs),
+    binary: (payload) => events.binary?.(payload, receivedUs),
+    ping: (payload) => sendFrame(OPCODE.pong, payload),
+    close: (code) => {
+      startClose(code === 1005 ? 1000 : code);
+      finish(code === 1000 ? 'WS_CLOSED' : `WS_CLOSE_${code}`, code);
+    },
+    fail: (closeCode, code) => {
+      startClose(closeCode);
+      finish(code, closeCode);
+    },
+  });
+
+  /** Bytes read before the upgrade completed: the response head, then possibly the first frames. */
+  const readHandshake = (data: Buffer, start: number, end: number): void => {
+    head = head === null ? Buffer.from(data.subarray(start, end)) : Buffer.concat([head, data.subarray(start, end)]);
+    const headEnd = head.indexOf('\r\n\r\n');
+    if (headEnd < 0) {
+      if (head.length > MAX_HEAD_BYTES) fail('WS_BAD_HANDSHAKE');
+      return;
+    }
+    const response = parseResponseHead(head.toString('latin1', 0, headEnd));
+    if (!response) return fail('WS_BAD_HANDSHAKE');
+    if (response.status !== 101) return fail(`HTTP_${response.status}`);
+    const { error, protocol } = checkUpgrade(response.headers, key, options.protocols ?? []);
+    if (error) return fail(error);
+    handshaking = false;
+    if (handshakeTimer) clearTimeout(handshakeTimer);
+    const rest = head.subarray(headEnd + 4);
+    head = null;
+    events.open(protocol);
+    if (rest.length > 0 && !finished) reader.feed(rest, 0, rest.length);
+  };
+  const fail = (code: string): void => {
+    finish(code, 1006);
+    socket.destroy();
+  };
+
+  let receivedUs = 0;
+  const onBytes = (data: Buffer, start: number, end: number): void => {
+    receivedUs = nowUs();
+    if (finished) return;
+    if (handshaking) readHandshake(data, start, end);
+    else reader.feed(data, start, end);
+  };
+
+  const common = { host, port, ...(options.localAddress ? { localAddress: options.localAddress } : {}) };
+  const socket: net.Socket = secure
+    ? tls.connect({ ...common, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'] })
+    : net.connect({
+        ...common,
+        onread: {
+          buffer: readBuffer(),
+          callback: (bytes: number, buffer: Uint8Array) => {
+            onBytes(buffer as Buffer, 0, bytes);
+            return true;
+          },
+        },
+      });
+  if (secure) socket.on('data', (chunk: Buffer) => onBytes(chunk, 0, chunk.length));
+  socket.setNoDelay(true);
+  socket.once(secure ? 'secureConnect' : 'connect', () => socket.write(handshakeRequest(url, key, options)));
+  socket.on('error', (error: Error & { code?: string }) => finish(error.code ?? 'WS_ERROR', 1006));
+  socket.on('close', () => {
+    if (closeTimer) clearTimeout(closeTimer);
+    finish(handshaking ? 'ECONNRESET' : 'WS_CLOSE_1006', 1006);
+  });
+  handshakeTimer = setTimeout(() => fail('WS_HANDSHAKE_TIMEOUT'), options.handshakeTimeoutMs);
+  handshakeTimer.unref();
+
+  return {
+    send: (text) => {
+      if (!handshaking && !closing) sendFrame(OPCODE.text, Buffer.from(text));
+    },
+    close: (code = 1000) => {
+      if (handshaking) return fail('WS_CLOSED');
+      startClose(code);
+    },
+    terminate: () => {
+      finish('INTERRUPTED', 1006);
+      socket.destroy();
+    },
+  };
+}
