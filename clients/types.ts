@@ -33,7 +33,7 @@ export interface WsSpec {
   read(text: string, cursor: Cursor | null): Delivery;
 }
 
-/** How to subscribe over SSE (the `eventsource` package does the parsing and the `id:` bookkeeping). */
+/** How to subscribe over SSE (clients/sse.ts reads the stream as a browser EventSource does and keeps the `id:`). */
 export interface SseSpec {
   readonly transport: 'sse';
   url(cursor: Cursor | null): string;

@@ -1,14 +1,12 @@
-import net from 'node:net';
-import tls from 'node:tls';
 import { createHash, randomBytes } from 'node:crypto';
 import { nowUs } from '../core/clock.js';
+import { HeadReader, connectRaw, requestHead } from './raw-socket.js';
 import { FrameReader, OPCODE, clientFrame, closePayload } from './ws-frames.js';
 
 /**
  * One client WebSocket (RFC 6455) on a bare socket: the opening handshake written by hand, frames
- * decoded by FrameReader from the socket's reads. On plain `ws://` the socket reads into one buffer
- * per thread (`onread`), so a subscriber allocates nothing per message it receives; `wss://` reads
- * through TLS's own buffers. Used by the WebSocket and STOMP subscribers, whose cost per delivery is
+ * decoded by FrameReader from the socket's reads (raw-socket.ts: on plain `ws://` one read buffer per
+ * thread, so a subscriber allocates nothing per message it receives). Used by the WebSocket and STOMP subscribers, whose cost per delivery is
  * what issue 10 measures; tests in test/ws-connection.test.ts hold it to what a browser enforces.
  */
 
@@ -44,51 +42,18 @@ export interface WebSocketConnection {
 }
 
 const GUID = '258EAFA5-E914-47DA-95CA-C5AB0DC85B11';
-const MAX_HEAD_BYTES = 16 * 1024;
 /** How long a closing connection waits for the server to end the socket before dropping it. */
 const CLOSE_WAIT_MS = 2000;
-
-// One read buffer per thread: onread hands each read to its callback synchronously, and the
-// callback consumes (or copies) the bytes before returning, so every socket can share it.
-let sharedReadBuffer: Buffer | null = null;
-function readBuffer(): Buffer {
-  sharedReadBuffer ??= Buffer.allocUnsafe(64 * 1024);
-  return sharedReadBuffer;
-}
 
 export function acceptKey(key: string): string {
   return createHash('sha1').update(key + GUID).digest('base64');
 }
 
-/** Writes the opening handshake request (RFC 6455 4.1). */
+/** The opening handshake request (RFC 6455 4.1). */
 function handshakeRequest(url: URL, key: string, options: WebSocketOptions): string {
-  const lines = [
-    `GET ${url.pathname || '/'}${url.search} HTTP/1.1`,
-    `Host: ${url.host}`,
-    'Upgrade: websocket',
-    'Connection: Upgrade',
-    `Sec-WebSocket-Key: ${key}`,
-    'Sec-WebSocket-Version: 13',
-  ];
+  const lines = ['Upgrade: websocket', 'Connection: Upgrade', `Sec-WebSocket-Key: ${key}`, 'Sec-WebSocket-Version: 13'];
   if (options.protocols && options.protocols.length > 0) lines.push(`Sec-WebSocket-Protocol: ${options.protocols.join(', ')}`);
-  for (const [name, value] of Object.entries(options.headers ?? {})) lines.push(`${name}: ${value}`);
-  return `${lines.join('\r\n')}\r\n\r\n`;
-}
-
-/** Parses a response head; null when it is not HTTP. */
-export function parseResponseHead(head: string): { status: number; headers: Map<string, string> } | null {
-  const lines = head.split('\r\n');
-  const match = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '');
-  if (!match) return null;
-  const headers = new Map<string, string>();
-  for (const line of lines.slice(1)) {
-    const colon = line.indexOf(':');
-    if (colon <= 0) continue;
-    const name = line.slice(0, colon).trim().toLowerCase();
-    const value = line.slice(colon + 1).trim();
-    headers.set(name, headers.has(name) ? `${headers.get(name)}, ${value}` : value);
-  }
-  return { status: Number(match[1]), headers };
+  return requestHead(url, lines, options.headers ?? {});
 }
 
 /** Why a 101 answer is not a valid upgrade for this request (null when it is), and the chosen protocol. */
@@ -105,13 +70,10 @@ export function checkUpgrade(headers: Map<string, string>, key: string, protocol
 
 export function openWebSocket(options: WebSocketOptions, events: WebSocketEvents): WebSocketConnection {
   const url = new URL(options.url);
-  const secure = url.protocol === 'wss:' || url.protocol === 'https:';
   const key = randomBytes(16).toString('base64');
-  const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
-  const port = Number(url.port) || (secure ? 443 : 80);
 
   let handshaking = true;
-  let head: Buffer | null = null;
+  const head = new HeadReader();
   let finished = false;
   let closing = false;
   let closeTimer: NodeJS.Timeout | null = null;
@@ -152,23 +114,16 @@ export function openWebSocket(options: WebSocketOptions, events: WebSocketEvents
 
   /** Bytes read before the upgrade completed: the response head, then possibly the first frames. */
   const readHandshake = (data: Buffer, start: number, end: number): void => {
-    head = head === null ? Buffer.from(data.subarray(start, end)) : Buffer.concat([head, data.subarray(start, end)]);
-    const headEnd = head.indexOf('\r\n\r\n');
-    if (headEnd < 0) {
-      if (head.length > MAX_HEAD_BYTES) fail('WS_BAD_HANDSHAKE');
-      return;
-    }
-    const response = parseResponseHead(head.toString('latin1', 0, headEnd));
-    if (!response) return fail('WS_BAD_HANDSHAKE');
+    const response = head.push(data, start, end);
+    if (response === null) return;
+    if (response === 'bad') return fail('WS_BAD_HANDSHAKE');
     if (response.status !== 101) return fail(`HTTP_${response.status}`);
     const { error, protocol } = checkUpgrade(response.headers, key, options.protocols ?? []);
     if (error) return fail(error);
     handshaking = false;
     if (handshakeTimer) clearTimeout(handshakeTimer);
-    const rest = head.subarray(headEnd + 4);
-    head = null;
     events.open(protocol);
-    if (rest.length > 0 && !finished) reader.feed(rest, 0, rest.length);
+    if (response.rest.length > 0 && !finished) reader.feed(response.rest, 0, response.rest.length);
   };
   const fail = (code: string): void => {
     finish(code, 1006);
@@ -183,22 +138,7 @@ export function openWebSocket(options: WebSocketOptions, events: WebSocketEvents
     else reader.feed(data, start, end);
   };
 
-  const common = { host, port, ...(options.localAddress ? { localAddress: options.localAddress } : {}) };
-  const socket: net.Socket = secure
-    ? tls.connect({ ...common, servername: net.isIP(host) ? undefined : host, ALPNProtocols: ['http/1.1'] })
-    : net.connect({
-        ...common,
-        onread: {
-          buffer: readBuffer(),
-          callback: (bytes: number, buffer: Uint8Array) => {
-            onBytes(buffer as Buffer, 0, bytes);
-            return true;
-          },
-        },
-      });
-  if (secure) socket.on('data', (chunk: Buffer) => onBytes(chunk, 0, chunk.length));
-  socket.setNoDelay(true);
-  socket.once(secure ? 'secureConnect' : 'connect', () => socket.write(handshakeRequest(url, key, options)));
+  const socket = connectRaw({ url, ...(options.localAddress ? { localAddress: options.localAddress } : {}) }, () => socket.write(handshakeRequest(url, key, options)), onBytes);
   socket.on('error', (error: Error & { code?: string }) => finish(error.code ?? 'WS_ERROR', 1006));
   socket.on('close', () => {
     if (closeTimer) clearTimeout(closeTimer);
