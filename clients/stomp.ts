@@ -32,7 +32,10 @@ export const stompClient: TransportClient<'stomp'> = {
         let stopped = false;
         const timers: NodeJS.Timeout[] = [];
         let lastServerActivityMs = 0;
+        let ended = false;
         const end = (code: string): void => {
+          if (ended) return;
+          ended = true;
           for (const timer of timers.splice(0)) clearInterval(timer);
           lost(code);
           socket?.terminate();
@@ -78,6 +81,8 @@ export const stompClient: TransportClient<'stomp'> = {
           lastErrorCode = null;
           if (stopped) return;
           const parser = new FrameParser();
+          // A frame may be cut mid-character across binary messages: the decoder carries the rest.
+          const binaryText = new TextDecoder('utf-8');
           const read = (text: string, receivedUs: number): void => {
             lastServerActivityMs = Date.now();
             let frames: StompFrame[];
@@ -110,7 +115,7 @@ export const stompClient: TransportClient<'stomp'> = {
               },
               text: (text, receivedUs) => read(text, receivedUs),
               // Some brokers send STOMP in binary WebSocket frames (RabbitMQ's ws_frame = binary): same bytes.
-              binary: (payload, receivedUs) => read(payload.toString('utf8'), receivedUs),
+              binary: (payload, receivedUs) => read(binaryText.decode(payload, { stream: true }), receivedUs),
               closed: (code) => end(code),
             },
           );
