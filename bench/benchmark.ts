@@ -40,19 +40,24 @@ const OVERHEAD_TARGET = 1.25;
 lines.push(
   '## Calibration',
   '',
-  `Per-message p50 of \`rtbench burst --transport <t>\` (built-in Fastify server, no delay) against a raw floor of the same kind timed in the same run: a bare node:http server (bench/floor-server.ts) that pushes each POSTed body to 10 bare subscribers (\`ws\` frames, \`data:\` events on a bare HTTP stream, or STOMP MESSAGE frames over \`ws\`), on the same schedule (200 bursts of 3, 50 ms apart, 100 ms pause). Target: ratio at most ${OVERHEAD_TARGET}.`,
+  `Per-message p50 of \`rtbench burst --transport <t>\` (built-in Fastify server, no delay) against a raw floor of the same kind timed in the same run: a bare node:http server (bench/floor-server.ts) that pushes each POSTed body to 10 bare subscribers (\`ws\` frames, \`data:\` events on a bare HTTP stream, or STOMP MESSAGE frames over \`ws\`), on the same schedule (200 bursts of 3, 50 ms apart, 100 ms pause). Target: ratio at most ${OVERHEAD_TARGET}. A second floor puts the same bare clients and publisher on rtbench's built-in server (contract A), which splits the ratio into what the server adds (built-in floor / raw floor) and what rtbench's generator adds (rtbench / built-in floor).`,
   '',
-  '| Transport | Floor P50 | P99 | rtbench P50 | P99 (ms) | Ratio of p50s | Within target |',
-  '|---|---:|---:|---:|---:|---:|---|',
+  '| Transport | Raw floor P50 | P99 | Built-in server floor P50 | P99 | rtbench P50 | P99 (ms) | Ratio of p50s | Within target | Server part | Generator part |',
+  '|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|',
 );
 for (const kind of ['ws', 'sse', 'stomp'] as const) {
   process.stderr.write(`benchmark: calibration, raw ${kind} floor\n`);
   const floor = await measureFloor(schedule, kind);
+  process.stderr.write(`benchmark: calibration, bare ${kind} clients on the built-in server\n`);
+  const serverFloor = await measureFloor(schedule, kind, 'reference');
   process.stderr.write(`benchmark: calibration, rtbench burst --transport ${kind}\n`);
   const burst = await rtbenchRun(['burst', '--transport', kind]);
   const measured = burst.transports[0]?.latencyUs.perMessage;
+  const ratioOf = (a: number | null | undefined, b: number | null | undefined): string => (a && b ? (a / b).toFixed(2) : '-');
   const ratio = measured?.p50 && floor.p50 ? measured.p50 / floor.p50 : null;
-  lines.push(`| ${kind} | ${formatMs(floor.p50)} | ${formatMs(floor.p99)} | ${formatMs(measured?.p50 ?? null)} | ${formatMs(measured?.p99 ?? null)} | ${ratio === null ? '-' : ratio.toFixed(2)} | ${ratio !== null && ratio <= OVERHEAD_TARGET ? 'yes' : 'NO'} |`);
+  lines.push(
+    `| ${kind} | ${formatMs(floor.p50)} | ${formatMs(floor.p99)} | ${formatMs(serverFloor.p50)} | ${formatMs(serverFloor.p99)} | ${formatMs(measured?.p50 ?? null)} | ${formatMs(measured?.p99 ?? null)} | ${ratio === null ? '-' : ratio.toFixed(2)} | ${ratio !== null && ratio <= OVERHEAD_TARGET ? 'yes' : 'NO'} | ${ratioOf(serverFloor.p50, floor.p50)} | ${ratioOf(measured?.p50, serverFloor.p50)} |`,
+  );
 }
 lines.push('');
 
