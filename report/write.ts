@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ReportFile, ReportSection } from '../core/report.js';
@@ -6,13 +6,24 @@ import type { RunSummary } from '../core/result.js';
 import { samplesCsv } from './csv.js';
 import { summaryMarkdown } from './markdown.js';
 
-/** `<out>/<timestamp>-<scenario>/`, with a numeric suffix if two runs start in the same second. */
+/**
+ * Creates and returns `<out>/<timestamp>-<scenario>/`, with a numeric suffix if another run took that
+ * name. The folder is claimed by creating it (mkdir fails on an existing one), so runs started in the
+ * same second, in other processes too, never share a folder and overwrite each other's checkpoints.
+ */
 export function runFolder(outDir: string, scenario: string, startedAt: string): string {
   const stamp = startedAt.replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
   const base = join(resolve(outDir), `${stamp}-${scenario}`);
-  let folder = base;
-  for (let n = 2; existsSync(folder); n++) folder = `${base}-${n}`;
-  return folder;
+  mkdirSync(resolve(outDir), { recursive: true });
+  for (let n = 1; ; n++) {
+    const folder = n === 1 ? base : `${base}-${n}`;
+    try {
+      mkdirSync(folder);
+      return folder;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+    }
+  }
 }
 
 /** Writes a run folder: summary.json, samples.csv, summary.md (the scenario's sections) and the scenario's own files. */

@@ -1,9 +1,13 @@
+import { mkdtempSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { LatencyStats } from '../core/histogram.js';
 import { type RunSummary, type SampleRow, type TransportResult } from '../core/result.js';
 import { samplesCsv } from '../report/csv.js';
 import { summaryMarkdown } from '../report/markdown.js';
 import { renderSections } from '../report/sections.js';
+import { runFolder } from '../report/write.js';
 import { SCENARIOS } from '../scenarios/index.js';
 
 /**
@@ -232,5 +236,19 @@ describe('report tables show exactly what summary.json holds', () => {
     const text = renderTables(summary([result('long-polling', 3), { ...result('ws', 1), messages: { ...result('ws', 1).messages, pending: 7 } }]));
     expect(text).toContain('- Long Polling: the load generator was saturated, so these numbers may measure rtbench, not the server: a reason.');
     expect(text).toContain('- WebSocket: 7 deliveries were still within their deadline when the run stopped (neither received nor lost).');
+  });
+});
+
+describe('run folders', () => {
+  it('gives runs started in the same second their own folders, claimed at once so another process cannot take the same', () => {
+    const out = mkdtempSync(join(tmpdir(), 'rtbench-folders-'));
+    try {
+      const startedAt = '2026-11-26T07:50:03.123Z';
+      const folders = [runFolder(out, 'soak', startedAt), runFolder(out, 'soak', startedAt), runFolder(out, 'soak', startedAt)];
+      expect(folders.map((folder) => basename(folder))).toEqual(['2026-11-26T07-50-03Z-soak', '2026-11-26T07-50-03Z-soak-2', '2026-11-26T07-50-03Z-soak-3']);
+      for (const folder of folders) expect(statSync(folder).isDirectory()).toBe(true);
+    } finally {
+      rmSync(out, { recursive: true, force: true });
+    }
   });
 });
