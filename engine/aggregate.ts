@@ -28,6 +28,17 @@ export function errorsSince(after: Readonly<Record<string, number>>, before: Rea
  * each latency kind's encoded histograms merged. Each message is its own group in those scenarios,
  * so subscriber x group pairs are deliveries.
  */
+/**
+ * Folds one more encoded histogram into `into`, which then holds a single encoded histogram of
+ * everything folded so far. A long run that keeps one histogram per round and merges them all at
+ * every checkpoint does work (and allocation) that grows with its length; this keeps it constant.
+ */
+export function foldEncoded(into: string[], next: string): void {
+  const merged = encodeHistogram(mergeEncoded([...into, next]));
+  into.length = 0;
+  into.push(merged);
+}
+
 export function aggregateResult(
   counts: MessageCounts,
   histograms: Partial<Record<LatencyKind, readonly string[]>>,

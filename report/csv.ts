@@ -5,13 +5,17 @@ const COLUMNS: readonly (keyof SampleRow)[] = [
   'serverCpuPct', 'serverRssBytes', 'generatorCpuPct', 'generatorRssBytes', 'proxyCpuPct', 'proxyRssBytes', 'eventLoopDelayP99Us',
 ];
 
-/** samples.csv: one row per transport per second; empty cells where a process was not sampled. */
-export function samplesCsv(summary: RunSummary): string {
-  const lines = [['transport', ...COLUMNS].join(',')];
+/** samples.csv, line by line (each with its newline): one row per transport per second; empty cells where a process was not sampled. */
+export function* samplesCsvLines(summary: RunSummary): Generator<string> {
+  yield `${['transport', ...COLUMNS].join(',')}\n`;
   for (const result of summary.transports) {
     for (const row of result.samples) {
-      lines.push([result.transport, ...COLUMNS.map((column) => (row[column] === null || row[column] === undefined ? '' : String(row[column])))].join(','));
+      yield `${[result.transport, ...COLUMNS.map((column) => (row[column] === null || row[column] === undefined ? '' : String(row[column])))].join(',')}\n`;
     }
   }
-  return `${lines.join('\n')}\n`;
+}
+
+/** samples.csv as one string. */
+export function samplesCsv(summary: RunSummary): string {
+  return [...samplesCsvLines(summary)].join('');
 }

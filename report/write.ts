@@ -3,7 +3,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import type { ReportFile, ReportSection } from '../core/report.js';
 import type { RunSummary } from '../core/result.js';
-import { samplesCsv } from './csv.js';
+import { samplesCsvLines } from './csv.js';
+import { writeJson, writePieces } from './stream-write.js';
 import { summaryMarkdown } from './markdown.js';
 
 /**
@@ -29,8 +30,9 @@ export function runFolder(outDir: string, scenario: string, startedAt: string): 
 /** Writes a run folder: summary.json, samples.csv, summary.md (the scenario's sections) and the scenario's own files. */
 export async function writeResults(folder: string, summary: RunSummary, sections: readonly ReportSection[], files: readonly ReportFile[] = []): Promise<void> {
   await mkdir(folder, { recursive: true });
-  await writeFile(join(folder, 'summary.json'), `${JSON.stringify(summary, null, 2)}\n`);
-  await writeFile(join(folder, 'samples.csv'), samplesCsv(summary));
+  // The two files that grow with the run are written in pieces (see stream-write.ts).
+  await writeJson(join(folder, 'summary.json'), summary);
+  await writePieces(join(folder, 'samples.csv'), samplesCsvLines(summary));
   await writeFile(join(folder, 'summary.md'), summaryMarkdown(summary, sections));
   for (const file of files) await writeFile(join(folder, file.name), file.content);
 }

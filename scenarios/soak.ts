@@ -2,7 +2,7 @@ import { formatDurationMs } from '../core/duration.js';
 import { encodeHistogram, latencyStats } from '../core/histogram.js';
 import { duration, integer } from '../engine/options.js';
 import { preflight } from '../engine/preflight.js';
-import { addCounts, addErrors, aggregateResult, emptyCounts, errorsSince } from '../engine/aggregate.js';
+import { addCounts, addErrors, aggregateResult, emptyCounts, errorsSince, foldEncoded } from '../engine/aggregate.js';
 import type { ConnectionStatus } from '../engine/worker/protocol.js';
 import type { Recorder } from '../engine/recorder.js';
 import { usageOfRows } from '../engine/sampler.js';
@@ -59,6 +59,8 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
   const publisher = (faulty ? context.target.direct() : context.target).publisher(provisioned);
   const roundDeadlineMs = Math.max(1, Math.min(config.deadlineMs, config.intervalMs - ROUND_MARGIN_MS));
   const intervals: SoakInterval[] = [];
+  // Each kind's histogram of all rounds so far, as one encoded histogram: a round folds its own in, so
+  // a checkpoint at hour 2 decodes three histograms, not three per round (see foldEncoded).
   const histograms: string[] = [];
   const publishHistograms: Record<'publishRtt' | 'sendLag', string[]> = { publishRtt: [], sendLag: [] };
   const totals = emptyCounts();
@@ -152,9 +154,9 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
       const roundErrors = { ...round.merged.errors, ...round.publish.errors, ...errorsSince(now.errors, before.errors, 'subscriber:') };
       addErrors(errors, { ...round.merged.errors, ...round.publish.errors });
       addCounts(totals, round.merged.messages);
-      histograms.push(encodeHistogram(round.merged.perMessage));
-      publishHistograms.publishRtt.push(round.publish.histograms.publishRtt);
-      publishHistograms.sendLag.push(round.publish.histograms.sendLag);
+      foldEncoded(histograms, encodeHistogram(round.merged.perMessage));
+      foldEncoded(publishHistograms.publishRtt, round.publish.histograms.publishRtt);
+      foldEncoded(publishHistograms.sendLag, round.publish.histograms.sendLag);
       const last = rows.at(-1);
       const row: SoakInterval = {
         interval: k + 1,

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { addCounts, addErrors, aggregateResult, emptyCounts, errorsSince } from '../engine/aggregate.js';
-import { encodeHistogram, latencyStats, newHistogram, recordUs } from '../core/histogram.js';
+import { addCounts, addErrors, aggregateResult, emptyCounts, errorsSince, foldEncoded } from '../engine/aggregate.js';
+import { decodeHistogram, encodeHistogram, latencyStats, mergeEncoded, newHistogram, recordUs } from '../core/histogram.js';
 
 describe('aggregate', () => {
   it('adds counts field by field', () => {
@@ -37,6 +37,19 @@ describe('aggregate', () => {
     expect(latencyStats(newHistogram()).count).toBe(0);
     expect(result.histograms.perMessage).toMatch(/^HIST/);
     expect(result.errors).toEqual({ X: 1 });
+  });
+
+  it('folds rounds into one histogram that reads as the merge of them all', () => {
+    const rounds = Array.from({ length: 50 }, (_, k) => {
+      const histogram = newHistogram();
+      for (let i = 0; i <= k; i++) recordUs(histogram, 1000 * (k + 1) + i);
+      return encodeHistogram(histogram);
+    });
+    const folded: string[] = [];
+    for (const round of rounds) foldEncoded(folded, round);
+    expect(folded).toHaveLength(1);
+    expect(latencyStats(decodeHistogram(folded[0]!))).toEqual(latencyStats(mergeEncoded(rounds)));
+    expect(latencyStats(decodeHistogram(folded[0]!)).count).toBe((50 * 51) / 2);
   });
 
   it('takes what cumulative counters added since a reading, by code, prefixed', () => {
