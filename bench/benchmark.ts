@@ -11,6 +11,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { measureFloor } from './calibration.js';
+import { type BareKind, measureBareReceiver } from './bare-receiver.js';
 import { rtbench } from './run-cli.js';
 import { environment } from '../core/environment.js';
 import { formatMs, formatOwnDelay, methodName, renderTable } from '../report/format.js';
@@ -69,9 +70,19 @@ lines.push(
   '',
   `CPU (ms of one core) each side spends per 1,000 delivered messages, all subscribers in one room, over one 30 s step of \`rtbench throughput\` (after connecting and warm-up): 2 messages/s to 1,000 subscribers, 0.5/s to 10,000. CPU and deliveries are summed from the run's per-second samples, leaving out the step's first ${SETTLE_S} s (the switch from connecting to publishing: JIT and GC put the generator near a full core for about a second there, which is not a cost per delivery). Target: the generator costs at most what the server does (ratio at most 1).`,
   '',
-  '| Transport | Subscribers | Delivered/s | Server CPU % | Generator CPU % | Server ms/1k | Generator ms/1k | Generator/server | Own delay P99 <= (ms) | Generator saturated |',
-  '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|',
+  `The last column is a yardstick measured right after, on the same schedule and for the same ${SETTLE_S + 25} s (bench/bare-receiver.ts): the cheapest receiver Node can be, plain sockets on two worker threads that send the subscribe request and then only count what they read (no frame decoded, nothing parsed or matched), against a built-in server of its own. Its ms per 1,000 deliveries, and in brackets that against its server's, is what any Node generator pays per message before it reads one: the epoll wake-up, the read() and the call into JavaScript.`,
+  '',
+  '| Transport | Subscribers | Delivered/s | Server CPU % | Generator CPU % | Server ms/1k | Generator ms/1k | Generator/server | Own delay P99 <= (ms) | Generator saturated | Bare Node receiver ms/1k (/ its server) |',
+  '|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|',
 );
+/** The bare receiver's cost per 1,000 deliveries, and against its server's, as a cell. */
+async function bareCell(transport: string, subscribers: number, rate: number): Promise<string> {
+  if (transport === 'long-polling') return '-';
+  process.stderr.write(`benchmark: bare receiver, ${transport}, ${subscribers} subscribers\n`);
+  const bare = await measureBareReceiver(transport as BareKind, subscribers, rate, SETTLE_S + 25, SETTLE_S);
+  const receiver = (bare.receiverCpuMs * 1000) / bare.deliveries;
+  return `${receiver.toFixed(1)} (${(bare.receiverCpuMs / bare.serverCpuMs).toFixed(2)})`;
+}
 for (const [subscribers, rate] of [[1000, 2], [10_000, 0.5]] as const) {
   process.stderr.write(`benchmark: cost per delivery, ${subscribers} subscribers in one room\n`);
   const run = await rtbenchRun(['throughput', '--transport', 'all', '--rooms', '1', '--subscribers', String(subscribers), '--rates', String(rate), '--step', '30s', '--slo', 'p99<10s']);
@@ -80,7 +91,7 @@ for (const [subscribers, rate] of [[1000, 2], [10_000, 0.5]] as const) {
     const steady = result.samples.filter((row) => row.measuring && row.step === 1).slice(SETTLE_S);
     const delivered = steady.reduce((sum, row) => sum + row.messagesReceived, 0);
     if (!step || steady.length === 0 || delivered === 0) {
-      lines.push(`| ${methodName(result)} | ${subscribers} | - | - | - | - | - | - | - | ${result.error ? `${result.error.code}` : 'no steady step'} |`);
+      lines.push(`| ${methodName(result)} | ${subscribers} | - | - | - | - | - | - | - | ${result.error ? `${result.error.code}` : 'no steady step'} | - |`);
       continue;
     }
     const cpuOf = (role: 'server' | 'generator'): number | null => {
@@ -94,7 +105,7 @@ for (const [subscribers, rate] of [[1000, 2], [10_000, 0.5]] as const) {
     const ratio = server && generator !== null ? generator / server : null;
     const average = (sum: number | null): string => (sum === null ? '-' : (sum / steady.length).toFixed(1));
     lines.push(
-      `| ${methodName(result)} | ${subscribers} | ${Math.round(delivered / steady.length)} | ${average(cpuOf('server'))} | ${average(cpuOf('generator'))} | ${server?.toFixed(1) ?? '-'} | ${generator?.toFixed(1) ?? '-'} | ${ratio?.toFixed(2) ?? '-'} | ${formatOwnDelay(step.generator)} | ${step.generator.saturated ? `yes: ${step.generator.saturationReasons.join('; ')}` : 'no'} |`,
+      `| ${methodName(result)} | ${subscribers} | ${Math.round(delivered / steady.length)} | ${average(cpuOf('server'))} | ${average(cpuOf('generator'))} | ${server?.toFixed(1) ?? '-'} | ${generator?.toFixed(1) ?? '-'} | ${ratio?.toFixed(2) ?? '-'} | ${formatOwnDelay(step.generator)} | ${step.generator.saturated ? `yes: ${step.generator.saturationReasons.join('; ')}` : 'no'} | ${await bareCell(result.transport, subscribers, rate)} |`,
     );
   }
 }

@@ -153,10 +153,12 @@ export class FrameReader {
   }
 
   private message(opcode: number, data: Buffer, start: number, end: number): void {
-    const bytes = data.subarray(start, end);
-    if (opcode === OPCODE.binary) return this.sink.binary(bytes);
-    if (!isUtf8(bytes)) return this.fail(1007, 'WS_ERR_INVALID_UTF8');
-    this.sink.text(bytes.toString('utf8'));
+    if (opcode === OPCODE.binary) return this.sink.binary(data.subarray(start, end));
+    // Decoding replaces every invalid sequence with U+FFFD, so a text without one was valid UTF-8
+    // and needs no separate check (nor a view of the bytes): one native call per message, not three.
+    const text = data.toString('utf8', start, end);
+    if (text.includes('\uFFFD') && !isUtf8(data.subarray(start, end))) return this.fail(1007, 'WS_ERR_INVALID_UTF8');
+    this.sink.text(text);
   }
 }
 

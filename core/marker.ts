@@ -28,17 +28,21 @@ export function encodeMarker(marker: Marker, payloadBytes = 0): string {
 /** Returns null for anything that is not a marker, so foreign traffic in a room is counted, not fatal. */
 export function decodeMarker(content: string): Marker | null {
   if (!content.startsWith(PREFIX)) return null;
-  const parts = content.split('|', 6);
-  if (parts.length < 6) return null;
-  const [, runId, seqText, groupText, scheduledText] = parts;
-  if (!runId || !seqText || !groupText || !scheduledText) return null;
-  const seq = Number(seqText);
-  const group = Number(groupText);
-  const scheduledUs = Number(scheduledText);
+  // Every subscriber decodes every message: four indexOf and slices, not a split into an array.
+  const runEnd = content.indexOf('|', PREFIX.length);
+  const seqEnd = runEnd < 0 ? -1 : content.indexOf('|', runEnd + 1);
+  const groupEnd = seqEnd < 0 ? -1 : content.indexOf('|', seqEnd + 1);
+  const scheduledEnd = groupEnd < 0 ? -1 : content.indexOf('|', groupEnd + 1);
+  if (scheduledEnd < 0) return null;
+  // An empty field is not a marker (Number('') would read it as 0).
+  if (runEnd === PREFIX.length || seqEnd === runEnd + 1 || groupEnd === seqEnd + 1 || scheduledEnd === groupEnd + 1) return null;
+  const seq = Number(content.slice(runEnd + 1, seqEnd));
+  const group = Number(content.slice(seqEnd + 1, groupEnd));
+  const scheduledUs = Number(content.slice(groupEnd + 1, scheduledEnd));
   if (!Number.isSafeInteger(seq) || seq < 0) return null;
   if (!Number.isSafeInteger(group) || group < WARMUP_GROUP) return null;
   if (!Number.isSafeInteger(scheduledUs) || scheduledUs < 0) return null;
-  return { runId, seq, group, scheduledUs };
+  return { runId: content.slice(PREFIX.length, runEnd), seq, group, scheduledUs };
 }
 
 /** Short, URL- and marker-safe run id. */

@@ -34,6 +34,31 @@ describe('marker', () => {
     expect(encodeMarker({ runId: 'r', seq: 3, group: 4, scheduledUs: 5 }, 14)).toBe('rtb1|r|3|4|5|.');
   });
 
+  it('reads every string as the plain split-and-Number reading of the layout does', () => {
+    // The layout read the obvious way; decodeMarker reads it without allocating an array.
+    const byLayout = (content: string): unknown => {
+      if (!content.startsWith('rtb1|')) return null;
+      const parts = content.split('|', 6);
+      if (parts.length < 6 || parts.slice(1, 5).some((p) => p === '')) return null;
+      const [seq, group, scheduledUs] = parts.slice(2, 5).map(Number) as [number, number, number];
+      if (!Number.isSafeInteger(seq) || seq < 0 || !Number.isSafeInteger(group) || group < WARMUP_GROUP || !Number.isSafeInteger(scheduledUs) || scheduledUs < 0) return null;
+      return { runId: parts[1], seq, group, scheduledUs };
+    };
+    const fields = ['r', 'run', '', '7', '0', '-1', '-2', ' 3', '0x1f', '1e3', '1.5', 'NaN', '9007199254740993', '-0', '12|'];
+    let seed = 7;
+    const next = (): number => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31);
+    let markers = 0;
+    for (let i = 0; i < 20_000; i++) {
+      let content = next() % 10 === 0 ? 'rtb2|' : 'rtb1|';
+      for (let n = 0; n < 5; n++) content += fields[next() % fields.length]! + (next() % 10 === 0 ? '' : '|');
+      if (decodeMarker(content) !== null) markers++;
+      expect(decodeMarker(content), content).toEqual(byLayout(content));
+    }
+    // The strings cover both outcomes, not only rejections.
+    expect(markers).toBeGreaterThan(500);
+    expect(markers).toBeLessThan(19_000);
+  });
+
   it('makes distinct run ids', () => {
     const ids = new Set(Array.from({ length: 100 }, () => newRunId()));
     expect(ids.size).toBe(100);

@@ -90,6 +90,14 @@ describe('FrameReader', () => {
     }
   });
 
+  it('reads a U+FFFD the server really sent, and fails on one that stands for invalid bytes', () => {
+    const { seen, sink } = recordingSink();
+    const reader = new FrameReader(sink);
+    const frames = Buffer.concat([serverFrame(1, Buffer.from('ok \uFFFD ok')), serverFrame(1, Buffer.from([0x61, 0xef, 0xbf, 0xbd, 0xff]))]);
+    reader.feed(frames, 0, frames.length);
+    expect(seen).toEqual(['text:ok \uFFFD ok', 'fail:1007:WS_ERR_INVALID_UTF8']);
+  });
+
   it('reads a close frame without a code as 1005', () => {
     const { seen, sink } = recordingSink();
     new FrameReader(sink).feed(serverFrame(8, Buffer.alloc(0)), 0, 2);

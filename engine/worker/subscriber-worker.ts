@@ -206,7 +206,7 @@ const ticker = setInterval(() => {
   lastUtilization = performance.eventLoopUtilization();
   port.postMessage({
     type: 'tick',
-    connected: held.reduce((n, h) => n + (h.subscription.stats().connected ? 1 : 0), 0),
+    connected: held.reduce((n, h) => n + (h.subscription.isConnected() ? 1 : 0), 0),
     arrivals,
     utilization: utilization.utilization,
     eventLoopDelayP99Us: loopDelayUs(loopDelay.percentile(99), LOOP_RESOLUTION_MS),
