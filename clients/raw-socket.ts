@@ -19,7 +19,7 @@ function readBuffer(): Buffer {
   return sharedReadBuffer;
 }
 
-export function isSecure(url: URL): boolean {
+function isSecure(url: URL): boolean {
   return url.protocol === 'wss:' || url.protocol === 'https:';
 }
 
@@ -48,7 +48,7 @@ export function connectRaw(options: RawSocketOptions, onConnect: () => void, onB
 }
 
 /** Parses an HTTP/1.x response head (without its final blank line); null when it is not one. */
-export function parseResponseHead(head: string): { status: number; headers: Map<string, string> } | null {
+function parseResponseHead(head: string): { status: number; headers: Map<string, string> } | null {
   const lines = head.split('\r\n');
   const match = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '');
   if (!match) return null;
@@ -63,7 +63,7 @@ export function parseResponseHead(head: string): { status: number; headers: Map<
   return { status: Number(match[1]), headers };
 }
 
-export const MAX_HEAD_BYTES = 16 * 1024;
+const MAX_HEAD_BYTES = 16 * 1024;
 
 /**
  * Gathers a response head across reads. `push` returns null until the head is whole, then the

@@ -42,4 +42,20 @@ describe('pieces of JSON', () => {
     await writePieces(path, pieces);
     expect(readFileSync(path, 'utf8')).toBe(pieces.join(''));
   });
+
+  it('write two hours of per-second samples with no piece bigger than a row: a checkpoint allocates the same at hour 2 as at minute 1', () => {
+    const row = (second: number): Record<string, unknown> => ({ elapsedS: second + 0.1, measuring: true, step: null, connections: 1000, messagesSent: 0, messagesReceived: 17, serverCpuPct: 0.3, serverRssBytes: 80_000_000, generatorCpuPct: 1.2, generatorRssBytes: 170_000_000 + second, proxyCpuPct: null, proxyRssBytes: null, eventLoopDelayP99Us: 1234 });
+    const summary = { schema: 'rtbench.summary', transports: [{ transport: 'ws', latencyUs: { perMessage: { p50: 1 } }, samples: Array.from({ length: 7200 }, (_, i) => row(i)) }] };
+    let longest = 0;
+    let text = '';
+    for (const piece of jsonPieces(summary)) {
+      longest = Math.max(longest, piece.length);
+      text += piece;
+    }
+    expect(text).toBe(JSON.stringify(summary, null, 2));
+    // One row, indented, is about 450 characters; the whole is over 3 MB.
+    expect(text.length).toBeGreaterThan(3_000_000);
+    expect(longest).toBeLessThan(1000);
+  });
 });
+
