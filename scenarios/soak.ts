@@ -87,6 +87,7 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
     details: () => {
       const rows = context.samples();
       const serverRss = rssSeries(rows, 'server');
+      const settleS = config.intervalMs / 1000;
       const measured = rows.filter((r) => r.measuring);
       return {
         intervals,
@@ -95,8 +96,8 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
         measuredS: measuringSinceMs === null ? 0 : Math.round((Date.now() - measuringSinceMs) / 1000),
         plannedS: config.durationMs / 1000,
         totals: { disconnects: status.disconnects, reconnects: status.reconnects, failedReconnects: status.failedAttempts, timeouts: timeoutsIn(allErrors()) },
-        server: { rssStartBytes: serverRss.find((p) => p.bytes !== null)?.bytes ?? null, rssEndBytes: serverRss.findLast((p) => p.bytes !== null)?.bytes ?? null, rssSlopeBytesPerHour: memorySlopeBytesPerHour(serverRss), ...usageOfRows(measured, 'server') },
-        generatorRssSlopeBytesPerHour: memorySlopeBytesPerHour(rssSeries(rows, 'generator')),
+        server: { rssStartBytes: serverRss.find((p) => p.bytes !== null)?.bytes ?? null, rssEndBytes: serverRss.findLast((p) => p.bytes !== null)?.bytes ?? null, rssSlopeBytesPerHour: memorySlopeBytesPerHour(rssSeries(rows, 'server', settleS)), ...usageOfRows(measured, 'server') },
+        generatorRssSlopeBytesPerHour: memorySlopeBytesPerHour(rssSeries(rows, 'generator', settleS)),
         generatorHeap: heapTrend(intervals),
       };
     },

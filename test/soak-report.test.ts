@@ -1,5 +1,23 @@
 import { describe, expect, it } from 'vitest';
-import { intervalsCsv, memorySlopeBytesPerHour, type SoakInterval } from '../scenarios/soak-report.js';
+import { intervalsCsv, memorySlopeBytesPerHour, rssSeries, type SoakInterval } from '../scenarios/soak-report.js';
+import type { SampleRow } from '../core/result.js';
+
+describe('rssSeries', () => {
+  it('fits the slope from the end of the first interval: a drop after connecting neither hides nor fakes a trend', () => {
+    const row = (elapsedS: number, measuring: boolean, rssMiB: number): SampleRow => ({
+      elapsedS, measuring, step: null, connections: 0, messagesSent: 0, messagesReceived: 0, serverCpuPct: null, serverRssBytes: 1, generatorCpuPct: null,
+      generatorRssBytes: rssMiB * 1_048_576, proxyCpuPct: null, proxyRssBytes: null, eventLoopDelayP99Us: 0,
+    });
+    // Connecting (not measured), then 200 MiB falling to 140 in the first minute, then +1 MiB every 10 minutes.
+    const rows = [row(0, false, 300), ...Array.from({ length: 1800 }, (_, i) => row(10 + i, true, i < 60 ? 200 - i : 140 + (i - 60) / 600))];
+    const steady = memorySlopeBytesPerHour(rssSeries(rows, 'generator', 60))!;
+    expect(steady / 1_048_576).toBeCloseTo(6, 1);
+    // Fitted across the drop, the same half hour reads as shrinking: the drop hides the growth.
+    expect(memorySlopeBytesPerHour(rssSeries(rows, 'generator'))! / 1_048_576).toBeLessThan(0);
+    expect(rssSeries(rows, 'generator', 60)[0]!.elapsedS).toBe(70);
+    expect(rssSeries(rows, 'generator')).toHaveLength(1800);
+  });
+});
 
 describe('memorySlopeBytesPerHour', () => {
   it('fits a leak as its rate per hour, and a flat line as zero', () => {
