@@ -54,7 +54,6 @@ function subscribeBytes(job: WorkerJob): Buffer {
 async function runWorker(job: WorkerJob): Promise<void> {
   const shared = Buffer.allocUnsafe(64 * 1024);
   let reads = 0;
-  let opened = 0;
   const sockets: net.Socket[] = [];
   const request = subscribeBytes(job);
   const openOne = (): Promise<void> =>
@@ -81,9 +80,8 @@ async function runWorker(job: WorkerJob): Promise<void> {
     });
   for (let next = 0; next < job.sockets; next += CONNECT_CONCURRENCY) {
     await Promise.all(Array.from({ length: Math.min(CONNECT_CONCURRENCY, job.sockets - next) }, openOne));
-    opened = Math.min(job.sockets, next + CONNECT_CONCURRENCY);
   }
-  parentPort!.postMessage({ opened });
+  parentPort!.postMessage({ opened: job.sockets });
   parentPort!.on('message', (command: string) => {
     if (command === 'reads') parentPort!.postMessage({ reads });
     else {

@@ -4,11 +4,11 @@ import { open } from 'node:fs/promises';
  * Writing a long run's results without one big allocation per checkpoint.
  *
  * A soak rewrites summary.json and samples.csv every round, and both grow by a row every second: at
- * two hours that was a 3 MB string plus a 3 MB buffer per file per checkpoint. Allocations that grow
- * like that leave the allocator holding ever larger free blocks, so the generator's RSS rose with
- * time (about 11 MiB/h in the 2-hour soaks) while its JavaScript heap stayed flat. Here the text is
+ * two hours that was a 3 MB string plus a 3 MB buffer per file per checkpoint. Here the text is
  * produced in small pieces and copied through one fixed-size buffer, so a checkpoint allocates the
- * same small amounts at minute 1 and at hour 2.
+ * same small amounts at minute 1 and at hour 2. This was suspected of the generator's RSS growth in
+ * long soaks; two soaks side by side, with and without it, grew alike (README, soak section), so it
+ * bounds a checkpoint's allocations but is not that growth's cause.
  */
 
 const CHUNK_BYTES = 64 * 1024;
