@@ -1,6 +1,5 @@
-import { Client } from 'undici';
-import { nowUs } from '../core/clock.js';
 import { DeliveryState } from './delivery.js';
+import { KeepAliveGet } from './keep-alive-get.js';
 import { ConnectionLoop, subscriptionOf } from './reconnect.js';
 import type { ClientContext, LongPollSpec, SubscriberHandlers, Subscription, TransportClient } from './types.js';
 
@@ -14,49 +13,33 @@ export const longPollingClient: TransportClient<'long-polling'> = {
   name: 'long-polling',
   subscribe(context: ClientContext, spec: LongPollSpec, handlers: SubscriberHandlers): Subscription {
     const state = new DeliveryState(handlers);
-    // One connection per subscriber, as a browser holds one: polls go out one after another on it.
-    // A shared keep-alive pool opened new sockets when thousands of answers landed at once (about
-    // 1.6 per subscriber at 5,000), which ran a 10,000-subscriber generator out of descriptors.
-    const connection = new Client(new URL(spec.poll(null).url).origin, {
-      pipelining: 1,
-      // An idle connection is kept as long as a poll may last (a server without a hold: 10 minutes).
-      keepAliveTimeout: spec.pollLimitMs > 0 ? spec.pollLimitMs : 600_000,
-      connect: { timeout: context.connectTimeoutMs, ...(context.localAddress ? { localAddress: context.localAddress } : {}) },
-    });
-    let socketUp = false;
     const socketOpened = new Set<() => void>();
-    connection.on('connect', () => {
-      socketUp = true;
-      for (const wake of socketOpened) wake();
-      socketOpened.clear();
-    });
-    connection.on('disconnect', () => (socketUp = false));
+    // One connection per subscriber, as a browser holds one: polls go out one after another on it.
+    // (A shared keep-alive pool opened new sockets when thousands of answers landed at once, about
+    // 1.6 per subscriber at 5,000, which ran a 10,000-subscriber generator out of descriptors.)
+    const connection = new KeepAliveGet(
+      new URL(spec.poll(null).url),
+      { connectTimeoutMs: context.connectTimeoutMs, ...(context.localAddress ? { localAddress: context.localAddress } : {}) },
+      () => {
+        for (const wake of socketOpened) wake();
+        socketOpened.clear();
+      },
+    );
 
     const loop = new ConnectionLoop(
       context.reconnect,
       context.random,
       ({ opened, lost }) => {
         // One "connection" of a long poll is a chain of polls that ends at the first failure.
-        const controller = new AbortController();
+        let stopped = false;
         const pollOnce = async (request: { url: string; headers: Readonly<Record<string, string>> }, limitMs: number, answered?: () => void, probe = false): Promise<void> => {
-          const url = new URL(request.url);
-          const response = await connection.request({
-            path: url.pathname + url.search,
-            method: 'GET',
-            headers: { accept: 'application/json', ...request.headers },
-            signal: controller.signal,
-            headersTimeout: limitMs,
-            bodyTimeout: limitMs,
-          });
-          const body = await response.body.text();
-          const receivedUs = nowUs();
-          const answer = { status: response.statusCode, headers: response.headers, body };
+          const answer = await connection.get(new URL(request.url), { accept: 'application/json', ...request.headers }, limitMs);
           const delivery = probe && spec.readProbe ? spec.readProbe(answer) : spec.read(answer, state.cursor);
           // An answer the profile does not accept ends this chain; the loop reconnects.
           if (delivery.ends) throw Object.assign(new Error(delivery.error ?? 'LP_REFUSED'), { code: delivery.error ?? 'LP_REFUSED' });
           // Counted as connected before the answer's messages are handed on, as the other transports are.
           answered?.();
-          state.deliver(delivery, receivedUs);
+          state.deliver(delivery, answer.receivedUs);
         };
         const run = async (): Promise<void> => {
           if (spec.probe) {
@@ -64,19 +47,20 @@ export const longPollingClient: TransportClient<'long-polling'> = {
             // the server answers at once: it proves the connection works before it counts as open
             // (without it, every refused reconnect attempt would count as a connection).
             await pollOnce(spec.probe(state.resumeFrom(context.resume)), context.connectTimeoutMs, opened, true);
-          } else if (socketUp) opened();
+          } else if (connection.socketUp) opened();
           else socketOpened.add(opened);
-          while (!controller.signal.aborted) await pollOnce(spec.poll(state.resumeFrom(context.resume)), spec.pollLimitMs);
+          while (!stopped) await pollOnce(spec.poll(state.resumeFrom(context.resume)), spec.pollLimitMs);
         };
         run().catch((error: unknown) => {
           socketOpened.delete(opened);
           const code = (error as { code?: string })?.code;
-          lost(controller.signal.aborted ? 'INTERRUPTED' : typeof code === 'string' ? code : 'LP_ERROR');
+          lost(stopped ? 'INTERRUPTED' : typeof code === 'string' ? code : 'LP_ERROR');
         });
         return {
           stop: () => {
             lost('INTERRUPTED');
-            controller.abort();
+            stopped = true;
+            connection.abort();
           },
         };
       },
@@ -87,7 +71,7 @@ export const longPollingClient: TransportClient<'long-polling'> = {
       ...subscription,
       close: async () => {
         await subscription.close();
-        await connection.destroy().catch(() => {});
+        connection.abort();
       },
     };
   },

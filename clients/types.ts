@@ -1,4 +1,3 @@
-import type { Dispatcher } from 'undici';
 import type { Random } from '../core/random.js';
 import type { TransportName } from '../core/transports.js';
 
@@ -109,8 +108,6 @@ export interface ClientContext {
   readonly resume: boolean;
   readonly reconnect: ReconnectPolicy;
   readonly connectTimeoutMs: number;
-  /** Shared HTTP connection pool for SSE (bound to `localAddress` when one is set). */
-  readonly dispatcher: Dispatcher;
   /** Source address for connections (127.0.0.x spreads sockets over several loopback addresses). */
   readonly localAddress?: string;
   readonly random: Random;

@@ -1,5 +1,4 @@
 import { availableParallelism } from 'node:os';
-import { Agent } from 'undici';
 import { CLIENTS } from '../clients/index.js';
 import type { ClientContext } from '../clients/types.js';
 import type { TransportName } from '../core/transports.js';
@@ -80,7 +79,6 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
   const log = (line: string): void => reporter.log(`${transport}: ${line}`);
   const transportAbort = new AbortController();
   const signal = AbortSignal.any([request.signal, transportAbort.signal]);
-  const dispatcher = new Agent({ keepAliveTimeout: 60_000, connect: { timeout: common.connectTimeoutMs } });
   let cluster: ServerCluster | null = null;
   let proxy: ChildHandle | null = null;
   let sampler: ResourceSampler | null = null;
@@ -157,7 +155,6 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
       resume,
       reconnect: { baseMs: RECONNECT_POLICY.baseMs, maxMs: Math.min(RECONNECT_POLICY.maxMs, scenario.reconnectMaxMs?.(request.scenarioConfig) ?? RECONNECT_POLICY.maxMs) },
       connectTimeoutMs: common.connectTimeoutMs,
-      dispatcher,
       random: seededRandom(common.seed),
     };
     const target = targetHandle(profile, plan.ref, targetContext(common, transport, runId, baseUrl, upstream, resume, proxy ? [baseUrl] : instanceUrls));
@@ -217,7 +214,6 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
   } finally {
     stopping = true;
     await sampler?.stop();
-    await dispatcher.destroy().catch(() => {});
     await proxy?.stop();
     await cluster?.stop();
   }

@@ -18,7 +18,6 @@ async function proxyFor(url: string): Promise<{ proxy: DelayProxy; url: string }
 function subscribe(transport: TransportName, url: string, room: string, options: { resume?: boolean } = {}) {
   const resume = options.resume ?? true;
   const ctx = clientContext({ resume });
-  cleanup.add(() => ctx.dispatcher.destroy());
   const sub = collect(transport, ctx, referenceSpec(referenceTarget(url, transport, { resume }), room));
   cleanup.add(() => sub.subscription.close());
   return sub;

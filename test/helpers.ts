@@ -1,4 +1,4 @@
-import { Agent, request } from 'undici';
+import { request } from 'undici';
 import { afterEach } from 'vitest';
 import type { FastifyInstance } from 'fastify';
 import { buildServer, type ServerOptions } from '../servers/app.js';
@@ -21,7 +21,6 @@ export function clientContext(overrides: Partial<ClientContext> = {}): ClientCon
     resume: true,
     reconnect: { baseMs: 10, maxMs: 100 },
     connectTimeoutMs: 5000,
-    dispatcher: new Agent({ keepAliveTimeout: 10_000 }),
     random: seededRandom(7),
     ...overrides,
   };

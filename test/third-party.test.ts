@@ -23,7 +23,6 @@ describe.skipIf(rabbitmq !== null)('RabbitMQ Web-STOMP (rabbitmq profile)', () =
     const target = referenceTarget(RABBITMQ_WEB_STOMP, 'stomp', { runId: `t${Date.now()}`, resume: false });
     const provisioned = await rabbitmqProfile.provision(target, { rooms: 1, subscriberRooms: [0], tag: '', concurrency: 1 });
     const ctx = clientContext({ resume: false });
-    cleanup.add(() => ctx.dispatcher.destroy());
     const sub = collect('stomp', ctx, rabbitmqProfile.subscription(target, provisioned, { index: 0, room: 0 }));
     cleanup.add(() => sub.subscription.close());
     await sub.subscription.ready;

@@ -18,7 +18,6 @@ const SCRIPT = `
 import https from 'node:https';
 import { readFileSync } from 'node:fs';
 import { WebSocketServer } from 'ws';
-import { Agent } from 'undici';
 import { openWebSocket } from './dist/clients/ws-connection.js';
 import { sseClient } from './dist/clients/sse.js';
 const [key, cert] = process.argv.slice(1);
@@ -38,7 +37,7 @@ for (const host of ['localhost', '127.0.0.1']) {
       closed: (code) => { if (code !== 'INTERRUPTED') seen.push(host + ' ws ' + code); resolve(); },
     });
   });
-  const context = { resume: false, reconnect: { baseMs: 10, maxMs: 100 }, connectTimeoutMs: 5000, dispatcher: new Agent(), random: Math.random };
+  const context = { resume: false, reconnect: { baseMs: 10, maxMs: 100 }, connectTimeoutMs: 5000, random: Math.random };
   const spec = { transport: 'sse', url: () => 'https://' + host + ':' + port + '/events', headers: () => ({}), openEvent: null, events: ['message'], read: (event) => ({ messages: [{ content: event.data }] }) };
   await new Promise((resolve) => {
     const subscription = sseClient.subscribe(context, spec, { onMessage: (content) => { seen.push(host + ' ' + content); void subscription.close(); resolve(); } });

@@ -5,7 +5,6 @@
  */
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
-import { Agent } from 'undici';
 import { CLIENTS } from '../../clients/index.js';
 import type { ClientContext, Subscription, TransportClient } from '../../clients/types.js';
 import { profileFromRef } from '../../targets/load.js';
@@ -32,7 +31,6 @@ const contexts: ClientContext[] = addresses.map((localAddress) => ({
   resume: init.target.resume,
   reconnect: init.reconnect,
   connectTimeoutMs: init.target.connectTimeoutMs,
-  dispatcher: new Agent({ keepAliveTimeout: 60_000, connect: { timeout: init.target.connectTimeoutMs, ...(localAddress ? { localAddress } : {}) } }),
   random,
   ...(localAddress ? { localAddress } : {}),
 }));
@@ -184,7 +182,6 @@ async function handle(message: ToWorker): Promise<unknown> {
     case 'close':
       await Promise.all(held.map((h) => h.subscription.close()));
       held.length = 0;
-      await Promise.all(contexts.map((c) => c.dispatcher.destroy()));
       clearInterval(ticker);
       return null;
   }
