@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { deliverOnce } from '../servers/bus.js';
-import { MemoryBus as RoomBus } from '../servers/memory-bus.js';
+import { MemoryBus as RoomBus, SYNC_FAN_OUT_MAX } from '../servers/memory-bus.js';
 
 describe('RoomBus', () => {
   it('numbers messages per room from 1 and serialises each once', () => {
@@ -38,20 +38,37 @@ describe('RoomBus', () => {
     expect(bus.since('r', 8).messages.map((p) => p.message.id)).toEqual([9, 10]);
   });
 
-  it('fans out live messages after the publish returns, in order, until unsubscribed', async () => {
+  it('fans a small room out before the publish returns, in order, until unsubscribed', () => {
     const bus = new RoomBus({ historyLimit: 3 });
     const seen: number[] = [];
     const unsubscribe = bus.follow('r', null, { replay: () => {}, live: (p) => seen.push(p.message.id), fail: () => {} });
     bus.publish('r', 'u', 'a');
+    expect(seen).toEqual([1]);
     bus.publish('r', 'u', 'b');
     bus.publish('other', 'u', 'x');
-    expect(seen).toEqual([]);
-    await nextTurn();
     expect(seen).toEqual([1, 2]);
     unsubscribe();
     bus.publish('r', 'u', 'c');
+    expect(seen).toEqual([1, 2]);
+  });
+
+  it('fans a big room out on the next turn, and a message never overtakes one still pending', async () => {
+    const bus = new RoomBus({ historyLimit: 10 });
+    const seen: number[] = [];
+    const send = deliverOnce((p) => seen.push(p.message.id));
+    bus.follow('r', null, { replay: () => {}, live: send, fail: () => {} });
+    const others = Array.from({ length: SYNC_FAN_OUT_MAX }, () => bus.follow('r', null, { replay: () => {}, live: () => {}, fail: () => {} }));
+    bus.publish('r', 'u', 'a');
+    expect(seen).toEqual([]);
+    // The room is small again, but message 1 is still on its way: message 2 must wait behind it
+    // (delivered first, 1 would then be skipped by deliverOnce as already seen: lost).
+    others.pop()?.();
+    bus.publish('r', 'u', 'b');
+    expect(seen).toEqual([]);
     await nextTurn();
     expect(seen).toEqual([1, 2]);
+    bus.publish('r', 'u', 'c');
+    expect(seen).toEqual([1, 2, 3]);
   });
 
   it('never sends a subscriber who replayed a message the same message again', async () => {
