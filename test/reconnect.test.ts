@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { DeliveryState } from '../clients/delivery.js';
-import { type ConnectionCallbacks, ConnectionLoop, reconnectDelayMs, subscriptionOf } from '../clients/reconnect.js';
+import { type ConnectionCallbacks, ConnectionLoop, connectedCount, reconnectDelayMs, subscriptionOf } from '../clients/reconnect.js';
 import { cursorAfterGap } from '../targets/reference.js';
 
 const policy = { baseMs: 100, maxMs: 5000 };
@@ -69,6 +69,32 @@ describe('ConnectionLoop', () => {
     vi.advanceTimersByTime(50);
     expect(attempts).toHaveLength(5);
     expect(errors).toEqual(['WS_CLOSE_1006', 'ECONNREFUSED', 'ECONNREFUSED', 'WS_CLOSE_1006']);
+  });
+
+  it("keeps the thread's count of connected loops through opens, losses, reconnects and closes", async () => {
+    const base = connectedCount();
+    const a = fakeTransport();
+    const b = fakeTransport();
+    a.attempts[0]!.opened();
+    a.attempts[0]!.opened(); // a transport that signals twice counts once
+    b.attempts[0]!.opened();
+    await Promise.all([a.loop.ready, b.loop.ready]);
+    expect(connectedCount() - base).toBe(2);
+    a.attempts[0]!.lost('WS_CLOSE_1006');
+    a.attempts[0]!.lost('WS_CLOSE_1006'); // and loses once
+    expect(connectedCount() - base).toBe(1);
+    vi.advanceTimersByTime(50);
+    a.attempts[1]!.lost('ECONNREFUSED'); // a failed attempt was never connected
+    expect(connectedCount() - base).toBe(1);
+    vi.advanceTimersByTime(100);
+    a.attempts[2]!.opened();
+    expect(connectedCount() - base).toBe(2);
+    b.loop.close();
+    b.loop.close();
+    expect(connectedCount() - base).toBe(1);
+    a.attempts[2]!.lost('WS_CLOSE_1006');
+    a.loop.close(); // closed while waiting to reconnect: nothing left to take off
+    expect(connectedCount() - base).toBe(0);
   });
 
   it('treats a failed first connection as a setup error: ready rejects with the code, no retry', async () => {

@@ -6,6 +6,7 @@
 import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { CLIENTS } from '../../clients/index.js';
+import { connectedCount } from '../../clients/reconnect.js';
 import type { ClientContext, Subscription, TransportClient } from '../../clients/types.js';
 import { profileFromRef } from '../../targets/load.js';
 import { nowUs, setClockOffsetUs } from '../../core/clock.js';
@@ -203,7 +204,7 @@ const ticker = setInterval(() => {
   lastUtilization = performance.eventLoopUtilization();
   port.postMessage({
     type: 'tick',
-    connected: held.reduce((n, h) => n + (h.subscription.isConnected() ? 1 : 0), 0),
+    connected: connectedCount(),
     arrivals,
     utilization: utilization.utilization,
     eventLoopDelayP99Us: loopDelayUs(loopDelay.percentile(99), LOOP_RESOLUTION_MS),
