@@ -4,6 +4,7 @@ import { duration, integer } from '../engine/options.js';
 import { preflight } from '../engine/preflight.js';
 import { addCounts, addErrors, aggregateResult, emptyCounts, errorsSince } from '../engine/aggregate.js';
 import { Recorder } from '../engine/recorder.js';
+import { SentCounter } from '../engine/sent-counter.js';
 import { sleep } from '../core/sleep.js';
 import { type RampStep, breakingCause, errorRate, parsePercent, parseSteps, stepPlan } from './ramp-step.js';
 import { stepHealth } from './step-health.js';
@@ -43,6 +44,7 @@ async function run(context: ScenarioContext, config: RampConfig): Promise<void> 
   /** Subscribers connected per room: the audience each room's messages are expected by. */
   const heldPerRoom = new Map<number, number>();
   let current: { step: number; publishRecorder: Recorder } | null = null;
+  const sent = new SentCounter();
   let breakingPoint: { step: number; connections: number; errorRate: number; cause: string } | null = null;
   const extraReasons: string[] = [];
 
@@ -52,7 +54,7 @@ async function run(context: ScenarioContext, config: RampConfig): Promise<void> 
     ownDelay: () => pool.ownDelay,
     live: () => ({
       connections: pool.live().connected,
-      sent: current?.publishRecorder.attemptedMessages ?? 0,
+      sent: sent.total,
       received: pool.live().arrivals,
       measuring: current !== null,
       step: current?.step ?? null,
@@ -88,6 +90,7 @@ async function run(context: ScenarioContext, config: RampConfig): Promise<void> 
         audience: (room) => heldPerRoom.get(room) ?? 0,
         onStart: (publishRecorder) => {
           current = { step: step + 1, publishRecorder }; // 1-based, as in the report
+          sent.follow(publishRecorder);
           pool.takeHealth(); // after the workers' measure replies: every older tick has been received and is dropped
         },
       });

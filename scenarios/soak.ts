@@ -4,9 +4,9 @@ import { duration, integer } from '../engine/options.js';
 import { preflight } from '../engine/preflight.js';
 import { addCounts, addErrors, aggregateResult, emptyCounts, errorsSince, foldEncoded } from '../engine/aggregate.js';
 import type { ConnectionStatus } from '../engine/worker/protocol.js';
-import type { Recorder } from '../engine/recorder.js';
 import { usageOfRows } from '../engine/sampler.js';
 import { sleep } from '../core/sleep.js';
+import { SentCounter } from '../engine/sent-counter.js';
 import { heapAfterGcBytes } from '../core/heap.js';
 import { loadRequest, measureRound, roomsOf, startPool, subscriberSpecs, warmUp } from './pool-run.js';
 import { withCommonSections } from './tables.js';
@@ -68,7 +68,7 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
   const heldPerRoom = new Map<number, number>();
   const faultLog: Array<{ atMs: number; what: string }> = [];
   let measuringSinceMs: number | null = null;
-  let current: Recorder | null = null;
+  const sent = new SentCounter();
   let status: ConnectionStatus = { held: 0, connected: 0, disconnects: 0, reconnects: 0, failedAttempts: 0, gaps: 0, lastOpenedUs: 0, errors: {} };
   /** Publish and connect errors, plus every subscriber error so far (cumulative, from the connection status). */
   const allErrors = (): Record<string, number> => {
@@ -82,7 +82,7 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
     subscribers: config.connections,
     generatorThreads: config.workers + 1,
     ownDelay: () => pool.ownDelay,
-    live: () => ({ connections: pool.live().connected, sent: current?.attemptedMessages ?? 0, received: pool.live().arrivals, measuring: measuringSinceMs !== null }),
+    live: () => ({ connections: pool.live().connected, sent: sent.total, received: pool.live().arrivals, measuring: measuringSinceMs !== null }),
     measured: () => ({ result: aggregateResult(totals, { perMessage: histograms, ...publishHistograms }, allErrors()), reconnects: status.reconnects, gaps: status.gaps }),
     details: () => {
       const rows = context.samples();
@@ -141,7 +141,7 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
         deadlineMs: roundDeadlineMs,
         payloadBytes: config.payloadBytes,
         audience: (room) => heldPerRoom.get(room) ?? 0,
-        onStart: (recorder) => (current = recorder),
+        onStart: (recorder) => sent.follow(recorder),
       });
       const before = status;
       const now = await pool.status();
@@ -196,7 +196,6 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
     status = await pool.status();
   } finally {
     for (const timer of timers) clearTimeout(timer);
-    current = null;
     await pool.close();
     await publisher.close();
   }

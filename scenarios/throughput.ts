@@ -6,6 +6,7 @@ import { addCounts, addErrors, aggregateResult, emptyCounts, errorsSince } from 
 import { duration, integer } from '../engine/options.js';
 import { preflight } from '../engine/preflight.js';
 import type { Recorder } from '../engine/recorder.js';
+import { SentCounter } from '../engine/sent-counter.js';
 import type { Scenario, ScenarioContext } from '../engine/scenario.js';
 import { loadRequest, measureRound, roomsOf, startPool, subscriberSpecs, warmUp } from './pool-run.js';
 import { stepPlan } from './ramp-step.js';
@@ -69,13 +70,14 @@ async function run(context: ScenarioContext, config: ThroughputConfig): Promise<
   const errors: Record<string, number> = {};
   const heldPerRoom = new Map<number, number>();
   let current: { step: number; recorder: Recorder } | null = null;
+  const sent = new SentCounter();
   let stopped: { rate: number; causes: string[] } | null = null;
 
   context.observe({
     subscribers: config.subscribers,
     generatorThreads: config.workers + 1,
     ownDelay: () => pool.ownDelay,
-    live: () => ({ connections: pool.live().connected, sent: current?.recorder.attemptedMessages ?? 0, received: pool.live().arrivals, measuring: current !== null, step: current?.step ?? null }),
+    live: () => ({ connections: pool.live().connected, sent: sent.total, received: pool.live().arrivals, measuring: current !== null, step: current?.step ?? null }),
     measured: () => ({ result: aggregateResult(totals, { perMessage: histograms, ...publishHistograms }, errors), reconnects: 0, gaps: 0 }),
     details: () => {
       const passed = steps.filter((s) => s.passed);
@@ -120,6 +122,7 @@ async function run(context: ScenarioContext, config: ThroughputConfig): Promise<
         audience: (room) => heldPerRoom.get(room) ?? 0,
         onStart: (recorder) => {
           current = { step, recorder };
+          sent.follow(recorder);
           pool.takeHealth();
         },
       });
