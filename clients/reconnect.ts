@@ -144,7 +144,6 @@ export function subscriptionOf(loop: ConnectionLoop, state: DeliveryState): Subs
       gaps: state.gaps,
       cursor: state.cursor,
     }),
-    isConnected: () => loop.connected,
     interrupt: () => loop.interrupt(),
     close: async () => loop.close(),
   };

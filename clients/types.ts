@@ -132,8 +132,6 @@ export interface Subscription {
   /** Resolves when the first connection is established; rejects (with a coded error) if it fails. */
   readonly ready: Promise<void>;
   stats(): SubscriptionStats;
-  /** `stats().connected` without building the rest: the worker counts its live connections twice a second. */
-  isConnected(): boolean;
   /** Drops the current connection as a network failure would; the client then reconnects by itself. */
   interrupt(): void;
   close(): Promise<void>;
