@@ -7,7 +7,7 @@ import { LIST_TTL_MS, LIVENESS_MS, REFRESH_MS, type AgentInfo, type FromAgent, t
 import { GENERATOR_CPU_LIMIT_PCT } from './saturation.js';
 import { lostReply, type MemberLedger } from './lost-agent.js';
 import type { PlannedMessage } from './recorder.js';
-import type { FromWorker, ToWorker, WorkerInit } from './worker/protocol.js';
+import type { ConnectReply, FromWorker, ToWorker, WorkerInit } from './worker/protocol.js';
 
 /** How long a coordinator waits for the agents it was asked for. */
 export const AGENT_WAIT_MS = 30_000;
@@ -96,7 +96,9 @@ export class RemoteMember extends EventEmitter implements MemberLedger {
       const request = this.outstanding.get(body.id);
       this.outstanding.delete(body.id);
       if (request?.type === 'connect' && body.type === 'reply') {
-        for (const [room, n] of Object.entries((body.value as { okByRoom: Record<string, number> }).okByRoom)) {
+        const reply = body.value as ConnectReply;
+        this.connected = reply.connected;
+        for (const [room, n] of Object.entries(reply.okByRoom)) {
           for (let i = 0; i < n; i++) this.heldRooms.push(Number(room));
         }
       }

@@ -30,6 +30,7 @@ export function lostReply(request: ToWorker, ledger: MemberLedger): unknown {
         okByRoom: {},
         failed: request.subscribers.length > 0 ? { [AGENT_LOST]: request.subscribers.length } : {},
         connectHistogram: encodeHistogram(newHistogram()),
+        connected: 0,
       } satisfies ConnectReply;
     case 'warm-status':
       return { warmed: 0, held: 0 };

@@ -115,10 +115,13 @@ export class ResourceSampler {
     return { cpu: previous ? cpuPercent(previous, reading) : null, memory };
   }
 
-  private async sample(): Promise<void> {
+  private async sample(final = false): Promise<void> {
     // CPU time advances in 10 ms ticks: a share computed over a few milliseconds is noise (it can
     // read thousands of percent), so an interval shorter than this is not sampled.
-    if (this.rows.length > 0 && performance.now() - this.lastSampleMs < MIN_INTERVAL_MS) return;
+    if (this.rows.length > 0 && performance.now() - this.lastSampleMs < MIN_INTERVAL_MS) {
+      if (final) this.foldTail();
+      return;
+    }
     const usage = await this.usage();
     const now = performance.now();
     const counters = this.counters();
@@ -142,12 +145,28 @@ export class ResourceSampler {
     this.lastSampleMs = now;
   }
 
-  /** Stops sampling; a last partial interval is kept if it is long enough to mean something. */
+  /**
+   * The messages of a last interval too short for a CPU share go to the previous row, so the rows'
+   * counts add up to the run's (a burst's last messages could otherwise fall in no row). Between
+   * readings nothing is lost: counts not yet in a row are in the next one.
+   */
+  private foldTail(): void {
+    const counters = this.counters();
+    const last = this.rows.at(-1) as SampleRow;
+    this.rows[this.rows.length - 1] = {
+      ...last,
+      messagesSent: last.messagesSent + counters.sent - this.last.sent,
+      messagesReceived: last.messagesReceived + counters.received - this.last.received,
+    };
+    this.last = counters;
+  }
+
+  /** Stops sampling; a last partial interval is its own row if it is long enough to mean something. */
   async stop(): Promise<void> {
     if (this.timer) clearInterval(this.timer);
     this.timer = null;
     await this.sampling;
-    await this.sample();
+    await this.sample(true);
     this.loopDelay.disable();
     pidusage.clear();
   }

@@ -8,6 +8,7 @@ import type { PublishChannel } from '../targets/types.js';
 import type { SubscriberPool } from '../engine/worker/pool.js';
 import { measureRound, startPool, subscriberSpecs, warmUp, type Round } from './pool-run.js';
 import type { PlannedMessage } from '../engine/recorder.js';
+import { SentCounter } from '../engine/sent-counter.js';
 
 /** What a pooled burst needs of the burst's configuration (burst.ts's BurstConfig has it all). */
 export interface PooledBurstConfig {
@@ -52,11 +53,12 @@ export async function runPooledBurst(context: ScenarioContext, config: PooledBur
   let held = 0;
   let measuring = false;
   let status = { reconnects: 0, gaps: 0 };
+  const sent = new SentCounter();
   context.observe({
     subscribers: config.subscribers,
     generatorThreads: LOCAL_THREADS + 1,
     ownDelay: () => pool?.ownDelay ?? NO_OWN_DELAY,
-    live: () => ({ connections: pool?.live().connected ?? 0, sent: 0, received: pool?.live().arrivals ?? 0, measuring }),
+    live: () => ({ connections: pool?.live().connected ?? 0, sent: sent.total, received: pool?.live().arrivals ?? 0, measuring }),
     measured: () => ({ result: result ?? new Recorder({ runId: context.runId, plan: [], deadlineUs: 1 }).result(0), ...status }),
   });
   try {
@@ -72,7 +74,7 @@ export async function runPooledBurst(context: ScenarioContext, config: PooledBur
     await warmUp(context, pool, publisher, 1, config.payloadBytes, held);
     context.log(`publishing ${config.bursts} bursts of ${config.burstSize} (${plan.length} messages)`);
     measuring = true;
-    const round = await measureRound(context, pool, publisher, { plan, deadlineMs: config.deadlineMs, payloadBytes: config.payloadBytes, audience: () => held });
+    const round = await measureRound(context, pool, publisher, { plan, deadlineMs: config.deadlineMs, payloadBytes: config.payloadBytes, audience: () => held, onStart: (recorder) => sent.follow(recorder) });
     measuring = false;
     result = pooledResult(round);
     const { reconnects, gaps } = await pool.status();

@@ -13,7 +13,8 @@ import { stepPlan } from './ramp-step.js';
 import type { Scenario, ScenarioContext } from '../engine/scenario.js';
 import { type FaultRow, faultsSection } from './faults-report.js';
 import { withCommonSections } from './tables.js';
-import { type MessageCounts } from '../core/result.js';
+import type { LiveCounters, MessageCounts } from '../core/result.js';
+import { SentCounter } from '../engine/sent-counter.js';
 
 export interface FaultsConfig {
   readonly connections: number;
@@ -113,15 +114,43 @@ async function inject(context: ScenarioContext, kind: FaultKind, config: FaultsC
   }
 }
 
-/** The pool of the mode being run, for the per-second samples. */
-let activePool: SubscriberPool | null = null;
-/** The workers' own timestamping delay over the modes already run. */
-let ownDelaySoFar: OwnDelay = NO_OWN_DELAY;
+/**
+ * What the per-second samples and the own-delay bound read while the modes run one after another,
+ * each with a pool of its own. A new pool counts arrivals from zero: the finished modes' counts are
+ * carried here, so the second a mode changes does not read a negative number of messages.
+ */
+class ModesLive {
+  private pool: SubscriberPool | null = null;
+  private ownDelayBefore: OwnDelay = NO_OWN_DELAY;
+  private receivedBefore = 0;
+  readonly sent = new SentCounter();
+
+  begin(pool: SubscriberPool): void {
+    this.pool = pool;
+  }
+
+  end(pool: SubscriberPool): void {
+    this.ownDelayBefore = mergeOwnDelay([this.ownDelayBefore, pool.ownDelay]);
+    this.receivedBefore += pool.live().arrivals;
+    this.sent.follow(null);
+    this.pool = null;
+  }
+
+  get ownDelay(): OwnDelay {
+    return mergeOwnDelay([this.ownDelayBefore, this.pool?.ownDelay ?? NO_OWN_DELAY]);
+  }
+
+  counters(): LiveCounters {
+    const pool = this.pool?.live();
+    return { connections: pool?.connected ?? 0, sent: this.sent.total, received: this.receivedBefore + (pool?.arrivals ?? 0), measuring: this.pool !== null };
+  }
+}
 
 async function runMode(
   context: ScenarioContext,
   config: FaultsConfig,
   resume: boolean,
+  live: ModesLive,
   measured: { rows: FaultRow[]; histograms: string[]; totals: Record<keyof MessageCounts, number>; errors: Record<string, number> },
 ): Promise<void> {
   const { rows, histograms, totals, errors } = measured;
@@ -129,7 +158,7 @@ async function runMode(
   const target = context.target.withResume(resume);
   const provisioned = await target.provision({ rooms: 1, subscriberRooms: roomsOf(config.connections, 1), tag: resume ? '-resume' : '-noresume' });
   const pool = startPool(context, config.workers, provisioned, target);
-  activePool = pool;
+  live.begin(pool);
   // The publisher talks to the server directly, so it keeps publishing through subscriber-side faults.
   const publisher = target.direct().publisher(provisioned);
   try {
@@ -162,6 +191,7 @@ async function runMode(
         deadlineMs: config.deadlineMs,
         payloadBytes: config.payloadBytes,
         audience: () => held,
+        onStart: (recorder) => live.sent.follow(recorder),
       });
       await fault;
       const after = await pool.status();
@@ -185,8 +215,7 @@ async function runMode(
       await context.checkpoint();
     }
   } finally {
-    ownDelaySoFar = mergeOwnDelay([ownDelaySoFar, pool.ownDelay]);
-    activePool = null;
+    live.end(pool);
     await pool.close();
     await publisher.close();
   }
@@ -199,12 +228,12 @@ async function run(context: ScenarioContext, config: FaultsConfig): Promise<void
   const histograms: string[] = [];
   const totals = emptyCounts();
   const errors: Record<string, number> = {};
-  ownDelaySoFar = NO_OWN_DELAY;
+  const live = new ModesLive();
   context.observe({
     subscribers: config.connections,
     generatorThreads: config.workers + 1,
-    ownDelay: () => mergeOwnDelay([ownDelaySoFar, activePool?.ownDelay ?? NO_OWN_DELAY]),
-    live: () => ({ connections: activePool?.live().connected ?? 0, sent: 0, received: activePool?.live().arrivals ?? 0, measuring: activePool !== null }),
+    ownDelay: () => live.ownDelay,
+    live: () => live.counters(),
     measured: () => ({
       result: aggregateResult(totals, { perMessage: histograms }, errors),
       reconnects: rows.reduce((n, r) => n + r.reconnects, 0),
@@ -220,7 +249,7 @@ async function run(context: ScenarioContext, config: FaultsConfig): Promise<void
       context.log(why);
       continue;
     }
-    await runMode(context, config, resume, { rows, histograms, totals, errors });
+    await runMode(context, config, resume, live, { rows, histograms, totals, errors });
   }
 }
 

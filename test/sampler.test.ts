@@ -114,6 +114,19 @@ describe('ResourceSampler', () => {
     expect(sampler.rows.length).toBe(rowsAtStop);
   });
 
+  it('puts the messages of a last interval too short to sample into the previous row, so the rows add up', async () => {
+    let counters = { connections: 1, sent: 0, received: 0, measuring: true };
+    const sampler = new ResourceSampler({ generator: process.pid }, () => counters, 60_000);
+    await sampler.start();
+    cleanup.add(() => sampler.stop());
+    counters = { ...counters, sent: 4, received: 40 };
+    await sampler.sampleNow();
+    counters = { ...counters, sent: 7, received: 70 };
+    await sampler.stop();
+    expect(sampler.rows).toHaveLength(1);
+    expect(sampler.rows[0]).toMatchObject({ messagesSent: 7, messagesReceived: 70 });
+  });
+
   it('judges only the measured seconds once there are any, and every second before that', async () => {
     let measuring = false;
     const busy = await child('for (;;) {}');

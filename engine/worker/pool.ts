@@ -91,6 +91,8 @@ export class SubscriberPool {
     specs.forEach((spec, position) => shares[position % shares.length]?.push(spec));
     const perWorker = Math.max(1, Math.ceil(concurrency / this.workers.length));
     const replies = await Promise.all(shares.map((share, index) => this.call<ConnectReply>(index, { type: 'connect', subscribers: share, concurrency: perWorker })));
+    // A tick sent before the reply arrived before it (one port, in order): the reply's count is the newer.
+    replies.forEach((reply, index) => (this.ticks[index] = { ...(this.ticks[index] as Tick), connected: reply.connected }));
     const failed: Record<string, number> = {};
     const okByRoom: Record<number, number> = {};
     for (const reply of replies) {

@@ -62,6 +62,11 @@ export interface ConnectReply {
   readonly failed: Readonly<Record<string, number>>;
   /** Encoded histogram of connect times (subscribe call to first connection established), µs. */
   readonly connectHistogram: string;
+  /**
+   * The thread's live connections when it replied, so the pool's live count is current the moment
+   * connecting ends instead of at the next 500 ms tick (a run's first sample read 0 before).
+   */
+  readonly connected: number;
 }
 
 export interface StepReply {

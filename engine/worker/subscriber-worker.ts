@@ -96,7 +96,7 @@ async function connect(specs: readonly SubscriberSpec[], concurrency: number): P
     while (next < specs.length) await one(specs[next++] as SubscriberSpec);
   });
   await Promise.all(lanes);
-  return { ok, okByRoom, failed, connectHistogram: encodeHistogram(histogram) };
+  return { ok, okByRoom, failed, connectHistogram: encodeHistogram(histogram), connected: connectedCount() };
 }
 
 function measure(plan: ToWorker & { type: 'measure' }): void {
