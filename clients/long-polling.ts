@@ -4,6 +4,15 @@ import { ConnectionLoop, subscriptionOf } from './reconnect.js';
 import type { ClientContext, LongPollSpec, SubscriberHandlers, Subscription, TransportClient } from './types.js';
 
 /**
+ * Resolves after the current event-loop turn's I/O callbacks. A fan-out answers hundreds of a
+ * thread's polls at once; sending each subscriber's next poll here, after every answer of the turn
+ * has been read and timestamped, keeps the writes out of the run of receive handlers that delays
+ * the later answers' timestamps (rtbench's own delay, core/handler-runs.ts). A browser's fetch does
+ * not write the request synchronously either.
+ */
+const afterThisTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+/**
  * Long-polling subscriber: one poll after another, each answered by the server when it has
  * something (or after its hold). With resume, each poll carries the cursor (contract A's `since`,
  * nchan's If-Modified-Since/If-None-Match), so a message published between two polls is answered by
@@ -49,7 +58,10 @@ export const longPollingClient: TransportClient<'long-polling'> = {
             await pollOnce(spec.probe(state.resumeFrom(context.resume)), context.connectTimeoutMs, opened, true);
           } else if (connection.socketUp) opened();
           else socketOpened.add(opened);
-          while (!stopped) await pollOnce(spec.poll(state.resumeFrom(context.resume)), spec.pollLimitMs);
+          while (!stopped) {
+            await pollOnce(spec.poll(state.resumeFrom(context.resume)), spec.pollLimitMs);
+            await afterThisTurn();
+          }
         };
         run().catch((error: unknown) => {
           socketOpened.delete(opened);
