@@ -5,10 +5,12 @@ import type { ClientContext, LongPollSpec, SubscriberHandlers, Subscription, Tra
 
 /**
  * Resolves after the current event-loop turn's I/O callbacks. A fan-out answers hundreds of a
- * thread's polls at once; sending each subscriber's next poll here, after every answer of the turn
- * has been read and timestamped, keeps the writes out of the run of receive handlers that delays
- * the later answers' timestamps (rtbench's own delay, core/handler-runs.ts). A browser's fetch does
- * not write the request synchronously either.
+ * thread's polls at once. Each answer is timestamped when its last byte is read; reading its body
+ * (JSON), handing its messages on and sending the subscriber's next poll wait until here, after
+ * every answer of the turn has been read and stamped, so that work is not in the run of receive
+ * handlers that delays the later answers' stamps (rtbench's own delay, core/handler-runs.ts). The
+ * stamps are the same moments; the later ones are no longer pushed back by the earlier answers'
+ * handling. A browser's fetch does not write the request synchronously either.
  */
 const afterThisTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
@@ -43,6 +45,8 @@ export const longPollingClient: TransportClient<'long-polling'> = {
         let stopped = false;
         const pollOnce = async (request: { url: string; headers: Readonly<Record<string, string>> }, limitMs: number, answered?: () => void, probe = false): Promise<void> => {
           const answer = await connection.get(new URL(request.url), { accept: 'application/json', ...request.headers }, limitMs);
+          await afterThisTurn();
+          if (stopped) return;
           const delivery = probe && spec.readProbe ? spec.readProbe(answer) : spec.read(answer, state.cursor);
           // An answer the profile does not accept ends this chain; the loop reconnects.
           if (delivery.ends) throw Object.assign(new Error(delivery.error ?? 'LP_REFUSED'), { code: delivery.error ?? 'LP_REFUSED' });
@@ -58,10 +62,7 @@ export const longPollingClient: TransportClient<'long-polling'> = {
             await pollOnce(spec.probe(state.resumeFrom(context.resume)), context.connectTimeoutMs, opened, true);
           } else if (connection.socketUp) opened();
           else socketOpened.add(opened);
-          while (!stopped) {
-            await pollOnce(spec.poll(state.resumeFrom(context.resume)), spec.pollLimitMs);
-            await afterThisTurn();
-          }
+          while (!stopped) await pollOnce(spec.poll(state.resumeFrom(context.resume)), spec.pollLimitMs);
         };
         run().catch((error: unknown) => {
           socketOpened.delete(opened);
