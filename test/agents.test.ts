@@ -82,7 +82,12 @@ describe('load generation over agents (rtbench agent, --agents N)', () => {
     expect(summary.transports.map((t) => t.transport)).toEqual(['ws', 'sse', 'long-polling', 'stomp']);
     for (const result of summary.transports) {
       // 30 subscribers x 5 messages, then 60 x 5: exactly what one process would count.
-      expect(result.messages, result.transport).toMatchObject({ expected: 450, received: 450, lost: 0, duplicated: 0, outOfOrder: 0, foreign: 0 });
+      expect(result.messages, result.transport).toMatchObject({ expected: 450, received: 450, lost: 0, duplicated: 0, foreign: 0 });
+      // Messages 50 ms apart go out on several publish connections: a server stalled longer than
+      // that (a loaded CI machine) can store two in the other order, and then every subscriber of
+      // the step sees them so (seen once: long polling 60). Merged right, that is whole steps'
+      // audiences (30 or 60), never a thread's share of one.
+      expect(result.messages.outOfOrder % 30, `${result.transport}: out of order ${result.messages.outOfOrder}`).toBe(0);
       const steps = (result.details as { steps: Array<{ connect: { ok: number } }> }).steps;
       expect(steps.map((s) => s.connect.ok)).toEqual([30, 30]);
       const byAgent = agentsOf(result);
