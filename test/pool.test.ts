@@ -1,18 +1,13 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { SubscriberPool } from '../engine/worker/pool.js';
 import { subscriberSpecs } from '../scenarios/pool-run.js';
-import { referenceTarget, startServer } from './helpers.js';
+import { referenceTarget, testCleanup } from './helpers.js';
 
-let cleanup: Array<() => Promise<unknown>> = [];
-afterEach(async () => {
-  for (const step of cleanup.reverse()) await step();
-  cleanup = [];
-});
+const cleanup = testCleanup();
 
 describe('SubscriberPool live counters', () => {
   it('counts the connections a connect opened as soon as it resolves, not at the next 500 ms tick', async () => {
-    const { app, url } = await startServer();
-    cleanup.push(() => app.close());
+    const url = await cleanup.server();
     const pool = SubscriberPool.start(2, {
       transport: 'ws',
       profile: { builtIn: 'reference' },
@@ -24,7 +19,7 @@ describe('SubscriberPool live counters', () => {
       runId: 'pool-live',
       deadlineUs: 1_000_000,
     });
-    cleanup.push(() => pool.close());
+    cleanup.add(() => pool.close());
     expect(pool.live().connected).toBe(0);
     const connect = await pool.connect(subscriberSpecs(0, 30, 1), 10);
     expect(connect.ok).toBe(30);
