@@ -44,7 +44,7 @@ export const longPollingClient: TransportClient<'long-polling'> = {
         // One "connection" of a long poll is a chain of polls that ends at the first failure.
         let stopped = false;
         const pollOnce = async (request: { url: string; headers: Readonly<Record<string, string>> }, limitMs: number, answered?: () => void, probe = false): Promise<void> => {
-          const answer = await connection.get(new URL(request.url), { accept: 'application/json', ...request.headers }, limitMs);
+          const answer = await connection.get(request.url, { accept: 'application/json', ...request.headers }, limitMs);
           await afterThisTurn();
           if (stopped) return;
           const delivery = probe && spec.readProbe ? spec.readProbe(answer) : spec.read(answer, state.cursor);

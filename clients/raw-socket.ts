@@ -85,7 +85,13 @@ export class HeadReader {
 
 /** Request head lines for a GET of `url`, then `headers` as given. */
 export function requestHead(url: URL, lines: readonly string[], headers: Readonly<Record<string, string>>): string {
-  const all = [`GET ${url.pathname || '/'}${url.search} HTTP/1.1`, `Host: ${url.host}`, ...lines];
-  for (const [name, value] of Object.entries(headers)) all.push(`${name}: ${value}`);
-  return `${all.join('\r\n')}\r\n\r\n`;
+  return requestHeadFor(`${url.pathname || '/'}${url.search}`, url.host, lines, headers);
+}
+
+/** The same for a request target (path and query) already known, on `host`. */
+export function requestHeadFor(target: string, host: string, lines: readonly string[], headers: Readonly<Record<string, string>>): string {
+  let head = `GET ${target} HTTP/1.1\r\nHost: ${host}\r\n`;
+  for (const line of lines) head += `${line}\r\n`;
+  for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
+  return `${head}\r\n`;
 }

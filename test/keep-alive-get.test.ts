@@ -81,6 +81,19 @@ describe('KeepAliveGet (the long-polling subscriber connection)', () => {
     expect(first.receivedUs).toBeLessThan(third.receivedUs);
   });
 
+  it('sends the same request for a URL string as for the URL object: cut after the origin, parsed otherwise', async () => {
+    const { origin, requests } = await scripted(Array.from({ length: 8 }, () => ({ pieces: [json('[]')] })));
+    const base = origin.origin;
+    const strings = [`${base}/lp?since=7&timeout=30000`, `${base}?since=8`, `${base}/a/../lp?since=9`, `${base}/lp#part`, `${base}/x/%2e%2e/lp`, `${base}/r/ü b`, `${base}/lp?q=/./`];
+    const get = client(new URL('/lp?since=0', origin));
+    for (const url of strings) await get.get(url, { accept: 'application/json' }, 5000);
+    await get.get(new URL('/lp?since=10', origin), {}, 5000);
+    // Heads compared whole: the string path writes what a URL object gives (normalised when parsed).
+    expect(requests[0]).toBe(`GET /lp?since=7&timeout=30000 HTTP/1.1\r\nHost: ${origin.host}\r\naccept: application/json`);
+    expect(requests.map((r) => r.split(' ')[1])).toEqual([...strings.map((url) => { const parsed = new URL(url); return `${parsed.pathname}${parsed.search}`; }), '/lp?since=10']);
+    expect(requests.slice(0, 7).map((r) => r.split(' ')[1])).toEqual(['/lp?since=7&timeout=30000', '/?since=8', '/lp?since=9', '/lp', '/lp', '/r/%C3%BC%20b', '/lp?q=/./']);
+  });
+
   it('opens a new socket after an answer that closes the connection, and reads 204 and 304 as empty whatever they say', async () => {
     const { origin, sockets } = await scripted([
       { pieces: [json('[]', 'connection: close\r\n')], close: true },
