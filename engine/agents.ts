@@ -47,7 +47,7 @@ export interface AgentReport {
   readonly connected: number;
   readonly cpuPctAvg: number | null;
   readonly utilizationMax: number;
-  readonly eventLoopDelayP99UsMax: number;
+  readonly gcPauseUsMax: number;
   readonly saturated: boolean;
   readonly saturationReasons: readonly string[];
   /** Why the agent was given up for (it stopped refreshing its registration), or null. */
@@ -60,7 +60,7 @@ export class RemoteMember extends EventEmitter implements MemberLedger {
   heldRooms: number[] = [];
   measured: MemberLedger['measured'] = null;
   utilizationMax = 0;
-  eventLoopDelayP99UsMax = 0;
+  gcPauseUsMax = 0;
   connected = 0;
   private readonly outstanding = new Map<number, ToWorker>();
   private lostReason: string | null = null;
@@ -91,7 +91,7 @@ export class RemoteMember extends EventEmitter implements MemberLedger {
     if (body.type === 'tick') {
       this.connected = body.connected;
       this.utilizationMax = Math.max(this.utilizationMax, body.utilization);
-      this.eventLoopDelayP99UsMax = Math.max(this.eventLoopDelayP99UsMax, body.eventLoopDelayP99Us);
+      this.gcPauseUsMax = Math.max(this.gcPauseUsMax, body.gcPauseMaxUs);
     } else {
       const request = this.outstanding.get(body.id);
       this.outstanding.delete(body.id);
@@ -262,7 +262,7 @@ class AgentLink {
       connected: this.members.reduce((n, m) => n + m.connected, 0),
       cpuPctAvg,
       utilizationMax: Math.max(0, ...this.members.map((m) => m.utilizationMax)),
-      eventLoopDelayP99UsMax: Math.max(0, ...this.members.map((m) => m.eventLoopDelayP99UsMax)),
+      gcPauseUsMax: Math.max(0, ...this.members.map((m) => m.gcPauseUsMax)),
       saturated: reasons.length > 0,
       saturationReasons: reasons,
       lost: this.lost,

@@ -116,6 +116,8 @@ export async function measureRound(context: ScenarioContext, pool: SubscriberPoo
       onSendDone: (_seq, rttUs, errorCode) => publishRecorder.recordPublishDone(rttUs, errorCode),
     },
     context.signal,
+    // The subscribers are in worker threads (or on agents): no arrival is stamped on this one.
+    { sleepBeforeSend: true },
   );
   const lastDueUs = startUs + (plan.at(-1)?.offsetUs ?? 0) + options.deadlineMs * 1000;
   await Promise.race([pool.waitComplete(lastDueUs), sleep(Math.max(0, (lastDueUs - nowUs()) / 1000) + 1000, context.signal)]);

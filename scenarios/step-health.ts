@@ -15,7 +15,8 @@ export interface StepHealth {
     readonly saturated: boolean;
     readonly saturationReasons: readonly string[];
     readonly workerUtilizationMax: number;
-    readonly workerEventLoopDelayP99UsMax: number;
+    /** The longest garbage-collection pause of a subscriber worker in the step (µs): time it stamped nothing. */
+    readonly workerGcPauseUsMax: number;
     /**
      * The generator's own timestamping delay (core/handler-runs.ts): the p99 over arrivals of its
      * per-arrival upper bound, and the longest run of receive handlers in one event-loop turn (µs).
@@ -57,7 +58,7 @@ export function stepHealth(rows: readonly SampleRow[], step: number, workers: nu
       saturated: reasons.length > 0,
       saturationReasons: reasons,
       workerUtilizationMax: Math.round(threads.utilizationMax * 100) / 100,
-      workerEventLoopDelayP99UsMax: threads.eventLoopDelayP99UsMax,
+      workerGcPauseUsMax: threads.gcPauseUsMax,
       ownDelayUs,
       ownDelayLongestUs: merged.ownDelay.longestUs,
       ownDelayShareOfSpreadP99: ownDelayUs === null ? null : share(ownDelayUs, spreadP99Us),

@@ -113,6 +113,28 @@ describe('publishOnSchedule', () => {
     expect(busyShare).toBeLessThan(0.5);
   });
 
+  it('with sleepBeforeSend, sleeps through the last stretch before a send instead of spinning, as precisely', async () => {
+    // A channel that answers at once: what is left on the thread is the waiting between sends.
+    const instant: PublishChannel = { publish: async () => ({ rttUs: 1, errorCode: null }), close: async () => {} };
+    // Sends 1.4 ms apart: every wait is inside the stretch a timer is too coarse for.
+    const run = async (sleepBeforeSend: boolean): Promise<{ busyShare: number; lagsUs: number[] }> => {
+      const plan = schedule(100, nowUs() + 5_000, 1_400);
+      const lagsUs: number[] = [];
+      const cpuBefore = process.cpuUsage();
+      const wallBefore = nowUs();
+      await publishOnSchedule(instant, plan, { onSendStart: (seq, actualUs) => lagsUs.push(actualUs - plan[seq]!.scheduledUs), onSendDone: () => {} }, new AbortController().signal, { sleepBeforeSend });
+      const cpu = process.cpuUsage(cpuBefore);
+      return { busyShare: (cpu.user + cpu.system) / (nowUs() - wallBefore), lagsUs: lagsUs.sort((a, b) => a - b) };
+    };
+    const spinning = await run(false);
+    const sleeping = await run(true);
+    expect(sleeping.lagsUs).toHaveLength(100);
+    expect(sleeping.lagsUs[0]).toBeGreaterThanOrEqual(0);
+    expect(sleeping.lagsUs[50]).toBeLessThan(1000);
+    // Spinning keeps the thread busy the whole time it waits; sleeping in slices does not.
+    expect(sleeping.busyShare).toBeLessThan(0.6 * spinning.busyShare);
+  });
+
   it('sends on schedule, open loop, and never holds more than MAX_IN_FLIGHT unanswered requests', async () => {
     // A server that accepts connections and never answers: every request stays in flight.
     const sockets = new Set<net.Socket>();

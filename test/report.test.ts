@@ -169,7 +169,7 @@ describe('report tables show exactly what summary.json holds', () => {
       latencyUs: { perMessage: latency(60 + n), fanOutSpread: latency(70 + n), publishRtt: latency(1), sendLag: latency(1) },
       errors: {},
       server: { cpuPctAvg: 20 + n, cpuPctMax: 40 + n, rssBytesMax: 80_000_000 + n * 1_048_576, rssPerConnectionBytes: 7000 + n * 100 },
-      generator: { cpuPctAvg: 30 + n, cpuPctMax: 60 + n, rssBytesMax: 1, saturated: n === 2, saturationReasons: [], workerUtilizationMax: 0.1 * n, workerEventLoopDelayP99UsMax: 0, ownDelayUs: n === 1 ? 1234 : null, ownDelayShareOfP99: n === 1 ? 0.376 : null },
+      generator: { cpuPctAvg: 30 + n, cpuPctMax: 60 + n, rssBytesMax: 1, saturated: n === 2, saturationReasons: [], workerUtilizationMax: 0.1 * n, workerGcPauseUsMax: 0, ownDelayUs: n === 1 ? 1234 : null, ownDelayShareOfP99: n === 1 ? 0.376 : null },
       passed: true, durationMs: 1,
     });
     const steps = [step(1), step(2)];

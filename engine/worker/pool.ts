@@ -11,7 +11,8 @@ type Request = ToWorker extends infer T ? (T extends { id: number } ? Omit<T, 'i
 export interface ThreadHealth {
   /** Highest event-loop utilisation (0..1) any worker reported in one 500 ms tick. */
   readonly utilizationMax: number;
-  readonly eventLoopDelayP99UsMax: number;
+  /** Longest garbage-collection pause any worker reported (µs): a stretch in which it read and stamped nothing. */
+  readonly gcPauseUsMax: number;
 }
 
 /** Threads elsewhere that take a share of the subscribers: the run's agents (engine/agents.ts). */
@@ -28,17 +29,17 @@ export class SubscriberPool {
   private readonly pending = new Map<number, { resolve: (value: unknown) => void; reject: (error: Error) => void }>();
   private readonly ticks: Tick[];
   private nextId = 1;
-  private health = { utilizationMax: 0, eventLoopDelayP99UsMax: 0 };
+  private health = { utilizationMax: 0, gcPauseUsMax: 0 };
   private runOwnDelay: OwnDelay = NO_OWN_DELAY;
 
   private constructor(private readonly workers: readonly PoolMember[]) {
-    this.ticks = workers.map(() => ({ type: 'tick', connected: 0, arrivals: 0, utilization: 0, eventLoopDelayP99Us: 0 }));
+    this.ticks = workers.map(() => ({ type: 'tick', connected: 0, arrivals: 0, utilization: 0, gcPauseMaxUs: 0 }));
     workers.forEach((worker, index) => {
       worker.on('message', (message: FromWorker) => {
         if (message.type === 'tick') {
           this.ticks[index] = message;
           this.health.utilizationMax = Math.max(this.health.utilizationMax, message.utilization);
-          this.health.eventLoopDelayP99UsMax = Math.max(this.health.eventLoopDelayP99UsMax, message.eventLoopDelayP99Us);
+          this.health.gcPauseUsMax = Math.max(this.health.gcPauseUsMax, message.gcPauseMaxUs);
           return;
         }
         const waiter = this.pending.get(message.id);
@@ -158,7 +159,7 @@ export class SubscriberPool {
   /** Worst thread health since the last call, then starts over (one reading per step). */
   takeHealth(): ThreadHealth {
     const health = this.health;
-    this.health = { utilizationMax: 0, eventLoopDelayP99UsMax: 0 };
+    this.health = { utilizationMax: 0, gcPauseUsMax: 0 };
     return health;
   }
 

@@ -88,7 +88,8 @@ export interface Tick {
   readonly arrivals: number;
   /** Fraction of the last interval the worker's event loop was busy (0..1). */
   readonly utilization: number;
-  readonly eventLoopDelayP99Us: number;
+  /** The longest garbage-collection pause of the worker since its last tick (µs). */
+  readonly gcPauseMaxUs: number;
 }
 
 /** A subscriber thread as the pool sees it: a worker_threads Worker here, or a thread on an agent (engine/agents.ts). */

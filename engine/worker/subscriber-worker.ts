@@ -3,7 +3,7 @@
  * own Recorder, and answers the pool's requests. Histograms leave the thread encoded; nothing is
  * shared, so each thread's hot path (one arrival) touches only its own memory.
  */
-import { monitorEventLoopDelay, performance } from 'node:perf_hooks';
+import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { CLIENTS } from '../../clients/index.js';
 import { connectedCount } from '../../clients/reconnect.js';
@@ -14,7 +14,6 @@ import { encodeHistogram, newHistogram, recordUs } from '../../core/histogram.js
 import { WARMUP_GROUP, decodeMarker } from '../../core/marker.js';
 import { seededRandom } from '../../core/random.js';
 import { Recorder } from '../recorder.js';
-import { LOOP_RESOLUTION_MS, loopDelayUs } from '../../core/loop-delay.js';
 import { HandlerRuns } from '../../core/handler-runs.js';
 import { subscriberContext } from '../spread.js';
 import { heapAfterGcBytes } from '../../core/heap.js';
@@ -168,7 +167,7 @@ async function handle(message: ToWorker): Promise<unknown> {
     case 'measure':
       measure(message);
       // Thread health is judged on the measured part of a step only, not on connecting.
-      loopDelay.reset();
+      gcPauseMaxUs = 0;
       handlerRuns.reset();
       lastUtilization = performance.eventLoopUtilization();
       return null;
@@ -184,6 +183,7 @@ async function handle(message: ToWorker): Promise<unknown> {
       await Promise.all(held.map((h) => h.subscription.close()));
       held.length = 0;
       clearInterval(ticker);
+      gcObserver.disconnect();
       return null;
   }
 }
@@ -196,8 +196,17 @@ port.on('message', (message: ToWorker) => {
 });
 
 // Live counters and this thread's own load, so saturation is judged per thread, not per process.
-const loopDelay = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
-loopDelay.enable();
+// No event-loop delay monitor here: its timer woke each worker 50 times a second, which cost the
+// generator about 3 ms of CPU per second per thread on this VM (issue 10), and what delays a
+// worker's stamps is bounded without it: its own receive handlers by the own-delay meter, its
+// busy share by the utilisation, and its garbage collection by the pauses observed below (V8
+// reports each one; nothing wakes the thread to ask). The machine's own noise (other processes, the
+// VM) reaches every thread alike and is what the main thread's monitor reads (engine/sampler.ts).
+let gcPauseMaxUs = 0;
+const gcObserver = new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) gcPauseMaxUs = Math.max(gcPauseMaxUs, Math.round(entry.duration * 1000));
+});
+gcObserver.observe({ entryTypes: ['gc'] });
 let lastUtilization = performance.eventLoopUtilization();
 const ticker = setInterval(() => {
   const utilization = performance.eventLoopUtilization(lastUtilization);
@@ -207,7 +216,7 @@ const ticker = setInterval(() => {
     connected: connectedCount(),
     arrivals,
     utilization: utilization.utilization,
-    eventLoopDelayP99Us: loopDelayUs(loopDelay.percentile(99), LOOP_RESOLUTION_MS),
+    gcPauseMaxUs,
   } satisfies FromWorker);
-  loopDelay.reset();
+  gcPauseMaxUs = 0;
 }, 500);
