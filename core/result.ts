@@ -59,8 +59,18 @@ export interface SampleRow {
   readonly generatorRssBytes: number | null;
   readonly proxyCpuPct: number | null;
   readonly proxyRssBytes: number | null;
-  /** p99 of the generator's event-loop delay over the interval: how late its callbacks ran. */
-  readonly eventLoopDelayP99Us: number;
+  /**
+   * p99 of the generator main thread's event-loop delay over the interval: how late its callbacks
+   * ran. Null where the main thread stamps no arrival (subscribers in worker threads): there its
+   * monitor's timer cost more than it told (issue 10), and the machine's part is in the next field.
+   */
+  readonly eventLoopDelayP99Us: number | null;
+  /**
+   * The longest any generator thread waited for a CPU over the interval (µs, Linux's per-thread
+   * run-queue wait; null elsewhere): an upper bound of how late the machine made any of its stamps.
+   * Absent in runs made before 2026-11-27.
+   */
+  readonly generatorCpuWaitUs?: number | null;
 }
 
 export interface ProcessUsage {
@@ -85,7 +95,10 @@ export interface GeneratorUsage extends ProcessUsage {
   /** True when rtbench itself, not the server, may have limited the numbers. */
   readonly saturated: boolean;
   readonly saturationReasons: readonly string[];
-  readonly eventLoopDelayP99UsMax: number;
+  /** Highest per-second p99 of the main thread's event-loop delay; null when it was not monitored (see SampleRow). */
+  readonly eventLoopDelayP99UsMax: number | null;
+  /** Longest wait for a CPU of any generator thread within one second, over the measured seconds (µs; null where not read). */
+  readonly cpuWaitUsMax?: number | null;
   /**
    * The generator's own timestamping delay (core/handler-runs.ts): the longest run of measured
    * receive handlers in one event-loop turn of any of its threads, and the p99 over arrivals of the

@@ -100,7 +100,7 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
     const measured = snapshot.result;
     const generatorUsage = sampler?.usageOf('generator') ?? { cpuPctAvg: null, cpuPctMax: null, rssBytesMax: null };
     const proxyUsage = sampler?.usageOf('proxy') ?? null;
-    const loopDelayUs = sampler?.eventLoopDelayP99UsMax ?? 0;
+    const loopDelayUs = sampler?.eventLoopDelayP99UsMax ?? null;
     const usableCores = Math.min(watched?.generatorThreads ?? 1, availableParallelism());
     const own = watched?.ownDelay?.() ?? NO_OWN_DELAY;
     const ownP99Us = ownDelayQuantileUs(own, 0.99);
@@ -126,7 +126,7 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
       connections: { subscribers: watched?.subscribers ?? 0, reconnects: snapshot.reconnects, gaps: snapshot.gaps },
       errors: measured.errors,
       serverUsage: sampler?.usageOf('server') ?? null,
-      generator: { ...generatorUsage, saturated: reasons.length > 0, saturationReasons: reasons, eventLoopDelayP99UsMax: loopDelayUs, ownDelayUsMax: own.longestUs, ownDelayP99Us: ownP99Us },
+      generator: { ...generatorUsage, saturated: reasons.length > 0, saturationReasons: reasons, eventLoopDelayP99UsMax: loopDelayUs, cpuWaitUsMax: sampler?.cpuWaitUsMax ?? null, ownDelayUsMax: own.longestUs, ownDelayP99Us: ownP99Us },
       proxyUsage,
       histograms: measured.histograms,
       // With agents, who held which subscribers and on which clock: the totals above include all of them.
@@ -162,7 +162,9 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
     if (cluster) pids.server = cluster.pids;
     const instances = cluster; // fixed from here on, for the closures below
     if (proxy) pids.proxy = proxy.pid;
-    sampler = new ResourceSampler(pids, () => observed?.live() ?? { connections: 0, sent: 0, received: 0, measuring: false });
+    sampler = new ResourceSampler(pids, () => observed?.live() ?? { connections: 0, sent: 0, received: 0, measuring: false }, undefined, {
+      loopMonitor: scenario.stampsOnMainThread === true && agents === null,
+    });
     await sampler.start();
     const proxyChild = proxy;
     const context: ScenarioContext = {

@@ -1,6 +1,7 @@
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import pidusage from 'pidusage';
 import { LOOP_RESOLUTION_MS, loopDelayUs } from '../core/loop-delay.js';
+import { ThreadWaitMeter } from '../core/thread-wait.js';
 
 import type { LiveCounters, ProcessUsage, Role, SampleRow } from '../core/result.js';
 
@@ -24,13 +25,15 @@ const MIN_INTERVAL_MS = 500;
 
 /**
  * Samples CPU and RSS of the server, the load generator and the proxy once per interval (pidusage
- * reads the children's /proc entries; rtbench reads its own counters), plus the generator's
+ * reads the children's /proc entries; rtbench reads its own counters), plus how long the
+ * generator's threads waited for a CPU and, where its main thread stamps arrivals, that thread's
  * event-loop delay. CPU is the share of one core between two readings.
  */
 export class ResourceSampler {
   readonly rows: SampleRow[] = [];
   private pids: Partial<Record<Role, number | readonly number[]>>;
-  private readonly loopDelay: IntervalHistogram = monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
+  private readonly loopDelay: IntervalHistogram | null;
+  private readonly cpuWait = new ThreadWaitMeter();
   private timer: NodeJS.Timeout | null = null;
   private startedMs = 0;
   private lastSampleMs = 0;
@@ -43,8 +46,18 @@ export class ResourceSampler {
     pids: Partial<Record<Role, number | readonly number[]>>,
     private readonly counters: () => LiveCounters,
     private readonly intervalMs = 1000,
+    options: {
+      /**
+       * Monitor the main thread's event-loop delay (default). Only worth it where that thread
+       * stamps arrivals (a burst's subscribers): the monitor's timer wakes it 50 times a second,
+       * about 3.5 ms of CPU a second on a 2-core VM (issue 10), and the CPU wait read every second
+       * already bounds what the machine did to every thread.
+       */
+      readonly loopMonitor?: boolean;
+    } = {},
   ) {
     this.pids = pids;
+    this.loopDelay = options.loopMonitor === false ? null : monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   }
 
   /** A process was replaced (server restart): sample the new pid from now on. */
@@ -54,7 +67,8 @@ export class ResourceSampler {
 
   async start(): Promise<void> {
     await this.usage(); // sets each pid's CPU baseline; shares are measured from here
-    this.loopDelay.enable();
+    this.cpuWait.readUs(); // likewise for the threads' waits
+    this.loopDelay?.enable();
     this.startedMs = performance.now();
     this.lastSampleMs = this.startedMs;
     this.last = this.counters();
@@ -138,9 +152,10 @@ export class ResourceSampler {
       generatorRssBytes: usage.generator?.memory ?? null,
       proxyCpuPct: usage.proxy?.cpu != null ? round1(usage.proxy.cpu) : null,
       proxyRssBytes: usage.proxy?.memory ?? null,
-      eventLoopDelayP99Us: loopDelayUs(this.loopDelay.percentile(99), LOOP_RESOLUTION_MS),
+      eventLoopDelayP99Us: this.loopDelay ? loopDelayUs(this.loopDelay.percentile(99), LOOP_RESOLUTION_MS) : null,
+      generatorCpuWaitUs: this.pids.generator === process.pid ? this.cpuWait.readUs() : null,
     });
-    this.loopDelay.reset();
+    this.loopDelay?.reset();
     this.last = counters;
     this.lastSampleMs = now;
   }
@@ -167,7 +182,7 @@ export class ResourceSampler {
     this.timer = null;
     await this.sampling;
     await this.sample(true);
-    this.loopDelay.disable();
+    this.loopDelay?.disable();
     pidusage.clear();
   }
 
@@ -188,10 +203,21 @@ export class ResourceSampler {
     return this.rows.at(-1);
   }
 
-  /** Highest per-interval p99 of the generator's event-loop delay, over the measured seconds. */
-  get eventLoopDelayP99UsMax(): number {
-    return this.judgedRows().reduce((max, row) => Math.max(max, row.eventLoopDelayP99Us), 0);
+  /** Highest per-interval p99 of the generator's event-loop delay, over the measured seconds; null when not monitored. */
+  get eventLoopDelayP99UsMax(): number | null {
+    return this.loopDelay ? highest(this.judgedRows().map((row) => row.eventLoopDelayP99Us)) : null;
   }
+
+  /** Longest wait for a CPU of any generator thread within one interval, over the measured seconds; null when never read. */
+  get cpuWaitUsMax(): number | null {
+    return highest(this.judgedRows().map((row) => row.generatorCpuWaitUs ?? null));
+  }
+}
+
+/** The largest of the values read, null when none was. */
+export function highest(values: readonly (number | null)[]): number | null {
+  const read = values.filter((value): value is number => value !== null);
+  return read.length > 0 ? Math.max(...read) : null;
 }
 
 function round1(value: number): number {

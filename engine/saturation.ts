@@ -75,3 +75,14 @@ export function loopDelayNote(eventLoopDelayP99UsMax: number, ownBoundUs: number
   if (eventLoopDelayP99UsMax <= EVENT_LOOP_DELAY_NOTE_US || eventLoopDelayP99UsMax <= ownBoundUs) return null;
   return `a generator thread's event-loop delay p99 reached ${ms(eventLoopDelayP99UsMax)} ms while its receive handlers ran at most ${ms(ownBoundUs)} ms in one turn: the rest came from outside them (GC, other processes, the machine), and latency may include it`;
 }
+
+/**
+ * Where no event-loop monitor ran (subscribers in worker threads), the machine's part is read from
+ * the threads' waits for a CPU: a thread that waited this long within one second may have stamped
+ * an arrival that much late. The sum of a second's waits bounds each of them, so this says "up to".
+ * Reported beside the numbers, not judged: the server under test is among what held the cores.
+ */
+export function cpuWaitNote(cpuWaitUsMax: number | null | undefined): string | null {
+  if (cpuWaitUsMax == null || cpuWaitUsMax <= EVENT_LOOP_DELAY_NOTE_US) return null;
+  return `a generator thread waited ${ms(cpuWaitUsMax)} ms for a CPU within one second (the server, other processes or the machine held the cores): an arrival it stamped in that second may be late by up to that, and latency may include it`;
+}

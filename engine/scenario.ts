@@ -91,6 +91,12 @@ export interface Scenario<Config> {
   needsProxy?(config: Config): boolean;
   /** Whether its subscribers live in a pool that `--agents` can share (ramp, soak, throughput). */
   readonly agents?: boolean;
+  /**
+   * Whether its subscribers stamp arrivals on the main thread (a burst without agents): only then
+   * does the sampler monitor that thread's event-loop delay, whose timer costs more than it tells
+   * where the main thread only publishes.
+   */
+  readonly stampsOnMainThread?: boolean;
   /** Whether the built-in instances reach Redis through a proxy of their own, so `busOutage` can cut it. */
   busFaults?(config: Config): boolean;
   reconnectMaxMs?(config: Config): number | undefined;

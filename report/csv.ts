@@ -3,6 +3,7 @@ import { type RunSummary, type SampleRow } from '../core/result.js';
 const COLUMNS: readonly (keyof SampleRow)[] = [
   'elapsedS', 'measuring', 'step', 'connections', 'messagesSent', 'messagesReceived',
   'serverCpuPct', 'serverRssBytes', 'generatorCpuPct', 'generatorRssBytes', 'proxyCpuPct', 'proxyRssBytes', 'eventLoopDelayP99Us',
+  'generatorCpuWaitUs',
 ];
 
 /** samples.csv, line by line (each with its newline): one row per transport per second; empty cells where a process was not sampled. */

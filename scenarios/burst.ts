@@ -168,6 +168,7 @@ export const burstScenario: Scenario<BurstConfig> = {
   name: 'burst',
   summary: "the original study's burst-latency test: N subscribers in one room, bursts of messages sent on a fixed open-loop schedule",
   agents: true,
+  stampsOnMainThread: true,
   options: [
     { flags: '-s, --subscribers <count>', description: 'subscribers in the room', parse: integer(1, 100_000), defaultValue: 10 },
     { flags: '-b, --bursts <count>', description: 'bursts to send', parse: integer(1, 1_000_000), defaultValue: 200 },

@@ -2,7 +2,7 @@ import type { LatencyStats } from '../core/histogram.js';
 import type { ReportSection } from '../core/report.js';
 import type { TransportResult } from '../core/result.js';
 import { formatMiB, formatMs, formatOwnDelay, formatPct, methodName } from '../report/format.js';
-import { loopDelayNote } from '../engine/saturation.js';
+import { cpuWaitNote, loopDelayNote } from '../engine/saturation.js';
 import type { AgentReport } from '../engine/agents.js';
 
 /**
@@ -84,7 +84,8 @@ export function notesSection(results: readonly TransportResult[]): ReportSection
   for (const r of results) {
     const name = methodName(r);
     if (r.generator.saturated) lines.push(`${name}: the load generator was saturated, so these numbers may measure rtbench, not the server: ${r.generator.saturationReasons.join('; ')}.`);
-    const disturbed = loopDelayNote(r.generator.eventLoopDelayP99UsMax, r.generator.ownDelayUsMax ?? 0);
+    const loopDelay = r.generator.eventLoopDelayP99UsMax;
+    const disturbed = loopDelay === null ? cpuWaitNote(r.generator.cpuWaitUsMax) : loopDelayNote(loopDelay, r.generator.ownDelayUsMax ?? 0);
     if (disturbed) lines.push(`${name}: ${disturbed}.`);
     if (r.error) lines.push(`${name}: ${r.error.code}: ${r.error.message}`);
     const errors = Object.entries(r.errors);

@@ -35,16 +35,27 @@ describe("the generator's own timestamping delay", () => {
     // Without the slow reader the same run's bound is a small fraction of it.
     expect(fast.generator.ownDelayP99Us).not.toBeNull();
     expect(fast.generator.ownDelayP99Us!).toBeLessThan(slow.generator.ownDelayP99Us! / 4);
+    // A burst stamps on the main thread, so that thread's event-loop delay is monitored there.
+    expect(fast.generator.eventLoopDelayP99UsMax).toEqual(expect.any(Number));
+    expect(fast.samples.every((row) => typeof row.eventLoopDelayP99Us === 'number')).toBe(true);
 
     const ramp = ['ramp', '--target', url, '--transport', 'ws', '--steps', '20', '--workers', '1', '--hold', '0', '--messages', '10', '--rate', '10'];
     const step = (result: TransportResult): StepGenerator => (result.details as { steps: Array<{ generator: StepGenerator }> }).steps[0]!.generator;
     const slowStep = step((await runJson([...ramp, '--profile', SLOW, '--out', outDir('slow-ramp')])).transports[0] as TransportResult);
-    const fastStep = step((await runJson([...ramp, '--out', outDir('fast-ramp')])).transports[0] as TransportResult);
+    const fastRamp = (await runJson([...ramp, '--out', outDir('fast-ramp')])).transports[0] as TransportResult;
+    const fastStep = step(fastRamp);
     expect(slowStep.ownDelayUs).toBeGreaterThanOrEqual(45_000);
     expect(slowStep.ownDelayLongestUs).toBeGreaterThanOrEqual(slowStep.ownDelayUs!);
     expect(slowStep.ownDelayShareOfP99).toBeGreaterThan(0.25);
     expect(slowStep.saturationReasons.join(' ')).toMatch(/receive handlers in a subscriber worker ran back to back/);
     expect(fastStep.ownDelayUs!).toBeLessThan(slowStep.ownDelayUs! / 4);
+    // Workers stamp a ramp's arrivals: no monitor wakes the main thread; the threads' CPU waits are read instead.
+    expect(fastRamp.generator.eventLoopDelayP99UsMax).toBeNull();
+    expect(fastRamp.samples.every((row) => row.eventLoopDelayP99Us === null)).toBe(true);
+    if (process.platform === 'linux') {
+      expect(fastRamp.generator.cpuWaitUsMax).toEqual(expect.any(Number));
+      expect((fastStep as StepGenerator & { cpuWaitUsMax: number | null }).cpuWaitUsMax).toEqual(expect.any(Number));
+    }
 
     // Throughput tries a rate the generator alone failed once more, then calls it rtbench's limit.
     const throughput = (await runJson(['throughput', '--target', url, '--profile', SLOW, '--transport', 'ws', '--subscribers', '20', '--rooms', '1', '--rates', '10,20', '--step', '1s', '--workers', '1', '--out', outDir('slow-throughput')])).transports[0] as TransportResult;

@@ -28,7 +28,9 @@ function sample(transportSeed: number, second: number): SampleRow {
   return {
     elapsedS: second, measuring: second > 1, step: null, connections: 10 + transportSeed, messagesSent: 3 * second, messagesReceived: 30 * second,
     serverCpuPct: 10 + transportSeed + second / 10, serverRssBytes: 70_000_000 + second, generatorCpuPct: 5.5 + transportSeed, generatorRssBytes: 90_000_000 + second,
-    proxyCpuPct: null, proxyRssBytes: null, eventLoopDelayP99Us: 1000 + second,
+    proxyCpuPct: null, proxyRssBytes: null, eventLoopDelayP99Us: transportSeed === 2 ? null : 1000 + second,
+    // A run from before the field existed has none: its cell is empty like a null's.
+    ...(transportSeed === 1 ? {} : { generatorCpuWaitUs: 400 * second }),
   };
 }
 
@@ -146,7 +148,7 @@ describe('report tables show exactly what summary.json holds', () => {
       expect(cells[0]).toBe(r.transport);
       for (const [c, column] of columns.slice(1).entries()) {
         const value = row[column as keyof SampleRow];
-        expect(cells[c + 1], column).toBe(value === null ? '' : String(value));
+        expect(cells[c + 1], column).toBe(value === null || value === undefined ? '' : String(value));
       }
     });
   });
@@ -236,6 +238,20 @@ describe('report tables show exactly what summary.json holds', () => {
     const text = renderTables(summary([result('long-polling', 3), { ...result('ws', 1), messages: { ...result('ws', 1).messages, pending: 7 } }]));
     expect(text).toContain('- Long Polling: the load generator was saturated, so these numbers may measure rtbench, not the server: a reason.');
     expect(text).toContain('- WebSocket: 7 deliveries were still within their deadline when the run stopped (neither received nor lost).');
+  });
+
+  it("notes the machine's part beside the numbers: the event-loop delay where it was monitored, else the threads' waits for a CPU", () => {
+    const withGenerator = (seed: number, generator: Partial<TransportResult['generator']>): TransportResult => {
+      const base = result('ws', seed);
+      return { ...base, generator: { ...base.generator, ...generator } };
+    };
+    const monitored = renderTables(summary([withGenerator(1, { eventLoopDelayP99UsMax: 30_000, ownDelayUsMax: 2_000, cpuWaitUsMax: 90_000 })]));
+    expect(monitored).toContain("- WebSocket: a generator thread's event-loop delay p99 reached 30.0 ms");
+    expect(monitored).not.toContain('waited');
+    const pooled = renderTables(summary([withGenerator(1, { eventLoopDelayP99UsMax: null, cpuWaitUsMax: 90_000 })]));
+    expect(pooled).toContain('- WebSocket: a generator thread waited 90.0 ms for a CPU within one second');
+    const quiet = renderTables(summary([withGenerator(1, { eventLoopDelayP99UsMax: null, cpuWaitUsMax: 3_000 })]));
+    expect(quiet).not.toContain('for a CPU');
   });
 });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EVENT_LOOP_DELAY_NOTE_US, GENERATOR_CPU_LIMIT_PCT, OWN_DELAY_FLOOR_US, PROXY_CPU_LIMIT_PCT, SEND_LAG_LIMIT_US, loopDelayNote, ownDelayReason, saturation } from '../engine/saturation.js';
+import { EVENT_LOOP_DELAY_NOTE_US, GENERATOR_CPU_LIMIT_PCT, OWN_DELAY_FLOOR_US, PROXY_CPU_LIMIT_PCT, SEND_LAG_LIMIT_US, cpuWaitNote, loopDelayNote, ownDelayReason, saturation } from '../engine/saturation.js';
 
 const usage = (cpuPctAvg: number | null) => ({ cpuPctAvg, cpuPctMax: cpuPctAvg, rssBytesMax: 1 });
 
@@ -45,6 +45,15 @@ describe('saturation', () => {
     expect(loopDelayNote(60_000, 60_000)).toBeNull();
     expect(loopDelayNote(EVENT_LOOP_DELAY_NOTE_US + 1, 1_200)).toBe(
       "a generator thread's event-loop delay p99 reached 20.0 ms while its receive handlers ran at most 1.2 ms in one turn: the rest came from outside them (GC, other processes, the machine), and latency may include it",
+    );
+  });
+
+  it('notes a thread that waited for a CPU longer than the limit within a second, with the wait, and nothing below it or where not read', () => {
+    expect(cpuWaitNote(null)).toBeNull();
+    expect(cpuWaitNote(undefined)).toBeNull();
+    expect(cpuWaitNote(EVENT_LOOP_DELAY_NOTE_US)).toBeNull();
+    expect(cpuWaitNote(EVENT_LOOP_DELAY_NOTE_US + 5_000)).toBe(
+      'a generator thread waited 25.0 ms for a CPU within one second (the server, other processes or the machine held the cores): an arrival it stamped in that second may be late by up to that, and latency may include it',
     );
   });
 });

@@ -200,8 +200,9 @@ port.on('message', (message: ToWorker) => {
 // generator about 3 ms of CPU per second per thread on this VM (issue 10), and what delays a
 // worker's stamps is bounded without it: its own receive handlers by the own-delay meter, its
 // busy share by the utilisation, and its garbage collection by the pauses observed below (V8
-// reports each one; nothing wakes the thread to ask). The machine's own noise (other processes, the
-// VM) reaches every thread alike and is what the main thread's monitor reads (engine/sampler.ts).
+// reports each one; nothing wakes the thread to ask). The machine's own part (other processes, the
+// VM, the server) is each thread's wait for a CPU, which the main thread's sampler reads from /proc
+// once a second (core/thread-wait.ts).
 let gcPauseMaxUs = 0;
 const gcObserver = new PerformanceObserver((list) => {
   for (const entry of list.getEntries()) gcPauseMaxUs = Math.max(gcPauseMaxUs, Math.round(entry.duration * 1000));

@@ -1,0 +1,66 @@
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { ThreadWaitMeter, runQueueWaitNs } from '../core/thread-wait.js';
+import { ResourceSampler } from '../engine/sampler.js';
+import { testCleanup, waitFor } from './helpers.js';
+
+const cleanup = testCleanup();
+
+/** A child process pinned to one CPU, killed after the test. */
+async function pinned(code: string): Promise<number> {
+  const child = spawn('taskset', ['-c', '0', process.execPath, '-e', code], { stdio: 'ignore' });
+  await once(child, 'spawn');
+  cleanup.add(async () => {
+    child.kill('SIGKILL');
+    if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
+  });
+  return child.pid!;
+}
+
+/** utime + stime of a whole process (clock ticks of 10 ms), in ms. */
+const cpuMsOf = (pid: number): number => {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]!.split(' ');
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+};
+
+describe('run-queue wait', () => {
+  it('reads the wait field of a schedstat line, and nothing from what is not one', () => {
+    expect(runQueueWaitNs('607941 1234567 12\n')).toBe(1_234_567);
+    expect(runQueueWaitNs('5 0 1')).toBe(0);
+    expect(runQueueWaitNs('')).toBeNull();
+    expect(runQueueWaitNs('12 34')).toBeNull();
+    expect(runQueueWaitNs('12 -3 4')).toBeNull();
+  });
+
+  it.skipIf(process.platform !== 'linux')('is about half the time for two threads spinning on one CPU, and about none for an idle process', async () => {
+    // Main thread and a worker both spin, pinned to one CPU: each waits while the other runs.
+    const busy = await pinned("new (require('worker_threads').Worker)('for (;;) {}', { eval: true }); for (;;) {}");
+    const idle = await pinned('setInterval(() => {}, 1000)');
+    await waitFor(() => cpuMsOf(busy) >= 200, 'the pinned threads to be running');
+    const busyMeter = new ThreadWaitMeter(busy);
+    const idleMeter = new ThreadWaitMeter(idle);
+    expect(busyMeter.readUs()).toBeNull(); // the first reading is the baseline
+    idleMeter.readUs();
+    const startedMs = performance.now();
+    await waitFor(() => performance.now() - startedMs >= 1000, 'a second to pass');
+    const elapsedUs = (performance.now() - startedMs) * 1000;
+    const busyWaitUs = busyMeter.readUs()!;
+    // Half of the interval in an even share; the scheduler's slices and other tests' load make it wide.
+    expect(busyWaitUs).toBeGreaterThan(elapsedUs * 0.2);
+    expect(busyWaitUs).toBeLessThan(elapsedUs * 1.05);
+    expect(idleMeter.readUs()!).toBeLessThan(elapsedUs * 0.1);
+  });
+
+  it.skipIf(process.platform !== 'linux')('is in every sample row; the event-loop delay only where the sampler was asked to monitor it', async () => {
+    const sampler = new ResourceSampler({ generator: process.pid }, () => ({ connections: 0, sent: 0, received: 0, measuring: true }), 500, { loopMonitor: false });
+    await sampler.start();
+    cleanup.add(() => sampler.stop());
+    await waitFor(() => sampler.rows.length >= 2, 'two samples');
+    await sampler.stop();
+    expect(sampler.rows.every((row) => row.eventLoopDelayP99Us === null && typeof row.generatorCpuWaitUs === 'number')).toBe(true);
+    expect(sampler.eventLoopDelayP99UsMax).toBeNull();
+    expect(sampler.cpuWaitUsMax).toEqual(expect.any(Number));
+  });
+});
