@@ -89,6 +89,15 @@ describe('rtbench throughput', () => {
     expect(details.sustainedRatePerS).toBe(details.steps.filter((s) => s.passed).at(-1)?.offeredPerS ?? null);
     expect(details.verdict).toContain(`${details.stoppedAt!.rate}/s failed`);
   }, 120_000);
+
+  it('runs a rate given twice twice, the first as a warm-up step, and calls every rate held when both pass', async () => {
+    const summary = await runJson(['throughput', '--transport', 'ws', '--subscribers', '10', '--rooms', '1', '--rates', '5,5', '--step', '1s', '--out', outDir('throughput-twice')]);
+    const details = summary.transports[0]!.details as { steps: Array<{ step: number; offeredPerS: number; attempt: number; passed: boolean }>; verdict: string };
+    expect(details.steps.map((s) => [s.step, s.offeredPerS, s.attempt, s.passed])).toEqual([[1, 5, 1, true], [2, 5, 1, true]]);
+    expect(details.verdict).toContain('every rate held');
+    // Each step's seconds are tagged with their own step, which the benchmark reads the second one by.
+    expect(new Set(summary.transports[0]!.samples.map((row) => row.step).filter((step) => step !== null))).toEqual(new Set([1, 2]));
+  }, 60_000);
 });
 
 describe('docs/ci.md', () => {
