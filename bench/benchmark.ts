@@ -95,6 +95,8 @@ lines.push(
   '',
   `The last column is a yardstick measured right after, on the same schedule and for the same ${SETTLE_S + 25} s (bench/bare-receiver.ts): the cheapest receiver Node can be, plain sockets on two worker threads that send the subscribe request and then only count what they read (no frame decoded, nothing parsed or matched), against a built-in server of its own. Its ms per 1,000 deliveries, and in brackets that against its server's, is what any Node generator pays per message before it reads one: the epoll wake-up, the read() and the call into JavaScript.`,
   '',
+  'The rows "STOMP, heart-beats off" repeat the STOMP step with `--heartbeat 0` (neither side sends or expects heart-beats): a STOMP subscriber with nothing else to send must send one every interval (10 s by default, as stompjs does, each connection on its own timer), so at 1,000 subscribers the generator sends 100 a second, each a wake-up of its thread, while a server that sends a MESSAGE more often than the interval sends none.',
+  '',
   '| Transport | Subscribers | Delivered/s | Server CPU % | Generator CPU % | Server ms/1k | Generator ms/1k | Generator/server | Generator/server in the first step | Own delay P99 <= (ms) | Generator saturated | Bare Node receiver ms/1k (/ its server) |',
   '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|',
 );
@@ -141,32 +143,44 @@ const throughputArgs = (subscribers: number, rate: number): string[] => ['throug
  */
 const LOW_RATE_SHARE = 0.2;
 const splits: string[] = [];
+/** The step measured for the cost: the second, at the same rate whether the first passed or was flagged and run again. */
+const measuredStep = (result: RunSummary['transports'][number] | undefined): ThroughputStep | undefined => (result?.details?.steps as readonly ThroughputStep[] | undefined)?.[1];
+/** One row of the cost table, from a throughput run's transport result; null usage when it had no steady second step. */
+async function costRow(result: RunSummary['transports'][number], method: string, subscribers: number, bare: () => Promise<string>): Promise<SteadyUsage | null> {
+  const step = measuredStep(result);
+  const usage = step ? steadyUsage(result, step.step) : null;
+  if (!step || !usage) {
+    lines.push(`| ${method} | ${subscribers} | - | - | - | - | - | - | - | - | ${result.error ? `${result.error.code}` : 'no steady second step'} | - |`);
+    return null;
+  }
+  const average = (sum: number | null): string => (sum === null ? '-' : (sum / usage.seconds).toFixed(1));
+  const server = perThousand(usage, usage.serverCpuPctSum);
+  const generator = perThousand(usage, usage.generatorCpuPctSum);
+  const first = steadyUsage(result, 1);
+  lines.push(
+    `| ${method} | ${subscribers} | ${Math.round(usage.delivered / usage.seconds)} | ${average(usage.serverCpuPctSum)} | ${average(usage.generatorCpuPctSum)} | ${server?.toFixed(1) ?? '-'} | ${generator?.toFixed(1) ?? '-'} | ${costRatio(usage)?.toFixed(2) ?? '-'} | ${(first ? costRatio(first) : null)?.toFixed(2) ?? '-'} | ${formatOwnDelay(step.generator)} | ${step.generator.saturated ? `yes: ${step.generator.saturationReasons.join('; ')}` : 'no'} | ${await bare()} |`,
+  );
+  return usage;
+}
 for (const [subscribers, rate] of [[1000, 2], [10_000, 0.5]] as const) {
   process.stderr.write(`benchmark: cost per delivery, ${subscribers} subscribers in one room\n`);
   const run = await rtbenchRun(throughputArgs(subscribers, rate));
   process.stderr.write(`benchmark: cost per delivery, ${subscribers} subscribers in one room, at a fifth of the rate\n`);
   const low = await rtbenchRun(throughputArgs(subscribers, rate * LOW_RATE_SHARE));
   for (const result of run.transports) {
-    // The second step is at the same rate whether the first passed or was flagged and run again.
-    const step = (result.details?.steps as readonly ThroughputStep[] | undefined)?.[1];
-    const usage = step ? steadyUsage(result, step.step) : null;
-    if (!step || !usage) {
-      lines.push(`| ${methodName(result)} | ${subscribers} | - | - | - | - | - | - | - | - | ${result.error ? `${result.error.code}` : 'no steady second step'} | - |`);
-      continue;
-    }
-    const ratio = costRatio(usage);
-    const average = (sum: number | null): string => (sum === null ? '-' : (sum / usage.seconds).toFixed(1));
-    const server = perThousand(usage, usage.serverCpuPctSum);
-    const generator = perThousand(usage, usage.generatorCpuPctSum);
-    const first = steadyUsage(result, 1);
-    lines.push(
-      `| ${methodName(result)} | ${subscribers} | ${Math.round(usage.delivered / usage.seconds)} | ${average(usage.serverCpuPctSum)} | ${average(usage.generatorCpuPctSum)} | ${server?.toFixed(1) ?? '-'} | ${generator?.toFixed(1) ?? '-'} | ${ratio?.toFixed(2) ?? '-'} | ${(first ? costRatio(first) : null)?.toFixed(2) ?? '-'} | ${formatOwnDelay(step.generator)} | ${step.generator.saturated ? `yes: ${step.generator.saturationReasons.join('; ')}` : 'no'} | ${await bareCell(result.transport, subscribers, rate)} |`,
-    );
+    const usage = await costRow(result, methodName(result), subscribers, () => bareCell(result.transport, subscribers, rate));
+    if (!usage) continue;
     const lowResult = low.transports.find((other) => other.transport === result.transport);
-    const lowStep = (lowResult?.details?.steps as readonly ThroughputStep[] | undefined)?.[1];
+    const lowStep = measuredStep(lowResult);
     const lowUsage = lowResult && lowStep ? steadyUsage(lowResult, lowStep.step) : null;
     splits.push(splitRow(methodName(result), subscribers, usage, lowUsage));
   }
+  // STOMP subscribers send a heart-beat every 10 s each (STOMP 1.2: a client with nothing else to
+  // send must), each on its own timer as a browser's stompjs does; the same step without them shows
+  // what they cost each side.
+  process.stderr.write(`benchmark: cost per delivery, ${subscribers} STOMP subscribers without heart-beats\n`);
+  const quiet = await rtbenchRun([...throughputArgs(subscribers, rate).map((arg) => (arg === 'all' ? 'stomp' : arg)), '--heartbeat', '0']);
+  for (const result of quiet.transports) await costRow(result, `${methodName(result)}, heart-beats off`, subscribers, async () => '-');
 }
 lines.push('');
 

@@ -25,27 +25,36 @@ export class FrameError extends Error {}
 export class FrameParser {
   private buffer = '';
 
-  /** Feeds received text; returns the whole frames it completes (heart-beat EOLs yield nothing). */
+  /**
+   * Feeds received text; returns the whole frames it completes (heart-beat EOLs yield nothing). A
+   * subscriber runs this for every delivery, so it walks the text by offsets instead of slicing it
+   * per step and splitting the head with a regular expression (issue 10); what it accepts and
+   * rejects is unchanged (test/stomp.test.ts).
+   */
   push(text: string): StompFrame[] {
-    this.buffer += text;
+    const buffer = this.buffer.length === 0 ? text : this.buffer + text;
     const frames: StompFrame[] = [];
+    let at = 0;
     for (;;) {
       // EOLs between frames are heart-beats.
-      const start = this.buffer.search(/[^\r\n]/);
-      if (start < 0) {
-        this.buffer = '';
-        return frames;
-      }
-      this.buffer = this.buffer.slice(start);
-      const headEnd = this.buffer.indexOf('\n\n');
-      const headEndCrLf = this.buffer.indexOf('\r\n\r\n');
+      while (at < buffer.length && (buffer.charCodeAt(at) === LF || buffer.charCodeAt(at) === CR)) at++;
+      this.buffer = buffer.slice(at); // what is left if this frame is incomplete or bad
+      if (at >= buffer.length) return frames;
+      const headEnd = buffer.indexOf('\n\n', at);
+      const headEndCrLf = buffer.indexOf('\r\n\r\n', at);
       const split = headEndCrLf >= 0 && (headEnd < 0 || headEndCrLf < headEnd) ? { at: headEndCrLf, length: 4 } : headEnd >= 0 ? { at: headEnd, length: 2 } : null;
       if (!split) return frames;
-      const lines = this.buffer.slice(0, split.at).split(/\r?\n/);
-      const command = lines[0] ?? '';
+      // The head's lines, split on LF with a CR before it dropped (as `split(/\r?\n/)` would).
+      let lineEnd = buffer.indexOf('\n', at);
+      if (lineEnd < 0 || lineEnd > split.at) lineEnd = split.at;
+      const command = lineText(buffer, at, lineEnd, split.at);
       const escaped = command !== 'CONNECT' && command !== 'CONNECTED' && command !== 'STOMP';
       const headers: Record<string, string> = {};
-      for (const line of lines.slice(1)) {
+      while (lineEnd < split.at) {
+        const lineStart = lineEnd + 1;
+        lineEnd = buffer.indexOf('\n', lineStart);
+        if (lineEnd < 0 || lineEnd > split.at) lineEnd = split.at;
+        const line = lineText(buffer, lineStart, lineEnd, split.at);
         const colon = line.indexOf(':');
         if (colon <= 0) throw new FrameError(`malformed header line ${JSON.stringify(line.slice(0, 80))}`);
         const name = escaped ? unescapeHeader(line.slice(0, colon)) : line.slice(0, colon);
@@ -60,23 +69,37 @@ export class FrameParser {
         // content-length counts bytes; the buffer holds characters.
         const bytes = Number(length);
         // (A shorter buffer may still hold the whole frame when the body is not ASCII: the slow path decides.)
-        if (this.buffer.length > bodyStart + bytes && Buffer.byteLength(this.buffer.slice(bodyStart, bodyStart + bytes)) === bytes) {
+        if (buffer.length > bodyStart + bytes && isAscii(buffer, bodyStart, bodyStart + bytes)) {
           // As many bytes as characters: ASCII, so the body ends `bytes` characters on.
           bodyEnd = bodyStart + bytes;
         } else {
-          const body = Buffer.from(this.buffer.slice(bodyStart), 'utf8');
+          const body = Buffer.from(buffer.slice(bodyStart), 'utf8');
           if (body.length < bytes + 1) return frames;
           bodyEnd = bodyStart + body.subarray(0, bytes).toString('utf8').length;
         }
-        if (this.buffer[bodyEnd] !== '\0') throw new FrameError('frame body longer than its content-length');
+        if (buffer[bodyEnd] !== '\0') throw new FrameError('frame body longer than its content-length');
       } else {
-        bodyEnd = this.buffer.indexOf('\0', bodyStart);
+        bodyEnd = buffer.indexOf('\0', bodyStart);
         if (bodyEnd < 0) return frames;
       }
-      frames.push({ command, headers, body: this.buffer.slice(bodyStart, bodyEnd) });
-      this.buffer = this.buffer.slice(bodyEnd + 1);
+      frames.push({ command, headers, body: buffer.slice(bodyStart, bodyEnd) });
+      at = bodyEnd + 1;
     }
   }
+}
+
+const LF = 10;
+const CR = 13;
+
+/** One line of a frame's head: a CR before its LF is dropped; the head's last line keeps one (no LF follows it). */
+function lineText(buffer: string, start: number, end: number, headEnd: number): string {
+  return end < headEnd && end > start && buffer.charCodeAt(end - 1) === CR ? buffer.slice(start, end - 1) : buffer.slice(start, end);
+}
+
+/** Whether every character in [start, end) is ASCII, that is, takes one byte in UTF-8. */
+function isAscii(text: string, start: number, end: number): boolean {
+  for (let i = start; i < end; i++) if (text.charCodeAt(i) > 0x7f) return false;
+  return true;
 }
 
 export function serializeFrame(command: string, headers: Readonly<Record<string, string | number>>, body = ''): string {

@@ -85,7 +85,7 @@ export function notesSection(results: readonly TransportResult[]): ReportSection
     const name = methodName(r);
     if (r.generator.saturated) lines.push(`${name}: the load generator was saturated, so these numbers may measure rtbench, not the server: ${r.generator.saturationReasons.join('; ')}.`);
     const loopDelay = r.generator.eventLoopDelayP99UsMax;
-    const disturbed = loopDelay === null ? cpuWaitNote(r.generator.cpuWaitUsMax) : loopDelayNote(loopDelay, r.generator.ownDelayUsMax ?? 0);
+    const disturbed = loopDelay === null ? cpuWaitNote(r.generator.cpuWaitUsMax, r.latencyUs.perMessage.p99) : loopDelayNote(loopDelay, r.generator.ownDelayUsMax ?? 0);
     if (disturbed) lines.push(`${name}: ${disturbed}.`);
     if (r.error) lines.push(`${name}: ${r.error.code}: ${r.error.message}`);
     const errors = Object.entries(r.errors);

@@ -48,12 +48,15 @@ describe('saturation', () => {
     );
   });
 
-  it('notes a thread that waited for a CPU longer than the limit within a second, with the wait, and nothing below it or where not read', () => {
-    expect(cpuWaitNote(null)).toBeNull();
-    expect(cpuWaitNote(undefined)).toBeNull();
-    expect(cpuWaitNote(EVENT_LOOP_DELAY_NOTE_US)).toBeNull();
-    expect(cpuWaitNote(EVENT_LOOP_DELAY_NOTE_US + 5_000)).toBe(
-      'a generator thread waited 25.0 ms for a CPU within one second (the server, other processes or the machine held the cores): an arrival it stamped in that second may be late by up to that, and latency may include it',
+  it('notes a thread that waited for a CPU past the limit and past a quarter of p99, with the wait, and nothing below or where not read', () => {
+    expect(cpuWaitNote(null, 10_000)).toBeNull();
+    expect(cpuWaitNote(undefined, null)).toBeNull();
+    expect(cpuWaitNote(EVENT_LOOP_DELAY_NOTE_US, null)).toBeNull();
+    // A quarter of a 200 ms p99 is 50 ms: a wait of 40 ms could not explain that much of it.
+    expect(cpuWaitNote(40_000, 200_000)).toBeNull();
+    expect(cpuWaitNote(50_001, 200_000)).toContain('waited 50.0 ms for a CPU');
+    expect(cpuWaitNote(EVENT_LOOP_DELAY_NOTE_US + 5_000, 30_000)).toBe(
+      'a generator thread waited 25.0 ms for a CPU within one second (the server, other processes or the machine held the cores): an arrival it stamped in that second may be late by up to that, and latency (p99 30.0 ms) may include it',
     );
   });
 });
