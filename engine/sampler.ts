@@ -210,8 +210,16 @@ export class ResourceSampler {
 
   /** Longest wait for a CPU of any generator thread within one interval, over the measured seconds; null when never read. */
   get cpuWaitUsMax(): number | null {
-    return highest(this.judgedRows().map((row) => row.generatorCpuWaitUs ?? null));
+    return cpuWaitOfArrivals(this.judgedRows());
   }
+}
+
+/**
+ * The longest wait for a CPU over the seconds that stamped arrivals: a wait in a second with none
+ * (connecting thousands of subscribers keeps every thread waiting) delayed no latency figure.
+ */
+export function cpuWaitOfArrivals(rows: readonly SampleRow[]): number | null {
+  return highest(rows.filter((row) => row.messagesReceived > 0).map((row) => row.generatorCpuWaitUs ?? null));
 }
 
 /** The largest of the values read, null when none was. */

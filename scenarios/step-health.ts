@@ -2,7 +2,7 @@ import { availableParallelism } from 'node:os';
 import { latencyStats } from '../core/histogram.js';
 import { ownDelayQuantileUs } from '../core/handler-runs.js';
 import type { ProcessUsage, SampleRow } from '../core/result.js';
-import { highest, usageOfRows } from '../engine/sampler.js';
+import { cpuWaitOfArrivals, usageOfRows } from '../engine/sampler.js';
 import { ownDelayReason, saturation } from '../engine/saturation.js';
 import type { MergedStep, ThreadHealth } from '../engine/worker/pool.js';
 
@@ -17,7 +17,7 @@ export interface StepHealth {
     readonly workerUtilizationMax: number;
     /** The longest garbage-collection pause of a subscriber worker in the step (µs): time it stamped nothing. */
     readonly workerGcPauseUsMax: number;
-    /** The longest any generator thread waited for a CPU within one second of the step (µs; null where not read): how late the machine could make a stamp. */
+    /** The longest any generator thread waited for a CPU within one second of the step that stamped arrivals (µs; null where not read): how late the machine could make a stamp. */
     readonly cpuWaitUsMax: number | null;
     /**
      * The generator's own timestamping delay (core/handler-runs.ts): the p99 over arrivals of its
@@ -61,7 +61,7 @@ export function stepHealth(rows: readonly SampleRow[], step: number, workers: nu
       saturationReasons: reasons,
       workerUtilizationMax: Math.round(threads.utilizationMax * 100) / 100,
       workerGcPauseUsMax: threads.gcPauseUsMax,
-      cpuWaitUsMax: highest(stepRows.map((row) => row.generatorCpuWaitUs ?? null)),
+      cpuWaitUsMax: cpuWaitOfArrivals(stepRows),
       ownDelayUs,
       ownDelayLongestUs: merged.ownDelay.longestUs,
       ownDelayShareOfSpreadP99: ownDelayUs === null ? null : share(ownDelayUs, spreadP99Us),

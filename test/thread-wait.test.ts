@@ -3,7 +3,8 @@ import { once } from 'node:events';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { ThreadWaitMeter, runQueueWaitNs } from '../core/thread-wait.js';
-import { ResourceSampler } from '../engine/sampler.js';
+import { ResourceSampler, cpuWaitOfArrivals } from '../engine/sampler.js';
+import type { SampleRow } from '../core/result.js';
 import { testCleanup, waitFor } from './helpers.js';
 
 const cleanup = testCleanup();
@@ -54,7 +55,8 @@ describe('run-queue wait', () => {
   });
 
   it.skipIf(process.platform !== 'linux')('is in every sample row; the event-loop delay only where the sampler was asked to monitor it', async () => {
-    const sampler = new ResourceSampler({ generator: process.pid }, () => ({ connections: 0, sent: 0, received: 0, measuring: true }), 500, { loopMonitor: false });
+    let received = 0;
+    const sampler = new ResourceSampler({ generator: process.pid }, () => ({ connections: 0, sent: 0, received: (received += 10), measuring: true }), 500, { loopMonitor: false });
     await sampler.start();
     cleanup.add(() => sampler.stop());
     await waitFor(() => sampler.rows.length >= 2, 'two samples');
@@ -62,5 +64,17 @@ describe('run-queue wait', () => {
     expect(sampler.rows.every((row) => row.eventLoopDelayP99Us === null && typeof row.generatorCpuWaitUs === 'number')).toBe(true);
     expect(sampler.eventLoopDelayP99UsMax).toBeNull();
     expect(sampler.cpuWaitUsMax).toEqual(expect.any(Number));
+  });
+
+  it('takes the longest wait over the seconds that stamped arrivals only', () => {
+    const row = (messagesReceived: number, generatorCpuWaitUs: number | null): SampleRow => ({
+      elapsedS: 1, measuring: true, step: null, connections: 0, messagesSent: 0, messagesReceived,
+      serverCpuPct: null, serverRssBytes: null, generatorCpuPct: null, generatorRssBytes: null, proxyCpuPct: null, proxyRssBytes: null,
+      eventLoopDelayP99Us: null, generatorCpuWaitUs,
+    });
+    // Connecting (no arrival) kept the threads waiting 400 ms; the seconds with arrivals waited 30 at most.
+    expect(cpuWaitOfArrivals([row(0, 400_000), row(1000, 30_000), row(500, 12_000), row(200, null)])).toBe(30_000);
+    expect(cpuWaitOfArrivals([row(0, 400_000)])).toBeNull();
+    expect(cpuWaitOfArrivals([])).toBeNull();
   });
 });
