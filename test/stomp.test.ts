@@ -28,6 +28,22 @@ describe('STOMP frames', () => {
     expect(() => new FrameParser().push('SEND\ncontent-length:x\n\n\0')).toThrow(FrameError);
   });
 
+  it('ends each head line at LF or CR LF, mixed in one frame, and finds the head by its empty line, not by a blank line in the body', () => {
+    const parser = new FrameParser();
+    expect(parser.push('MESSAGE\r\ndestination:/a\nmessage-id:7\r\nx:v\r\n\r\nbody\r\n\r\nmore\n\n\0SEND\nh:v\r\n\n\0')).toEqual([
+      { command: 'MESSAGE', headers: { destination: '/a', 'message-id': '7', x: 'v' }, body: 'body\r\n\r\nmore\n\n' },
+      { command: 'SEND', headers: { h: 'v' }, body: '' },
+    ]);
+    // A frame cut anywhere in its head waits for the rest; a bad one is refused whole, however it arrives.
+    expect(parser.push('MESSAGE\r\ncontent-length:2\r')).toEqual([]);
+    expect(parser.push('\n\r\nok\0')).toEqual([{ command: 'MESSAGE', headers: { 'content-length': '2' }, body: 'ok' }]);
+    expect(() => new FrameParser().push('SEND\ncontent-length:1\n\nab\0')).toThrow(FrameError);
+    expect(() => new FrameParser().push('SEND\n:novalue\n\n\0')).toThrow(FrameError);
+    expect(() => new FrameParser().push('SEND\ncontent-length:\n\n\0')).toThrow(FrameError);
+    // A header name written escaped is unescaped, even when it spells a common one once unescaped.
+    expect(new FrameParser().push('MESSAGE\ncontent\\clength:9\n\nbody\0')[0]?.headers).toEqual({ 'content:length': '9' });
+  });
+
   it('negotiates heart-beats as STOMP 1.2 says: the larger of offer and wish, 0 turns a direction off', () => {
     expect(parseHeartbeat(undefined)).toEqual([0, 0]);
     expect(parseHeartbeat('10000, 5000')).toEqual([10000, 5000]);
