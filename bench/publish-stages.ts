@@ -10,7 +10,9 @@
  * Run as a program, it runs the two floors in turn with itself preloaded (`node --import`) into their
  * server processes. Preloaded, it records each POST's stages and appends their medians to the file
  * named by RTBENCH_STAGES_OUT when the server exits. A diagnosis, not a measurement rtbench reports:
- * the probes themselves cost a few µs a POST, the same in both servers.
+ * the probes cost a few µs a POST themselves, and they follow one POST at a time (a POST that arrives
+ * before the previous one's first frame replaces it), which the calibration's schedule, sends 50 ms
+ * apart, keeps true.
  */
 import { subscribe } from 'node:diagnostics_channel';
 import { appendFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
