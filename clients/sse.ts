@@ -16,6 +16,9 @@ import type { ClientContext, SseSpec, SubscriberHandlers, Subscription, Transpor
  * study's clients. Replaces the `eventsource` package over undici, whose per-chunk cost made the
  * generator cost several times the server per delivery (issue 10).
  */
+/** One options object for every decode, not one per event. */
+const STREAM = { stream: true } as const;
+
 export const sseClient: TransportClient<'sse'> = {
   name: 'sse',
   subscribe(context: ClientContext, spec: SseSpec, handlers: SubscriberHandlers): Subscription {
@@ -62,7 +65,7 @@ export const sseClient: TransportClient<'sse'> = {
           const framing = framingOf(response.headers);
           if (framing === 'bad') return end('SSE_BAD_RESPONSE');
           clearTimeout(headTimer);
-          body = new BodyReader(framing, (bytes, from, to) => parser.feed(decoder.decode(bytes.subarray(from, to), { stream: true })));
+          body = new BodyReader(framing, (bytes, from, to) => parser.feed(decoder.decode(bytes.subarray(from, to), STREAM)));
           if (spec.openEvent === null) opened();
           readBody(response.rest, 0, response.rest.length);
         };

@@ -57,6 +57,14 @@ describe('BodyReader', () => {
     for (const size of [bytes.length, 9, 1]) expect(read(chunked, bytes, size), `pieces of ${size}`).toEqual({ body: 'hello, a longer chunk of text..', done: true, broken: false });
   });
 
+  it('reads chunk sizes in either case with LF-only line ends, and refuses a size of 13 hex digits', () => {
+    const bytes = Buffer.from('A\n0123456789\nb\r\n, ten more.\r\n0\n\n');
+    for (const size of [bytes.length, 2, 1]) expect(read(chunked, bytes, size), `pieces of ${size}`).toEqual({ body: '0123456789, ten more.', done: true, broken: false });
+    expect(read(chunked, Buffer.from('0000000000005\r\nhello\r\n0\r\n\r\n'), 100)).toMatchObject({ broken: true });
+    expect(read(chunked, Buffer.from('000000000005\r\nhello\r\n0\r\n\r\n'), 100)).toEqual({ body: 'hello', done: true, broken: false });
+    expect(read(chunked, Buffer.from('5\r\nhello\rX\r\n'), 100)).toMatchObject({ broken: true });
+  });
+
   it('refuses broken chunked framing, and reads content-length and close-delimited bodies', () => {
     expect(read(chunked, Buffer.from('zz\r\nhello\r\n'), 100)).toMatchObject({ broken: true });
     expect(read(chunked, Buffer.from('2\r\nhello\r\n'), 100)).toMatchObject({ broken: true });
