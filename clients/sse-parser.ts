@@ -62,15 +62,22 @@ export class SseParser {
     if (line.charCodeAt(0) === 58) return; // ':' a comment
     const colon = line.indexOf(':');
     const fieldEnd = colon < 0 ? line.length : colon;
-    // The field is compared in place (a name sliced from the line would be a new string per line).
-    const field = fieldEnd === 4 && line.startsWith('data') ? 'data' : fieldEnd === 5 && line.startsWith('event') ? 'event' : fieldEnd === 2 && line.startsWith('id') ? 'id' : null;
-    if (field === null) return; // retry, and fields the standard ignores
-    const valueStart = colon < 0 ? line.length : line.charCodeAt(colon + 1) === 32 ? colon + 2 : colon + 1;
-    const value = line.slice(valueStart);
-    if (field === 'data') {
+    // Field names are compared in place (a name sliced from the line would be a new string per line);
+    // retry and the fields the standard ignores fall through.
+    if (fieldEnd === 4 && line.startsWith('data')) {
+      const value = valueOf(line, colon);
       this.data = this.hasData ? `${this.data}\n${value}` : value;
       this.hasData = true;
-    } else if (field === 'event') this.type = value;
-    else if (!value.includes('\0')) this.lastEventId = value;
+    } else if (fieldEnd === 5 && line.startsWith('event')) this.type = valueOf(line, colon);
+    else if (fieldEnd === 2 && line.startsWith('id')) {
+      const value = valueOf(line, colon);
+      if (!value.includes('\0')) this.lastEventId = value;
+    }
   }
+}
+
+/** A field's value: after the colon and one space if there is one; empty for a line without a colon. */
+function valueOf(line: string, colon: number): string {
+  if (colon < 0) return '';
+  return line.slice(line.charCodeAt(colon + 1) === 32 ? colon + 2 : colon + 1);
 }

@@ -6,6 +6,9 @@ import { ConnectionLoop, subscriptionOf } from './reconnect.js';
 import { SseParser } from './sse-parser.js';
 import type { ClientContext, SseSpec, SubscriberHandlers, Subscription, TransportClient } from './types.js';
 
+/** One options object for every decode, not one per event. */
+const STREAM = { stream: true } as const;
+
 /**
  * SSE subscriber on a bare socket (raw-socket.ts): one GET, the response head checked as a browser's
  * EventSource checks it (200 and `text/event-stream`, else the connection fails: `HTTP_<status>`,
@@ -16,9 +19,6 @@ import type { ClientContext, SseSpec, SubscriberHandlers, Subscription, Transpor
  * study's clients. Replaces the `eventsource` package over undici, whose per-chunk cost made the
  * generator cost several times the server per delivery (issue 10).
  */
-/** One options object for every decode, not one per event. */
-const STREAM = { stream: true } as const;
-
 export const sseClient: TransportClient<'sse'> = {
   name: 'sse',
   subscribe(context: ClientContext, spec: SseSpec, handlers: SubscriberHandlers): Subscription {
