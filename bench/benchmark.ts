@@ -117,7 +117,7 @@ interface SteadyUsage {
   readonly generatorCpuPctSum: number | null;
 }
 function steadyUsage(result: RunSummary['transports'][number], step: number): SteadyUsage | null {
-  const steady = result.samples.filter((row) => row.measuring && row.step === step).slice(SETTLE_S);
+  const steady = [...result.samples].filter((row) => row.measuring && row.step === step).slice(SETTLE_S);
   const delivered = steady.reduce((sum, row) => sum + row.messagesReceived, 0);
   if (steady.length === 0 || delivered === 0) return null;
   const cpuOf = (role: 'server' | 'generator'): number | null => {

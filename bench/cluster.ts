@@ -71,7 +71,7 @@ function busArgs(cluster: (typeof CLUSTERS)[number]): string[] {
 
 /** Server CPU ms (every instance) per 1,000 deliveries over the measured seconds. */
 function serverMsPerThousand(result: TransportResult): number | null {
-  const rows = result.samples.filter((row) => row.measuring && row.serverCpuPct !== null);
+  const rows = [...result.samples].filter((row) => row.measuring && row.serverCpuPct !== null);
   const cpuMs = rows.reduce((sum, row, i) => sum + ((row.serverCpuPct as number) / 100) * 1000 * (i === 0 ? 1 : row.elapsedS - (rows[i - 1] as typeof row).elapsedS), 0);
   return result.messages.received > 0 && rows.length > 0 ? (cpuMs * 1000) / result.messages.received : null;
 }

@@ -139,8 +139,11 @@ export interface TransportResult {
   readonly histograms: Readonly<Record<LatencyKind, string>>;
   /** Scenario-specific report: for a ramp, the per-step table and the breaking point. */
   readonly details: Readonly<Record<string, unknown>> | null;
-  /** Per-second resource samples (also in samples.csv). */
-  readonly samples: readonly SampleRow[];
+  /**
+   * Per-second resource samples (also in samples.csv). An array once read from summary.json; during a
+   * run, the sampler's log, most of which is on disk (engine/sample-log.ts), so it is only iterated.
+   */
+  readonly samples: Iterable<SampleRow>;
 }
 
 export interface RunSummary {

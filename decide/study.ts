@@ -29,7 +29,7 @@ const SATURATED = '`*` the load generator was saturated in that run: the value m
 
 /** CPU time of one process per 1,000 deliveries received in time, over the measured seconds (ms). */
 export function cpuMsPer1000(result: TransportResult, role: 'server' | 'generator'): number | null {
-  const rows = result.samples.filter((row) => row.measuring);
+  const rows = [...result.samples].filter((row) => row.measuring);
   let cpuMs = 0;
   let previousS = 0;
   for (const row of result.samples) {

@@ -166,6 +166,7 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
       loopMonitor: scenario.stampsOnMainThread === true && agents === null,
     });
     await sampler.start();
+    const sampled = sampler.rows;
     const proxyChild = proxy;
     const context: ScenarioContext = {
       transport,
@@ -179,7 +180,7 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
       observe: (what) => {
         observed = what;
       },
-      samples: () => sampler?.rows ?? [],
+      samples: () => sampled,
       sampleNow: async () => sampler?.sampleNow(),
       machine,
       proxy: proxyChild
@@ -216,6 +217,8 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
   } finally {
     stopping = true;
     await sampler?.stop();
+    // The run's rows back in memory and the spill file deleted: the result outlives this function.
+    sampler?.rows.drain();
     await proxy?.stop();
     await cluster?.stop();
   }

@@ -2,18 +2,27 @@ import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import pidusage from 'pidusage';
 import { LOOP_RESOLUTION_MS, loopDelayUs } from '../core/loop-delay.js';
 import { ThreadWaitMeter } from '../core/thread-wait.js';
+import { SampleLog } from './sample-log.js';
 
 import type { LiveCounters, ProcessUsage, Role, SampleRow } from '../core/result.js';
 
 /** CPU average and maximum and RSS maximum of one process over some rows; nulls where it was not sampled. */
-export function usageOfRows(rows: readonly SampleRow[], role: Role): ProcessUsage {
-  const cpu = rows.map((row) => row[`${role}CpuPct`]).filter((v): v is number => v !== null);
-  const rss = rows.map((row) => row[`${role}RssBytes`]).filter((v): v is number => v !== null);
-  return {
-    cpuPctAvg: cpu.length ? round1(cpu.reduce((a, b) => a + b, 0) / cpu.length) : null,
-    cpuPctMax: cpu.length ? Math.max(...cpu) : null,
-    rssBytesMax: rss.length ? Math.max(...rss) : null,
-  };
+export function usageOfRows(rows: Iterable<SampleRow>, role: Role): ProcessUsage {
+  let cpuSum = 0;
+  let cpuCount = 0;
+  let cpuMax = -Infinity;
+  let rssMax: number | null = null;
+  for (const row of rows) {
+    const cpu = row[`${role}CpuPct`];
+    const rss = row[`${role}RssBytes`];
+    if (cpu !== null) {
+      cpuSum += cpu;
+      cpuCount++;
+      cpuMax = Math.max(cpuMax, cpu);
+    }
+    if (rss !== null) rssMax = Math.max(rssMax ?? rss, rss);
+  }
+  return { cpuPctAvg: cpuCount ? round1(cpuSum / cpuCount) : null, cpuPctMax: cpuCount ? cpuMax : null, rssBytesMax: rssMax };
 }
 
 /** CPU time used between two readings as a percentage of one core; null when no time passed. */
@@ -30,7 +39,8 @@ const MIN_INTERVAL_MS = 500;
  * event-loop delay. CPU is the share of one core between two readings.
  */
 export class ResourceSampler {
-  readonly rows: SampleRow[] = [];
+  /** Every row, in order; older ones on disk (see sample-log.ts), so a week's soak holds no more than a minute's. */
+  readonly rows = new SampleLog();
   private pids: Partial<Record<Role, number | readonly number[]>>;
   private readonly loopDelay: IntervalHistogram | null;
   private readonly cpuWait = new ThreadWaitMeter();
@@ -139,7 +149,7 @@ export class ResourceSampler {
     const usage = await this.usage();
     const now = performance.now();
     const counters = this.counters();
-    this.rows.push({
+    this.rows.append({
       elapsedS: Math.round((now - this.startedMs) / 100) / 10,
       measuring: counters.measuring,
       step: counters.step ?? null,
@@ -167,12 +177,12 @@ export class ResourceSampler {
    */
   private foldTail(): void {
     const counters = this.counters();
-    const last = this.rows.at(-1) as SampleRow;
-    this.rows[this.rows.length - 1] = {
+    const last = this.rows.last() as SampleRow;
+    this.rows.replaceLast({
       ...last,
       messagesSent: last.messagesSent + counters.sent - this.last.sent,
       messagesReceived: last.messagesReceived + counters.received - this.last.received,
-    };
+    });
     this.last = counters;
   }
 
@@ -187,12 +197,17 @@ export class ResourceSampler {
   }
 
   /** The measured seconds, or every second when the run stopped before measuring began. */
-  private judgedRows(): readonly SampleRow[] {
-    const measured = this.rows.filter((row) => row.measuring);
-    return measured.length > 0 ? measured : this.rows;
+  private *judgedRows(): Generator<SampleRow> {
+    let measured = false;
+    for (const row of this.rows) {
+      if (!row.measuring) continue;
+      measured = true;
+      yield row;
+    }
+    if (!measured) yield* this.rows;
   }
 
-  usageOf(role: Role, rows: readonly SampleRow[] = this.judgedRows()): ProcessUsage | null {
+  usageOf(role: Role, rows: Iterable<SampleRow> = this.judgedRows()): ProcessUsage | null {
     return this.pids[role] === undefined ? null : usageOfRows(rows, role);
   }
 
@@ -200,12 +215,12 @@ export class ResourceSampler {
   async sampleNow(): Promise<SampleRow | undefined> {
     this.sampling = this.sampling.then(() => this.sample());
     await this.sampling;
-    return this.rows.at(-1);
+    return this.rows.last();
   }
 
   /** Highest per-interval p99 of the generator's event-loop delay, over the measured seconds; null when not monitored. */
   get eventLoopDelayP99UsMax(): number | null {
-    return this.loopDelay ? highest(this.judgedRows().map((row) => row.eventLoopDelayP99Us)) : null;
+    return this.loopDelay ? highest(this.judgedRows(), (row) => row.eventLoopDelayP99Us) : null;
   }
 
   /** Longest wait for a CPU of any generator thread within one interval, over the measured seconds; null when never read. */
@@ -218,14 +233,18 @@ export class ResourceSampler {
  * The longest wait for a CPU over the seconds that stamped arrivals: a wait in a second with none
  * (connecting thousands of subscribers keeps every thread waiting) delayed no latency figure.
  */
-export function cpuWaitOfArrivals(rows: readonly SampleRow[]): number | null {
-  return highest(rows.filter((row) => row.messagesReceived > 0).map((row) => row.generatorCpuWaitUs ?? null));
+export function cpuWaitOfArrivals(rows: Iterable<SampleRow>): number | null {
+  return highest(rows, (row) => (row.messagesReceived > 0 ? (row.generatorCpuWaitUs ?? null) : null));
 }
 
-/** The largest of the values read, null when none was. */
-export function highest(values: readonly (number | null)[]): number | null {
-  const read = values.filter((value): value is number => value !== null);
-  return read.length > 0 ? Math.max(...read) : null;
+/** The largest value read over the rows, null when none was. */
+export function highest(rows: Iterable<SampleRow>, valueOf: (row: SampleRow) => number | null): number | null {
+  let max: number | null = null;
+  for (const row of rows) {
+    const value = valueOf(row);
+    if (value !== null) max = Math.max(max ?? value, value);
+  }
+  return max;
 }
 
 function round1(value: number): number {

@@ -53,6 +53,11 @@ export interface TargetHandle {
 }
 
 /** What the runner hands a scenario for one transport: everything it needs, and nothing it must clean up. */
+export interface SampleRows extends Iterable<SampleRow> {
+  /** The newest `count` rows, oldest first. */
+  recent(count: number): SampleRow[];
+}
+
 export interface ScenarioContext {
   readonly transport: TransportName;
   readonly client: TransportClient;
@@ -65,7 +70,8 @@ export interface ScenarioContext {
   progress(line: string): void;
   /** Call once, before measuring starts. */
   observe(observed: Observed): void;
-  samples(): readonly SampleRow[];
+  /** The per-second rows so far, oldest first (most of a long run's on disk: iterate, or take the recent ones). */
+  samples(): SampleRows;
   sampleNow(): Promise<SampleRow | undefined>;
   readonly machine: Plan | null;
   readonly proxy: { cut(): void; refuse(on: boolean): void; stall(direction: 'up' | 'down', ms: number): void; loss(probability: number, ms: number): void } | null;

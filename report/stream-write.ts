@@ -55,6 +55,10 @@ function isFlat(value: object): boolean {
  * as null in arrays, and `toJSON` is honoured, as JSON.stringify does.
  */
 export function* jsonPieces(value: unknown, indent = '', key = ''): Generator<string> {
+  if (isRowLog(value)) {
+    yield* itemPieces(value, indent);
+    return;
+  }
   const resolved = isPlainContainer(value) && typeof (value as { toJSON?: unknown }).toJSON === 'function' ? (value as { toJSON(k: string): unknown }).toJSON(key) : value;
   if (!isPlainContainer(resolved)) {
     yield JSON.stringify(resolved) ?? 'null';
@@ -66,22 +70,11 @@ export function* jsonPieces(value: unknown, indent = '', key = ''): Generator<st
     yield indent === '' ? text : text.replaceAll('\n', `\n${indent}`);
     return;
   }
-  const inner = `${indent}  `;
   if (Array.isArray(resolved)) {
-    if (resolved.length === 0) {
-      yield '[]';
-      return;
-    }
-    yield '[';
-    for (let i = 0; i < resolved.length; i++) {
-      yield i === 0 ? `\n${inner}` : `,\n${inner}`;
-      const item: unknown = resolved[i];
-      if (item === undefined || typeof item === 'function' || typeof item === 'symbol') yield 'null';
-      else yield* jsonPieces(item, inner, String(i));
-    }
-    yield `\n${indent}]`;
+    yield* itemPieces(resolved, indent);
     return;
   }
+  const inner = `${indent}  `;
   let first = true;
   for (const name of Object.keys(resolved)) {
     const member: unknown = (resolved as Record<string, unknown>)[name];
@@ -91,6 +84,28 @@ export function* jsonPieces(value: unknown, indent = '', key = ''): Generator<st
     yield* jsonPieces(member, inner, name);
   }
   yield first ? '{}' : `\n${indent}}`;
+}
+
+/**
+ * A sequence that is not an array but has a toJSON giving its items as one (engine/sample-log.ts: a
+ * run's rows, mostly on disk): written item by item, so the whole array is never built.
+ */
+function isRowLog(value: unknown): value is Iterable<unknown> {
+  // A Buffer is iterable and has a toJSON too, of another shape: it is left to toJSON.
+  return isPlainContainer(value) && !Array.isArray(value) && !ArrayBuffer.isView(value) && typeof (value as { toJSON?: unknown }).toJSON === 'function' && Symbol.iterator in value;
+}
+
+/** The items of an array (or of a sequence written as one), as JSON.stringify writes an array's. */
+function* itemPieces(items: Iterable<unknown>, indent: string): Generator<string> {
+  const inner = `${indent}  `;
+  let i = 0;
+  for (const item of items) {
+    yield i === 0 ? `[\n${inner}` : `,\n${inner}`;
+    if (item === undefined || typeof item === 'function' || typeof item === 'symbol') yield 'null';
+    else yield* jsonPieces(item, inner, String(i));
+    i++;
+  }
+  yield i === 0 ? '[]' : `\n${indent}]`;
 }
 
 /** Writes `JSON.stringify(value, null, 2)` and a newline to `path`, in pieces. */

@@ -74,8 +74,8 @@ export function heapTrend(intervals: readonly SoakInterval[]): { startBytes: num
  * allocator hands back what connecting 1,000 subscribers used (about 55 MiB of RSS here), and a
  * slope fitted across that drop reads lower than the steady trend after it, so it could hide a leak.
  */
-export function rssSeries(rows: readonly SampleRow[], role: 'server' | 'generator', settleS = 0): Array<{ elapsedS: number; bytes: number | null }> {
-  const measured = rows.filter((r) => r.measuring);
+export function rssSeries(rows: Iterable<SampleRow>, role: 'server' | 'generator', settleS = 0): Array<{ elapsedS: number; bytes: number | null }> {
+  const measured = [...rows].filter((r) => r.measuring);
   const fromS = (measured[0]?.elapsedS ?? 0) + settleS;
   return measured.filter((r) => r.elapsedS >= fromS).map((r) => ({ elapsedS: r.elapsedS, bytes: r[`${role}RssBytes`] }));
 }

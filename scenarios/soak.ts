@@ -88,7 +88,7 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
       const rows = context.samples();
       const serverRss = rssSeries(rows, 'server');
       const settleS = config.intervalMs / 1000;
-      const measured = rows.filter((r) => r.measuring);
+      const measured = [...rows].filter((r) => r.measuring);
       return {
         intervals,
         injected: faultLog,
@@ -149,7 +149,7 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
       const generatorHeapAfterGcBytes = heapAfterGcBytes() + (await pool.heapAfterGcBytes());
       status = now;
       await context.sampleNow();
-      const rows = context.samples().filter((r) => r.measuring && r.elapsedS > 0).slice(-Math.max(1, Math.round(config.intervalMs / 1000)));
+      const rows = context.samples().recent(Math.max(1, Math.round(config.intervalMs / 1000))).filter((r) => r.measuring && r.elapsedS > 0);
       const server = usageOfRows(rows, 'server');
       const generator = usageOfRows(rows, 'generator');
       const roundErrors = { ...round.merged.errors, ...round.publish.errors, ...errorsSince(now.errors, before.errors, 'subscriber:') };

@@ -40,8 +40,8 @@ const share = (partUs: number, ofUs: number | null): number | null => (ofUs ? Ma
  * against the step's p99. A worker's event-loop delay is reported, not judged: what its own
  * handlers cause is in the bound, and the rest is the machine (see engine/saturation.ts).
  */
-export function stepHealth(rows: readonly SampleRow[], step: number, workers: number, sendLagP99Us: number | null, threads: ThreadHealth, merged: Pick<MergedStep, 'perMessage' | 'fanOutSpread' | 'ownDelay'>): StepHealth {
-  const stepRows = rows.filter((row) => row.step === step);
+export function stepHealth(rows: Iterable<SampleRow>, step: number, workers: number, sendLagP99Us: number | null, threads: ThreadHealth, merged: Pick<MergedStep, 'perMessage' | 'fanOutSpread' | 'ownDelay'>): StepHealth {
+  const stepRows = [...rows].filter((row) => row.step === step);
   const server = usageOfRows(stepRows, 'server');
   const generator = usageOfRows(stepRows, 'generator');
   // The publisher thread plus the workers can use at most this many cores of the machine.

@@ -126,7 +126,7 @@ describe('load generation over agents (rtbench agent, --agents N)', () => {
     expect(result.latencyUs.burstCompletion.min).toBeGreaterThanOrEqual(100_000);
     expect(result.latencyUs.publishRtt.count).toBe(30);
     // samples.csv counts the 30 messages sent (it read 0 before), the last ones included.
-    expect(result.samples.reduce((n, s) => n + s.messagesSent, 0)).toBe(30);
+    expect([...result.samples].reduce((n, s) => n + s.messagesSent, 0)).toBe(30);
   }, 120_000);
 
   it('keeps two runs that share one Redis apart: each has its own agent and counts only its own messages', async () => {

@@ -216,8 +216,8 @@ describe('rtbench faults end to end', () => {
       // samples.csv: every message sent is in some second, and no second reads negative when the
       // next mode's pool starts counting from zero (once every second read 0 sent).
       const published = rows.reduce((n, r) => n + r.messages.expected / connections, 0);
-      expect(result.samples.reduce((n, s) => n + s.messagesSent, 0), name).toBe(published);
-      expect(Math.min(...result.samples.map((s) => s.messagesReceived)), name).toBeGreaterThanOrEqual(0);
+      expect([...result.samples].reduce((n, s) => n + s.messagesSent, 0), name).toBe(published);
+      expect(Math.min(...[...result.samples].map((s) => s.messagesReceived)), name).toBeGreaterThanOrEqual(0);
     }
   }, 150_000);
 

@@ -96,7 +96,7 @@ describe('rtbench throughput', () => {
     expect(details.steps.map((s) => [s.step, s.offeredPerS, s.attempt, s.passed])).toEqual([[1, 5, 1, true], [2, 5, 1, true]]);
     expect(details.verdict).toContain('every rate held');
     // Each step's seconds are tagged with their own step, which the benchmark reads the second one by.
-    expect(new Set(summary.transports[0]!.samples.map((row) => row.step).filter((step) => step !== null))).toEqual(new Set([1, 2]));
+    expect(new Set([...summary.transports[0]!.samples].map((row) => row.step).filter((step) => step !== null))).toEqual(new Set([1, 2]));
   }, 60_000);
 });
 

@@ -43,7 +43,7 @@ describe('generator memory', () => {
       expect(growthPerRound, `${result.transport}: heap after GC grew ${Math.round(growthPerRound)} bytes a round`).toBeLessThan(24 * 1024);
       // Every round sends one message to the one room, counted once in the per-second samples (a new
       // round's recorder starting from zero once made those seconds negative).
-      const sentPerSecond = result.samples.map((row) => row.messagesSent);
+      const sentPerSecond = [...result.samples].map((row) => row.messagesSent);
       expect(Math.min(...sentPerSecond), result.transport).toBeGreaterThanOrEqual(0);
       expect(sentPerSecond.reduce((a, b) => a + b, 0), result.transport).toBe(intervals.length);
       const trend = (result.details as { generatorHeap: { startBytes: number; endBytes: number; slopeBytesPerHour: number } }).generatorHeap;

@@ -37,7 +37,7 @@ describe("the generator's own timestamping delay", () => {
     expect(fast.generator.ownDelayP99Us!).toBeLessThan(slow.generator.ownDelayP99Us! / 4);
     // A burst stamps on the main thread, so that thread's event-loop delay is monitored there.
     expect(fast.generator.eventLoopDelayP99UsMax).toEqual(expect.any(Number));
-    expect(fast.samples.every((row) => typeof row.eventLoopDelayP99Us === 'number')).toBe(true);
+    expect([...fast.samples].every((row) => typeof row.eventLoopDelayP99Us === 'number')).toBe(true);
 
     const ramp = ['ramp', '--target', url, '--transport', 'ws', '--steps', '20', '--workers', '1', '--hold', '0', '--messages', '10', '--rate', '10'];
     const step = (result: TransportResult): StepGenerator => (result.details as { steps: Array<{ generator: StepGenerator }> }).steps[0]!.generator;
@@ -51,7 +51,7 @@ describe("the generator's own timestamping delay", () => {
     expect(fastStep.ownDelayUs!).toBeLessThan(slowStep.ownDelayUs! / 4);
     // Workers stamp a ramp's arrivals: no monitor wakes the main thread; the threads' CPU waits are read instead.
     expect(fastRamp.generator.eventLoopDelayP99UsMax).toBeNull();
-    expect(fastRamp.samples.every((row) => row.eventLoopDelayP99Us === null)).toBe(true);
+    expect([...fastRamp.samples].every((row) => row.eventLoopDelayP99Us === null)).toBe(true);
     if (process.platform === 'linux') {
       expect(fastRamp.generator.cpuWaitUsMax).toEqual(expect.any(Number));
       expect((fastStep as StepGenerator & { cpuWaitUsMax: number | null }).cpuWaitUsMax).toEqual(expect.any(Number));

@@ -144,7 +144,7 @@ describe('report tables show exactly what summary.json holds', () => {
     lines.forEach((line, index) => {
       const cells = line.split(',');
       const r = results[Math.floor(index / 3)]!;
-      const row = r.samples[index % 3]!;
+      const row = [...r.samples][index % 3]!;
       expect(cells[0]).toBe(r.transport);
       for (const [c, column] of columns.slice(1).entries()) {
         const value = row[column as keyof SampleRow];

@@ -69,7 +69,7 @@ describe('ResourceSampler', () => {
     cleanup.add(() => sampler.stop());
     measuring = true;
     // Four readings of half a second each (taken by the sampler's own timer).
-    await waitFor(() => sampler.rows.filter((r) => r.measuring).length >= 4, 'four measured samples');
+    await waitFor(() => [...sampler.rows].filter((r) => r.measuring).length >= 4, 'four measured samples');
     await sampler.stop();
     const server = sampler.usageOf('server')!;
     const proxy = sampler.usageOf('proxy')!;
@@ -78,7 +78,7 @@ describe('ResourceSampler', () => {
     expect(server.cpuPctAvg).toBeLessThan(115);
     expect(proxy.cpuPctAvg).toBeLessThan(15);
     expect(server.rssBytesMax).toBeGreaterThan(10 * 1024 * 1024);
-    expect(sampler.rows.at(-1)?.connections).toBe(3);
+    expect(sampler.rows.last()?.connections).toBe(3);
     // Seconds before measuring began are not judged once measured ones exist.
     expect(sampler.usageOf('generator')).not.toBeNull();
     expect(sampler.eventLoopDelayP99UsMax).toEqual(expect.any(Number));
@@ -107,7 +107,7 @@ describe('ResourceSampler', () => {
     expect(Math.abs(first!.elapsedS - (performance.now() - startedMs) / 1000)).toBeLessThan(0.3);
     counters = { ...counters, sent: 15, received: 130, step: null };
     await waitFor(() => sampler.rows.length >= 2, 'a second sample');
-    expect(sampler.rows[1]).toMatchObject({ messagesSent: 5, messagesReceived: 30, step: null });
+    expect([...sampler.rows][1]).toMatchObject({ messagesSent: 5, messagesReceived: 30, step: null });
     await sampler.stop();
     const rowsAtStop = sampler.rows.length;
     await new Promise((resolve) => setTimeout(resolve, 700));
@@ -124,7 +124,7 @@ describe('ResourceSampler', () => {
     counters = { ...counters, sent: 7, received: 70 };
     await sampler.stop();
     expect(sampler.rows).toHaveLength(1);
-    expect(sampler.rows[0]).toMatchObject({ messagesSent: 7, messagesReceived: 70 });
+    expect(sampler.rows.last()).toMatchObject({ messagesSent: 7, messagesReceived: 70 });
   });
 
   it('judges only the measured seconds once there are any, and every second before that', async () => {
@@ -147,10 +147,10 @@ describe('ResourceSampler', () => {
 
   it('takes the worst event-loop delay and the resources of the measured seconds only', () => {
     const sampler = new ResourceSampler({ server: 1, generator: process.pid }, () => ({ connections: 0, sent: 0, received: 0, measuring: false }));
-    sampler.rows.push(row({ measuring: false, eventLoopDelayP99Us: 90_000, serverCpuPct: 90 }));
+    sampler.rows.append(row({ measuring: false, eventLoopDelayP99Us: 90_000, serverCpuPct: 90 }));
     expect(sampler.eventLoopDelayP99UsMax).toBe(90_000);
     expect(sampler.usageOf('server')!.cpuPctAvg).toBe(90);
-    sampler.rows.push(row({ measuring: true, eventLoopDelayP99Us: 3000, serverCpuPct: 10 }), row({ measuring: true, eventLoopDelayP99Us: 7000, serverCpuPct: 20 }), row({ measuring: true, eventLoopDelayP99Us: 5000, serverCpuPct: 30 }));
+    for (const measured of [row({ measuring: true, eventLoopDelayP99Us: 3000, serverCpuPct: 10 }), row({ measuring: true, eventLoopDelayP99Us: 7000, serverCpuPct: 20 }), row({ measuring: true, eventLoopDelayP99Us: 5000, serverCpuPct: 30 })]) sampler.rows.append(measured);
     expect(sampler.eventLoopDelayP99UsMax).toBe(7000);
     expect(sampler.usageOf('server')).toEqual({ cpuPctAvg: 20, cpuPctMax: 30, rssBytesMax: null });
     expect(sampler.usageOf('server', sampler.rows)).toMatchObject({ cpuPctAvg: 37.5, cpuPctMax: 90 });
@@ -163,9 +163,9 @@ describe('ResourceSampler', () => {
     await sampler.start();
     cleanup.add(() => sampler.stop());
     sampler.setPid('server', second);
-    await waitFor(() => sampler.rows.filter((r) => r.serverCpuPct !== null).length >= 2, 'readings of the new process');
+    await waitFor(() => [...sampler.rows].filter((r) => r.serverCpuPct !== null).length >= 2, 'readings of the new process');
     await sampler.stop();
-    expect(sampler.rows.filter((r) => r.serverCpuPct !== null).at(-1)!.serverCpuPct).toBeGreaterThan(50);
+    expect([...sampler.rows].filter((r) => r.serverCpuPct !== null).at(-1)!.serverCpuPct).toBeGreaterThan(50);
   });
 
   it('says null for a role it was not asked to sample, and survives a process that is gone', async () => {

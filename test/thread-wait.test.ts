@@ -61,7 +61,7 @@ describe('run-queue wait', () => {
     cleanup.add(() => sampler.stop());
     await waitFor(() => sampler.rows.length >= 2, 'two samples');
     await sampler.stop();
-    expect(sampler.rows.every((row) => row.eventLoopDelayP99Us === null && typeof row.generatorCpuWaitUs === 'number')).toBe(true);
+    expect([...sampler.rows].every((row) => row.eventLoopDelayP99Us === null && typeof row.generatorCpuWaitUs === 'number')).toBe(true);
     expect(sampler.eventLoopDelayP99UsMax).toBeNull();
     expect(sampler.cpuWaitUsMax).toEqual(expect.any(Number));
   });
