@@ -98,9 +98,10 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
     const watched = observed as Observed | null;
     const snapshot = watched?.measured() ?? { result: new Recorder({ runId, plan: [], deadlineUs: 1 }).result(0), reconnects: 0, gaps: 0 };
     const measured = snapshot.result;
-    const generatorUsage = sampler?.usageOf('generator') ?? { cpuPctAvg: null, cpuPctMax: null, rssBytesMax: null };
-    const proxyUsage = sampler?.usageOf('proxy') ?? null;
-    const loopDelayUs = sampler?.eventLoopDelayP99UsMax ?? null;
+    const judged = sampler?.judgedRows() ?? [];
+    const generatorUsage = sampler?.usageOf('generator', judged) ?? { cpuPctAvg: null, cpuPctMax: null, rssBytesMax: null };
+    const proxyUsage = sampler?.usageOf('proxy', judged) ?? null;
+    const loopDelayUs = sampler?.eventLoopDelayP99UsMax(judged) ?? null;
     const usableCores = Math.min(watched?.generatorThreads ?? 1, availableParallelism());
     const own = watched?.ownDelay?.() ?? NO_OWN_DELAY;
     const ownP99Us = ownDelayQuantileUs(own, 0.99);
@@ -125,8 +126,8 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
       subscriberBursts: measured.subscriberBursts,
       connections: { subscribers: watched?.subscribers ?? 0, reconnects: snapshot.reconnects, gaps: snapshot.gaps },
       errors: measured.errors,
-      serverUsage: sampler?.usageOf('server') ?? null,
-      generator: { ...generatorUsage, saturated: reasons.length > 0, saturationReasons: reasons, eventLoopDelayP99UsMax: loopDelayUs, cpuWaitUsMax: sampler?.cpuWaitUsMax ?? null, ownDelayUsMax: own.longestUs, ownDelayP99Us: ownP99Us },
+      serverUsage: sampler?.usageOf('server', judged) ?? null,
+      generator: { ...generatorUsage, saturated: reasons.length > 0, saturationReasons: reasons, eventLoopDelayP99UsMax: loopDelayUs, cpuWaitUsMax: sampler?.cpuWaitUsMax(judged) ?? null, ownDelayUsMax: own.longestUs, ownDelayP99Us: ownP99Us },
       proxyUsage,
       histograms: measured.histograms,
       // With agents, who held which subscribers and on which clock: the totals above include all of them.

@@ -196,18 +196,18 @@ export class ResourceSampler {
     pidusage.clear();
   }
 
-  /** The measured seconds, or every second when the run stopped before measuring began. */
-  private *judgedRows(): Generator<SampleRow> {
-    let measured = false;
-    for (const row of this.rows) {
-      if (!row.measuring) continue;
-      measured = true;
-      yield row;
-    }
-    if (!measured) yield* this.rows;
+  /**
+   * The measured seconds, or every second when the run stopped before measuring began. One pass over
+   * the log (most of a long run's rows are read back from disk): read it once and hand it to the
+   * methods below, which take it as their `rows`.
+   */
+  judgedRows(): SampleRow[] {
+    const measured: SampleRow[] = [];
+    for (const row of this.rows) if (row.measuring) measured.push(row);
+    return measured.length > 0 ? measured : [...this.rows];
   }
 
-  usageOf(role: Role, rows: Iterable<SampleRow> = this.judgedRows()): ProcessUsage | null {
+  usageOf(role: Role, rows: readonly SampleRow[] = this.judgedRows()): ProcessUsage | null {
     return this.pids[role] === undefined ? null : usageOfRows(rows, role);
   }
 
@@ -219,13 +219,13 @@ export class ResourceSampler {
   }
 
   /** Highest per-interval p99 of the generator's event-loop delay, over the measured seconds; null when not monitored. */
-  get eventLoopDelayP99UsMax(): number | null {
-    return this.loopDelay ? highest(this.judgedRows(), (row) => row.eventLoopDelayP99Us) : null;
+  eventLoopDelayP99UsMax(rows: readonly SampleRow[] = this.judgedRows()): number | null {
+    return this.loopDelay ? highest(rows, (row) => row.eventLoopDelayP99Us) : null;
   }
 
   /** Longest wait for a CPU of any generator thread within one interval, over the measured seconds; null when never read. */
-  get cpuWaitUsMax(): number | null {
-    return cpuWaitOfArrivals(this.judgedRows());
+  cpuWaitUsMax(rows: readonly SampleRow[] = this.judgedRows()): number | null {
+    return cpuWaitOfArrivals(rows);
   }
 }
 

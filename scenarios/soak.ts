@@ -32,7 +32,18 @@ export interface SoakConfig {
 
 /** A round must finish before the next interval starts; leave it this much room. */
 const ROUND_MARGIN_MS = 300;
-const CHECKPOINT_EVERY_MS = 10_000;
+/** A progress line without a terminal, at most this often. */
+const LOG_EVERY_MS = 10_000;
+
+/**
+ * Time from one checkpoint to the next, after `elapsedMs` of measuring: 10 s, or a 60th of the run so
+ * far once that is longer. A checkpoint rewrites every row so far (summary.json, samples.csv), so its
+ * cost grows with the run; spacing checkpoints in proportion keeps the generator's CPU share for them
+ * constant over a week's soak, and a crash still keeps all but the last 60th of the run.
+ */
+export function checkpointGapMs(elapsedMs: number): number {
+  return Math.max(10_000, elapsedMs / 60);
+}
 
 function parseCutTimes(text: string): number[] {
   const parse = duration(0, 24 * 3_600_000);
@@ -85,10 +96,11 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
     live: () => ({ connections: pool.live().connected, sent: sent.total, received: pool.live().arrivals, measuring: measuringSinceMs !== null }),
     measured: () => ({ result: aggregateResult(totals, { perMessage: histograms, ...publishHistograms }, allErrors()), reconnects: status.reconnects, gaps: status.gaps }),
     details: () => {
-      const rows = context.samples();
+      // Read once: most of a long soak's rows come back from disk (engine/sample-log.ts).
+      const rows = [...context.samples()];
       const serverRss = rssSeries(rows, 'server');
       const settleS = config.intervalMs / 1000;
-      const measured = [...rows].filter((r) => r.measuring);
+      const measured = rows.filter((r) => r.measuring);
       return {
         intervals,
         injected: faultLog,
@@ -129,6 +141,7 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
     const count = Math.max(1, Math.floor(config.durationMs / config.intervalMs));
     context.log(`soaking for ${formatDurationMs(config.durationMs)}: ${count} intervals of ${formatDurationMs(config.intervalMs)}, one message per room each`);
     let lastCheckpointMs = Date.now();
+    let lastLogMs = Date.now();
     /** Faults are reported in the first row after they happened. */
     let faultsReported = 0;
     for (let k = 0; k < count && !context.signal.aborted; k++) {
@@ -182,11 +195,15 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
       const elapsedMs = Date.now() - startedMs;
       const line = `${formatClock(elapsedMs)} / ${formatClock(config.durationMs)} (ETA ${formatClock(Math.max(0, config.durationMs - elapsedMs))}): alive ${row.connectionsAlive}/${connect.ok}, lost ${totals.lost}/${totals.expected}, dup ${totals.duplicated}, reconnects ${now.reconnects}, p99 ${((row.latencyUs.p99 ?? 0) / 1000).toFixed(1)} ms`;
       context.progress(`${context.transport} soak ${line}`);
-      if (k === 0 || Date.now() - lastCheckpointMs >= CHECKPOINT_EVERY_MS || k === count - 1) {
-        // Written before the line is logged: whoever reads the line finds the data on disk.
+      const nowMs = Date.now();
+      if (k === 0 || nowMs - lastCheckpointMs >= checkpointGapMs(nowMs - startedMs) || k === count - 1) {
         await context.checkpoint();
-        context.log(line);
         lastCheckpointMs = Date.now();
+      }
+      // After the checkpoint, if any: whoever reads a line finds at least the data up to the last checkpoint on disk.
+      if (k === 0 || nowMs - lastLogMs >= LOG_EVERY_MS || k === count - 1) {
+        context.log(line);
+        lastLogMs = nowMs;
       }
     }
     // Hold the connections to the end of the last interval: a 30-minute soak lasts 30 minutes.

@@ -92,11 +92,21 @@ describe('rtbench throughput', () => {
 
   it('runs a rate given twice twice, the first as a warm-up step, and calls every rate held when both pass', async () => {
     const summary = await runJson(['throughput', '--transport', 'ws', '--subscribers', '10', '--rooms', '1', '--rates', '5,5', '--step', '1s', '--out', outDir('throughput-twice')]);
-    const details = summary.transports[0]!.details as { steps: Array<{ step: number; offeredPerS: number; attempt: number; passed: boolean }>; verdict: string };
-    expect(details.steps.map((s) => [s.step, s.offeredPerS, s.attempt, s.passed])).toEqual([[1, 5, 1, true], [2, 5, 1, true]]);
+    const details = summary.transports[0]!.details as { steps: Array<{ step: number; offeredPerS: number; attempt: number; passed: boolean; causes: string[] }>; verdict: string };
+    // On a loaded machine a step can find the generator saturated; it is then run again (attempt 2)
+    // before the rate is judged, so only such a step may stand between the two that held.
+    const held = details.steps.filter((s) => s.passed);
+    const retried = details.steps.filter((s) => !s.passed);
+    expect(held.map((s) => [s.offeredPerS, s.passed])).toEqual([[5, true], [5, true]]);
+    for (const s of retried) {
+      expect(s.attempt).toBe(1);
+      expect(s.causes.some((cause) => cause.startsWith('the generator could not offer or read this rate')), s.causes.join('; ')).toBe(true);
+      expect(details.steps.find((next) => next.step === s.step + 1)).toMatchObject({ offeredPerS: s.offeredPerS, attempt: 2 });
+    }
+    expect(details.steps.map((s) => s.step)).toEqual(details.steps.map((_, i) => i + 1));
     expect(details.verdict).toContain('every rate held');
     // Each step's seconds are tagged with their own step, which the benchmark reads the second one by.
-    expect(new Set([...summary.transports[0]!.samples].map((row) => row.step).filter((step) => step !== null))).toEqual(new Set([1, 2]));
+    expect(new Set([...summary.transports[0]!.samples].map((row) => row.step).filter((step) => step !== null))).toEqual(new Set(details.steps.map((s) => s.step)));
   }, 60_000);
 });
 

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { intervalsCsv, memorySlopeBytesPerHour, rssSeries, type SoakInterval } from '../scenarios/soak-report.js';
 import type { SampleRow } from '../core/result.js';
+import { checkpointGapMs } from '../scenarios/soak.js';
 
 describe('rssSeries', () => {
   it('fits the slope from the end of the first interval: a drop after connecting neither hides nor fakes a trend', () => {
@@ -44,5 +45,14 @@ describe('intervalsCsv', () => {
     const lines = intervalsCsv([{ transport: 'ws', interval }]).trim().split('\n');
     expect(lines[0]).toMatch(/^transport,interval,elapsedS,connectionsAlive/);
     expect(lines[1]).toBe('ws,1,60,1000,0,0,0,0,0,1000,1000,0,0,0,0,2,4,5,3,1000,,,52000000,cut');
+  });
+});
+
+describe('checkpointGapMs', () => {
+  it('is 10 s for the first 10 minutes, then a 60th of the time so far: a crash loses at most that, and checkpoints cost a constant share', () => {
+    expect(checkpointGapMs(0)).toBe(10_000);
+    expect(checkpointGapMs(600_000)).toBe(10_000);
+    expect(checkpointGapMs(2 * 3_600_000)).toBe(120_000);
+    expect(checkpointGapMs(7 * 24 * 3_600_000)).toBe(10_080_000);
   });
 });
