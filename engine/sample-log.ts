@@ -21,7 +21,7 @@ const READ_CHUNK_BYTES = 64 * 1024;
  * objects. JSON keeps every field exactly (numbers, nulls, booleans).
  */
 export class SampleLog implements Iterable<SampleRow> {
-  private readonly memory: SampleRow[] = [];
+  private memory: SampleRow[] = [];
   private folder: string | null = null;
   private spilled = 0;
 
@@ -86,7 +86,8 @@ export class SampleLog implements Iterable<SampleRow> {
   drain(): SampleRow[] {
     const all = [...this];
     this.close();
-    this.memory.splice(0, this.memory.length, ...all);
+    // A new array, not a splice of `...all`: a week's rows are too many arguments for one call.
+    this.memory = all.slice();
     return all;
   }
 

@@ -52,12 +52,12 @@ export interface TargetHandle {
   readonly canResume: boolean;
 }
 
-/** What the runner hands a scenario for one transport: everything it needs, and nothing it must clean up. */
 export interface SampleRows extends Iterable<SampleRow> {
   /** The newest `count` rows, oldest first. */
   recent(count: number): SampleRow[];
 }
 
+/** What the runner hands a scenario for one transport: everything it needs, and nothing it must clean up. */
 export interface ScenarioContext {
   readonly transport: TransportName;
   readonly client: TransportClient;

@@ -81,6 +81,12 @@ describe('SampleLog: a run\'s per-second rows with bounded memory', () => {
     expect([...log]).toEqual(rows);
     log.close();
     expect(new SampleLog().toJSON()).toEqual([]);
+    // A week of rows (604,800) drains too: more than one call can take as arguments.
+    const week = new SampleLog();
+    for (let i = 0; i < 604_800; i++) week.append(row(i % 1000));
+    expect(week.drain()).toHaveLength(604_800);
+    expect(week.length).toBe(604_800);
+    week.close();
   });
 
   /**
