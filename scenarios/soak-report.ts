@@ -50,6 +50,20 @@ export function memorySlopeBytesPerHour(points: ReadonlyArray<{ readonly elapsed
 }
 
 /**
+ * The slope of the later half of a series (by time): what is left once a process has settled. In the
+ * first hour of a 2-hour soak the generator's RSS still grows as V8 and the allocator reach their
+ * working sizes (+5 to +10 MiB/h here), and a fit over the whole run carries that; a leak goes on
+ * growing in the second half, settling does not.
+ */
+export function secondHalfSlopeBytesPerHour(points: ReadonlyArray<{ readonly elapsedS: number; readonly bytes: number | null }>): number | null {
+  const first = points[0];
+  const last = points.at(-1);
+  if (!first || !last) return null;
+  const middleS = (first.elapsedS + last.elapsedS) / 2;
+  return memorySlopeBytesPerHour(points.filter((p) => p.elapsedS >= middleS));
+}
+
+/**
  * The generator's heap after GC over the soak: first and last reading, the least-squares slope per
  * hour, and the growth per delivery between the first and the last reading. The first interval is
  * left out: it holds one-time allocations (JIT, buffers, the first round's data).
@@ -108,8 +122,10 @@ interface SoakDetails {
   readonly measuredS: number;
   readonly plannedS: number;
   readonly totals: { readonly disconnects: number; readonly reconnects: number; readonly failedReconnects: number; readonly timeouts: number };
-  readonly server: { readonly rssStartBytes: number | null; readonly rssEndBytes: number | null; readonly rssSlopeBytesPerHour: number | null; readonly cpuPctAvg: number | null };
+  readonly server: { readonly rssStartBytes: number | null; readonly rssEndBytes: number | null; readonly rssSlopeBytesPerHour: number | null; readonly rssSlopeSecondHalfBytesPerHour?: number | null; readonly cpuPctAvg: number | null };
   readonly generatorRssSlopeBytesPerHour?: number | null;
+  /** Absent in soaks made before 2026-11-27 (afternoon). */
+  readonly generatorRssSlopeSecondHalfBytesPerHour?: number | null;
   readonly generatorHeap?: ReturnType<typeof heapTrend>;
 }
 
@@ -120,7 +136,7 @@ export function soakSection(results: readonly TransportResult[]): ReportSection[
   return [
     {
       title: 'Soak (latency in ms; a steady positive RSS slope over a long run means a leak)',
-      headers: ['Method', 'Measured', 'Connections', 'Disconnects', 'Reconnects', 'Timeouts', 'Lost', 'Dup', 'P50', 'P99', 'Max (ms)', 'Server RSS start -> end (MiB)', 'RSS slope (MiB/h)', 'Server CPU avg %', 'Generator RSS slope (MiB/h)', 'Generator heap after GC start -> end (MiB)', 'slope (MiB/h)'],
+      headers: ['Method', 'Measured', 'Connections', 'Disconnects', 'Reconnects', 'Timeouts', 'Lost', 'Dup', 'P50', 'P99', 'Max (ms)', 'Server RSS start -> end (MiB)', 'RSS slope (MiB/h): all, 2nd half', 'Server CPU avg %', 'Generator RSS slope (MiB/h): all, 2nd half', 'Generator heap after GC start -> end (MiB)', 'slope (MiB/h)'],
       rows: soaks.map((r) => {
         const d = r.details as unknown as SoakDetails;
         const l = r.latencyUs.perMessage;
@@ -132,9 +148,9 @@ export function soakSection(results: readonly TransportResult[]): ReportSection[
           `${r.messages.lost}/${r.messages.expected}`, String(r.messages.duplicated),
           formatMs(l.p50), formatMs(l.p99), formatMs(l.max),
           `${formatMiB(d.server.rssStartBytes)} -> ${formatMiB(d.server.rssEndBytes)}`,
-          formatSignedMiB(d.server.rssSlopeBytesPerHour),
+          `${formatSignedMiB(d.server.rssSlopeBytesPerHour)}, ${formatSignedMiB(d.server.rssSlopeSecondHalfBytesPerHour ?? null)}`,
           formatPct(d.server.cpuPctAvg),
-          formatSignedMiB(d.generatorRssSlopeBytesPerHour ?? null),
+          `${formatSignedMiB(d.generatorRssSlopeBytesPerHour ?? null)}, ${formatSignedMiB(d.generatorRssSlopeSecondHalfBytesPerHour ?? null)}`,
           d.generatorHeap ? `${formatMiB(d.generatorHeap.startBytes)} -> ${formatMiB(d.generatorHeap.endBytes)}` : '-',
           formatSignedMiB(d.generatorHeap?.slopeBytesPerHour ?? null),
         ];

@@ -11,7 +11,7 @@ import { heapAfterGcBytes } from '../core/heap.js';
 import { loadRequest, measureRound, roomsOf, startPool, subscriberSpecs, warmUp } from './pool-run.js';
 import { withCommonSections } from './tables.js';
 import { stepPlan } from './ramp-step.js';
-import { type SoakInterval, heapTrend, memorySlopeBytesPerHour, rssSeries, soakFiles, soakSection } from './soak-report.js';
+import { type SoakInterval, heapTrend, memorySlopeBytesPerHour, rssSeries, secondHalfSlopeBytesPerHour, soakFiles, soakSection } from './soak-report.js';
 import type { Scenario, ScenarioContext } from '../engine/scenario.js';
 
 export interface SoakConfig {
@@ -100,6 +100,8 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
       const rows = [...context.samples()];
       const serverRss = rssSeries(rows, 'server');
       const settleS = config.intervalMs / 1000;
+      const serverSettled = rssSeries(rows, 'server', settleS);
+      const generatorSettled = rssSeries(rows, 'generator', settleS);
       const measured = rows.filter((r) => r.measuring);
       return {
         intervals,
@@ -108,8 +110,15 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
         measuredS: measuringSinceMs === null ? 0 : Math.round((Date.now() - measuringSinceMs) / 1000),
         plannedS: config.durationMs / 1000,
         totals: { disconnects: status.disconnects, reconnects: status.reconnects, failedReconnects: status.failedAttempts, timeouts: timeoutsIn(allErrors()) },
-        server: { rssStartBytes: serverRss.find((p) => p.bytes !== null)?.bytes ?? null, rssEndBytes: serverRss.findLast((p) => p.bytes !== null)?.bytes ?? null, rssSlopeBytesPerHour: memorySlopeBytesPerHour(rssSeries(rows, 'server', settleS)), ...usageOfRows(measured, 'server') },
-        generatorRssSlopeBytesPerHour: memorySlopeBytesPerHour(rssSeries(rows, 'generator', settleS)),
+        server: {
+          rssStartBytes: serverRss.find((p) => p.bytes !== null)?.bytes ?? null,
+          rssEndBytes: serverRss.findLast((p) => p.bytes !== null)?.bytes ?? null,
+          rssSlopeBytesPerHour: memorySlopeBytesPerHour(serverSettled),
+          rssSlopeSecondHalfBytesPerHour: secondHalfSlopeBytesPerHour(serverSettled),
+          ...usageOfRows(measured, 'server'),
+        },
+        generatorRssSlopeBytesPerHour: memorySlopeBytesPerHour(generatorSettled),
+        generatorRssSlopeSecondHalfBytesPerHour: secondHalfSlopeBytesPerHour(generatorSettled),
         generatorHeap: heapTrend(intervals),
       };
     },

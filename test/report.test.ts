@@ -219,8 +219,9 @@ describe('report tables show exactly what summary.json holds', () => {
     const details = {
       intervals: [], interrupted: false, measuredS: 1800, plannedS: 1800,
       totals: { disconnects: 3, reconnects: 4, failedReconnects: 5, timeouts: 6 },
-      server: { rssStartBytes: 100 * 1_048_576, rssEndBytes: 90 * 1_048_576, rssSlopeBytesPerHour: -2 * 1_048_576, cpuPctAvg: 7 },
+      server: { rssStartBytes: 100 * 1_048_576, rssEndBytes: 90 * 1_048_576, rssSlopeBytesPerHour: -2 * 1_048_576, rssSlopeSecondHalfBytesPerHour: -0.5 * 1_048_576, cpuPctAvg: 7 },
       generatorRssSlopeBytesPerHour: 3 * 1_048_576,
+      generatorRssSlopeSecondHalfBytesPerHour: 1.2 * 1_048_576,
       generatorHeap: { startBytes: 50 * 1_048_576, endBytes: 51 * 1_048_576, slopeBytesPerHour: 0.5 * 1_048_576, growthBytesPerDelivery: 1 },
     };
     const soak = result('ws', 1, details, 'soak');
@@ -229,8 +230,8 @@ describe('report tables show exactly what summary.json holds', () => {
       Method: 'WebSocket', Measured: '30/30 min', Connections: '10', Disconnects: '3', Reconnects: '4', Timeouts: '6',
       Lost: `${soak.messages.lost}/${soak.messages.expected}`, Dup: String(soak.messages.duplicated),
       P50: ms(soak.latencyUs.perMessage.p50), P99: ms(soak.latencyUs.perMessage.p99), 'Max (ms)': ms(soak.latencyUs.perMessage.max),
-      'Server RSS start -> end (MiB)': '100.0 -> 90.0', 'RSS slope (MiB/h)': '-2.0', 'Server CPU avg %': '7',
-      'Generator RSS slope (MiB/h)': '+3.0', 'Generator heap after GC start -> end (MiB)': '50.0 -> 51.0', 'slope (MiB/h)': '+0.5',
+      'Server RSS start -> end (MiB)': '100.0 -> 90.0', 'RSS slope (MiB/h): all, 2nd half': '-2.0, -0.5', 'Server CPU avg %': '7',
+      'Generator RSS slope (MiB/h): all, 2nd half': '+3.0, +1.2', 'Generator heap after GC start -> end (MiB)': '50.0 -> 51.0', 'slope (MiB/h)': '+0.5',
     });
   });
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { intervalsCsv, memorySlopeBytesPerHour, rssSeries, type SoakInterval } from '../scenarios/soak-report.js';
+import { intervalsCsv, memorySlopeBytesPerHour, rssSeries, secondHalfSlopeBytesPerHour, type SoakInterval } from '../scenarios/soak-report.js';
 import type { SampleRow } from '../core/result.js';
 import { checkpointGapMs } from '../scenarios/soak.js';
 
@@ -54,5 +54,20 @@ describe('checkpointGapMs', () => {
     expect(checkpointGapMs(600_000)).toBe(10_000);
     expect(checkpointGapMs(2 * 3_600_000)).toBe(120_000);
     expect(checkpointGapMs(7 * 24 * 3_600_000)).toBe(10_080_000);
+  });
+});
+
+describe('secondHalfSlopeBytesPerHour', () => {
+  it('fits the later half by time only: growth that settles reads flat there, a steady leak reads the same in both halves', () => {
+    const MiB = 1_048_576;
+    // An hour of settling (+10 MiB) then an hour flat, one point a second.
+    const settling = Array.from({ length: 7200 }, (_, s) => ({ elapsedS: s, bytes: (s < 3600 ? s / 360 : 10) * MiB }));
+    expect(memorySlopeBytesPerHour(settling)! / MiB).toBeGreaterThan(3);
+    expect(secondHalfSlopeBytesPerHour(settling)! / MiB).toBeCloseTo(0, 5);
+    // A steady leak of 3 MiB/h, with a missing reading: the same slope either way.
+    const leak = Array.from({ length: 7200 }, (_, s) => ({ elapsedS: s, bytes: s === 5000 ? null : (100 + (3 * s) / 3600) * MiB }));
+    expect(secondHalfSlopeBytesPerHour(leak)! / MiB).toBeCloseTo(3, 5);
+    expect(secondHalfSlopeBytesPerHour([])).toBeNull();
+    expect(secondHalfSlopeBytesPerHour([{ elapsedS: 0, bytes: 1 }, { elapsedS: 1, bytes: 2 }])).toBeNull();
   });
 });
