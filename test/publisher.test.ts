@@ -126,13 +126,20 @@ describe('publishOnSchedule', () => {
       const cpu = process.cpuUsage(cpuBefore);
       return { busyShare: (cpu.user + cpu.system) / (nowUs() - wallBefore), lagsUs: lagsUs.sort((a, b) => a - b) };
     };
-    const spinning = await run(false);
-    const sleeping = await run(true);
-    expect(sleeping.lagsUs).toHaveLength(100);
-    expect(sleeping.lagsUs[0]).toBeGreaterThanOrEqual(0);
-    expect(sleeping.lagsUs[50]).toBeLessThan(1000);
+    // Three rounds, alternated: on a machine busy with other work a spinning thread is preempted too,
+    // so each mode is judged by its least disturbed round.
+    const spinningShares: number[] = [];
+    const sleepingShares: number[] = [];
+    for (let round = 0; round < 3; round++) {
+      spinningShares.push((await run(false)).busyShare);
+      const sleeping = await run(true);
+      sleepingShares.push(sleeping.busyShare);
+      expect(sleeping.lagsUs).toHaveLength(100);
+      expect(sleeping.lagsUs[0]).toBeGreaterThanOrEqual(0);
+      expect(sleeping.lagsUs[50]).toBeLessThan(1000);
+    }
     // Spinning keeps the thread busy the whole time it waits; sleeping in slices does not.
-    expect(sleeping.busyShare).toBeLessThan(0.6 * spinning.busyShare);
+    expect(Math.min(...sleepingShares), `sleeping ${sleepingShares.join(', ')}; spinning ${spinningShares.join(', ')}`).toBeLessThan(0.6 * Math.max(...spinningShares));
   });
 
   it('sends on schedule, open loop, and never holds more than MAX_IN_FLIGHT unanswered requests', async () => {
