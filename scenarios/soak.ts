@@ -1,4 +1,5 @@
 import { formatDurationMs } from '../core/duration.js';
+import { usageError } from '../core/errors.js';
 import { encodeHistogram, latencyStats } from '../core/histogram.js';
 import { duration, integer } from '../engine/options.js';
 import { preflight } from '../engine/preflight.js';
@@ -250,6 +251,11 @@ export const soakScenario: Scenario<SoakConfig> = {
     { flags: '--reconnect-max <duration>', description: "cap on the clients' reconnect backoff (default: the clients' own 5s)", parse: duration(10, 600_000) },
   ],
   configFrom(options) {
+    // A soak measures whole intervals and lasts as long as they do: a shorter --duration would
+    // silently become one interval (a 90 s soak at -i 10m held its connections for 10 minutes).
+    if ((options.duration as number) < (options.interval as number)) {
+      throw usageError('--duration', formatDurationMs(options.duration as number), `at least --interval (${formatDurationMs(options.interval as number)}): a soak measures whole intervals`);
+    }
     return {
       connections: options.connections as number,
       durationMs: options.duration as number,

@@ -38,6 +38,7 @@ describe('command line', () => {
     [['burst', '--target', 'https://127.0.0.1:9', '--delay', '20'], ['--delay', '20', 'https', 'certificate']],
     [['burst', '--no-such-option'], ['--no-such-option']],
     [['throughput', '--rates', '10,5'], ['--rates', '10,5', 'never decreasing']],
+    [['soak', '--duration', '90s', '--interval', '10m'], ['--duration', '90s', 'at least --interval (10m)']],
     [['no-such-command'], ['no-such-command']],
   ])('rejects %j with exit 2, naming the option, the value and what is accepted', async (args, mentions) => {
     const { code, stderr } = await runCli(args);
