@@ -13,10 +13,28 @@ import { runInNewContext } from 'node:vm';
 let collect: (() => void) | null = null;
 
 export function heapAfterGcBytes(): number {
+  return heapAfterGc().usedBytes;
+}
+
+/**
+ * One full GC of this thread's isolate, then what its heap uses and what it holds resident. The two
+ * differ by the pages V8 keeps committed though nothing lives in them; the process's RSS minus every
+ * isolate's resident heap is what lives outside V8's heap (the allocator's arenas, buffers, code of
+ * the binary), which is where a native leak would show.
+ */
+export function heapAfterGc(): HeapAfterGc {
   if (!collect) {
     setFlagsFromString('--expose-gc');
     collect = runInNewContext('gc') as () => void;
   }
   collect();
-  return getHeapStatistics().used_heap_size;
+  const stats = getHeapStatistics();
+  return { usedBytes: stats.used_heap_size, residentBytes: stats.total_physical_size };
+}
+
+export interface HeapAfterGc {
+  /** Bytes of live objects after the GC. */
+  readonly usedBytes: number;
+  /** Bytes of the isolate's heap resident in memory after the GC (V8's `total_physical_size`). */
+  readonly residentBytes: number;
 }

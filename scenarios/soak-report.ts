@@ -26,6 +26,13 @@ export interface SoakInterval {
    * the round: memory rtbench could not free. Absent in soaks made before 2026-11-25.
    */
   readonly generatorHeapAfterGcBytes?: number;
+  /**
+   * After the same GCs: V8's heap resident in this process (every local thread's isolate, summed),
+   * and the process's RSS read right after them. Their difference is the memory outside V8's heap.
+   * Absent in soaks made before 2026-11-27 (evening).
+   */
+  readonly generatorHeapResidentBytes?: number;
+  readonly generatorRssAfterGcBytes?: number;
   /** Faults injected since the previous row. */
   readonly faults: readonly string[];
 }
@@ -63,23 +70,52 @@ export function secondHalfSlopeBytesPerHour(points: ReadonlyArray<{ readonly ela
   return memorySlopeBytesPerHour(points.filter((p) => p.elapsedS >= middleS));
 }
 
+export interface IntervalTrend {
+  readonly startBytes: number;
+  readonly endBytes: number;
+  readonly slopeBytesPerHour: number | null;
+  readonly slopeSecondHalfBytesPerHour: number | null;
+  readonly growthBytesPerDelivery: number | null;
+}
+
 /**
- * The generator's heap after GC over the soak: first and last reading, the least-squares slope per
- * hour, and the growth per delivery between the first and the last reading. The first interval is
- * left out: it holds one-time allocations (JIT, buffers, the first round's data).
+ * One per-interval memory reading over the soak: first and last reading, the least-squares slope
+ * per hour over the run and over its second half, and the growth per delivery between the first
+ * and the last reading. The first interval is left out: it holds one-time allocations (JIT,
+ * buffers, the first round's data). Null when fewer than one interval has the reading.
  */
-export function heapTrend(intervals: readonly SoakInterval[]): { startBytes: number; endBytes: number; slopeBytesPerHour: number | null; growthBytesPerDelivery: number | null } | null {
-  const measured = intervals.slice(1).filter((i): i is SoakInterval & { generatorHeapAfterGcBytes: number } => i.generatorHeapAfterGcBytes !== undefined);
-  const first = measured[0];
-  const last = measured.at(-1);
+export function intervalTrend(intervals: readonly SoakInterval[], bytesOf: (interval: SoakInterval) => number | undefined): IntervalTrend | null {
+  const points = intervals.slice(1).flatMap((i) => {
+    const bytes = bytesOf(i);
+    return bytes === undefined ? [] : [{ elapsedS: i.elapsedS, bytes, received: i.messages.received }];
+  });
+  const first = points[0];
+  const last = points.at(-1);
   if (!first || !last) return null;
-  const deliveries = measured.slice(1).reduce((n, i) => n + i.messages.received, 0);
+  const deliveries = points.slice(1).reduce((n, p) => n + p.received, 0);
   return {
-    startBytes: first.generatorHeapAfterGcBytes,
-    endBytes: last.generatorHeapAfterGcBytes,
-    slopeBytesPerHour: memorySlopeBytesPerHour(measured.map((i) => ({ elapsedS: i.elapsedS, bytes: i.generatorHeapAfterGcBytes }))),
-    growthBytesPerDelivery: deliveries > 0 ? Math.round(((last.generatorHeapAfterGcBytes - first.generatorHeapAfterGcBytes) / deliveries) * 100) / 100 : null,
+    startBytes: first.bytes,
+    endBytes: last.bytes,
+    slopeBytesPerHour: memorySlopeBytesPerHour(points),
+    slopeSecondHalfBytesPerHour: secondHalfSlopeBytesPerHour(points),
+    growthBytesPerDelivery: deliveries > 0 ? Math.round(((last.bytes - first.bytes) / deliveries) * 100) / 100 : null,
   };
+}
+
+/** The generator's heap in use after GC: what a leak of JavaScript objects grows. */
+export function heapTrend(intervals: readonly SoakInterval[]): IntervalTrend | null {
+  return intervalTrend(intervals, (i) => i.generatorHeapAfterGcBytes);
+}
+
+/**
+ * The generator's RSS outside V8's heap, both read right after the interval's GCs: what a native
+ * leak (buffers, the allocator's arenas) grows, without the garbage and the pages V8 commits and
+ * hands back between GCs that make the per-second RSS move in steps.
+ */
+export function outsideHeapTrend(intervals: readonly SoakInterval[]): IntervalTrend | null {
+  return intervalTrend(intervals, (i) =>
+    i.generatorRssAfterGcBytes === undefined || i.generatorHeapResidentBytes === undefined ? undefined : i.generatorRssAfterGcBytes - i.generatorHeapResidentBytes,
+  );
 }
 
 /**
@@ -97,7 +133,7 @@ export function rssSeries(rows: Iterable<SampleRow>, role: 'server' | 'generator
 const CSV_COLUMNS = [
   'interval', 'elapsedS', 'connectionsAlive', 'disconnects', 'reconnects', 'failedReconnects', 'timeouts', 'gaps',
   'expected', 'received', 'lost', 'late', 'duplicated', 'outOfOrder', 'latencyP50Us', 'latencyP99Us', 'latencyMaxUs',
-  'serverCpuPct', 'serverRssBytes', 'generatorCpuPct', 'generatorRssBytes', 'generatorHeapAfterGcBytes', 'faults',
+  'serverCpuPct', 'serverRssBytes', 'generatorCpuPct', 'generatorRssBytes', 'generatorHeapAfterGcBytes', 'generatorHeapResidentBytes', 'generatorRssAfterGcBytes', 'faults',
 ] as const;
 
 /** intervals.csv: one row per transport per soak interval. */
@@ -109,7 +145,7 @@ export function intervalsCsv(rows: ReadonlyArray<{ transport: string; interval: 
       [
         transport, i.interval, i.elapsedS, i.connectionsAlive, i.disconnects, i.reconnects, i.failedReconnects, i.timeouts, i.gaps,
         i.messages.expected, i.messages.received, i.messages.lost, i.messages.late, i.messages.duplicated, i.messages.outOfOrder,
-        i.latencyUs.p50, i.latencyUs.p99, i.latencyUs.max, i.serverCpuPct, i.serverRssBytes, i.generatorCpuPct, i.generatorRssBytes, i.generatorHeapAfterGcBytes, i.faults.join(' '),
+        i.latencyUs.p50, i.latencyUs.p99, i.latencyUs.max, i.serverCpuPct, i.serverRssBytes, i.generatorCpuPct, i.generatorRssBytes, i.generatorHeapAfterGcBytes, i.generatorHeapResidentBytes, i.generatorRssAfterGcBytes, i.faults.join(' '),
       ].map(cell).join(','),
     );
   }
@@ -126,7 +162,9 @@ interface SoakDetails {
   readonly generatorRssSlopeBytesPerHour?: number | null;
   /** Absent in soaks made before 2026-11-27 (afternoon). */
   readonly generatorRssSlopeSecondHalfBytesPerHour?: number | null;
-  readonly generatorHeap?: ReturnType<typeof heapTrend>;
+  readonly generatorHeap?: IntervalTrend | null;
+  /** Absent in soaks made before 2026-11-27 (evening). */
+  readonly generatorRssOutsideHeap?: IntervalTrend | null;
 }
 
 /** The soak summary: one row per transport. */
@@ -136,7 +174,7 @@ export function soakSection(results: readonly TransportResult[]): ReportSection[
   return [
     {
       title: 'Soak (latency in ms; a steady positive RSS slope over a long run means a leak)',
-      headers: ['Method', 'Measured', 'Connections', 'Disconnects', 'Reconnects', 'Timeouts', 'Lost', 'Dup', 'P50', 'P99', 'Max (ms)', 'Server RSS start -> end (MiB)', 'RSS slope (MiB/h): all, 2nd half', 'Server CPU avg %', 'Generator RSS slope (MiB/h): all, 2nd half', 'Generator heap after GC start -> end (MiB)', 'slope (MiB/h)'],
+      headers: ['Method', 'Measured', 'Connections', 'Disconnects', 'Reconnects', 'Timeouts', 'Lost', 'Dup', 'P50', 'P99', 'Max (ms)', 'Server RSS start -> end (MiB)', 'RSS slope (MiB/h): all, 2nd half', 'Server CPU avg %', 'Generator RSS slope (MiB/h): all, 2nd half', 'Generator heap after GC start -> end (MiB)', 'slope (MiB/h)', 'Generator RSS outside the heap, after GC, slope (MiB/h): all, 2nd half'],
       rows: soaks.map((r) => {
         const d = r.details as unknown as SoakDetails;
         const l = r.latencyUs.perMessage;
@@ -153,6 +191,7 @@ export function soakSection(results: readonly TransportResult[]): ReportSection[
           `${formatSignedMiB(d.generatorRssSlopeBytesPerHour ?? null)}, ${formatSignedMiB(d.generatorRssSlopeSecondHalfBytesPerHour ?? null)}`,
           d.generatorHeap ? `${formatMiB(d.generatorHeap.startBytes)} -> ${formatMiB(d.generatorHeap.endBytes)}` : '-',
           formatSignedMiB(d.generatorHeap?.slopeBytesPerHour ?? null),
+          d.generatorRssOutsideHeap ? `${formatSignedMiB(d.generatorRssOutsideHeap.slopeBytesPerHour)}, ${formatSignedMiB(d.generatorRssOutsideHeap.slopeSecondHalfBytesPerHour)}` : '-',
         ];
       }),
     },

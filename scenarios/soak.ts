@@ -8,11 +8,11 @@ import type { ConnectionStatus } from '../engine/worker/protocol.js';
 import { usageOfRows } from '../engine/sampler.js';
 import { sleep } from '../core/sleep.js';
 import { SentCounter } from '../engine/sent-counter.js';
-import { heapAfterGcBytes } from '../core/heap.js';
+import { heapAfterGc } from '../core/heap.js';
 import { loadRequest, measureRound, roomsOf, startPool, subscriberSpecs, warmUp } from './pool-run.js';
 import { withCommonSections } from './tables.js';
 import { stepPlan } from './ramp-step.js';
-import { type SoakInterval, heapTrend, memorySlopeBytesPerHour, rssSeries, secondHalfSlopeBytesPerHour, soakFiles, soakSection } from './soak-report.js';
+import { type SoakInterval, heapTrend, memorySlopeBytesPerHour, outsideHeapTrend, rssSeries, secondHalfSlopeBytesPerHour, soakFiles, soakSection } from './soak-report.js';
 import type { Scenario, ScenarioContext } from '../engine/scenario.js';
 
 export interface SoakConfig {
@@ -121,6 +121,7 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
         generatorRssSlopeBytesPerHour: memorySlopeBytesPerHour(generatorSettled),
         generatorRssSlopeSecondHalfBytesPerHour: secondHalfSlopeBytesPerHour(generatorSettled),
         generatorHeap: heapTrend(intervals),
+        generatorRssOutsideHeap: outsideHeapTrend(intervals),
       };
     },
   });
@@ -169,7 +170,9 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
       const before = status;
       const now = await pool.status();
       // Between rounds nothing is in flight: a full GC here delays no measured message.
-      const generatorHeapAfterGcBytes = heapAfterGcBytes() + (await pool.heapAfterGcBytes());
+      const mainHeap = heapAfterGc();
+      const workersHeap = await pool.heapAfterGc();
+      const generatorRssAfterGcBytes = process.memoryUsage.rss();
       status = now;
       await context.sampleNow();
       const rows = context.samples().recent(Math.max(1, Math.round(config.intervalMs / 1000))).filter((r) => r.measuring && r.elapsedS > 0);
@@ -197,7 +200,9 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
         serverRssBytes: last?.serverRssBytes ?? null,
         generatorCpuPct: generator.cpuPctAvg,
         generatorRssBytes: last?.generatorRssBytes ?? null,
-        generatorHeapAfterGcBytes,
+        generatorHeapAfterGcBytes: mainHeap.usedBytes + workersHeap.usedBytes,
+        generatorHeapResidentBytes: mainHeap.residentBytes + workersHeap.localResidentBytes,
+        generatorRssAfterGcBytes,
         faults: faultLog.slice(faultsReported).map((f) => f.what),
       };
       faultsReported = faultLog.length;

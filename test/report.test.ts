@@ -222,7 +222,8 @@ describe('report tables show exactly what summary.json holds', () => {
       server: { rssStartBytes: 100 * 1_048_576, rssEndBytes: 90 * 1_048_576, rssSlopeBytesPerHour: -2 * 1_048_576, rssSlopeSecondHalfBytesPerHour: -0.5 * 1_048_576, cpuPctAvg: 7 },
       generatorRssSlopeBytesPerHour: 3 * 1_048_576,
       generatorRssSlopeSecondHalfBytesPerHour: 1.2 * 1_048_576,
-      generatorHeap: { startBytes: 50 * 1_048_576, endBytes: 51 * 1_048_576, slopeBytesPerHour: 0.5 * 1_048_576, growthBytesPerDelivery: 1 },
+      generatorHeap: { startBytes: 50 * 1_048_576, endBytes: 51 * 1_048_576, slopeBytesPerHour: 0.5 * 1_048_576, slopeSecondHalfBytesPerHour: 0.1 * 1_048_576, growthBytesPerDelivery: 1 },
+      generatorRssOutsideHeap: { startBytes: 80 * 1_048_576, endBytes: 81 * 1_048_576, slopeBytesPerHour: 0.7 * 1_048_576, slopeSecondHalfBytesPerHour: -0.3 * 1_048_576, growthBytesPerDelivery: 1 },
     };
     const soak = result('ws', 1, details, 'soak');
     const row = parseTables(renderTables(summary([soak], 'soak'))).find((t) => t[0]?.Measured !== undefined)![0]!;
@@ -232,7 +233,12 @@ describe('report tables show exactly what summary.json holds', () => {
       P50: ms(soak.latencyUs.perMessage.p50), P99: ms(soak.latencyUs.perMessage.p99), 'Max (ms)': ms(soak.latencyUs.perMessage.max),
       'Server RSS start -> end (MiB)': '100.0 -> 90.0', 'RSS slope (MiB/h): all, 2nd half': '-2.0, -0.5', 'Server CPU avg %': '7',
       'Generator RSS slope (MiB/h): all, 2nd half': '+3.0, +1.2', 'Generator heap after GC start -> end (MiB)': '50.0 -> 51.0', 'slope (MiB/h)': '+0.5',
+      'Generator RSS outside the heap, after GC, slope (MiB/h): all, 2nd half': '+0.7, -0.3',
     });
+    // A soak made before the outside-heap reading existed shows a dash there.
+    const { generatorRssOutsideHeap: _, ...older } = details;
+    const olderRow = parseTables(renderTables(summary([result('ws', 1, older, 'soak')], 'soak'))).find((t) => t[0]?.Measured !== undefined)![0]!;
+    expect(olderRow['Generator RSS outside the heap, after GC, slope (MiB/h): all, 2nd half']).toBe('-');
   });
 
   it('warns next to the numbers when the generator was saturated, and names pending deliveries', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { intervalsCsv, memorySlopeBytesPerHour, rssSeries, secondHalfSlopeBytesPerHour, type SoakInterval } from '../scenarios/soak-report.js';
+import { heapTrend, intervalsCsv, memorySlopeBytesPerHour, outsideHeapTrend, rssSeries, secondHalfSlopeBytesPerHour, type SoakInterval } from '../scenarios/soak-report.js';
 import type { SampleRow } from '../core/result.js';
 import { checkpointGapMs } from '../scenarios/soak.js';
 
@@ -44,7 +44,10 @@ describe('intervalsCsv', () => {
     };
     const lines = intervalsCsv([{ transport: 'ws', interval }]).trim().split('\n');
     expect(lines[0]).toMatch(/^transport,interval,elapsedS,connectionsAlive/);
-    expect(lines[1]).toBe('ws,1,60,1000,0,0,0,0,0,1000,1000,0,0,0,0,2,4,5,3,1000,,,52000000,cut');
+    expect(lines[1]).toBe('ws,1,60,1000,0,0,0,0,0,1000,1000,0,0,0,0,2,4,5,3,1000,,,52000000,,,cut');
+    const after = intervalsCsv([{ transport: 'ws', interval: { ...interval, generatorHeapResidentBytes: 60_000_000, generatorRssAfterGcBytes: 140_000_000 } }]).trim().split('\n');
+    expect(after[0]).toMatch(/,generatorHeapAfterGcBytes,generatorHeapResidentBytes,generatorRssAfterGcBytes,faults$/);
+    expect(after[1]).toMatch(/,52000000,60000000,140000000,cut$/);
   });
 });
 
@@ -69,5 +72,39 @@ describe('secondHalfSlopeBytesPerHour', () => {
     expect(secondHalfSlopeBytesPerHour(leak)! / MiB).toBeCloseTo(3, 5);
     expect(secondHalfSlopeBytesPerHour([])).toBeNull();
     expect(secondHalfSlopeBytesPerHour([{ elapsedS: 0, bytes: 1 }, { elapsedS: 1, bytes: 2 }])).toBeNull();
+  });
+});
+
+describe('outsideHeapTrend', () => {
+  const MiB = 1_048_576;
+  const interval = (k: number, fields: Partial<SoakInterval>): SoakInterval => ({
+    interval: k + 1, elapsedS: (k + 1) * 60, connectionsAlive: 1000, disconnects: 0, reconnects: 0, failedReconnects: 0, timeouts: 0, gaps: 0,
+    messages: { expected: 1000, received: 1000, lost: 0, late: 0, duplicated: 0, outOfOrder: 0, pending: 0, foreign: 0 },
+    latencyUs: { count: 1000, min: 1, mean: 2, p50: 2, p90: 3, p95: 3, p99: 4, p999: 5, max: 5 },
+    serverCpuPct: null, serverRssBytes: null, generatorCpuPct: null, generatorRssBytes: null, faults: [], ...fields,
+  });
+
+  it("fits RSS minus V8's resident heap, both after the GC: V8's pages stepping up and down cancel out, native growth does not", () => {
+    // Two hours, one row a minute. V8's resident heap steps between 60 and 76 MiB every 15 minutes
+    // (and RSS with it); outside it, memory grows 1.5 MiB an hour.
+    const rows = Array.from({ length: 120 }, (_, k) => {
+      const residentMiB = Math.floor(k / 15) % 2 === 0 ? 60 : 76;
+      const outsideMiB = 80 + (1.5 * (k + 1)) / 60;
+      return interval(k, { generatorHeapAfterGcBytes: 55 * MiB, generatorHeapResidentBytes: residentMiB * MiB, generatorRssAfterGcBytes: (residentMiB + outsideMiB) * MiB });
+    });
+    const trend = outsideHeapTrend(rows)!;
+    expect(trend.slopeBytesPerHour! / MiB).toBeCloseTo(1.5, 5);
+    expect(trend.slopeSecondHalfBytesPerHour! / MiB).toBeCloseTo(1.5, 5);
+    // The first interval is left out, as for the heap: its start is the second row's.
+    expect(trend.startBytes / MiB).toBeCloseTo(80 + 3 / 60, 5);
+    expect(heapTrend(rows)!.slopeBytesPerHour).toBe(0);
+  });
+
+  it('is null for soaks whose rows predate the readings, and skips rows without them', () => {
+    expect(outsideHeapTrend(Array.from({ length: 10 }, (_, k) => interval(k, { generatorHeapAfterGcBytes: MiB })))).toBeNull();
+    const mixed = Array.from({ length: 10 }, (_, k) => interval(k, k === 4 ? {} : { generatorHeapResidentBytes: 10 * MiB, generatorRssAfterGcBytes: (30 + k) * MiB }));
+    const trend = outsideHeapTrend(mixed)!;
+    expect(trend.endBytes).toBe(29 * MiB);
+    expect(trend.slopeBytesPerHour).toBe(60 * MiB);
   });
 });

@@ -5,6 +5,7 @@ import { NO_OWN_DELAY, type OwnDelay, mergeOwnDelay } from '../../core/handler-r
 import type { PlannedMessage } from '../recorder.js';
 import type { ConnectReply, ConnectionStatus, FromWorker, PoolMember, StepReply, SubscriberSpec, Tick, ToWorker, WorkerInit } from './protocol.js';
 import { type MessageCounts } from '../../core/result.js';
+import type { HeapAfterGc } from '../../core/heap.js';
 
 type Request = ToWorker extends infer T ? (T extends { id: number } ? Omit<T, 'id'> : never) : never;
 
@@ -32,7 +33,11 @@ export class SubscriberPool {
   private health = { utilizationMax: 0, gcPauseUsMax: 0 };
   private runOwnDelay: OwnDelay = NO_OWN_DELAY;
 
-  private constructor(private readonly workers: readonly PoolMember[]) {
+  /** `workers` holds this process's own threads first, `localCount` of them, then the agents'. */
+  private constructor(
+    private readonly workers: readonly PoolMember[],
+    private readonly localCount: number,
+  ) {
     this.ticks = workers.map(() => ({ type: 'tick', connected: 0, arrivals: 0, utilization: 0, gcPauseMaxUs: 0 }));
     workers.forEach((worker, index) => {
       worker.on('message', (message: FromWorker) => {
@@ -59,7 +64,7 @@ export class SubscriberPool {
     if (!Number.isInteger(count) || count < 1) throw new RangeError(`worker count must be an integer >= 1, got ${count}`);
     const entry = distEntry('engine/worker/subscriber-worker.js');
     const local: PoolMember[] = Array.from({ length: count }, (_, workerIndex) => new Worker(entry, { workerData: { ...init, workerIndex } }));
-    return new SubscriberPool([...local, ...(remote?.members(count, init) ?? [])]);
+    return new SubscriberPool([...local, ...(remote?.members(count, init) ?? [])], local.length);
   }
 
   get size(): number {
@@ -146,9 +151,17 @@ export class SubscriberPool {
     };
   }
 
-  /** Heap in use after a full GC in each worker thread, summed (bytes): what a leak would grow. */
-  async heapAfterGcBytes(): Promise<number> {
-    return (await this.all<number>({ type: 'heap' })).reduce((a, b) => a + b, 0);
+  /**
+   * A full GC in each worker thread, then the heap in use summed over all of them (what a leak would
+   * grow), and the heap resident summed over this process's own threads (an agent's threads are
+   * resident in the agent's process, not in this one's RSS).
+   */
+  async heapAfterGc(): Promise<{ usedBytes: number; localResidentBytes: number }> {
+    const replies = await this.all<HeapAfterGc>({ type: 'heap' });
+    return {
+      usedBytes: replies.reduce((n, r) => n + r.usedBytes, 0),
+      localResidentBytes: replies.slice(0, this.localCount).reduce((n, r) => n + r.residentBytes, 0),
+    };
   }
 
   /** Latest live counters from the workers' ticks (at most 500 ms old). */

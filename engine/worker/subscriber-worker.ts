@@ -16,7 +16,7 @@ import { seededRandom } from '../../core/random.js';
 import { Recorder } from '../recorder.js';
 import { HandlerRuns } from '../../core/handler-runs.js';
 import { subscriberContext } from '../spread.js';
-import { heapAfterGcBytes } from '../../core/heap.js';
+import { heapAfterGc } from '../../core/heap.js';
 import type { ConnectReply, ConnectionStatus, FromWorker, StepReply, SubscriberSpec, ToWorker, WorkerInit } from './protocol.js';
 
 const init = workerData as WorkerInit & { workerIndex: number };
@@ -163,7 +163,7 @@ async function handle(message: ToWorker): Promise<unknown> {
     case 'status':
       return connectionStatus();
     case 'heap':
-      return heapAfterGcBytes();
+      return heapAfterGc();
     case 'measure':
       measure(message);
       // Thread health is judged on the measured part of a step only, not on connecting.
