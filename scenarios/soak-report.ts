@@ -82,7 +82,7 @@ export interface IntervalTrend {
  * One per-interval memory reading over the soak: first and last reading, the least-squares slope
  * per hour over the run and over its second half, and the growth per delivery between the first
  * and the last reading. The first interval is left out: it holds one-time allocations (JIT,
- * buffers, the first round's data). Null when fewer than one interval has the reading.
+ * buffers, the first round's data). Null when no later interval has the reading.
  */
 export function intervalTrend(intervals: readonly SoakInterval[], bytesOf: (interval: SoakInterval) => number | undefined): IntervalTrend | null {
   const points = intervals.slice(1).flatMap((i) => {
