@@ -8,7 +8,7 @@ import type { ConnectionStatus } from '../engine/worker/protocol.js';
 import { usageOfRows } from '../engine/sampler.js';
 import { sleep } from '../core/sleep.js';
 import { SentCounter } from '../engine/sent-counter.js';
-import { heapAfterGc } from '../core/heap.js';
+import { compacting, heapAfterGc } from '../core/heap.js';
 import { loadRequest, measureRound, roomsOf, startPool, subscriberSpecs, warmUp } from './pool-run.js';
 import { withCommonSections } from './tables.js';
 import { stepPlan } from './ramp-step.js';
@@ -170,8 +170,7 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
       const before = status;
       const now = await pool.status();
       // Between rounds nothing is in flight: a full GC here delays no measured message.
-      const mainHeap = heapAfterGc();
-      const workersHeap = await pool.heapAfterGc();
+      const { mainHeap, workersHeap } = await compacting(async () => ({ mainHeap: heapAfterGc(), workersHeap: await pool.heapAfterGc() }));
       const generatorRssAfterGcBytes = process.memoryUsage.rss();
       status = now;
       await context.sampleNow();
