@@ -2,7 +2,7 @@ import { existsSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { heapAfterGcBytes } from '../core/heap.js';
+import { heapAfterGc } from '../core/heap.js';
 import type { SampleRow } from '../core/result.js';
 import { SampleLog } from '../engine/sample-log.js';
 import { jsonPieces } from '../report/stream-write.js';
@@ -96,9 +96,9 @@ describe('SampleLog: a run\'s per-second rows with bounded memory', () => {
   it('does not grow the heap with the number of rows', () => {
     const log = new SampleLog();
     for (let i = 0; i < 1000; i++) log.append(row(i));
-    const startBytes = heapAfterGcBytes();
+    const startBytes = heapAfterGc().usedBytes;
     for (let i = 1000; i < 41_000; i++) log.append(row(i));
-    const grownBytes = heapAfterGcBytes() - startBytes;
+    const grownBytes = heapAfterGc().usedBytes - startBytes;
     expect(log.length).toBe(41_000);
     expect(log.inMemory).toBeLessThanOrEqual(900);
     expect(grownBytes, `heap after GC grew ${grownBytes} bytes over 40,000 rows`).toBeLessThan(2_000_000);
