@@ -10,8 +10,10 @@ import { LATENCY_KINDS, type LatencyKind, type TransportResult } from '../core/r
  *   lost, duplicated, outOfOrder, late deliveries (exact counts)
  *   errorRate                          lost deliveries (and failed connects in a ramp) over expected
  *   throughput                         throughput: the highest rate that held the SLO (messages/s)
+ *   serverRssSlope, generatorRssSlope  soak: least-squares RSS slope over the run (bytes an hour),
+ *   ...SecondHalf, generatorHeapSlope  over its second half, and of the generator's heap after GC
  */
-export type MetricUnit = 'us' | 'count' | 'ratio' | 'rate';
+export type MetricUnit = 'us' | 'count' | 'ratio' | 'rate' | 'bytesPerHour';
 
 export interface MetricValue {
   readonly value: number | null;
@@ -22,14 +24,34 @@ const STATS = ['count', 'min', 'mean', 'p50', 'p90', 'p95', 'p99', 'p999', 'max'
 type Stat = (typeof STATS)[number];
 const COUNTS = ['lost', 'duplicated', 'outOfOrder', 'late', 'expected', 'received'] as const;
 
+/**
+ * A soak's memory slopes, read from its details (scenarios/soak.ts): what a nightly soak gates a leak
+ * on. The second-half slopes leave out the first half of the run, where a process still settles
+ * (V8 and the allocator reaching their working sizes) and a leak keeps growing.
+ */
+const SLOPES: Readonly<Record<string, (details: SoakMemory) => number | null | undefined>> = {
+  serverRssSlope: (d) => d.server?.rssSlopeBytesPerHour,
+  serverRssSlopeSecondHalf: (d) => d.server?.rssSlopeSecondHalfBytesPerHour,
+  generatorRssSlope: (d) => d.generatorRssSlopeBytesPerHour,
+  generatorRssSlopeSecondHalf: (d) => d.generatorRssSlopeSecondHalfBytesPerHour,
+  generatorHeapSlope: (d) => d.generatorHeap?.slopeBytesPerHour,
+};
+
+interface SoakMemory {
+  readonly server?: { readonly rssSlopeBytesPerHour?: number | null; readonly rssSlopeSecondHalfBytesPerHour?: number | null };
+  readonly generatorRssSlopeBytesPerHour?: number | null;
+  readonly generatorRssSlopeSecondHalfBytesPerHour?: number | null;
+  readonly generatorHeap?: { readonly slopeBytesPerHour: number | null } | null;
+}
+
 export function isKnownMetric(name: string): boolean {
   if ((STATS as readonly string[]).includes(name) || (COUNTS as readonly string[]).includes(name)) return true;
-  if (name === 'errorRate' || name === 'throughput') return true;
+  if (name === 'errorRate' || name === 'throughput' || Object.hasOwn(SLOPES, name)) return true;
   const [kind, stat] = name.split('.');
   return (LATENCY_KINDS as readonly string[]).includes(kind ?? '') && (STATS as readonly string[]).includes(stat ?? '');
 }
 
-export const METRIC_HELP = `p50, p99, p999, max (per-message latency), <kind>.<stat> (kinds: ${LATENCY_KINDS.join(', ')}; stats: ${STATS.join(', ')}), ${COUNTS.slice(0, 4).join(', ')}, errorRate, throughput`;
+export const METRIC_HELP = `p50, p99, p999, max (per-message latency), <kind>.<stat> (kinds: ${LATENCY_KINDS.join(', ')}; stats: ${STATS.join(', ')}), ${COUNTS.slice(0, 4).join(', ')}, errorRate, throughput, soak memory slopes (${Object.keys(SLOPES).join(', ')})`;
 
 /** Failed connects over connect attempts, from a ramp's steps (0 elsewhere). */
 function connectFailures(result: TransportResult): { failed: number; attempted: number } {
@@ -49,6 +71,12 @@ export function metricOf(result: TransportResult, name: string): MetricValue {
     const held = (result.details as { sustainedRatePerS?: number | null } | null)?.sustainedRatePerS;
     return { value: held ?? null, unit: 'rate' };
   }
+  if (Object.hasOwn(SLOPES, name)) {
+    const slope = SLOPES[name] as (details: SoakMemory) => number | null | undefined;
+    // Not a soak (no intervals), or too few readings for a fit: not measured, so a gate fails.
+    const details = result.details as (SoakMemory & { intervals?: unknown }) | null;
+    return { value: details?.intervals === undefined ? null : (slope(details) ?? null), unit: 'bytesPerHour' };
+  }
   const [kind, stat] = name.split('.') as [LatencyKind, Stat];
   const stats: LatencyStats | undefined = result.latencyUs[kind];
   return { value: stats ? stats[stat] : null, unit: stat === 'count' ? 'count' : 'us' };
@@ -66,5 +94,7 @@ export function formatMetric(metric: MetricValue): string {
       return `${metric.value}/s`;
     case 'count':
       return String(metric.value);
+    case 'bytesPerHour':
+      return `${metric.value >= 0 ? '+' : ''}${(metric.value / 1_048_576).toFixed(2)} MiB/h`;
   }
 }

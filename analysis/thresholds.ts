@@ -17,11 +17,13 @@ export interface Threshold {
   readonly transport: TransportName | null;
   readonly metric: string;
   readonly operator: Operator;
-  /** In the metric's own unit: µs for latencies, a fraction for rates of errors, messages/s for throughput. */
+  /** In the metric's own unit: µs for latencies, a fraction for rates of errors, messages/s for throughput, bytes an hour for memory slopes. */
   readonly limit: number;
 }
 
 const PATTERN = /^(?:([a-z-]+):)?([A-Za-z][\w.]*)\s*(<=|>=|==|!=|<|>)\s*(\S+)$/;
+
+const BYTES_PER = { KiB: 1024, MiB: 1_048_576, GiB: 1_073_741_824 } as const;
 
 /** The limit in the metric's unit: a duration for latencies (`250ms`, `1s`), a percentage or fraction for error rates. */
 function limitOf(text: string, unit: MetricUnit, expression: string): number {
@@ -34,6 +36,11 @@ function limitOf(text: string, unit: MetricUnit, expression: string): number {
     const value = Number(text.replace(/%$/, ''));
     if (text.trim() === '' || !Number.isFinite(value)) throw new InvalidArgumentError(`'${expression}': ${text} is not a rate (e.g. 1% or 0.01).`);
     return text.endsWith('%') ? value / 100 : value;
+  }
+  if (unit === 'bytesPerHour') {
+    const match = /^([+-]?\d+(?:\.\d+)?)\s*(KiB|MiB|GiB)?(?:\/h)?$/.exec(text.trim());
+    if (!match) throw new InvalidArgumentError(`'${expression}': ${text} is not a memory slope (e.g. 2MiB/h, 512KiB/h; a bare number is MiB/h).`);
+    return Number(match[1]) * BYTES_PER[(match[2] ?? 'MiB') as keyof typeof BYTES_PER];
   }
   const value = Number(text.replace(/\/s$/, ''));
   if (text.trim() === '' || !Number.isFinite(value)) throw new InvalidArgumentError(`'${expression}': ${text} is not a number.`);

@@ -22,6 +22,8 @@ describe('--threshold expressions', () => {
     ['p98<1s', "unknown metric 'p98'"],
     ['p99<soon', 'soon is not a duration'],
     ['errorRate<lots', 'lots is not a rate'],
+    ['serverRssSlope<2MB/h', '2MB/h is not a memory slope'],
+    ['toString<1', "unknown metric 'toString'"],
   ])('refuses %s, saying what is accepted', (text, message) => {
     expect(() => parseThreshold(text)).toThrow(InvalidArgumentError);
     expect(() => parseThreshold(text)).toThrow(message);
@@ -45,6 +47,35 @@ describe('--threshold expressions', () => {
     ]);
     const none = evaluateThresholds(summary([result('ws', { latencyUs: { ...result('ws').latencyUs, perMessage: { count: 0, min: null, mean: null, p50: null, p90: null, p95: null, p99: null, p999: null, max: null } } })]), [parseThreshold('p99<1s')]);
     expect(none[0]).toMatchObject({ measured: '-', passed: false });
+  });
+
+  it("gates a soak's memory slopes, in MiB (or KiB, GiB) an hour, and fails them on a run that is not a soak", () => {
+    expect(parseThreshold('serverRssSlope<2MiB/h')).toMatchObject({ metric: 'serverRssSlope', limit: 2 * 1_048_576 });
+    expect(parseThreshold('generatorRssSlopeSecondHalf<=512KiB/h')).toMatchObject({ limit: 512 * 1024 });
+    expect(parseThreshold('generatorHeapSlope<1.5')).toMatchObject({ limit: 1.5 * 1_048_576 });
+    expect(parseThreshold('serverRssSlopeSecondHalf<1GiB')).toMatchObject({ limit: 1_073_741_824 });
+    const soakDetails = {
+      intervals: [],
+      server: { rssSlopeBytesPerHour: 3 * 1_048_576, rssSlopeSecondHalfBytesPerHour: -0.5 * 1_048_576 },
+      generatorRssSlopeBytesPerHour: 1_048_576,
+      generatorRssSlopeSecondHalfBytesPerHour: null,
+      generatorHeap: { slopeBytesPerHour: 100_000 },
+    };
+    const run = summary([result('ws', { scenario: 'soak', details: soakDetails }), result('sse')], 'soak');
+    const rules = ['serverRssSlope<2MiB/h', 'serverRssSlopeSecondHalf<2MiB/h', 'generatorRssSlope<2MiB/h', 'generatorRssSlopeSecondHalf<2MiB/h', 'generatorHeapSlope<100000KiB/h'].map(parseThreshold);
+    expect(evaluateThresholds(run, rules).map((v) => [v.threshold, v.transport, v.measured, v.passed])).toEqual([
+      ['serverRssSlope<2MiB/h', 'ws', '+3.00 MiB/h', false],
+      ['serverRssSlope<2MiB/h', 'sse', '-', false],
+      ['serverRssSlopeSecondHalf<2MiB/h', 'ws', '-0.50 MiB/h', true],
+      ['serverRssSlopeSecondHalf<2MiB/h', 'sse', '-', false],
+      ['generatorRssSlope<2MiB/h', 'ws', '+1.00 MiB/h', true],
+      ['generatorRssSlope<2MiB/h', 'sse', '-', false],
+      // Too few readings for a fit: not measured, so not a pass.
+      ['generatorRssSlopeSecondHalf<2MiB/h', 'ws', '-', false],
+      ['generatorRssSlopeSecondHalf<2MiB/h', 'sse', '-', false],
+      ['generatorHeapSlope<100000KiB/h', 'ws', '+0.10 MiB/h', true],
+      ['generatorHeapSlope<100000KiB/h', 'sse', '-', false],
+    ]);
   });
 
   it('writes verdicts as a table, JSON and JUnit', () => {
