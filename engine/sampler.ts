@@ -193,6 +193,7 @@ export class ResourceSampler {
     await this.sampling;
     await this.sample(true);
     this.loopDelay?.disable();
+    this.cpuWait.close();
     pidusage.clear();
   }
 

@@ -1,6 +1,7 @@
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { readFileSync } from 'node:fs';
+import { readFileSync, readdirSync } from 'node:fs';
+import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { ThreadWaitMeter, runQueueWaitNs } from '../core/thread-wait.js';
 import { ResourceSampler, cpuWaitOfArrivals } from '../engine/sampler.js';
@@ -42,6 +43,10 @@ describe('run-queue wait', () => {
     await waitFor(() => cpuMsOf(busy) >= 200, 'the pinned threads to be running');
     const busyMeter = new ThreadWaitMeter(busy);
     const idleMeter = new ThreadWaitMeter(idle);
+    cleanup.add(() => {
+      busyMeter.close();
+      idleMeter.close();
+    });
     expect(busyMeter.readUs()).toBeNull(); // the first reading is the baseline
     idleMeter.readUs();
     const startedMs = performance.now();
@@ -52,6 +57,35 @@ describe('run-queue wait', () => {
     expect(busyWaitUs).toBeGreaterThan(elapsedUs * 0.2);
     expect(busyWaitUs).toBeLessThan(elapsedUs * 1.05);
     expect(idleMeter.readUs()!).toBeLessThan(elapsedUs * 0.1);
+  });
+
+  it.skipIf(process.platform !== 'linux')('keeps one descriptor per live thread, closes those of ended threads, and releases them all on close', async () => {
+    const descriptors = (): number => readdirSync('/proc/self/fd').length;
+    const threads = (): number => readdirSync('/proc/self/task').length;
+    const before = descriptors();
+    const meter = new ThreadWaitMeter();
+    cleanup.add(() => meter.close());
+    meter.readUs();
+    expect(meter.openFiles).toBe(threads());
+    const worker = new Worker('setInterval(() => {}, 1000)', { eval: true });
+    await once(worker, 'online');
+    const withWorker = threads();
+    expect(meter.readUs()).toEqual(expect.any(Number));
+    expect(meter.openFiles).toBe(withWorker);
+    await worker.terminate();
+    await waitFor(() => threads() < withWorker, 'the worker thread to end');
+    meter.readUs();
+    expect(meter.openFiles).toBe(threads());
+    // Read again and again, the same descriptors serve: none is opened per reading.
+    // Nor a buffer: readFileSync took 16 KiB per thread per reading, freed only by a later GC.
+    const held = descriptors();
+    const buffersBefore = process.memoryUsage().arrayBuffers;
+    for (let i = 0; i < 100; i++) meter.readUs();
+    expect(process.memoryUsage().arrayBuffers - buffersBefore).toBeLessThan(256 * 1024);
+    expect(descriptors()).toBe(held);
+    meter.close();
+    expect(meter.openFiles).toBe(0);
+    expect(descriptors()).toBe(before);
   });
 
   it.skipIf(process.platform !== 'linux')('is in every sample row; the event-loop delay only where the sampler was asked to monitor it', async () => {
