@@ -9,6 +9,7 @@ import { usageOfRows } from '../engine/sampler.js';
 import { sleep } from '../core/sleep.js';
 import { SentCounter } from '../engine/sent-counter.js';
 import { compacting, heapAfterGc } from '../core/heap.js';
+import { settledRssBytes } from '../core/settled-rss.js';
 import { loadRequest, measureRound, roomsOf, startPool, subscriberSpecs, warmUp } from './pool-run.js';
 import { withCommonSections } from './tables.js';
 import { stepPlan } from './ramp-step.js';
@@ -171,7 +172,11 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
       const now = await pool.status();
       // Between rounds nothing is in flight: a full GC here delays no measured message.
       const { mainHeap, workersHeap } = await compacting(async () => ({ mainHeap: heapAfterGc(), workersHeap: await pool.heapAfterGc() }));
-      const generatorRssAfterGcBytes = process.memoryUsage.rss();
+      // RSS once V8 has handed back the pages the compaction left (core/settled-rss.ts), waiting at
+      // most until the next interval is due less the margin: the wait never shifts the schedule.
+      const nextDueMs = startedMs + (k + 1) * config.intervalMs;
+      const afterGc = await settledRssBytes({ maxWaitMs: Math.min(2000, nextDueMs - ROUND_MARGIN_MS - Date.now()), signal: context.signal });
+      const generatorRssAfterGcBytes = afterGc.rssBytes;
       status = now;
       await context.sampleNow();
       const rows = context.samples().recent(Math.max(1, Math.round(config.intervalMs / 1000))).filter((r) => r.measuring && r.elapsedS > 0);
