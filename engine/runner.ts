@@ -98,7 +98,7 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
     const watched = observed as Observed | null;
     const snapshot = watched?.measured() ?? { result: new Recorder({ runId, plan: [], deadlineUs: 1 }).result(0), reconnects: 0, gaps: 0 };
     const measured = snapshot.result;
-    const judged = sampler?.judgedRows() ?? [];
+    const judged = sampler?.judged();
     const generatorUsage = sampler?.usageOf('generator', judged) ?? { cpuPctAvg: null, cpuPctMax: null, rssBytesMax: null };
     const proxyUsage = sampler?.usageOf('proxy', judged) ?? null;
     const loopDelayUs = sampler?.eventLoopDelayP99UsMax(judged) ?? null;

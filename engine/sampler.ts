@@ -6,23 +6,73 @@ import { SampleLog } from './sample-log.js';
 
 import type { LiveCounters, ProcessUsage, Role, SampleRow } from '../core/result.js';
 
+/** CPU average and maximum and RSS maximum of one process, folded one row at a time. */
+export class UsageFold {
+  private cpuSum = 0;
+  private cpuCount = 0;
+  private cpuMax = -Infinity;
+  private rssMax: number | null = null;
+
+  constructor(private readonly role: Role) {}
+
+  add(row: SampleRow): void {
+    const cpu = row[`${this.role}CpuPct`];
+    const rss = row[`${this.role}RssBytes`];
+    if (cpu !== null) {
+      this.cpuSum += cpu;
+      this.cpuCount++;
+      this.cpuMax = Math.max(this.cpuMax, cpu);
+    }
+    if (rss !== null) this.rssMax = Math.max(this.rssMax ?? rss, rss);
+  }
+
+  /** Nulls where the process was not sampled. */
+  result(): ProcessUsage {
+    const sampled = this.cpuCount > 0;
+    return { cpuPctAvg: sampled ? round1(this.cpuSum / this.cpuCount) : null, cpuPctMax: sampled ? this.cpuMax : null, rssBytesMax: this.rssMax };
+  }
+}
+
 /** CPU average and maximum and RSS maximum of one process over some rows; nulls where it was not sampled. */
 export function usageOfRows(rows: Iterable<SampleRow>, role: Role): ProcessUsage {
-  let cpuSum = 0;
-  let cpuCount = 0;
-  let cpuMax = -Infinity;
-  let rssMax: number | null = null;
-  for (const row of rows) {
-    const cpu = row[`${role}CpuPct`];
-    const rss = row[`${role}RssBytes`];
-    if (cpu !== null) {
-      cpuSum += cpu;
-      cpuCount++;
-      cpuMax = Math.max(cpuMax, cpu);
-    }
-    if (rss !== null) rssMax = Math.max(rssMax ?? rss, rss);
+  const fold = new UsageFold(role);
+  for (const row of rows) fold.add(row);
+  return fold.result();
+}
+
+/**
+ * What a result reports of a run's sampled seconds (each process's usage, the highest event-loop
+ * delay and CPU wait), folded as the rows are read. A checkpoint of a long run reads every row back
+ * from disk; keeping them in an array meanwhile was garbage of the run's length at every checkpoint,
+ * and in 2-hour soaks that garbage held the generator's RSS about 10 MiB up until the next GC (issue 10).
+ */
+export class RowsSummary {
+  count = 0;
+  readonly usage: Readonly<Record<Role, UsageFold>> = { server: new UsageFold('server'), generator: new UsageFold('generator'), proxy: new UsageFold('proxy') };
+  private readonly loopDelay = new HighestFold((row) => row.eventLoopDelayP99Us);
+  private readonly cpuWait = new HighestFold(cpuWaitOfArrival);
+
+  add(row: SampleRow): void {
+    this.count++;
+    for (const fold of Object.values(this.usage)) fold.add(row);
+    this.loopDelay.add(row);
+    this.cpuWait.add(row);
   }
-  return { cpuPctAvg: cpuCount ? round1(cpuSum / cpuCount) : null, cpuPctMax: cpuCount ? cpuMax : null, rssBytesMax: rssMax };
+
+  get eventLoopDelayP99UsMax(): number | null {
+    return this.loopDelay.max;
+  }
+
+  get cpuWaitUsMax(): number | null {
+    return this.cpuWait.max;
+  }
+}
+
+/** The summary of some rows, in one pass. */
+export function summarizeRows(rows: Iterable<SampleRow>): RowsSummary {
+  const summary = new RowsSummary();
+  for (const row of rows) summary.add(row);
+  return summary;
 }
 
 /** CPU time used between two readings as a percentage of one core; null when no time passed. */
@@ -198,18 +248,22 @@ export class ResourceSampler {
   }
 
   /**
-   * The measured seconds, or every second when the run stopped before measuring began. One pass over
-   * the log (most of a long run's rows are read back from disk): read it once and hand it to the
-   * methods below, which take it as their `rows`.
+   * The measured seconds, or every second when the run stopped before measuring began, summarized in
+   * one pass over the log (most of a long run's rows are read back from disk): take it once and hand
+   * it to the methods below.
    */
-  judgedRows(): SampleRow[] {
-    const measured: SampleRow[] = [];
-    for (const row of this.rows) if (row.measuring) measured.push(row);
-    return measured.length > 0 ? measured : [...this.rows];
+  judged(): RowsSummary {
+    const measured = new RowsSummary();
+    const all = new RowsSummary();
+    for (const row of this.rows) {
+      all.add(row);
+      if (row.measuring) measured.add(row);
+    }
+    return measured.count > 0 ? measured : all;
   }
 
-  usageOf(role: Role, rows: readonly SampleRow[] = this.judgedRows()): ProcessUsage | null {
-    return this.pids[role] === undefined ? null : usageOfRows(rows, role);
+  usageOf(role: Role, judged: RowsSummary = this.judged()): ProcessUsage | null {
+    return this.pids[role] === undefined ? null : judged.usage[role].result();
   }
 
   /** Takes a sample now (in turn with the periodic ones, unless one was just taken) and returns the latest. */
@@ -220,32 +274,41 @@ export class ResourceSampler {
   }
 
   /** Highest per-interval p99 of the generator's event-loop delay, over the measured seconds; null when not monitored. */
-  eventLoopDelayP99UsMax(rows: readonly SampleRow[] = this.judgedRows()): number | null {
-    return this.loopDelay ? highest(rows, (row) => row.eventLoopDelayP99Us) : null;
+  eventLoopDelayP99UsMax(judged: RowsSummary = this.judged()): number | null {
+    return this.loopDelay ? judged.eventLoopDelayP99UsMax : null;
   }
 
   /** Longest wait for a CPU of any generator thread within one interval, over the measured seconds; null when never read. */
-  cpuWaitUsMax(rows: readonly SampleRow[] = this.judgedRows()): number | null {
-    return cpuWaitOfArrivals(rows);
+  cpuWaitUsMax(judged: RowsSummary = this.judged()): number | null {
+    return judged.cpuWaitUsMax;
   }
 }
 
 /**
- * The longest wait for a CPU over the seconds that stamped arrivals: a wait in a second with none
- * (connecting thousands of subscribers keeps every thread waiting) delayed no latency figure.
+ * A second's wait for a CPU, if it stamped arrivals: a wait in a second with none (connecting
+ * thousands of subscribers keeps every thread waiting) delayed no latency figure.
  */
-export function cpuWaitOfArrivals(rows: Iterable<SampleRow>): number | null {
-  return highest(rows, (row) => (row.messagesReceived > 0 ? (row.generatorCpuWaitUs ?? null) : null));
+function cpuWaitOfArrival(row: SampleRow): number | null {
+  return row.messagesReceived > 0 ? (row.generatorCpuWaitUs ?? null) : null;
 }
 
-/** The largest value read over the rows, null when none was. */
-export function highest(rows: Iterable<SampleRow>, valueOf: (row: SampleRow) => number | null): number | null {
-  let max: number | null = null;
-  for (const row of rows) {
-    const value = valueOf(row);
-    if (value !== null) max = Math.max(max ?? value, value);
+/** The longest wait for a CPU over the seconds that stamped arrivals. */
+export function cpuWaitOfArrivals(rows: Iterable<SampleRow>): number | null {
+  const fold = new HighestFold(cpuWaitOfArrival);
+  for (const row of rows) fold.add(row);
+  return fold.max;
+}
+
+/** The largest value read over some rows, one row at a time; null while none was read. */
+class HighestFold {
+  max: number | null = null;
+
+  constructor(private readonly valueOf: (row: SampleRow) => number | null) {}
+
+  add(row: SampleRow): void {
+    const value = this.valueOf(row);
+    if (value !== null) this.max = Math.max(this.max ?? value, value);
   }
-  return max;
 }
 
 function round1(value: number): number {

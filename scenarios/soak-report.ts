@@ -1,7 +1,9 @@
 import type { LatencyStats } from '../core/histogram.js';
 import type { ReportFile, ReportSection } from '../core/report.js';
 import { formatMiB, formatMs, formatPct, formatSignedMiB, methodName } from '../report/format.js';
-import type { MessageCounts, SampleRow, TransportResult } from '../core/result.js';
+import type { MessageCounts, ProcessUsage, SampleRow, TransportResult } from '../core/result.js';
+import { LinearFit } from '../core/linear-fit.js';
+import { UsageFold } from '../engine/sampler.js';
 
 /** One soak interval (one message per room): connection health, delivery and resources. */
 export interface SoakInterval {
@@ -41,19 +43,16 @@ export interface SoakInterval {
  * Least-squares slope of memory over time, in bytes per hour: a server that leaks shows a steady
  * positive slope over a long soak; noise around a flat line gives a slope near zero.
  */
-export function memorySlopeBytesPerHour(points: ReadonlyArray<{ readonly elapsedS: number; readonly bytes: number | null }>): number | null {
-  const usable = points.filter((p): p is { elapsedS: number; bytes: number } => p.bytes !== null);
-  if (usable.length < 3) return null;
-  const n = usable.length;
-  const meanX = usable.reduce((a, p) => a + p.elapsedS, 0) / n;
-  const meanY = usable.reduce((a, p) => a + p.bytes, 0) / n;
-  let covariance = 0;
-  let variance = 0;
-  for (const p of usable) {
-    covariance += (p.elapsedS - meanX) * (p.bytes - meanY);
-    variance += (p.elapsedS - meanX) ** 2;
-  }
-  return variance === 0 ? null : Math.round((covariance / variance) * 3600);
+export function memorySlopeBytesPerHour(points: Iterable<{ readonly elapsedS: number; readonly bytes: number | null }>): number | null {
+  const fit = new LinearFit();
+  for (const p of points) if (p.bytes !== null) fit.add(p.elapsedS, p.bytes);
+  return bytesPerHour(fit);
+}
+
+/** A fit of bytes over seconds as bytes per hour; null below three readings. */
+function bytesPerHour(fit: LinearFit): number | null {
+  const slope = fit.count < 3 ? null : fit.slope();
+  return slope === null ? null : Math.round(slope * 3600);
 }
 
 /**
@@ -118,16 +117,75 @@ export function outsideHeapTrend(intervals: readonly SoakInterval[]): IntervalTr
   );
 }
 
+/** The soak's RSS figures of the server and the generator, and the server's usage, over the measured seconds. */
+export interface RssTrends {
+  readonly server: ProcessUsage & {
+    readonly rssStartBytes: number | null;
+    readonly rssEndBytes: number | null;
+    readonly rssSlopeBytesPerHour: number | null;
+    readonly rssSlopeSecondHalfBytesPerHour: number | null;
+  };
+  readonly generatorRssSlopeBytesPerHour: number | null;
+  readonly generatorRssSlopeSecondHalfBytesPerHour: number | null;
+}
+
 /**
- * RSS over the measured seconds, leaving out the first `settleS` of them. A soak's slope is fitted
- * from the end of its first interval, as the heap trend is: in that first minute the generator's
- * allocator hands back what connecting 1,000 subscribers used (about 55 MiB of RSS here), and a
- * slope fitted across that drop reads lower than the steady trend after it, so it could hide a leak.
+ * RSS trends over the measured seconds, the slopes leaving out the first `settleS` of them. A soak's
+ * slope is fitted from the end of its first interval, as the heap trend is: in that first minute the
+ * generator's allocator hands back what connecting 1,000 subscribers used (about 55 MiB of RSS here),
+ * and a slope fitted across that drop reads lower than the steady trend after it, so it could hide a
+ * leak. The second-half slope starts halfway between the first and the last second fitted.
+ *
+ * Two passes over `rows`, which must iterate afresh each time (a SampleLog does), keeping no row: the
+ * first finds where the fits start and where the second half does, the second fits. A checkpoint of a
+ * long soak reads most rows back from disk, and an array of them all was the garbage that held the
+ * generator's RSS up after every checkpoint (issue 10).
  */
-export function rssSeries(rows: Iterable<SampleRow>, role: 'server' | 'generator', settleS = 0): Array<{ elapsedS: number; bytes: number | null }> {
-  const measured = [...rows].filter((r) => r.measuring);
-  const fromS = (measured[0]?.elapsedS ?? 0) + settleS;
-  return measured.filter((r) => r.elapsedS >= fromS).map((r) => ({ elapsedS: r.elapsedS, bytes: r[`${role}RssBytes`] }));
+export function rssTrends(rows: Iterable<SampleRow>, settleS: number): RssTrends {
+  let fromS: number | null = null;
+  let firstFittedS: number | null = null;
+  let lastFittedS: number | null = null;
+  let rssStartBytes: number | null = null;
+  let rssEndBytes: number | null = null;
+  const serverUsage = new UsageFold('server');
+  for (const row of rows) {
+    if (!row.measuring) continue;
+    fromS ??= row.elapsedS + settleS;
+    serverUsage.add(row);
+    if (row.serverRssBytes !== null) {
+      rssStartBytes ??= row.serverRssBytes;
+      rssEndBytes = row.serverRssBytes;
+    }
+    if (row.elapsedS >= fromS) {
+      firstFittedS ??= row.elapsedS;
+      lastFittedS = row.elapsedS;
+    }
+  }
+  const fits = { server: new LinearFit(), generator: new LinearFit() };
+  const secondHalf = { server: new LinearFit(), generator: new LinearFit() };
+  if (fromS !== null && firstFittedS !== null && lastFittedS !== null) {
+    const middleS = (firstFittedS + lastFittedS) / 2;
+    for (const row of rows) {
+      if (!row.measuring || row.elapsedS < fromS) continue;
+      for (const role of ['server', 'generator'] as const) {
+        const bytes = row[`${role}RssBytes`];
+        if (bytes === null) continue;
+        fits[role].add(row.elapsedS, bytes);
+        if (row.elapsedS >= middleS) secondHalf[role].add(row.elapsedS, bytes);
+      }
+    }
+  }
+  return {
+    server: {
+      rssStartBytes,
+      rssEndBytes,
+      rssSlopeBytesPerHour: bytesPerHour(fits.server),
+      rssSlopeSecondHalfBytesPerHour: bytesPerHour(secondHalf.server),
+      ...serverUsage.result(),
+    },
+    generatorRssSlopeBytesPerHour: bytesPerHour(fits.generator),
+    generatorRssSlopeSecondHalfBytesPerHour: bytesPerHour(secondHalf.generator),
+  };
 }
 
 const CSV_COLUMNS = [

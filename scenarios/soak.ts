@@ -13,7 +13,7 @@ import { settledRssBytes } from '../core/settled-rss.js';
 import { loadRequest, measureRound, roomsOf, startPool, subscriberSpecs, warmUp } from './pool-run.js';
 import { withCommonSections } from './tables.js';
 import { stepPlan } from './ramp-step.js';
-import { type SoakInterval, heapTrend, memorySlopeBytesPerHour, outsideHeapTrend, rssSeries, secondHalfSlopeBytesPerHour, soakFiles, soakSection } from './soak-report.js';
+import { type SoakInterval, heapTrend, outsideHeapTrend, rssTrends, soakFiles, soakSection } from './soak-report.js';
 import type { Scenario, ScenarioContext } from '../engine/scenario.js';
 
 export interface SoakConfig {
@@ -97,34 +97,17 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
     ownDelay: () => pool.ownDelay,
     live: () => ({ connections: pool.live().connected, sent: sent.total, received: pool.live().arrivals, measuring: measuringSinceMs !== null }),
     measured: () => ({ result: aggregateResult(totals, { perMessage: histograms, ...publishHistograms }, allErrors()), reconnects: status.reconnects, gaps: status.gaps }),
-    details: () => {
-      // Read once: most of a long soak's rows come back from disk (engine/sample-log.ts).
-      const rows = [...context.samples()];
-      const serverRss = rssSeries(rows, 'server');
-      const settleS = config.intervalMs / 1000;
-      const serverSettled = rssSeries(rows, 'server', settleS);
-      const generatorSettled = rssSeries(rows, 'generator', settleS);
-      const measured = rows.filter((r) => r.measuring);
-      return {
-        intervals,
-        injected: faultLog,
-        interrupted: interrupted || context.signal.aborted,
-        measuredS: measuringSinceMs === null ? 0 : Math.round((Date.now() - measuringSinceMs) / 1000),
-        plannedS: config.durationMs / 1000,
-        totals: { disconnects: status.disconnects, reconnects: status.reconnects, failedReconnects: status.failedAttempts, timeouts: timeoutsIn(allErrors()) },
-        server: {
-          rssStartBytes: serverRss.find((p) => p.bytes !== null)?.bytes ?? null,
-          rssEndBytes: serverRss.findLast((p) => p.bytes !== null)?.bytes ?? null,
-          rssSlopeBytesPerHour: memorySlopeBytesPerHour(serverSettled),
-          rssSlopeSecondHalfBytesPerHour: secondHalfSlopeBytesPerHour(serverSettled),
-          ...usageOfRows(measured, 'server'),
-        },
-        generatorRssSlopeBytesPerHour: memorySlopeBytesPerHour(generatorSettled),
-        generatorRssSlopeSecondHalfBytesPerHour: secondHalfSlopeBytesPerHour(generatorSettled),
-        generatorHeap: heapTrend(intervals),
-        generatorRssOutsideHeap: outsideHeapTrend(intervals),
-      };
-    },
+    details: () => ({
+      intervals,
+      injected: faultLog,
+      interrupted: interrupted || context.signal.aborted,
+      measuredS: measuringSinceMs === null ? 0 : Math.round((Date.now() - measuringSinceMs) / 1000),
+      plannedS: config.durationMs / 1000,
+      totals: { disconnects: status.disconnects, reconnects: status.reconnects, failedReconnects: status.failedAttempts, timeouts: timeoutsIn(allErrors()) },
+      ...rssTrends(context.samples(), config.intervalMs / 1000),
+      generatorHeap: heapTrend(intervals),
+      generatorRssOutsideHeap: outsideHeapTrend(intervals),
+    }),
   });
 
   const timers: NodeJS.Timeout[] = [];

@@ -2,7 +2,8 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { loopDelayUs } from '../core/loop-delay.js';
-import { ResourceSampler, cpuPercent, usageOfRows } from '../engine/sampler.js';
+import { RetentionProbe } from './retention-probe.js';
+import { ResourceSampler, cpuPercent, summarizeRows, usageOfRows } from '../engine/sampler.js';
 import { testCleanup, waitFor } from './helpers.js';
 import { type SampleRow } from '../core/result.js';
 
@@ -56,6 +57,23 @@ describe('sampler arithmetic', () => {
     expect(usageOfRows(rows, 'generator')).toEqual({ cpuPctAvg: 50, cpuPctMax: 60, rssBytesMax: null });
     expect(usageOfRows(rows, 'proxy')).toEqual({ cpuPctAvg: null, cpuPctMax: null, rssBytesMax: null });
     expect(usageOfRows([], 'server')).toEqual({ cpuPctAvg: null, cpuPctMax: null, rssBytesMax: null });
+  });
+
+  it('summarizes every role, the worst loop delay and the worst CPU wait of seconds with arrivals, in one pass that keeps no row', () => {
+    const rows = [
+      row({ serverCpuPct: 10, generatorCpuPct: 40, eventLoopDelayP99Us: 300, messagesReceived: 0, generatorCpuWaitUs: 90_000 }),
+      row({ serverCpuPct: 30, proxyCpuPct: 5, eventLoopDelayP99Us: 900, messagesReceived: 10, generatorCpuWaitUs: 4000 }),
+      row({ serverCpuPct: 20, eventLoopDelayP99Us: null, messagesReceived: 10, generatorCpuWaitUs: null }),
+    ];
+    const summary = summarizeRows(rows);
+    expect(summary.count).toBe(3);
+    for (const role of ['server', 'generator', 'proxy'] as const) expect(summary.usage[role].result()).toEqual(usageOfRows(rows, role));
+    expect(summary.eventLoopDelayP99UsMax).toBe(900);
+    expect(summary.cpuWaitUsMax).toBe(4000); // the 90 ms wait delayed no arrival
+    expect(summarizeRows([]).cpuWaitUsMax).toBeNull();
+    const probe = new RetentionProbe(60_000);
+    expect(summarizeRows(probe).count).toBe(60_000);
+    expect(probe.growthBytes[0]).toBeLessThan(2 * 1_048_576);
   });
 });
 
@@ -153,7 +171,7 @@ describe('ResourceSampler', () => {
     for (const measured of [row({ measuring: true, eventLoopDelayP99Us: 3000, serverCpuPct: 10 }), row({ measuring: true, eventLoopDelayP99Us: 7000, serverCpuPct: 20 }), row({ measuring: true, eventLoopDelayP99Us: 5000, serverCpuPct: 30 })]) sampler.rows.append(measured);
     expect(sampler.eventLoopDelayP99UsMax()).toBe(7000);
     expect(sampler.usageOf('server')).toEqual({ cpuPctAvg: 20, cpuPctMax: 30, rssBytesMax: null });
-    expect(sampler.usageOf('server', [...sampler.rows])).toMatchObject({ cpuPctAvg: 37.5, cpuPctMax: 90 });
+    expect(sampler.usageOf('server', summarizeRows(sampler.rows))).toMatchObject({ cpuPctAvg: 37.5, cpuPctMax: 90 });
   });
 
   it('follows a replaced process from its first reading on', async () => {

@@ -1,22 +1,73 @@
 import { describe, expect, it } from 'vitest';
-import { heapTrend, intervalsCsv, memorySlopeBytesPerHour, outsideHeapTrend, rssSeries, secondHalfSlopeBytesPerHour, type SoakInterval } from '../scenarios/soak-report.js';
+import { heapTrend, intervalsCsv, memorySlopeBytesPerHour, outsideHeapTrend, rssTrends, secondHalfSlopeBytesPerHour, type SoakInterval } from '../scenarios/soak-report.js';
+import { usageOfRows } from '../engine/sampler.js';
+import { RetentionProbe } from './retention-probe.js';
 import type { SampleRow } from '../core/result.js';
 import { checkpointGapMs } from '../scenarios/soak.js';
 
-describe('rssSeries', () => {
+function sampleRow(elapsedS: number, measuring: boolean, generatorRssBytes: number | null, serverRssBytes: number | null = 1): SampleRow {
+  return {
+    elapsedS, measuring, step: null, connections: 0, messagesSent: 0, messagesReceived: 0, serverCpuPct: elapsedS % 7, serverRssBytes, generatorCpuPct: null,
+    generatorRssBytes, proxyCpuPct: null, proxyRssBytes: null, eventLoopDelayP99Us: 0,
+  };
+}
+
+describe('rssTrends', () => {
   it('fits the slope from the end of the first interval: a drop after connecting neither hides nor fakes a trend', () => {
-    const row = (elapsedS: number, measuring: boolean, rssMiB: number): SampleRow => ({
-      elapsedS, measuring, step: null, connections: 0, messagesSent: 0, messagesReceived: 0, serverCpuPct: null, serverRssBytes: 1, generatorCpuPct: null,
-      generatorRssBytes: rssMiB * 1_048_576, proxyCpuPct: null, proxyRssBytes: null, eventLoopDelayP99Us: 0,
-    });
+    const MiB = 1_048_576;
     // Connecting (not measured), then 200 MiB falling to 140 in the first minute, then +1 MiB every 10 minutes.
-    const rows = [row(0, false, 300), ...Array.from({ length: 1800 }, (_, i) => row(10 + i, true, i < 60 ? 200 - i : 140 + (i - 60) / 600))];
-    const steady = memorySlopeBytesPerHour(rssSeries(rows, 'generator', 60))!;
-    expect(steady / 1_048_576).toBeCloseTo(6, 1);
+    const rows = [sampleRow(0, false, 300 * MiB), ...Array.from({ length: 1800 }, (_, i) => sampleRow(10 + i, true, (i < 60 ? 200 - i : 140 + (i - 60) / 600) * MiB))];
+    expect(rssTrends(rows, 60).generatorRssSlopeBytesPerHour! / MiB).toBeCloseTo(6, 1);
+    expect(rssTrends(rows, 60).generatorRssSlopeSecondHalfBytesPerHour! / MiB).toBeCloseTo(6, 1);
     // Fitted across the drop, the same half hour reads as shrinking: the drop hides the growth.
-    expect(memorySlopeBytesPerHour(rssSeries(rows, 'generator'))! / 1_048_576).toBeLessThan(0);
-    expect(rssSeries(rows, 'generator', 60)[0]!.elapsedS).toBe(70);
-    expect(rssSeries(rows, 'generator')).toHaveLength(1800);
+    expect(rssTrends(rows, 0).generatorRssSlopeBytesPerHour! / MiB).toBeLessThan(0);
+  });
+
+  it('gives what fits over arrays of the rows give: from the settled second, second half from the middle, missing readings skipped', () => {
+    // Unmeasured seconds first, a scatter, some readings missing.
+    const rows = Array.from({ length: 3000 }, (_, i) =>
+      sampleRow(i, i >= 40, i % 97 === 0 ? null : 150e6 + i * 700 + ((i * 7919) % 4001) * 900, i % 89 === 0 ? null : 80e6 + i * 50 + ((i * 104729) % 3001) * 500),
+    );
+    const measured = rows.filter((r) => r.measuring);
+    const settled = measured.filter((r) => r.elapsedS >= 40 + 60);
+    const middleS = (settled[0]!.elapsedS + settled.at(-1)!.elapsedS) / 2;
+    const series = (role: 'server' | 'generator', from: readonly SampleRow[]) => from.map((r) => ({ elapsedS: r.elapsedS, bytes: r[`${role}RssBytes`] }));
+    const trends = rssTrends(rows, 60);
+    expect(trends.generatorRssSlopeBytesPerHour).toBe(memorySlopeBytesPerHour(series('generator', settled)));
+    expect(trends.generatorRssSlopeSecondHalfBytesPerHour).toBe(memorySlopeBytesPerHour(series('generator', settled.filter((r) => r.elapsedS >= middleS))));
+    expect(trends.generatorRssSlopeSecondHalfBytesPerHour).toBe(secondHalfSlopeBytesPerHour(series('generator', settled)));
+    expect(trends.server).toEqual({
+      rssStartBytes: measured.find((r) => r.serverRssBytes !== null)!.serverRssBytes,
+      rssEndBytes: measured.findLast((r) => r.serverRssBytes !== null)!.serverRssBytes,
+      rssSlopeBytesPerHour: memorySlopeBytesPerHour(series('server', settled)),
+      rssSlopeSecondHalfBytesPerHour: secondHalfSlopeBytesPerHour(series('server', settled)),
+      ...usageOfRows(measured, 'server'),
+    });
+    expect(trends.generatorRssSlopeBytesPerHour! / 1_048_576).toBeCloseTo((700 * 3600) / 1_048_576, 0);
+  });
+
+  it('has no figures before measuring starts', () => {
+    expect(rssTrends([sampleRow(0, false, 5), sampleRow(1, false, 6)], 60)).toEqual({
+      server: { rssStartBytes: null, rssEndBytes: null, rssSlopeBytesPerHour: null, rssSlopeSecondHalfBytesPerHour: null, cpuPctAvg: null, cpuPctMax: null, rssBytesMax: null },
+      generatorRssSlopeBytesPerHour: null,
+      generatorRssSlopeSecondHalfBytesPerHour: null,
+    });
+  });
+
+  it('keeps no row: what a full GC leaves of the heap does not grow with the rows read (a checkpoint at hour 2 read 7,200)', () => {
+    const probe = new RetentionProbe(60_000);
+    rssTrends(probe, 60);
+    expect(probe.growthBytes).toHaveLength(2); // two passes
+    for (const growth of probe.growthBytes) expect(growth).toBeLessThan(2 * 1_048_576);
+  });
+});
+
+describe('RetentionProbe', () => {
+  it('sees a reader that keeps the rows it reads (the check above can fail)', () => {
+    const probe = new RetentionProbe(60_000);
+    const kept = [...probe];
+    expect(kept).toHaveLength(60_000);
+    expect(probe.growthBytes[0]).toBeGreaterThan(4 * 1_048_576);
   });
 });
 
