@@ -49,12 +49,13 @@ export function usageOfRows(rows: Iterable<SampleRow>, role: Role): ProcessUsage
 export class RowsSummary {
   count = 0;
   readonly usage: Readonly<Record<Role, UsageFold>> = { server: new UsageFold('server'), generator: new UsageFold('generator'), proxy: new UsageFold('proxy') };
+  private readonly folds = Object.values(this.usage);
   private readonly loopDelay = new HighestFold((row) => row.eventLoopDelayP99Us);
   private readonly cpuWait = new HighestFold(cpuWaitOfArrival);
 
   add(row: SampleRow): void {
     this.count++;
-    for (const fold of Object.values(this.usage)) fold.add(row);
+    for (const fold of this.folds) fold.add(row);
     this.loopDelay.add(row);
     this.cpuWait.add(row);
   }
