@@ -9,8 +9,11 @@ import { mannWhitney, median } from './stats.js';
  * benchstat reports it. Exact counters (lost, duplicated, out of order) fail on any increase. A
  * latency or throughput change fails only when it is both significant (Mann-Whitney U over the
  * repeats, p < 0.05) and larger than its `--fail-on` limit; with fewer than 5 repeats per side it is
- * "inconclusive", never a pass. A run whose generator was saturated measured rtbench as much as the
- * server: it is refused, or with --exclude-saturated left out of those tests (and named).
+ * "inconclusive", never a pass. A repeat whose generator was saturated measured rtbench as much as
+ * the server: it is left out of those tests and named (its exact counts still count), unless
+ * --include-saturated keeps it; too few repeats left is "inconclusive". Usage errors are for what
+ * makes two runs incomparable (another scenario or configuration, a run that did not complete), not
+ * for what the runs measured.
  */
 export const ALPHA = 0.05;
 export const MIN_REPEATS = 5;
@@ -81,12 +84,11 @@ function spreadOf(values: readonly number[], middle: number | null): string {
   return `±${Math.round(deviation * 100)}%`;
 }
 
-function sides(base: readonly TransportResult[], next: readonly TransportResult[], excludeSaturated: boolean): void {
+function sides(base: readonly TransportResult[], next: readonly TransportResult[]): void {
   const [first] = base;
   const [other] = next;
   if (!first || !other) throw usageError('compare', base.length === 0 ? 'BASE' : 'NEW', 'a run folder (or a folder of run folders) with at least one transport result');
   if (first.scenario !== other.scenario) throw usageError('compare', `${first.scenario} vs ${other.scenario}`, 'two runs of the same scenario');
-  // What makes two runs incomparable comes first; a saturated repeat is only a reason to rerun.
   for (const result of [...base, ...next]) {
     if (result.state !== 'completed') throw usageError('compare', `${result.transport} (${result.startedAt}) ${result.state}`, 'completed runs only');
   }
@@ -96,28 +98,20 @@ function sides(base: readonly TransportResult[], next: readonly TransportResult[
       if (difference) throw usageError('compare', difference, 'two runs with the same configuration');
     }
   }
-  for (const result of [...base, ...next]) {
-    if (result.generator.saturated && !excludeSaturated) {
-      throw usageError(
-        'compare',
-        `${result.transport}${result.repeat ? ` #${result.repeat}` : ''} (${result.startedAt}) had a saturated generator (${result.generator.saturationReasons.join('; ')})`,
-        'runs whose generator was not saturated, or --exclude-saturated to leave such repeats out of the latency and rate tests',
-      );
-    }
-  }
 }
 
 export interface CompareOptions {
   readonly failOn?: readonly FailOn[];
-  /** Leave repeats with a saturated generator out of the latency and rate tests instead of refusing. */
-  readonly excludeSaturated?: boolean;
+  /** Keep repeats whose generator was saturated in the latency and rate tests (by default they are left out and named). */
+  readonly includeSaturated?: boolean;
 }
 
 export function compareRuns(base: RunSummary[], next: RunSummary[], options: CompareOptions = {}): Comparison {
   const failOn = options.failOn ?? DEFAULT_FAIL_ON;
   const baseResults = base.flatMap((s) => s.transports);
   const nextResults = next.flatMap((s) => s.transports);
-  sides(baseResults, nextResults, options.excludeSaturated ?? false);
+  sides(baseResults, nextResults);
+  const includeSaturated = options.includeSaturated ?? false;
   const scenario = baseResults[0]?.scenario ?? '';
   const transports = [...new Set(baseResults.map((r) => r.transport))].filter((t) => nextResults.some((r) => r.transport === t));
   const metrics = [...new Set([...failOn.map((f) => f.metric), 'perMessage.p50', 'perMessage.p99'])].filter((m) => m !== 'throughput' || scenario === 'throughput');
@@ -140,11 +134,11 @@ export function compareRuns(base: RunSummary[], next: RunSummary[], options: Com
       });
     }
     // A repeat whose generator was saturated measured rtbench as much as the server: its exact
-    // counts still stand (a lost message is lost), its latencies and rates are left out.
-    const cleanA = a.filter((r) => !r.generator.saturated);
-    const cleanB = b.filter((r) => !r.generator.saturated);
-    const leftOut = [...a.filter((r) => r.generator.saturated).map((r) => `BASE #${r.repeat ?? 1}`), ...b.filter((r) => r.generator.saturated).map((r) => `NEW #${r.repeat ?? 1}`)];
-    const leftOutNote = leftOut.length > 0 ? `; left out, generator saturated: ${leftOut.join(', ')}` : '';
+    // counts still stand (a lost message is lost), its latencies and rates are left out, unless asked.
+    const cleanA = includeSaturated ? a : a.filter((r) => !r.generator.saturated);
+    const cleanB = includeSaturated ? b : b.filter((r) => !r.generator.saturated);
+    const saturated = [...a.filter((r) => r.generator.saturated).map((r) => `BASE #${r.repeat ?? 1}`), ...b.filter((r) => r.generator.saturated).map((r) => `NEW #${r.repeat ?? 1}`)];
+    const leftOutNote = saturated.length === 0 ? '' : `; ${includeSaturated ? 'kept (--include-saturated)' : 'left out'}, generator saturated: ${saturated.join(', ')}`;
     for (const metric of metrics) {
       const valuesA = cleanA.map((r) => metricOf(r, metric).value).filter((v): v is number => v !== null);
       const valuesB = cleanB.map((r) => metricOf(r, metric).value).filter((v): v is number => v !== null);

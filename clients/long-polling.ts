@@ -1,18 +1,7 @@
 import { DeliveryState } from './delivery.js';
-import { KeepAliveGet } from './keep-alive-get.js';
+import { KeepAliveConnection } from './keep-alive-http.js';
 import { ConnectionLoop, subscriptionOf } from './reconnect.js';
 import type { ClientContext, LongPollSpec, SubscriberHandlers, Subscription, TransportClient } from './types.js';
-
-/**
- * Resolves after the current event-loop turn's I/O callbacks. A fan-out answers hundreds of a
- * thread's polls at once. Each answer is timestamped when its last byte is read; reading its body
- * (JSON), handing its messages on and sending the subscriber's next poll wait until here, after
- * every answer of the turn has been read and stamped, so that work is not in the run of receive
- * handlers that delays the later answers' stamps (rtbench's own delay, core/handler-runs.ts). The
- * stamps are the same moments; the later ones are no longer pushed back by the earlier answers'
- * handling. A browser's fetch does not write the request synchronously either.
- */
-const afterThisTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /**
  * Long-polling subscriber: one poll after another, each answered by the server when it has
@@ -28,7 +17,7 @@ export const longPollingClient: TransportClient<'long-polling'> = {
     // One connection per subscriber, as a browser holds one: polls go out one after another on it.
     // (A shared keep-alive pool opened new sockets when thousands of answers landed at once, about
     // 1.6 per subscriber at 5,000, which ran a 10,000-subscriber generator out of descriptors.)
-    const connection = new KeepAliveGet(
+    const connection = new KeepAliveConnection(
       new URL(spec.poll(null).url),
       { connectTimeoutMs: context.connectTimeoutMs, ...(context.localAddress ? { localAddress: context.localAddress } : {}) },
       () => {
@@ -44,8 +33,8 @@ export const longPollingClient: TransportClient<'long-polling'> = {
         // One "connection" of a long poll is a chain of polls that ends at the first failure.
         let stopped = false;
         const pollOnce = async (request: { url: string; headers: Readonly<Record<string, string>> }, limitMs: number, answered?: () => void, probe = false): Promise<void> => {
+          // Stamped when its last byte came off the socket; read here, after that turn's reads.
           const answer = await connection.get(request.url, { accept: 'application/json', ...request.headers }, limitMs);
-          await afterThisTurn();
           if (stopped) return;
           const delivery = probe && spec.readProbe ? spec.readProbe(answer) : spec.read(answer, state.cursor);
           // An answer the profile does not accept ends this chain; the loop reconnects.

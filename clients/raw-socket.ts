@@ -1,16 +1,24 @@
 import net from 'node:net';
 import tls from 'node:tls';
+import { nowUs } from '../core/clock.js';
+import { type ReadSink, flushReads, takeRead } from './read-turns.js';
 
 /**
- * A client socket whose reads go straight to `onBytes` (`data[start, end)`, valid only during the
- * call). On plain TCP every socket of a thread reads into one shared buffer (`onread`): the callback
- * runs synchronously per read and consumes or copies the bytes before returning, so nothing is
- * allocated per read. TLS reads through its own buffers ('data' events). The WebSocket, STOMP and
- * SSE subscribers are built on this: their cost per delivered message is what issue 10 measures.
+ * A client socket whose reads are stamped as they come off it and handed to `onBytes` after the
+ * reads of their event-loop turn (read-turns.ts): `data[start, end)` is valid only during the call.
+ * On plain TCP every socket of a thread reads into one shared buffer (`onread`), so nothing is
+ * allocated per read; TLS reads through its own buffers ('data' events). The WebSocket, STOMP, SSE
+ * and long-polling subscribers are built on this.
  */
 export interface RawSocketOptions {
   readonly url: URL;
   readonly localAddress?: string;
+  /**
+   * Hand each read on at once, stamped, instead of after the turn's reads: for a connection that
+   * stamps no arrival whose lateness matters to others (the publisher's, whose answers only time
+   * its own round trip), where the deferral's cost per turn is not worth paying.
+   */
+  readonly immediate?: boolean;
 }
 
 let sharedReadBuffer: Buffer | null = null;
@@ -24,8 +32,9 @@ function isSecure(url: URL): boolean {
 }
 
 /** Connects; `onConnect` fires once the socket (and TLS, if any) is ready for the request. */
-export function connectRaw(options: RawSocketOptions, onConnect: () => void, onBytes: (data: Buffer, start: number, end: number) => void): net.Socket {
+export function connectRaw(options: RawSocketOptions, onConnect: () => void, onBytes: ReadSink): net.Socket {
   const { url } = options;
+  const take = options.immediate ? (sink: ReadSink, data: Uint8Array, bytes: number) => sink(data as Buffer, 0, bytes, nowUs()) : takeRead;
   const secure = isSecure(url);
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   const common = { host, port: Number(url.port) || (secure ? 443 : 80), ...(options.localAddress ? { localAddress: options.localAddress } : {}) };
@@ -36,12 +45,15 @@ export function connectRaw(options: RawSocketOptions, onConnect: () => void, onB
         onread: {
           buffer: readBuffer(),
           callback: (bytes: number, buffer: Uint8Array) => {
-            onBytes(buffer as Buffer, 0, bytes);
+            take(onBytes, buffer, bytes);
             return true;
           },
         },
       });
-  if (secure) socket.on('data', (chunk: Buffer) => onBytes(chunk, 0, chunk.length));
+  if (secure) socket.on('data', (chunk: Buffer) => take(onBytes, chunk, chunk.length));
+  // What was read before the socket closed or failed is handled before the clients hear of it.
+  socket.prependListener('close', flushReads);
+  socket.prependListener('error', flushReads);
   socket.setNoDelay(true);
   socket.once(secure ? 'secureConnect' : 'connect', onConnect);
   return socket;
@@ -49,18 +61,23 @@ export function connectRaw(options: RawSocketOptions, onConnect: () => void, onB
 
 /** Parses an HTTP/1.x response head (without its final blank line); null when it is not one. */
 function parseResponseHead(head: string): { status: number; headers: Map<string, string> } | null {
-  const lines = head.split('\r\n');
-  const match = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0] ?? '');
-  if (!match) return null;
+  // `HTTP/1.x NNN`, walked by index: every publish answer and long poll is parsed here.
+  if (!head.startsWith('HTTP/1.') || (head[7] !== '0' && head[7] !== '1') || head[8] !== ' ') return null;
+  const status = Number(head.slice(9, 12));
+  if (!Number.isInteger(status) || status < 100 || (head.length > 12 && head[12] !== ' ' && head[12] !== '\r')) return null;
   const headers = new Map<string, string>();
-  for (const line of lines.slice(1)) {
+  for (let at = head.indexOf('\r\n'); at >= 0; ) {
+    const next = head.indexOf('\r\n', at + 2);
+    const line = head.slice(at + 2, next < 0 ? head.length : next);
+    at = next;
     const colon = line.indexOf(':');
     if (colon <= 0) continue;
     const name = line.slice(0, colon).trim().toLowerCase();
     const value = line.slice(colon + 1).trim();
-    headers.set(name, headers.has(name) ? `${headers.get(name)}, ${value}` : value);
+    const before = headers.get(name);
+    headers.set(name, before === undefined ? value : `${before}, ${value}`);
   }
-  return { status: Number(match[1]), headers };
+  return { status, headers };
 }
 
 const MAX_HEAD_BYTES = 16 * 1024;
@@ -73,6 +90,14 @@ export class HeadReader {
   private head: Buffer | null = null;
 
   push(data: Buffer, start: number, end: number): { status: number; headers: Map<string, string>; rest: Buffer } | 'bad' | null {
+    if (this.head === null) {
+      // The usual case, a whole head in one read: parsed where it lies, only what follows it copied.
+      const headEnd = data.indexOf('\r\n\r\n', start);
+      if (headEnd >= 0 && headEnd + 4 <= end) {
+        const parsed = parseResponseHead(data.toString('latin1', start, headEnd));
+        return parsed ? { ...parsed, rest: Buffer.from(data.subarray(headEnd + 4, end)) } : 'bad';
+      }
+    }
     this.head = this.head === null ? Buffer.from(data.subarray(start, end)) : Buffer.concat([this.head, data.subarray(start, end)]);
     const headEnd = this.head.indexOf('\r\n\r\n');
     if (headEnd < 0) return this.head.length > MAX_HEAD_BYTES ? 'bad' : null;
@@ -88,9 +113,9 @@ export function requestHead(url: URL, lines: readonly string[], headers: Readonl
   return requestHeadFor(`${url.pathname || '/'}${url.search}`, url.host, lines, headers);
 }
 
-/** The same for a request target (path and query) already known, on `host`. */
-export function requestHeadFor(target: string, host: string, lines: readonly string[], headers: Readonly<Record<string, string>>): string {
-  let head = `GET ${target} HTTP/1.1\r\nHost: ${host}\r\n`;
+/** The same for a request target (path and query) already known, on `host`, with `method`. */
+export function requestHeadFor(target: string, host: string, lines: readonly string[], headers: Readonly<Record<string, string>>, method = 'GET'): string {
+  let head = `${method} ${target} HTTP/1.1\r\nHost: ${host}\r\n`;
   for (const line of lines) head += `${line}\r\n`;
   for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
   return `${head}\r\n`;

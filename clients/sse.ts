@@ -1,4 +1,3 @@
-import { nowUs } from '../core/clock.js';
 import { BodyReader, framingOf } from './http-body.js';
 import { DeliveryState } from './delivery.js';
 import { HeadReader, connectRaw, requestHead } from './raw-socket.js';
@@ -16,8 +15,7 @@ const STREAM = { stream: true } as const;
  * by the standard's event-stream rules (sse-parser.ts). One connection per EventSource; rtbench
  * closes it on the first error or end of stream and reconnects through the shared loop, so the
  * wait is jittered like the other transports' and resume can be switched off to reproduce the
- * study's clients. Replaces the `eventsource` package over undici, whose per-chunk cost made the
- * generator cost several times the server per delivery (issue 10).
+ * study's clients.
  */
 export const sseClient: TransportClient<'sse'> = {
   name: 'sse',
@@ -52,8 +50,8 @@ export const sseClient: TransportClient<'sse'> = {
           if (body.broken) return end('SSE_BAD_CHUNK');
           if (done) end('SSE_DISCONNECTED');
         };
-        const onBytes = (data: Buffer, start: number, finish: number): void => {
-          receivedUs = nowUs();
+        const onBytes = (data: Buffer, start: number, finish: number, stampUs: number): void => {
+          receivedUs = stampUs;
           if (ended) return;
           if (body) return readBody(data, start, finish);
           const response = head.push(data, start, finish);

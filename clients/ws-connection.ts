@@ -1,13 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { nowUs } from '../core/clock.js';
 import { HeadReader, connectRaw, requestHead } from './raw-socket.js';
 import { FrameReader, OPCODE, clientFrame, closePayload } from './ws-frames.js';
 
 /**
  * One client WebSocket (RFC 6455) on a bare socket: the opening handshake written by hand, frames
  * decoded by FrameReader from the socket's reads (raw-socket.ts: on plain `ws://` one read buffer per
- * thread, so a subscriber allocates nothing per message it receives). Used by the WebSocket and STOMP subscribers, whose cost per delivery is
- * what issue 10 measures; tests in test/ws-connection.test.ts hold it to what a browser enforces.
+ * thread, so a subscriber allocates nothing per message it receives). Used by the WebSocket and
+ * STOMP subscribers; tests in test/ws-connection.test.ts hold it to what a browser enforces.
  */
 
 export interface WebSocketOptions {
@@ -21,7 +20,7 @@ export interface WebSocketOptions {
 export interface WebSocketEvents {
   /** The handshake succeeded; `protocol` is the subprotocol the server chose ('' for none). */
   open(protocol: string): void;
-  /** A text message; `receivedUs` is when the read that completed it returned. */
+  /** A text message; `receivedUs` is when the read that completed it came off the socket. */
   text(text: string, receivedUs: number): void;
   /** A binary message (`payload` is valid only during the call). */
   binary?(payload: Buffer, receivedUs: number): void;
@@ -131,8 +130,8 @@ export function openWebSocket(options: WebSocketOptions, events: WebSocketEvents
   };
 
   let receivedUs = 0;
-  const onBytes = (data: Buffer, start: number, end: number): void => {
-    receivedUs = nowUs();
+  const onBytes = (data: Buffer, start: number, end: number, stampUs: number): void => {
+    receivedUs = stampUs;
     if (finished) return;
     if (handshaking) readHandshake(data, start, end);
     else reader.feed(data, start, end);

@@ -26,7 +26,8 @@ export type RtbErrorCode =
   | 'RTB_ERR_TARGET_UNREACHABLE'
   | 'RTB_ERR_CHILD_START'
   | 'RTB_ERR_NOT_READY'
-  | 'RTB_ERR_PREFLIGHT';
+  | 'RTB_ERR_PREFLIGHT'
+  | 'RTB_ERR_PINNING';
 
 const EXIT_BY_CODE: Record<RtbErrorCode, number> = {
   RTB_ERR_USAGE: EXIT.usage,
@@ -35,6 +36,8 @@ const EXIT_BY_CODE: Record<RtbErrorCode, number> = {
   RTB_ERR_NOT_READY: EXIT.failed,
   /** The machine cannot carry the requested load (file descriptors, ports, memory): said before starting. */
   RTB_ERR_PREFLIGHT: EXIT.failed,
+  /** A process could not be pinned to the CPUs asked for (`--server-cpus`, `--generator-cpus`). */
+  RTB_ERR_PINNING: EXIT.failed,
 };
 
 export class RtbError extends Error {

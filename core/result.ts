@@ -87,7 +87,9 @@ export type Role = 'server' | 'generator' | 'proxy';
  * SCHEMA_VERSION whenever a field changes meaning or is removed (adding one is compatible).
  */
 export const SCHEMA_ID = 'rtbench.summary';
-export const SCHEMA_VERSION = 1;
+export const SCHEMA_VERSION = 2;
+/** The versions rtbench's readers (report, compare) understand; docs/summary-schema.md lists what changed. */
+export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2];
 
 export type RunState = 'completed' | 'failed' | 'aborted';
 
@@ -100,9 +102,9 @@ export interface GeneratorUsage extends ProcessUsage {
   /** Longest wait for a CPU of any generator thread within one second, over the measured seconds (µs; null where not read). */
   readonly cpuWaitUsMax?: number | null;
   /**
-   * The generator's own timestamping delay (core/handler-runs.ts): the longest run of measured
-   * receive handlers in one event-loop turn of any of its threads, and the p99 over arrivals of the
-   * per-arrival bound (µs, null when nothing arrived). Absent in runs made before they existed.
+   * The generator's own timestamping delay (core/own-delay.ts): the largest per-arrival bound of
+   * any of its threads, and the p99 over arrivals of that bound (µs, null when nothing arrived).
+   * In schema version 1 the first was the longest run of receive handlers in one event-loop turn.
    */
   readonly ownDelayUsMax?: number;
   readonly ownDelayP99Us?: number | null;
@@ -132,6 +134,14 @@ export interface TransportResult {
   readonly errors: Readonly<Record<string, number>>;
   /** CPU and RSS of the built-in server process; null for `--target` (not ours to sample). */
   readonly serverUsage: ProcessUsage | null;
+  /** Why some of the server's figures are missing (a metrics endpoint that failed or lied), each once. */
+  readonly serverUsageNotes?: readonly string[];
+  /**
+   * The CPUs the built-in server (its first instance) and rtbench could run on, as the kernel said
+   * (`Cpus_allowed_list`: the whole machine unless pinned with --server-cpus / --generator-cpus);
+   * null where not known. Absent in runs made before it was recorded.
+   */
+  readonly cpus?: { readonly server: string | null; readonly generator: string | null };
   readonly generator: GeneratorUsage;
   /** CPU and RSS of the delay proxy process; null when no delay was asked for. */
   readonly proxyUsage: ProcessUsage | null;
@@ -148,7 +158,8 @@ export interface TransportResult {
 
 export interface RunSummary {
   readonly schema: typeof SCHEMA_ID;
-  readonly schemaVersion: typeof SCHEMA_VERSION;
+  /** SCHEMA_VERSION when written; older summaries read back may carry an earlier one of READABLE_SCHEMA_VERSIONS. */
+  readonly schemaVersion: number;
   readonly runId: string;
   readonly scenario: string;
   readonly state: RunState;

@@ -1,7 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { usageError } from '../core/errors.js';
-import { type RunSummary, SCHEMA_ID } from '../core/result.js';
+import { READABLE_SCHEMA_VERSIONS, type RunSummary, SCHEMA_ID } from '../core/result.js';
 
 /** A run as read back from disk: its summary and the folder it came from (every number links to it). */
 export interface LoadedRun {
@@ -18,6 +18,9 @@ function read(folder: string): LoadedRun {
     throw usageError('run folder', folder, `a folder with a readable summary.json (${(error as Error).message})`);
   }
   if (summary.schema !== SCHEMA_ID) throw usageError('run folder', folder, `a summary.json of schema ${SCHEMA_ID}`);
+  if (!READABLE_SCHEMA_VERSIONS.includes(summary.schemaVersion)) {
+    throw usageError('run folder', folder, `a summary.json of schema version ${READABLE_SCHEMA_VERSIONS.join(' or ')} (this one is ${String(summary.schemaVersion)}: written by another rtbench; read it with that one)`);
+  }
   return { folder, summary };
 }
 

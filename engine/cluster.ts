@@ -5,6 +5,7 @@ import { type ChildHandle, startChild } from './child.js';
 import { waitForHealth } from './health.js';
 import { sleep } from '../core/sleep.js';
 import type { CommonConfig } from './options.js';
+import { pinProcess } from './pinning.js';
 
 const SERVER_START_TIMEOUT_MS = 10_000;
 
@@ -83,6 +84,7 @@ export class ServerCluster {
       if (!this.retiring.has(server)) this.onExit(how);
     });
     try {
+      if (common.serverCpus) pinProcess(server.pid, common.serverCpus);
       await waitForHealth(server.url, SERVER_START_TIMEOUT_MS);
     } catch (error) {
       this.retiring.add(server);

@@ -1,5 +1,5 @@
 import { encodeHistogram, newHistogram } from '../core/histogram.js';
-import { NO_OWN_DELAY } from '../core/handler-runs.js';
+import { NO_OWN_DELAY } from '../core/own-delay.js';
 import type { PlannedMessage } from './recorder.js';
 import { Recorder } from './recorder.js';
 import type { ConnectReply, ConnectionStatus, StepReply, ToWorker } from './worker/protocol.js';

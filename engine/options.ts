@@ -4,6 +4,8 @@ import { PROFILES } from '../targets/index.js';
 import { type Threshold, collectThreshold } from '../analysis/thresholds.js';
 import { formatDurationMs, parseDurationMs } from '../core/duration.js';
 import { usageError } from '../core/errors.js';
+import { existsSync } from 'node:fs';
+import { formatCpuList, parseCpuList, pinningProblem } from './pinning.js';
 
 /**
  * Every command-line option is declared once, here or in its scenario, with its parser and default.
@@ -80,6 +82,13 @@ export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 export const SPREADS = ['round-robin', 'hash'] as const;
 export type Spread = (typeof SPREADS)[number];
 
+/** `--server-pid`: one process id or several, comma-separated. */
+function pids(text: string): number[] {
+  const list = text.split(',').map((part) => Number(part.trim()));
+  if (list.length === 0 || !list.every((pid) => Number.isInteger(pid) && pid > 0)) throw new InvalidArgumentError('expected process ids, comma-separated, e.g. 4321 or 4321,4322.');
+  return list;
+}
+
 function header(text: string, previous: unknown): Record<string, string> {
   const match = /^([A-Za-z0-9!#$%&'*+.^_`|~-]+)\s*:\s*(.*)$/.exec(text);
   if (!match) throw new InvalidArgumentError("expected 'Name: value', e.g. 'Authorization: Bearer abc'.");
@@ -105,6 +114,10 @@ export const COMMON_OPTIONS: readonly OptionSpec[] = [
   { flags: '--delay-mode <mode>', description: "link: delay every byte both ways; request: the original study's nginx sleep, once per HTTP request or upgrade", choices: ['link', 'request'], defaultValue: 'link' },
   { flags: '--resume', description: "resume after a reconnect (since / Last-Event-ID / the profile's cursor); refused for a profile that cannot (default: on where the profile can resume)" },
   { flags: '--no-resume', description: "no resume (long polling without a cursor), as the original study's clients did" },
+  { flags: '--server-pid <pid,...>', description: "with --target on this machine: the server's processes to sample (CPU, RSS), each with its children (nginx's master: its workers too)", parse: pids },
+  { flags: '--server-metrics <url>', description: "with --target: the server's Prometheus endpoint, read once a second for process_cpu_seconds_total and process_resident_memory_bytes (Spring Boot: /actuator/prometheus)", parse: baseUrl },
+  { flags: '--server-cpus <list>', description: 'pin the built-in server to these CPUs (Linux, taskset), e.g. 0 or 0-1', parse: parseCpuList },
+  { flags: '--generator-cpus <list>', description: 'pin rtbench itself (every thread) to these CPUs (Linux, taskset), e.g. 1', parse: parseCpuList },
   { flags: '--server-delay <duration>', description: 'built-in server only: hold every message this long before pushing it (a server slowed on purpose, to try a regression gate)', parse: duration(0, 60_000), defaultValue: 0, defaultLabel: '0ms' },
   { flags: '--heartbeat <duration>', description: 'STOMP heart-beat offered both ways; 0 turns heart-beats off', parse: duration(0, 3_600_000), defaultValue: 10_000, defaultLabel: '10s' },
   { flags: '--deadline <duration>', description: 'a message not received this long after its scheduled send is lost', parse: duration(1, 600_000), defaultValue: 10_000, defaultLabel: '10s' },
@@ -152,6 +165,13 @@ export interface CommonConfig {
   readonly resume: boolean | null;
   readonly heartbeatMs: number;
   readonly serverDelayMs: number;
+  /** The user's server's processes to sample (`--server-pid`), empty when none. */
+  readonly serverPids: readonly number[];
+  /** The user's server's Prometheus endpoint (`--server-metrics`), or null. */
+  readonly serverMetricsUrl: string | null;
+  /** CPUs the built-in server and rtbench are pinned to, or null when not pinned. */
+  readonly serverCpus: readonly number[] | null;
+  readonly generatorCpus: readonly number[] | null;
   readonly deadlineMs: number;
   readonly connectTimeoutMs: number;
   readonly pollTimeoutMs: number;
@@ -189,6 +209,22 @@ export function commonConfigFrom(options: Record<string, unknown>): CommonConfig
   if (target !== null && (options.serverDelay as number) > 0) {
     throw usageError('--server-delay', formatDurationMs(options.serverDelay as number), 'no --server-delay with --target: it slows the built-in server only');
   }
+  const serverPids = (options.serverPid as number[] | undefined) ?? [];
+  const serverMetricsUrl = (options.serverMetrics as string | undefined) ?? null;
+  if (target === null && (serverPids.length > 0 || serverMetricsUrl !== null)) {
+    throw usageError(serverPids.length > 0 ? '--server-pid' : '--server-metrics', serverPids.length > 0 ? serverPids.join(',') : serverMetricsUrl, 'it only with --target: the built-in server is sampled already');
+  }
+  if (serverPids.length > 0 && serverMetricsUrl !== null) throw usageError('--server-metrics', serverMetricsUrl, 'either --server-pid or --server-metrics, not both: they would sample the same server twice');
+  for (const pid of serverPids) {
+    if (process.platform === 'linux' && !existsSync(`/proc/${pid}`)) throw usageError('--server-pid', pid, 'the id of a running process on this machine');
+  }
+  const serverCpus = (options.serverCpus as number[] | undefined) ?? null;
+  const generatorCpus = (options.generatorCpus as number[] | undefined) ?? null;
+  if (serverCpus !== null && target !== null) throw usageError('--server-cpus', formatCpuList(serverCpus), 'no --server-cpus with --target: it pins the built-in server (pin your own with taskset)');
+  for (const [option, cpus] of [['--server-cpus', serverCpus], ['--generator-cpus', generatorCpus]] as const) {
+    const problem = cpus === null ? null : pinningProblem(option, cpus);
+    if (problem !== null) throw usageError(option, formatCpuList(cpus as number[]), `CPUs rtbench can pin to (${problem})`);
+  }
   return {
     transport,
     target,
@@ -206,6 +242,10 @@ export function commonConfigFrom(options: Record<string, unknown>): CommonConfig
     resume: typeof options.resume === 'boolean' ? options.resume : null,
     heartbeatMs: options.heartbeat as number,
     serverDelayMs: options.serverDelay as number,
+    serverPids,
+    serverMetricsUrl,
+    serverCpus,
+    generatorCpus,
     deadlineMs: options.deadline as number,
     connectTimeoutMs: options.connectTimeout as number,
     pollTimeoutMs: options.pollTimeout as number,

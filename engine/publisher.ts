@@ -26,13 +26,14 @@ const SPIN_WINDOW_US = 1500;
 /**
  * With `sleepBeforeSend`, the thread sleeps through that last stretch in slices this long
  * (Atomics.wait: a futex with a µs timeout) between turns of the event loop, instead of turning the
- * loop with nothing to do (a micro-benchmark of the schedule alone: 0.4-0.5 ms of CPU per send
- * against 1.3-1.6 spinning; issue 10). It sleeps only while no send is in flight, so no publish
- * answer is stamped late; other I/O on the thread waits at most one slice, which is why a thread
- * that also receives never sleeps.
+ * loop with nothing to do. It sleeps only while no send is in flight, so no publish answer is
+ * stamped late; other I/O on the thread waits at most one slice, which is why a thread that also
+ * receives never sleeps. With sends in flight it waits for the next send on a timer (about 1 ms,
+ * the loop's resolution), so a high rate's sends go out in small batches, each at most that late,
+ * rather than the thread spinning a core between them.
  */
 const SLICE_US = 250;
-/** A slice overran by 100 µs at p50 and 153 at p99 on a 2-core VM: none starts closer than this to the send. */
+/** How much later than asked a slice may end (a 2-core VM's futex wake-ups): none starts closer than this to the send. */
 const SLICE_OVERRUN_US = 200;
 /** Shorter sleeps than this are not worth a futex call: the last of the wait is spun. */
 const MIN_SLICE_US = 50;
@@ -77,9 +78,11 @@ export async function publishOnSchedule(
           hooks.onSendDone(send.seq, 0, 'GENERATOR_BACKPRESSURE');
           continue;
         }
-        const done = channel.publish(send.room, send.content).then(({ rttUs, errorCode }) => hooks.onSendDone(send.seq, rttUs, errorCode));
+        const done: Promise<void> = channel.publish(send.room, send.content).then(({ rttUs, errorCode }) => {
+          inFlight.delete(done);
+          hooks.onSendDone(send.seq, rttUs, errorCode);
+        });
         inFlight.add(done);
-        void done.finally(() => inFlight.delete(done));
       }
       if (next >= schedule.length) {
         signal.removeEventListener('abort', onAbort);
@@ -92,6 +95,10 @@ export async function publishOnSchedule(
         return;
       }
       const sliceUs = Math.min(SLICE_US, waitUs - SLICE_OVERRUN_US);
+      if (options.sleepBeforeSend && inFlight.size > 0 && waitUs > MIN_SLICE_US) {
+        timer = setTimeout(tick, 0);
+        return;
+      }
       if (options.sleepBeforeSend && inFlight.size === 0 && sliceUs >= MIN_SLICE_US) Atomics.wait(sleeper, 0, 0, sliceUs / 1000);
       immediate = setImmediate(tick);
     };

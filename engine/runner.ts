@@ -4,6 +4,7 @@ import type { ClientContext } from '../clients/types.js';
 import type { TransportName } from '../core/transports.js';
 import { type ProfileRef, loadProfile } from '../targets/load.js';
 import type { TargetProfile } from '../targets/types.js';
+import { referenceProfile } from '../targets/reference.js';
 import type { Observed, Scenario, ScenarioContext } from './scenario.js';
 import { type ChildHandle, startChild } from './child.js';
 import { ServerCluster } from './cluster.js';
@@ -19,9 +20,10 @@ import { seededRandom } from '../core/random.js';
 import { Recorder } from './recorder.js';
 import { type RunState, type RunSummary, SCHEMA_ID, SCHEMA_VERSION, type TransportResult } from '../core/result.js';
 import { ResourceSampler } from './sampler.js';
+import { allowedCpus, pinProcess } from './pinning.js';
 import type { Plan } from './preflight.js';
 import { saturation } from './saturation.js';
-import { NO_OWN_DELAY, ownDelayQuantileUs } from '../core/handler-runs.js';
+import { NO_OWN_DELAY, ownDelayQuantileUs } from '../core/own-delay.js';
 import { checkTargetGiven, resumeKindOf, resumeOf, targetContext, targetHandle, transportsOf } from './target.js';
 
 export interface Reporter {
@@ -81,11 +83,14 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
   const signal = AbortSignal.any([request.signal, transportAbort.signal]);
   let cluster: ServerCluster | null = null;
   let proxy: ChildHandle | null = null;
+  const nullServers: ChildHandle[] = [];
   let sampler: ResourceSampler | null = null;
   let observed: Observed | null = null;
   let failure: unknown = null;
   let stopping = false;
   let serverDied: string | null = null;
+  /** The CPUs the built-in server may use, read once it started (it is gone by the time the result is made). */
+  let serverCpusAllowed: string | null = null;
 
   const serverExited = (how: string): void => {
     if (stopping) return;
@@ -105,7 +110,7 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
     const usableCores = Math.min(watched?.generatorThreads ?? 1, availableParallelism());
     const own = watched?.ownDelay?.() ?? NO_OWN_DELAY;
     const ownP99Us = ownDelayQuantileUs(own, 0.99);
-    const processReasons = saturation(generatorUsage, ownP99Us === null ? null : { boundUs: ownP99Us, p99Us: measured.latencyUs.perMessage.p99 }, measured.latencyUs.sendLag.p99, proxyUsage, usableCores).reasons;
+    const processReasons = saturation(generatorUsage, ownP99Us === null ? null : { boundUs: ownP99Us, p99Us: measured.latencyUs.perMessage.p99 }, { lagP99Us: measured.latencyUs.sendLag.p99, latencyP99Us: measured.latencyUs.perMessage.p99 }, proxyUsage, usableCores).reasons;
     const agentReports = agents?.report() ?? [];
     const reasons = [...processReasons, ...(watched?.saturationReasons?.() ?? []), ...agentReports.flatMap((a) => a.saturationReasons)];
     const details = watched?.details?.() ?? null;
@@ -127,6 +132,8 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
       connections: { subscribers: watched?.subscribers ?? 0, reconnects: snapshot.reconnects, gaps: snapshot.gaps },
       errors: measured.errors,
       serverUsage: sampler?.usageOf('server', judged) ?? null,
+      ...(sampler && sampler.notes().length > 0 ? { serverUsageNotes: sampler.notes() } : {}),
+      cpus: { server: serverCpusAllowed, generator: allowedCpus(process.pid) },
       generator: { ...generatorUsage, saturated: reasons.length > 0, saturationReasons: reasons, eventLoopDelayP99UsMax: loopDelayUs, cpuWaitUsMax: sampler?.cpuWaitUsMax(judged) ?? null, ownDelayUsMax: own.longestUs, ownDelayP99Us: ownP99Us },
       proxyUsage,
       histograms: measured.histograms,
@@ -139,6 +146,7 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
   try {
     if (!common.target) {
       cluster = await ServerCluster.start(transport, common, runId, serverExited, scenario.busFaults?.(request.scenarioConfig) ?? false);
+      serverCpusAllowed = allowedCpus(cluster.pids[0] as number);
       log(
         cluster.size === 1
           ? `built-in server on ${cluster.urls[0]} (pid ${cluster.pids[0]})`
@@ -165,6 +173,7 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
     if (proxy) pids.proxy = proxy.pid;
     sampler = new ResourceSampler(pids, () => observed?.live() ?? { connections: 0, sent: 0, received: 0, measuring: false }, undefined, {
       loopMonitor: scenario.stampsOnMainThread === true && agents === null,
+      externalServer: common.serverPids.length > 0 ? { pids: common.serverPids } : common.serverMetricsUrl ? { metricsUrl: common.serverMetricsUrl } : null,
     });
     await sampler.start();
     const sampled = sampler.rows;
@@ -209,6 +218,13 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
           }
         : null,
       busOutage: instances?.canCutBus ? (ms: number) => instances.busOutage(ms, signal) : null,
+      nullTarget: async () => {
+        const server = await startChild('null server', distEntry('servers/null-server.js'), ['--exit-on-stdin-end']);
+        nullServers.push(server);
+        if (common.serverCpus) pinProcess(server.pid, common.serverCpus);
+        const context = targetContext(common, transport, runId, server.url, server.url, resume, [server.url]);
+        return { target: targetHandle(referenceProfile, { builtIn: referenceProfile.name }, context), pid: server.pid };
+      },
       agents,
       checkpoint: () => checkpoint(resultNow('aborted')),
     };
@@ -221,6 +237,7 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
     // The run's rows back in memory and the spill file deleted: the result outlives this function.
     sampler?.rows.drain();
     await proxy?.stop();
+    await Promise.all(nullServers.map((server) => server.stop()));
     await cluster?.stop();
   }
   if (serverDied && !failure) failure = new RtbError('RTB_ERR_CHILD_START', `the server process exited (${serverDied}) in the middle of the run`);
@@ -260,6 +277,8 @@ export async function runScenario<Config>(request: RunRequest<Config>, prepared?
   const { common } = request;
   const { plan, transports } = prepared ?? (await prepareRun(request));
   const { runId } = plan;
+  // Before any worker thread starts: threads inherit the pinning of the thread that starts them.
+  if (common.generatorCpus) pinProcess(process.pid, common.generatorCpus);
   const results: TransportResult[] = [];
   // The agents are claimed once for the whole run, and serve every transport in turn.
   const agents = common.agents > 0 ? await AgentSet.claim(common.coordinator, common.agents, runId, request.reporter.log, request.signal) : null;

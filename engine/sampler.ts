@@ -1,5 +1,7 @@
+import { readFileSync } from 'node:fs';
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import pidusage from 'pidusage';
+import { MetricsCpu, readMetrics } from './prometheus.js';
 import { LOOP_RESOLUTION_MS, loopDelayUs } from '../core/loop-delay.js';
 import { ThreadWaitMeter } from '../core/thread-wait.js';
 import { SampleLog } from './sample-log.js';
@@ -82,6 +84,25 @@ export function cpuPercent(previous: { cpuMs: number; atMs: number }, current: {
   return elapsedMs > 0 ? ((current.cpuMs - previous.cpuMs) / elapsedMs) * 100 : null;
 }
 const MIN_INTERVAL_MS = 500;
+/** A metrics endpoint that has not answered within this is read as missing for that second. */
+const METRICS_TIMEOUT_MS = 800;
+
+/** A process and its descendants (nginx's master and workers), from /proc's children lists; the pid alone where those cannot be read. */
+export function withDescendants(pid: number): number[] {
+  const found = [pid];
+  for (let i = 0; i < found.length && found.length < 4096; i++) {
+    try {
+      const children = readFileSync(`/proc/${found[i]}/task/${found[i]}/children`, 'utf8').trim();
+      if (children) for (const child of children.split(/\s+/)) found.push(Number(child));
+    } catch {
+      // Gone, or no children lists on this kernel: what was found stands.
+    }
+  }
+  return found;
+}
+
+/** Where the server's CPU and memory come from when rtbench did not start it (`--server-pid`, `--server-metrics`). */
+export type ExternalServer = { readonly pids: readonly number[] } | { readonly metricsUrl: string };
 
 /**
  * Samples CPU and RSS of the server, the load generator and the proxy once per interval (pidusage
@@ -101,6 +122,10 @@ export class ResourceSampler {
   private last: LiveCounters = { connections: 0, sent: 0, received: 0, measuring: false };
   private sampling: Promise<void> = Promise.resolve();
   private readonly cpuBaseline = new Map<number, { cpuMs: number; atMs: number }>();
+  private readonly external: ExternalServer | null;
+  private readonly metricsCpu = new MetricsCpu();
+  /** What kept a figure from being read, each said once (a metrics endpoint that failed or lied). */
+  private readonly noteSet = new Set<string>();
 
   constructor(
     /** One pid per role, or several (a cluster's instances: their CPU and RSS are added up). */
@@ -115,9 +140,12 @@ export class ResourceSampler {
        * already bounds what the machine did to every thread.
        */
       readonly loopMonitor?: boolean;
+      /** The server is the user's: its processes (and their children), or its metrics endpoint. */
+      readonly externalServer?: ExternalServer | null;
     } = {},
   ) {
     this.pids = pids;
+    this.external = options.externalServer ?? null;
     this.loopDelay = options.loopMonitor === false ? null : monitorEventLoopDelay({ resolution: LOOP_RESOLUTION_MS });
   }
 
@@ -146,9 +174,12 @@ export class ResourceSampler {
    * `ctime` (or, for rtbench itself, process.cpuUsage) is divided by our own monotonic interval,
    * one pid at a time. The first reading of a pid only sets its baseline.
    */
-  private async usage(): Promise<Partial<Record<Role, { cpu: number | null; memory: number }>>> {
-    const out: Partial<Record<Role, { cpu: number | null; memory: number }>> = {};
-    for (const [role, pids] of Object.entries(this.pids) as Array<[Role, number | readonly number[]]>) {
+  private async usage(): Promise<Partial<Record<Role, { cpu: number | null; memory: number | null }>>> {
+    const out: Partial<Record<Role, { cpu: number | null; memory: number | null }>> = {};
+    const pidsOf = { ...this.pids };
+    if (this.external && 'pids' in this.external) pidsOf.server = this.external.pids.flatMap(withDescendants);
+    if (this.external && 'metricsUrl' in this.external) out.server = await this.metricsUsage(this.external.metricsUrl);
+    for (const [role, pids] of Object.entries(pidsOf) as Array<[Role, number | readonly number[]]>) {
       let cpu: number | null = 0;
       let memory = 0;
       let complete = true;
@@ -164,6 +195,19 @@ export class ResourceSampler {
       if (complete) out[role] = { cpu, memory };
     }
     return out;
+  }
+
+  /** The server's usage from its metrics endpoint; a figure it cannot give is null, with a note. */
+  private async metricsUsage(url: string): Promise<{ cpu: number | null; memory: number | null }> {
+    const reading = await readMetrics(url, METRICS_TIMEOUT_MS);
+    const { cpuPct, problem } = this.metricsCpu.share(reading, performance.now());
+    for (const why of [...reading.problems, ...(problem ? [problem] : [])]) this.noteSet.add(`server metrics at ${url}: ${why}; the server's figures it could not give are left empty`);
+    return { cpu: cpuPct, memory: reading.rssBytes };
+  }
+
+  /** Why some of the server's figures are missing, each once. */
+  notes(): string[] {
+    return [...this.noteSet];
   }
 
   private async readPid(pid: number): Promise<{ cpu: number | null; memory: number } | null> {
@@ -264,7 +308,8 @@ export class ResourceSampler {
   }
 
   usageOf(role: Role, judged: RowsSummary = this.judged()): ProcessUsage | null {
-    return this.pids[role] === undefined ? null : judged.usage[role].result();
+    const sampled = this.pids[role] !== undefined || (role === 'server' && this.external !== null);
+    return sampled ? judged.usage[role].result() : null;
   }
 
   /** Takes a sample now (in turn with the periodic ones, unless one was just taken) and returns the latest. */

@@ -5,12 +5,16 @@ import type { ProcessUsage } from '../core/result.js';
  * single-threaded generator (burst), min(threads, cores) cores for the ramp's worker threads.
  */
 export const GENERATOR_CPU_LIMIT_PCT = 80;
-/** Publisher sends later than this (p99) mean the generator could not keep its own schedule. */
+/**
+ * Publisher sends later than this (p99), and later than the share of the latency p99 below, mean
+ * the generator could not keep its own schedule: a late send adds its lateness to its message's
+ * latency (measured from the schedule), so lateness small beside that latency explains little of it.
+ */
 export const SEND_LAG_LIMIT_US = 5_000;
 /**
- * The generator's own timestamping delay (its receive handlers run back to back in one event-loop
- * turn, see core/handler-runs.ts) may be at most this share of the p99 it is part of, and never
- * needs to be below the floor: past that, p99 says more about rtbench than about the server.
+ * The generator's own timestamping delay (its reads, and the handling they may have waited behind,
+ * see core/own-delay.ts) may be at most this share of the p99 it is part of, and never needs to be
+ * below the floor: past that, p99 says more about rtbench than about the server.
  */
 export const OWN_DELAY_SHARE_OF_P99 = 0.25;
 export const OWN_DELAY_FLOOR_US = 1_000;
@@ -18,9 +22,17 @@ export const OWN_DELAY_FLOOR_US = 1_000;
 export const EVENT_LOOP_DELAY_NOTE_US = 20_000;
 export const PROXY_CPU_LIMIT_PCT = 80;
 
+/** The publisher's lateness against the latency figure it could have inflated. */
+export interface SendLag {
+  /** p99 of how late sends started against their schedule (µs). */
+  readonly lagP99Us: number | null;
+  /** The per-message p99 measured over the same time (µs), null when nothing was measured. */
+  readonly latencyP99Us: number | null;
+}
+
 /** The generator's own delay against the latency figure it could have inflated. */
 export interface OwnDelay {
-  /** p99 over arrivals of the upper bound of how late the generator stamped one because of its own earlier handlers (µs). */
+  /** p99 over arrivals of the upper bound of how late the generator stamped one because of its own reads and handling (µs). */
   readonly boundUs: number;
   /** The per-message p99 measured over the same time (µs), null when nothing was measured. */
   readonly p99Us: number | null;
@@ -33,7 +45,7 @@ export function ownDelayReason(own: OwnDelay, where = 'the generator'): string |
   const limitUs = Math.max(OWN_DELAY_FLOOR_US, OWN_DELAY_SHARE_OF_P99 * (own.p99Us ?? 0));
   if (own.boundUs <= limitUs) return null;
   const of = own.p99Us === null ? '' : ` of p99 ${ms(own.p99Us)} ms`;
-  return `receive handlers in ${where} ran back to back: 1% of arrivals were stamped up to ${ms(own.boundUs)} ms or more after the first of their event-loop turn, which could explain that much${of} (limit ${OWN_DELAY_SHARE_OF_P99 * 100}% of p99, at least ${OWN_DELAY_FLOOR_US / 1000} ms)`;
+  return `${where}'s own reads and handling may have stamped 1% of arrivals up to ${ms(own.boundUs)} ms late, which could explain that much${of} (limit ${OWN_DELAY_SHARE_OF_P99 * 100}% of p99, at least ${OWN_DELAY_FLOOR_US / 1000} ms)`;
 }
 
 /**
@@ -45,7 +57,7 @@ export function ownDelayReason(own: OwnDelay, where = 'the generator'): string |
 export function saturation(
   generator: ProcessUsage | null,
   own: OwnDelay | null,
-  sendLagP99Us: number | null,
+  sendLag: SendLag | null,
   proxy: ProcessUsage | null,
   usableCores = 1,
 ): { saturated: boolean; reasons: string[] } {
@@ -56,8 +68,11 @@ export function saturation(
   }
   const ownReason = own ? ownDelayReason(own) : null;
   if (ownReason) reasons.push(ownReason);
-  if (sendLagP99Us !== null && sendLagP99Us > SEND_LAG_LIMIT_US) {
-    reasons.push(`publisher sent late: p99 ${ms(sendLagP99Us)} ms behind schedule (limit ${SEND_LAG_LIMIT_US / 1000} ms)`);
+  const lagUs = sendLag?.lagP99Us ?? null;
+  const lagLimitUs = Math.max(SEND_LAG_LIMIT_US, OWN_DELAY_SHARE_OF_P99 * (sendLag?.latencyP99Us ?? 0));
+  if (lagUs !== null && lagUs > lagLimitUs) {
+    const of = sendLag?.latencyP99Us == null ? '' : `, which could explain that much of p99 ${ms(sendLag.latencyP99Us)} ms`;
+    reasons.push(`publisher sent late: p99 ${ms(lagUs)} ms behind schedule${of} (limit ${SEND_LAG_LIMIT_US / 1000} ms, or ${OWN_DELAY_SHARE_OF_P99 * 100}% of p99 if more)`);
   }
   if (proxy?.cpuPctAvg != null && proxy.cpuPctAvg > PROXY_CPU_LIMIT_PCT) {
     reasons.push(`delay proxy CPU averaged ${proxy.cpuPctAvg}% of one core (limit ${PROXY_CPU_LIMIT_PCT}%)`);

@@ -6,7 +6,7 @@ import type { PublishChannel, ProvisionRequest, SubscriberRef, TargetContext, Ta
 import type { ProfileRef } from '../targets/load.js';
 import type { CommonConfig, OptionSpec } from './options.js';
 import type { Plan } from './preflight.js';
-import type { OwnDelay } from '../core/handler-runs.js';
+import type { OwnDelay } from '../core/own-delay.js';
 import type { RemoteThreads } from './worker/pool.js';
 
 /**
@@ -28,7 +28,7 @@ export interface Observed {
   details?(): Readonly<Record<string, unknown>>;
   /** Threads of the generator doing work (main + workers); its CPU limit scales with them. Default 1. */
   readonly generatorThreads?: number;
-  /** Measured receive handlers run back to back: the generator's own timestamping delay bound (core/handler-runs.ts). */
+  /** Measured receive handlers run back to back: the generator's own timestamping delay bound (core/own-delay.ts). */
   ownDelay?(): OwnDelay;
   /** Reasons, beyond the process-level ones, that the generator limited the numbers (busy worker threads). */
   saturationReasons?(): readonly string[];
@@ -82,6 +82,12 @@ export interface ScenarioContext {
   readonly restartInstance: ((index: number) => Promise<void>) | null;
   /** Makes Redis unreachable to every instance for `ms` (cut and refused), then reachable again; null unless the scenario asked (`busFaults`) on a Redis bus. */
   readonly busOutage: ((ms: number) => Promise<void>) | null;
+  /**
+   * Starts the null server (servers/null-server.ts) on this machine, pinned as the built-in server
+   * is, with the reference profile bound to it: what rtbench measures against to find its own
+   * ceiling. Stopped when the transport run ends.
+   */
+  readonly nullTarget: () => Promise<{ readonly target: TargetHandle; readonly pid: number }>;
   /** The run's agents (`--agents`): every pool the scenario starts deals them a share of its subscribers. */
   readonly agents: RemoteThreads | null;
   checkpoint(): Promise<void>;

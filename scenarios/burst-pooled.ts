@@ -1,6 +1,6 @@
 import { type Histogram, encodeHistogram, latencyStats, mergeEncoded } from '../core/histogram.js';
 import { RtbError } from '../core/errors.js';
-import { NO_OWN_DELAY } from '../core/handler-runs.js';
+import { NO_OWN_DELAY } from '../core/own-delay.js';
 import { LATENCY_KINDS, type LatencyKind, type RecorderResult } from '../core/result.js';
 import { Recorder } from '../engine/recorder.js';
 import type { ScenarioContext } from '../engine/scenario.js';

@@ -1,5 +1,6 @@
 import { nowUs } from '../core/clock.js';
-import { HandlerRuns } from '../core/handler-runs.js';
+import { OwnDelayMeter } from '../core/own-delay.js';
+import { ownWaitUs } from '../clients/read-turns.js';
 import { integer, duration } from '../engine/options.js';
 import { WARMUP_GROUP, encodeMarker } from '../core/marker.js';
 import { publishOnSchedule, type ScheduledSend } from '../engine/publisher.js';
@@ -44,14 +45,14 @@ export function burstPlan(config: Pick<BurstConfig, 'bursts' | 'burstSize' | 'ga
   return plan;
 }
 
-async function connectAll(context: ScenarioContext, config: BurstConfig, provisioned: unknown, recorder: Recorder, handlerRuns: HandlerRuns): Promise<Subscription[]> {
+async function connectAll(context: ScenarioContext, config: BurstConfig, provisioned: unknown, recorder: Recorder, ownDelay: OwnDelayMeter): Promise<Subscription[]> {
   const subscriptions: Subscription[] = [];
   for (let index = 0; index < config.subscribers; index++) {
     subscriptions.push(
       context.client.subscribe(context.clientContext, context.target.spec(provisioned, { index, room: 0 }) as never, {
         onMessage: (content, receivedUs) => {
           const latencyUs = recorder.recordArrival(index, content, receivedUs);
-          if (recorder.measuring) handlerRuns.note(receivedUs, latencyUs);
+          if (recorder.measuring) ownDelay.note(ownWaitUs(receivedUs), latencyUs);
         },
         onError: (code) => recorder.countError(`subscriber:${code}`),
       }),
@@ -96,10 +97,10 @@ async function run(context: ScenarioContext, config: BurstConfig): Promise<void>
   const recorder = new Recorder({ runId: context.runId, subscriberCount: config.subscribers, plan, deadlineUs: config.deadlineMs * 1000 });
   let subscriptions: Subscription[] = [];
   let publisher: PublishChannel | null = null;
-  const handlerRuns = new HandlerRuns();
+  const ownDelay = new OwnDelayMeter();
   context.observe({
     subscribers: config.subscribers,
-    ownDelay: () => handlerRuns.snapshot(),
+    ownDelay: () => ownDelay.snapshot(),
     live: () => ({
       connections: subscriptions.reduce((n, s) => n + (s.stats().connected ? 1 : 0), 0),
       sent: recorder.attemptedMessages,
@@ -120,7 +121,7 @@ async function run(context: ScenarioContext, config: BurstConfig): Promise<void>
     const provisioned = await context.target.provision({ rooms: 1, subscriberRooms: new Array<number>(config.subscribers).fill(0), tag: '' });
     publisher = context.target.publisher(provisioned);
     context.log(`connecting ${config.subscribers} subscribers to one room`);
-    subscriptions = await connectAll(context, config, provisioned, recorder, handlerRuns);
+    subscriptions = await connectAll(context, config, provisioned, recorder, ownDelay);
     await warmUp(context, config, publisher, recorder);
 
     const startUs = nowUs() + START_LEAD_US;

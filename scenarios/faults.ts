@@ -7,7 +7,7 @@ import { preflight } from '../engine/preflight.js';
 
 import { sleep } from '../core/sleep.js';
 import type { SubscriberPool } from '../engine/worker/pool.js';
-import { NO_OWN_DELAY, type OwnDelay, mergeOwnDelay } from '../core/handler-runs.js';
+import { NO_OWN_DELAY, type OwnDelay, mergeOwnDelay } from '../core/own-delay.js';
 import { loadRequest, measureRound, roomsOf, startPool, subscriberSpecs, warmUp } from './pool-run.js';
 import { stepPlan } from './ramp-step.js';
 import type { Scenario, ScenarioContext } from '../engine/scenario.js';

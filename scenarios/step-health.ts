@@ -1,6 +1,6 @@
 import { availableParallelism } from 'node:os';
 import { latencyStats } from '../core/histogram.js';
-import { ownDelayQuantileUs } from '../core/handler-runs.js';
+import { ownDelayQuantileUs } from '../core/own-delay.js';
 import type { ProcessUsage, SampleRow } from '../core/result.js';
 import { cpuWaitOfArrivals, usageOfRows } from '../engine/sampler.js';
 import { ownDelayReason, saturation } from '../engine/saturation.js';
@@ -20,7 +20,7 @@ export interface StepHealth {
     /** The longest any generator thread waited for a CPU within one second of the step that stamped arrivals (µs; null where not read): how late the machine could make a stamp. */
     readonly cpuWaitUsMax: number | null;
     /**
-     * The generator's own timestamping delay (core/handler-runs.ts): the p99 over arrivals of its
+     * The generator's own timestamping delay (core/own-delay.ts): the p99 over arrivals of its
      * per-arrival upper bound, and the longest run of receive handlers in one event-loop turn (µs).
      */
     readonly ownDelayUs: number | null;
@@ -49,7 +49,7 @@ export function stepHealth(rows: Iterable<SampleRow>, step: number, workers: num
   const ownDelayUs = ownDelayQuantileUs(merged.ownDelay, 0.99);
   const p99Us = latencyStats(merged.perMessage).p99;
   const spreadP99Us = latencyStats(merged.fanOutSpread).p99;
-  const reasons = saturation(generator, null, sendLagP99Us, null, usableCores).reasons;
+  const reasons = saturation(generator, null, { lagP99Us: sendLagP99Us, latencyP99Us: p99Us }, null, usableCores).reasons;
   const own = ownDelayUs === null ? null : ownDelayReason({ boundUs: ownDelayUs, p99Us }, 'a subscriber worker');
   if (own) reasons.push(own);
   if (threads.utilizationMax > WORKER_UTILIZATION_LIMIT) reasons.push(`a subscriber worker thread was ${Math.round(threads.utilizationMax * 100)}% busy (limit ${WORKER_UTILIZATION_LIMIT * 100}%)`);

@@ -83,6 +83,7 @@ export function notesSection(results: readonly TransportResult[]): ReportSection
   const lines: string[] = [];
   for (const r of results) {
     const name = methodName(r);
+    for (const note of r.serverUsageNotes ?? []) lines.push(`${name}: ${note}.`);
     if (r.generator.saturated) lines.push(`${name}: the load generator was saturated, so these numbers may measure rtbench, not the server: ${r.generator.saturationReasons.join('; ')}.`);
     const loopDelay = r.generator.eventLoopDelayP99UsMax;
     const disturbed = loopDelay === null ? cpuWaitNote(r.generator.cpuWaitUsMax, r.latencyUs.perMessage.p99) : loopDelayNote(loopDelay, r.generator.ownDelayUsMax ?? 0);

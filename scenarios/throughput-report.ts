@@ -2,6 +2,7 @@ import type { LatencyStats } from '../core/histogram.js';
 import type { ReportSection } from '../core/report.js';
 import type { MessageCounts, ProcessUsage, TransportResult } from '../core/result.js';
 import { formatMs, formatOwnDelay, formatPct, methodName } from '../report/format.js';
+import type { Ceiling } from './ceiling.js';
 
 /** One rate of a throughput run (`details.steps[]`). */
 export interface ThroughputStep {
@@ -43,9 +44,34 @@ export function throughputRows(steps: readonly ThroughputStep[]): string[][] {
 }
 
 export function throughputSections(results: readonly TransportResult[]): ReportSection[] {
-  return results.flatMap((result) => {
+  const sections = results.flatMap((result) => {
     const steps = result.details?.steps as readonly ThroughputStep[] | undefined;
     if (!steps || result.scenario !== 'throughput') return [];
     return [{ title: `Throughput, ${methodName(result)} (SLO ${String(result.details?.slo ?? '')}, nothing lost): ${String(result.details?.verdict ?? '')}; * = generator saturated`, headers: THROUGHPUT_HEADERS, rows: throughputRows(steps) }];
   });
+  const withCeiling = results.filter((r) => r.scenario === 'throughput' && r.details?.ceiling);
+  if (withCeiling.length === 0) return sections;
+  return [...sections, ceilingSection(withCeiling)];
+}
+
+/** The generator's own ceiling beside the knee, per transport. */
+function ceilingSection(results: readonly TransportResult[]): ReportSection {
+  return {
+    title: "The generator's own ceiling on this machine (the same subscribers against the null server), beside the knee; a knee at 70% of it or more may be rtbench's",
+    headers: ['Method', 'Knee: held (msg/s)', 'delivering/s', 'Ceiling: rtbench read/s', 'at msg/s', 'stopped by', 'Publishes/s alone (send lag p99 <= 2 ms)', "Knee may be rtbench's"],
+    rows: results.map((r) => {
+      const ceiling = r.details?.ceiling as Ceiling;
+      const held = (r.details?.steps as readonly ThroughputStep[]).filter((s) => s.passed).at(-1);
+      return [
+        methodName(r),
+        held ? String(held.offeredPerS) : '-',
+        held ? String(held.deliveredPerS) : '-',
+        ceiling.deliveredPerS === null ? '-' : `${ceiling.deliveredPerS}${ceiling.limitedBy === 'null server' ? '+' : ''}`,
+        ceiling.offeredPerS === null ? '-' : String(ceiling.offeredPerS),
+        ceiling.limitedBy,
+        ceiling.publishPerS === null ? '-' : String(ceiling.publishPerS),
+        r.details?.kneeMayBeRtbench ? 'YES' : 'no',
+      ];
+    }),
+  };
 }

@@ -11,6 +11,7 @@ import type { Scenario, ScenarioContext } from '../engine/scenario.js';
 import { loadRequest, measureRound, roomsOf, startPool, subscriberSpecs, warmUp } from './pool-run.js';
 import { stepPlan } from './ramp-step.js';
 import { stepHealth } from './step-health.js';
+import { type Ceiling, measureCeiling } from './ceiling.js';
 import { withCommonSections } from './tables.js';
 import { type ThroughputStep, throughputSections } from './throughput-report.js';
 
@@ -31,10 +32,24 @@ export interface ThroughputConfig {
   readonly connectConcurrency: number;
   readonly payloadBytes: number;
   readonly deadlineMs: number;
+  /** Measure the generator's own ceiling against the null server after the rates (`--no-ceiling`: not). */
+  readonly ceiling: boolean;
 }
 
 /** A server this busy (of one core) at a failing step is named as the likely cause. */
 const SERVER_BUSY_PCT = 85;
+/** Below this share of a step's messages accepted by the server, the rate was not offered. */
+const OFFERED_SHARE = 0.98;
+/** A knee that delivers this share of the generator's own ceiling or more may be rtbench's. */
+export const CEILING_SHARE = 0.7;
+
+/** What the ceiling says of the knee, or null when it says nothing (not measured, or far above the knee). */
+export function kneeAgainstCeiling(sustainedDeliveredPerS: number | null, ceiling: Ceiling | null): string | null {
+  if (ceiling === null || sustainedDeliveredPerS === null || ceiling.deliveredPerS === null) return null;
+  const share = sustainedDeliveredPerS / ceiling.deliveredPerS;
+  if (share < CEILING_SHARE) return null;
+  return `possibly rtbench's limit: the rate held delivered ${sustainedDeliveredPerS}/s, ${Math.round(share * 100)}% of what rtbench itself read against the null server (${ceiling.deliveredPerS}/s${ceiling.limitedBy === 'null server' ? ' or more' : ''})`;
+}
 
 /**
  * Rates never decrease; one given twice in a row is run twice, so the first can serve as a warm-up
@@ -76,6 +91,7 @@ async function run(context: ScenarioContext, config: ThroughputConfig): Promise<
   let current: { step: number; recorder: Recorder } | null = null;
   const sent = new SentCounter();
   let stopped: { rate: number; causes: string[] } | null = null;
+  let ceiling: Ceiling | null = null;
 
   context.observe({
     subscribers: config.subscribers,
@@ -86,16 +102,20 @@ async function run(context: ScenarioContext, config: ThroughputConfig): Promise<
     details: () => {
       const passed = steps.filter((s) => s.passed);
       const sustained = passed.at(-1)?.offeredPerS ?? null;
+      const knee = kneeAgainstCeiling(passed.at(-1)?.deliveredPerS ?? null, ceiling);
+      const verdict = stopped
+        ? `held ${sustained === null ? 'no rate' : `${sustained} messages/s`}; ${stopped.rate}/s failed: ${stopped.causes.join('; ')}`
+        : new Set(passed.map((s) => s.offeredPerS)).size === new Set(config.ratesPerS).size
+          ? `every rate held, up to ${sustained}/s (try higher --rates)`
+          : 'stopped before the last rate';
       return {
         steps,
         slo: config.slo.text,
         sustainedRatePerS: sustained,
         stoppedAt: stopped,
-        verdict: stopped
-          ? `held ${sustained === null ? 'no rate' : `${sustained} messages/s`}; ${stopped.rate}/s failed: ${stopped.causes.join('; ')}`
-          : new Set(passed.map((s) => s.offeredPerS)).size === new Set(config.ratesPerS).size
-            ? `every rate held, up to ${sustained}/s (try higher --rates)`
-            : 'stopped before the last rate',
+        ceiling,
+        kneeMayBeRtbench: knee !== null,
+        verdict: knee ? `${verdict}; ${knee}` : verdict,
       };
     },
     saturationReasons: () => steps.flatMap((s) => s.generator.saturationReasons.map((r) => `${s.offeredPerS}/s: ${r}`)),
@@ -145,8 +165,14 @@ async function run(context: ScenarioContext, config: ThroughputConfig): Promise<
       const publishFailures = Object.values(round.publish.errors).reduce((a, b) => a + b, 0);
       if (publishFailures > 0) causes.push(`${publishFailures} publishes failed (${Object.keys(round.publish.errors).join(', ')})`);
       if (sloUs === null || !holds(sloUs, config.slo.operator, config.slo.limit)) causes.push(`SLO ${config.slo.text} broken: ${sloUs === null ? 'nothing measured' : `${(sloUs / 1000).toFixed(1)} ms`}`);
-      if (health.generator.saturated) causes.push(`the generator could not offer or read this rate, so the limit may be rtbench's: ${health.generator.saturationReasons.join('; ')}`);
-      else if (causes.length > 0 && (health.server.cpuPctMax ?? 0) >= SERVER_BUSY_PCT) causes.push(`the server was busy (CPU up to ${health.server.cpuPctMax}% of one core)`);
+      // The publisher could not keep the rate: the server was not offered what the step claims.
+      const achievedShare = accepted / Math.max(1, plan.length);
+      const offerShort = publishFailures === 0 && achievedShare < OFFERED_SHARE;
+      if (offerShort) causes.push(`the publisher offered ${Math.round(achievedShare * 100)}% of this rate`);
+      // rtbench's own delay and CPU can only make a rate look worse, never better: a flag alone fails
+      // no step that held (it stays marked), but it may be why one that broke did.
+      if (causes.length > 0 && health.generator.saturated) causes.push(`the generator could not offer or read this rate, so the limit may be rtbench's: ${health.generator.saturationReasons.join('; ')}`);
+      if (causes.length > 0 && (health.server.cpuPctMax ?? 0) >= SERVER_BUSY_PCT) causes.push(`the server was busy (CPU up to ${health.server.cpuPctMax}% of one core)`);
       const result: ThroughputStep = {
         step,
         offeredPerS: ratePerS,
@@ -186,6 +212,10 @@ async function run(context: ScenarioContext, config: ThroughputConfig): Promise<
     await pool.close();
     await publisher.close();
   }
+  if (!config.ceiling || context.signal.aborted) return;
+  context.log("the generator's own ceiling on this machine, against the null server (--no-ceiling skips it)");
+  ceiling = await measureCeiling(context, { subscribers: config.subscribers, rooms: config.rooms, workers: config.workers, connectConcurrency: config.connectConcurrency, payloadBytes: config.payloadBytes, firstRatePerS: config.ratesPerS[0] ?? 10 });
+  context.log(`ceiling: rtbench read ${ceiling.deliveredPerS ?? 'nothing held'}${ceiling.deliveredPerS === null ? '' : ' deliveries/s'} (${ceiling.limitedBy}: ${ceiling.why}); published alone at up to ${ceiling.publishPerS ?? '-'}/s on schedule`);
 }
 
 export const throughputScenario: Scenario<ThroughputConfig> = {
@@ -201,6 +231,7 @@ export const throughputScenario: Scenario<ThroughputConfig> = {
     { flags: '--workers <count>', description: 'subscriber worker threads', parse: integer(1, 64), defaultValue: 2 },
     { flags: '--connect-concurrency <count>', description: 'connections being opened at once, over all workers', parse: integer(1, 10_000), defaultValue: 100 },
     { flags: '--payload-bytes <bytes>', description: 'content length; the marker (about 40 bytes) is padded up to it', parse: integer(0, 10_000), defaultValue: 0, defaultLabel: 'marker only' },
+    { flags: '--no-ceiling', description: "skip the generator's own ceiling (the same subscribers against the null server, after the rates), against which a knee is judged" },
   ],
   configFrom(options) {
     return {
@@ -213,6 +244,7 @@ export const throughputScenario: Scenario<ThroughputConfig> = {
       connectConcurrency: options.connectConcurrency as number,
       payloadBytes: options.payloadBytes as number,
       deadlineMs: options.deadline as number,
+      ceiling: options.ceiling !== false,
     };
   },
   // A rate that cannot keep up must not be waited for 10 s per message.

@@ -1,4 +1,5 @@
-import { Pool, request } from 'undici';
+import { request } from 'undici';
+import { KeepAliveConnection } from '../clients/keep-alive-http.js';
 import { nowUs } from '../core/clock.js';
 import type { PublishChannel, PublishOutcome, TargetContext } from './types.js';
 
@@ -22,6 +23,7 @@ export function webSocketUrl(url: URL | string): string {
 
 export interface HttpPublishOptions {
   readonly url: string;
+  /** Keep-alive connections open at most; they are opened as the rate needs them. */
   readonly connections: number;
   readonly timeoutMs: number;
   /** The request that publishes `content` to `room`. */
@@ -33,32 +35,84 @@ export interface HttpPublishOptions {
 }
 
 /**
- * Publishes with one HTTP request per message over a pool of keep-alive connections. `publish`
- * never rejects: every failure comes back as a code (`HTTP_503`, `PUBLISH_TIMEOUT`, `ECONNREFUSED`).
+ * Keep-alive connections for publishing, one request at a time each: an idle one is reused, a new
+ * one is opened when every open one is busy (so their number follows the rate: its sends in flight
+ * at once), up to `max`; past that a send waits for one, at most `waitMs`.
+ */
+class PublishConnections {
+  private readonly all: KeepAliveConnection[] = [];
+  private readonly idle: KeepAliveConnection[] = [];
+  private readonly waiting: Array<{ readonly take: (connection: KeepAliveConnection) => void; readonly timer: NodeJS.Timeout }> = [];
+  private closed = false;
+
+  constructor(
+    private readonly origin: URL,
+    private readonly max: number,
+    private readonly timeoutMs: number,
+  ) {}
+
+  take(): Promise<KeepAliveConnection> | KeepAliveConnection {
+    if (this.closed) throw Object.assign(new Error('PUBLISH_CLOSED'), { code: 'PUBLISH_CLOSED' });
+    const idle = this.idle.pop();
+    if (idle) return idle;
+    if (this.all.length < this.max) {
+      const connection = new KeepAliveConnection(this.origin, { connectTimeoutMs: this.timeoutMs, codePrefix: 'PUBLISH', immediate: true });
+      this.all.push(connection);
+      return connection;
+    }
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        take: resolve,
+        // Bounds the wait behind connections a stalled server never answers.
+        timer: setTimeout(() => {
+          this.waiting.splice(this.waiting.indexOf(waiter), 1);
+          reject(Object.assign(new Error('PUBLISH_TIMEOUT'), { code: 'PUBLISH_TIMEOUT' }));
+        }, this.timeoutMs),
+      };
+      this.waiting.push(waiter);
+    });
+  }
+
+  give(connection: KeepAliveConnection): void {
+    if (this.closed) return connection.abort();
+    const waiter = this.waiting.shift();
+    if (!waiter) return void this.idle.push(connection);
+    clearTimeout(waiter.timer);
+    waiter.take(connection);
+  }
+
+  close(): void {
+    this.closed = true;
+    for (const waiter of this.waiting.splice(0)) clearTimeout(waiter.timer);
+    for (const connection of this.all.splice(0)) connection.abort();
+    this.idle.length = 0;
+  }
+}
+
+/**
+ * Publishes with one HTTP request per message over keep-alive connections on bare sockets
+ * (clients/keep-alive-http.ts): the answer is stamped as its last bytes come off the socket (read
+ * at once, not after the subscribers' reads of the turn: only this round trip depends on it) and
+ * its body is read without being kept. `publish` never rejects: every failure comes back as a code
+ * (`HTTP_503`, `PUBLISH_TIMEOUT`, `ECONNREFUSED`).
  */
 export function httpPublisher(options: HttpPublishOptions): PublishChannel {
-  const pool = new Pool(new URL(options.url).origin, { connections: options.connections, pipelining: 1, keepAliveTimeout: 60_000 });
+  const origin = new URL(new URL(options.url).origin);
+  const connections = new PublishConnections(origin, options.connections, options.timeoutMs);
+  const base = origin.origin;
   const once = async (room: number, content: string): Promise<{ status: number; outcome: PublishOutcome }> => {
     const startUs = nowUs();
     try {
       const { path, headers, body } = options.build(room, content);
-      const response = await pool.request({
-        path,
-        method: 'POST',
-        headers,
-        body,
-        headersTimeout: options.timeoutMs,
-        bodyTimeout: options.timeoutMs,
-        // undici's timeouts start once a request is on a connection; this one also bounds the wait
-        // in the pool's queue behind connections a stalled server never answers.
-        signal: AbortSignal.timeout(options.timeoutMs),
-      });
-      await response.body.dump();
-      const rttUs = nowUs() - startUs;
-      return { status: response.statusCode, outcome: { rttUs, errorCode: options.accepted(response.statusCode) ? null : `HTTP_${response.statusCode}` } };
+      const connection = await connections.take();
+      try {
+        const answer = await connection.request('POST', `${base}${path}`, headers, body, options.timeoutMs, false);
+        return { status: answer.status, outcome: { rttUs: answer.receivedUs - startUs, errorCode: options.accepted(answer.status) ? null : `HTTP_${answer.status}` } };
+      } finally {
+        connections.give(connection);
+      }
     } catch (error) {
-      const err = error as { code?: string; name?: string };
-      const code = err.name === 'TimeoutError' ? 'PUBLISH_TIMEOUT' : (err.code ?? 'PUBLISH_ERROR');
+      const code = (error as { code?: string }).code ?? 'PUBLISH_ERROR';
       return { status: 0, outcome: { rttUs: nowUs() - startUs, errorCode: code } };
     }
   };
@@ -69,7 +123,7 @@ export function httpPublisher(options: HttpPublishOptions): PublishChannel {
       return (await options.renew(first.status)) ? (await once(room, content)).outcome : first.outcome;
     },
     async close() {
-      await pool.close().catch(() => pool.destroy());
+      connections.close();
     },
   };
 }

@@ -57,15 +57,18 @@ describe('rtbench compare', () => {
     expect(comparison.rows.find((r) => r.metric === 'duplicated')?.verdict).toBe('pass');
   });
 
-  it('refuses a saturated run; with --exclude-saturated leaves it out of the latency tests, names it, and keeps its exact counts', () => {
+  it('leaves a saturated repeat out of the latency tests by default, names it, keeps its exact counts, and keeps it with --include-saturated', () => {
     const base = repeats('ws', [...FIVE, 1000]);
     const saturated = { ...result('ws').generator, saturated: true, saturationReasons: ['a worker was 100% busy'] };
     // Six repeats, the third saturated and far slower: five clean ones remain, and they match BASE.
     const repeated = [...repeats('ws', [...FIVE, 1000]).transports];
     repeated[2] = result('ws', { repeat: 3, generator: saturated }, 9000);
     const next = summary(repeated);
-    expect(refusal(() => compareRuns([base], [next]))).toMatch(/ws #3 .*a worker was 100% busy.*--exclude-saturated/);
-    const exclude = { excludeSaturated: true };
+    // Kept in, the saturated repeat is one slow value of six: still no significant change, but named as kept.
+    const kept = compareRuns([base], [next], { includeSaturated: true });
+    expect(kept.rows.find((r) => r.metric === 'perMessage.p50')).toMatchObject({ base: { n: 6 }, next: { n: 6 } });
+    expect(kept.rows.find((r) => r.metric === 'perMessage.p50')!.why).toContain('kept (--include-saturated), generator saturated: NEW #3');
+    const exclude = {};
     const comparison = compareRuns([base], [next], exclude);
     expect(comparison.outcome).toBe('pass');
     const p50 = comparison.rows.find((r) => r.metric === 'perMessage.p50')!;

@@ -1,6 +1,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { Ceiling } from '../scenarios/ceiling.js';
+import { CEILING_SHARE, kneeAgainstCeiling } from '../scenarios/throughput.js';
 import { packageRoot } from '../core/paths.js';
 import type { RunSummary } from '../core/result.js';
 import { onlyRunFolder, outRoot, runCli, runJson } from './support/cli.js';
@@ -41,12 +43,12 @@ describe('--repeat and rtbench compare', () => {
     await runJson([...args, '--server-delay', '30ms', '--out', outDir('slow')]);
     // On a machine that also runs the rest of the suite a repeat can saturate the generator: those are
     // left out (and named), not silently used.
-    const slowed = await runCli(['compare', outDir('base'), outDir('slow'), '--exclude-saturated']);
+    const slowed = await runCli(['compare', outDir('base'), outDir('slow')]);
     expect(slowed.code, slowed.stderr).toBe(4);
     // 30 ms added to every delivery: a regression on every transport with five clean repeats a side.
     expect(slowed.stdout).toMatch(/\| [\w-]+ +\| perMessage\.p50 \|.*\| +REGRESSION \|/);
     expect(slowed.stdout).toContain('REGRESSION.');
-    const same = await runCli(['compare', outDir('base'), outDir('base'), '--exclude-saturated', '--format', 'junit']);
+    const same = await runCli(['compare', outDir('base'), outDir('base'), '--format', 'junit']);
     expect(same.stdout).toContain('failures="0"');
     // A run against itself never regresses. It passes, unless a transport kept fewer than five
     // repeats whose generator was not saturated: then, and only then, it is inconclusive (5).
@@ -62,6 +64,17 @@ describe('--repeat and rtbench compare', () => {
 });
 
 describe('rtbench throughput', () => {
+  it("marks a knee at 70% of the generator's own ceiling or more as possibly rtbench's", () => {
+    const ceiling = (deliveredPerS: number | null, limitedBy: Ceiling['limitedBy'] = 'generator'): Ceiling => ({ deliveredPerS, offeredPerS: 100, limitedBy, why: '', publishPerS: null, publishSteps: [], steps: [] });
+    expect(CEILING_SHARE).toBe(0.7);
+    expect(kneeAgainstCeiling(6_999, ceiling(10_000))).toBeNull();
+    expect(kneeAgainstCeiling(7_000, ceiling(10_000))).toMatch(/possibly rtbench's limit: the rate held delivered 7000\/s, 70% of what rtbench itself read against the null server \(10000\/s\)/);
+    expect(kneeAgainstCeiling(9_000, ceiling(10_000, 'null server'))).toContain('10000/s or more');
+    expect(kneeAgainstCeiling(null, ceiling(10_000))).toBeNull();
+    expect(kneeAgainstCeiling(5_000, null)).toBeNull();
+    expect(kneeAgainstCeiling(5_000, ceiling(null))).toBeNull();
+  });
+
   it('raises the rate until a step breaks, and says what broke it', async () => {
     const summary = await runJson([
       'throughput', '--transport', 'ws', '--subscribers', '40', '--rooms', '4', '--rates', '20,200,2000,20000', '--step', '1s', '--slo', 'p99<50ms', '--out', outDir('throughput'),
@@ -88,10 +101,23 @@ describe('rtbench throughput', () => {
     expect(details.stoppedAt!.causes.join(' ')).toMatch(/lost|SLO|generator|server|publishes failed/);
     expect(details.sustainedRatePerS).toBe(details.steps.filter((s) => s.passed).at(-1)?.offeredPerS ?? null);
     expect(details.verdict).toContain(`${details.stoppedAt!.rate}/s failed`);
-  }, 120_000);
+    // Then rtbench's own ceiling with the same subscribers against the null server: rates doubled
+    // until the generator was flagged or something was lost, and publishing alone.
+    const ceiling = (result!.details as { ceiling: Ceiling }).ceiling;
+    expect(ceiling.steps.length).toBeGreaterThanOrEqual(1);
+    expect(ceiling.steps[0]!.offeredPerS).toBe(20);
+    expect(['generator', 'null server', 'rates']).toContain(ceiling.limitedBy);
+    const heldSteps = ceiling.steps.filter((s) => s.held);
+    expect(ceiling.deliveredPerS).toBe(heldSteps.at(-1)?.deliveredPerS ?? null);
+    // 40 subscribers in 4 rooms: each message reaches 10.
+    for (const step of heldSteps) expect(Math.abs(step.deliveredPerS - step.offeredPerS * 10)).toBeLessThanOrEqual(step.offeredPerS * 10 * 0.1 + 10);
+    if (ceiling.limitedBy !== 'rates') expect(ceiling.steps.at(-1)!.causes.length).toBeGreaterThan(0);
+    expect(ceiling.publishSteps.length).toBeGreaterThanOrEqual(1);
+    expect(ceiling.publishPerS).toBe(ceiling.publishSteps.filter((s) => s.held).at(-1)?.offeredPerS ?? null);
+  }, 180_000);
 
   it('runs a rate given twice twice, the first as a warm-up step, and calls every rate held when both pass', async () => {
-    const summary = await runJson(['throughput', '--transport', 'ws', '--subscribers', '10', '--rooms', '1', '--rates', '5,5', '--step', '1s', '--out', outDir('throughput-twice')]);
+    const summary = await runJson(['throughput', '--transport', 'ws', '--subscribers', '10', '--rooms', '1', '--rates', '5,5', '--step', '1s', '--no-ceiling', '--out', outDir('throughput-twice')]);
     const details = summary.transports[0]!.details as { steps: Array<{ step: number; offeredPerS: number; attempt: number; passed: boolean; causes: string[] }>; verdict: string };
     // On a loaded machine a step can find the generator saturated; it is then run again (attempt 2)
     // before the rate is judged, so only such a step may stand between the two that held.
@@ -122,7 +148,7 @@ describe('docs/ci.md', () => {
       expect(stdout).toContain('would measure');
     }
     expect(existsSync(join(packageRoot, 'docs', 'ci.md'))).toBe(true);
-    expect(text).toMatch(/npx rtbench compare last-good\/burst nightly\/burst --exclude-saturated --fail-on 'perMessage\.p99:\+15%' --format md/);
+    expect(text).toMatch(/npx rtbench compare last-good\/burst nightly\/burst --fail-on 'perMessage\.p99:\+15%' --format md/);
     expect(text).toMatch(/npx rtbench report nightly\/burst nightly\/ramp nightly\/throughput nightly\/soak --require 'p99<200ms' --require 'lost==0' --out nightly\/report/);
     // compare and report read runs that do not exist here: every option they are given must be one they take.
     for (const name of ['compare', 'report']) {

@@ -12,26 +12,30 @@ const SLOW = join(packageRoot, 'test', 'fixtures', 'profiles', 'slow-reader.mjs'
 type StepGenerator = { ownDelayUs: number | null; ownDelayLongestUs: number; ownDelayShareOfP99: number | null; saturated: boolean; saturationReasons: string[] };
 
 /**
- * 20 subscribers in one thread, each frame costing the client 3 ms: the last of a fan-out is stamped
- * about 57 ms after the first, only because of rtbench. (3 ms rather than 1 ms so that the fast run, on
- * a CI machine busy with other test files, stays far below a quarter of it: one CI run measured the
- * fast run's p99 at 6 ms.) The run must say so, in the burst (main
- * thread) and in a ramp step (worker thread), and the same run without the slow reader must not.
+ * 20 subscribers in one thread, each frame costing the client 8 ms to handle: handling a fan-out
+ * takes 160 ms. Reads are stamped before handling, and handling yields to the sockets between
+ * messages, so no stamp waits for more than the one handling under way (about 8 ms), not for the 152
+ * ms of handling before the last subscriber's turn; the bound must say that much, and that it is a
+ * large share of the p99 it is part of. In the burst (main thread) and in a ramp step (worker
+ * thread); the same run without the slow reader must show a small fraction of it.
  */
 describe("the generator's own timestamping delay", () => {
   it('is measured, bounded and called saturation when a slow receive path inflates p99', async () => {
     const { app, url } = await startServer();
     cleanup.add(() => app.close());
-    const burst = ['burst', '--target', url, '--transport', 'ws', '--subscribers', '20', '--bursts', '20', '--burst-size', '1', '--pause', '100ms'];
+    const burst = ['burst', '--target', url, '--transport', 'ws', '--subscribers', '20', '--bursts', '20', '--burst-size', '1', '--pause', '200ms'];
     const slow = (await runJson([...burst, '--profile', SLOW, '--out', outDir('slow')])).transports[0] as TransportResult;
     const fast = (await runJson([...burst, '--out', outDir('fast')])).transports[0] as TransportResult;
     expect(slow.messages).toMatchObject({ expected: 400, received: 400, lost: 0 });
-    // 19 handlers of 3 ms before the last: the bound sees at least most of that, and at most the longest run.
-    expect(slow.generator.ownDelayUsMax).toBeGreaterThanOrEqual(45_000);
-    expect(slow.generator.ownDelayP99Us).toBeGreaterThanOrEqual(45_000);
+    // One handling of 8 ms at most: the bound sees it, and is far below the fan-out's 152 ms of handling before its last subscriber.
+    expect(slow.generator.ownDelayUsMax).toBeGreaterThanOrEqual(6_000);
+    expect(slow.generator.ownDelayP99Us).toBeGreaterThanOrEqual(6_000);
+    expect(slow.generator.ownDelayUsMax).toBeLessThan(50_000);
+    // Stamped after handling, the last of each fan-out would read 152 ms or more.
+    expect(slow.latencyUs.perMessage.p99).toBeLessThan(100_000);
     expect(slow.generator.ownDelayP99Us).toBeLessThanOrEqual(slow.generator.ownDelayUsMax!);
     expect(slow.generator.saturated).toBe(true);
-    expect(slow.generator.saturationReasons.join(' ')).toMatch(/receive handlers in the generator ran back to back/);
+    expect(slow.generator.saturationReasons.join(' ')).toMatch(/the generator's own reads and handling may have stamped/);
     // Without the slow reader the same run's bound is a small fraction of it.
     expect(fast.generator.ownDelayP99Us).not.toBeNull();
     expect(fast.generator.ownDelayP99Us!).toBeLessThan(slow.generator.ownDelayP99Us! / 4);
@@ -44,10 +48,11 @@ describe("the generator's own timestamping delay", () => {
     const slowStep = step((await runJson([...ramp, '--profile', SLOW, '--out', outDir('slow-ramp')])).transports[0] as TransportResult);
     const fastRamp = (await runJson([...ramp, '--out', outDir('fast-ramp')])).transports[0] as TransportResult;
     const fastStep = step(fastRamp);
-    expect(slowStep.ownDelayUs).toBeGreaterThanOrEqual(45_000);
+    expect(slowStep.ownDelayUs).toBeGreaterThanOrEqual(6_000);
+    expect(slowStep.ownDelayLongestUs).toBeLessThan(50_000);
     expect(slowStep.ownDelayLongestUs).toBeGreaterThanOrEqual(slowStep.ownDelayUs!);
     expect(slowStep.ownDelayShareOfP99).toBeGreaterThan(0.25);
-    expect(slowStep.saturationReasons.join(' ')).toMatch(/receive handlers in a subscriber worker ran back to back/);
+    expect(slowStep.saturationReasons.join(' ')).toMatch(/a subscriber worker's own reads and handling may have stamped/);
     expect(fastStep.ownDelayUs!).toBeLessThan(slowStep.ownDelayUs! / 4);
     // Workers stamp a ramp's arrivals: no monitor wakes the main thread; the threads' CPU waits are read instead.
     expect(fastRamp.generator.eventLoopDelayP99UsMax).toBeNull();
@@ -57,12 +62,18 @@ describe("the generator's own timestamping delay", () => {
       expect((fastStep as StepGenerator & { cpuWaitUsMax: number | null }).cpuWaitUsMax).toEqual(expect.any(Number));
     }
 
-    // Throughput tries a rate the generator alone failed once more, then calls it rtbench's limit.
-    const throughput = (await runJson(['throughput', '--target', url, '--profile', SLOW, '--transport', 'ws', '--subscribers', '20', '--rooms', '1', '--rates', '10,20', '--step', '1s', '--workers', '1', '--out', outDir('slow-throughput')])).transports[0] as TransportResult;
+    // Throughput tries a rate that broke its SLO while the generator was flagged once more, then calls it rtbench's limit.
+    const throughput = (await runJson(['throughput', '--target', url, '--profile', SLOW, '--transport', 'ws', '--subscribers', '10', '--rooms', '1', '--rates', '10,20', '--step', '1s', '--slo', 'p99<5ms', '--workers', '1', '--no-ceiling', '--out', outDir('slow-throughput')])).transports[0] as TransportResult;
     const details = throughput.details as { steps: Array<{ offeredPerS: number; attempt: number; passed: boolean }>; stoppedAt: { rate: number; causes: string[] } | null; sustainedRatePerS: number | null };
     expect(details.steps.map((s) => [s.offeredPerS, s.attempt, s.passed])).toEqual([[10, 1, false], [10, 2, false]]);
     expect(details.stoppedAt?.rate).toBe(10);
-    expect(details.stoppedAt?.causes.join(' ')).toMatch(/limit may be rtbench's: .*receive handlers in a subscriber worker/);
+    expect(details.stoppedAt?.causes.join(' ')).toMatch(/limit may be rtbench's: .*a subscriber worker's own reads and handling/);
     expect(details.sustainedRatePerS).toBeNull();
-  }, 150_000);
+    // The same rates within a loose SLO hold: rtbench's own delay can only add latency, so a flag
+    // alone fails no step (the steps stay marked as flagged).
+    const loose = (await runJson(['throughput', '--target', url, '--profile', SLOW, '--transport', 'ws', '--subscribers', '10', '--rooms', '1', '--rates', '10,20', '--step', '1s', '--workers', '1', '--no-ceiling', '--out', outDir('slow-loose')])).transports[0] as TransportResult;
+    const looseSteps = (loose.details as { steps: Array<{ passed: boolean; generator: { saturated: boolean } }> }).steps;
+    expect(looseSteps.map((s) => s.passed)).toEqual([true, true]);
+    expect(looseSteps.some((s) => s.generator.saturated)).toBe(true);
+  }, 180_000);
 });

@@ -1,4 +1,4 @@
-import { NO_OWN_DELAY } from '../core/handler-runs.js';
+import { NO_OWN_DELAY } from '../core/own-delay.js';
 import { describe, expect, it } from 'vitest';
 import { encodeHistogram, latencyStats, newHistogram, recordUs } from '../core/histogram.js';
 import type { StepReply } from '../engine/worker/protocol.js';

@@ -5,12 +5,16 @@ const usage = (cpuPctAvg: number | null) => ({ cpuPctAvg, cpuPctMax: cpuPctAvg, 
 
 describe('saturation', () => {
   it('is not flagged at the limits, and is flagged just past each of them, with the reason and the numbers', () => {
-    expect(saturation(usage(GENERATOR_CPU_LIMIT_PCT), { boundUs: 2_500, p99Us: 10_000 }, SEND_LAG_LIMIT_US, usage(PROXY_CPU_LIMIT_PCT))).toEqual({ saturated: false, reasons: [] });
+    expect(saturation(usage(GENERATOR_CPU_LIMIT_PCT), { boundUs: 2_500, p99Us: 10_000 }, { lagP99Us: SEND_LAG_LIMIT_US, latencyP99Us: 10_000 }, usage(PROXY_CPU_LIMIT_PCT))).toEqual({ saturated: false, reasons: [] });
     expect(saturation(usage(80.1), null, null, null)).toEqual({ saturated: true, reasons: ['generator CPU averaged 80.1% of one core (limit 80% for 1 usable core)'] });
     expect(saturation(null, { boundUs: 2_501, p99Us: 10_000 }, null, null).reasons).toEqual([
-      'receive handlers in the generator ran back to back: 1% of arrivals were stamped up to 2.5 ms or more after the first of their event-loop turn, which could explain that much of p99 10.0 ms (limit 25% of p99, at least 1 ms)',
+      "the generator's own reads and handling may have stamped 1% of arrivals up to 2.5 ms late, which could explain that much of p99 10.0 ms (limit 25% of p99, at least 1 ms)",
     ]);
-    expect(saturation(null, null, 5_001, null).reasons).toEqual(['publisher sent late: p99 5.0 ms behind schedule (limit 5 ms)']);
+    expect(saturation(null, null, { lagP99Us: 5_001, latencyP99Us: null }, null).reasons).toEqual(['publisher sent late: p99 5.0 ms behind schedule (limit 5 ms, or 25% of p99 if more)']);
+    expect(saturation(null, null, { lagP99Us: 5_001, latencyP99Us: 10_000 }, null).reasons).toEqual(['publisher sent late: p99 5.0 ms behind schedule, which could explain that much of p99 10.0 ms (limit 5 ms, or 25% of p99 if more)']);
+    // Lateness small beside the latency it is part of explains little of it: a quarter of p99 at most.
+    expect(saturation(null, null, { lagP99Us: 50_000, latencyP99Us: 200_000 }, null).saturated).toBe(false);
+    expect(saturation(null, null, { lagP99Us: 50_001, latencyP99Us: 200_000 }, null).saturated).toBe(true);
     expect(saturation(null, null, null, usage(80.5)).reasons).toEqual(['delay proxy CPU averaged 80.5% of one core (limit 80%)']);
   });
 
@@ -20,7 +24,7 @@ describe('saturation', () => {
     expect(ownDelayReason({ boundUs: OWN_DELAY_FLOOR_US + 1, p99Us: 2_000 })).toMatch(/up to 1\.0 ms .* of p99 2\.0 ms/);
     // 30 ms of own delay inside a 400 ms p99 is immaterial; inside a 100 ms p99 it is not.
     expect(ownDelayReason({ boundUs: 30_000, p99Us: 400_000 })).toBeNull();
-    expect(ownDelayReason({ boundUs: 30_000, p99Us: 100_000 }, 'a subscriber worker')).toMatch(/^receive handlers in a subscriber worker ran back to back: .*up to 30\.0 ms/);
+    expect(ownDelayReason({ boundUs: 30_000, p99Us: 100_000 }, 'a subscriber worker')).toMatch(/^a subscriber worker's own reads and handling may have stamped 1% of arrivals up to 30\.0 ms late/);
     // Nothing measured: only the floor applies.
     expect(ownDelayReason({ boundUs: 1_500, p99Us: null })).toMatch(/up to 1\.5 ms .*which could explain that much \(limit/);
   });
@@ -33,7 +37,7 @@ describe('saturation', () => {
   });
 
   it('lists every reason that applies, and ignores what was not measured', () => {
-    const all = saturation(usage(99), { boundUs: 9_000, p99Us: 10_000 }, 9_000, usage(95));
+    const all = saturation(usage(99), { boundUs: 9_000, p99Us: 10_000 }, { lagP99Us: 9_000, latencyP99Us: 10_000 }, usage(95));
     expect(all.saturated).toBe(true);
     expect(all.reasons).toHaveLength(4);
     expect(saturation(usage(null), null, null, usage(null))).toEqual({ saturated: false, reasons: [] });

@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import { type Histogram, mergeEncoded, newHistogram, recordUs } from '../../core/histogram.js';
 import { distEntry } from '../../core/paths.js';
-import { NO_OWN_DELAY, type OwnDelay, mergeOwnDelay } from '../../core/handler-runs.js';
+import { NO_OWN_DELAY, type OwnDelay, mergeOwnDelay } from '../../core/own-delay.js';
 import type { PlannedMessage } from '../recorder.js';
 import type { ConnectReply, ConnectionStatus, FromWorker, PoolMember, StepReply, SubscriberSpec, Tick, ToWorker, WorkerInit } from './protocol.js';
 import { type MessageCounts } from '../../core/result.js';

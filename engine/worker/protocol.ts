@@ -3,7 +3,7 @@ import type { ProfileRef } from '../../targets/load.js';
 import type { TargetContext } from '../../targets/types.js';
 import type { PlannedMessage } from '../recorder.js';
 import { type RecorderResult } from '../../core/result.js';
-import type { OwnDelay } from '../../core/handler-runs.js';
+import type { OwnDelay } from '../../core/own-delay.js';
 
 /** How a worker builds its client contexts; everything is plain data, cloned into the thread. */
 export interface WorkerInit {
@@ -77,7 +77,7 @@ export interface StepReply {
   readonly connected: number;
   readonly reconnects: number;
   readonly gaps: number;
-  /** This step's receive handlers run back to back: the worker's own timestamping delay bound (core/handler-runs.ts). */
+  /** This step's receive handlers run back to back: the worker's own timestamping delay bound (core/own-delay.ts). */
   readonly ownDelay: OwnDelay;
 }
 

@@ -14,7 +14,8 @@ import { encodeHistogram, newHistogram, recordUs } from '../../core/histogram.js
 import { WARMUP_GROUP, decodeMarker } from '../../core/marker.js';
 import { seededRandom } from '../../core/random.js';
 import { Recorder } from '../recorder.js';
-import { HandlerRuns } from '../../core/handler-runs.js';
+import { OwnDelayMeter } from '../../core/own-delay.js';
+import { flushReads, ownWaitUs } from '../../clients/read-turns.js';
 import { subscriberContext } from '../spread.js';
 import { heapAfterGc } from '../../core/heap.js';
 import type { ConnectReply, ConnectionStatus, FromWorker, StepReply, SubscriberSpec, ToWorker, WorkerInit } from './protocol.js';
@@ -52,13 +53,13 @@ let recorder: Recorder | null = null;
  */
 const connectionErrors = new Map<string, number>();
 let arrivals = 0;
-/** How long this thread's own measured receive handlers ran back to back: its timestamping delay bound. */
-const handlerRuns = new HandlerRuns();
+/** How late this thread's own reads and their handling may have made its stamps. */
+const ownDelay = new OwnDelayMeter();
 
 function onMessage(subscriber: Held, content: string, receivedUs: number): void {
   arrivals++;
   if (recorder && subscriber.slot >= 0) {
-    handlerRuns.note(receivedUs, recorder.recordArrival(subscriber.slot, content, receivedUs));
+    ownDelay.note(ownWaitUs(receivedUs), recorder.recordArrival(subscriber.slot, content, receivedUs));
     return;
   }
   const marker = decodeMarker(content);
@@ -132,7 +133,7 @@ function stepResult(attempted: readonly number[]): StepReply {
     connected: stats.filter((s) => s.connected).length,
     reconnects: stats.reduce((n, s) => n + s.reconnects, 0),
     gaps: stats.reduce((n, s) => n + s.gaps, 0),
-    ownDelay: handlerRuns.snapshot(),
+    ownDelay: ownDelay.snapshot(),
   };
   recorder = null;
   for (const entry of held) entry.slot = -1;
@@ -168,7 +169,7 @@ async function handle(message: ToWorker): Promise<unknown> {
       measure(message);
       // Thread health is judged on the measured part of a step only, not on connecting.
       gcPauseMaxUs = 0;
-      handlerRuns.reset();
+      ownDelay.reset();
       lastUtilization = performance.eventLoopUtilization();
       return null;
     case 'wait-complete':
@@ -189,6 +190,8 @@ async function handle(message: ToWorker): Promise<unknown> {
 }
 
 port.on('message', (message: ToWorker) => {
+  // Reads taken before this message are handled first: a step's result holds every arrival stamped before it was asked for.
+  flushReads();
   handle(message).then(
     (value) => port.postMessage({ id: message.id, type: 'reply', value } satisfies FromWorker),
     (error: unknown) => port.postMessage({ id: message.id, type: 'error', message: (error as Error).message ?? String(error) } satisfies FromWorker),
@@ -196,9 +199,9 @@ port.on('message', (message: ToWorker) => {
 });
 
 // Live counters and this thread's own load, so saturation is judged per thread, not per process.
-// No event-loop delay monitor here: its timer woke each worker 50 times a second, which cost the
-// generator about 3 ms of CPU per second per thread on this VM (issue 10), and what delays a
-// worker's stamps is bounded without it: its own receive handlers by the own-delay meter, its
+// No event-loop delay monitor here: its timer would wake each worker 50 times a second, a cost per
+// second that does not buy a measurement, since what delays a worker's stamps is bounded without
+// it: its own reads and their handling by the own-delay meter, its
 // busy share by the utilisation, and its garbage collection by the pauses observed below (V8
 // reports each one; nothing wakes the thread to ask). The machine's own part (other processes, the
 // VM, the server) is each thread's wait for a CPU, which the main thread's sampler reads from /proc

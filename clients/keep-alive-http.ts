@@ -1,9 +1,8 @@
 import type net from 'node:net';
-import { nowUs } from '../core/clock.js';
 import { BodyReader, type BodyFraming, framingOf } from './http-body.js';
 import { HeadReader, connectRaw, requestHeadFor } from './raw-socket.js';
 
-/** A whole HTTP answer, stamped when its last byte was read. */
+/** A whole HTTP answer, stamped when its last byte came off the socket. */
 export interface Answer {
   readonly status: number;
   /** Lower-case names; repeated headers joined with ", ". */
@@ -14,10 +13,13 @@ export interface Answer {
 
 interface Pending {
   readonly request: string;
+  /** Keep the body's bytes (a poll's answer), or only count them (a publish's). */
+  readonly keepBody: boolean;
   readonly resolve: (answer: Answer) => void;
   readonly reject: (error: Error) => void;
   readonly head: HeadReader;
-  readonly timer: NodeJS.Timeout | null;
+  /** When it fails as not answered in time (performance.now() ms), Infinity for no limit. */
+  readonly deadlineMs: number;
   status: number;
   headers: Map<string, string>;
   framing: BodyFraming | null;
@@ -36,29 +38,42 @@ const NO_BODY = new Set([204, 304]);
  */
 const AS_SERIALISED = /^(?:[/?](?![^?]*\/\.)[\w\-.~!$&'()*+,;=:@/?]*)$/;
 
+const NO_HEADERS: Readonly<Record<string, string>> = Object.freeze({});
+
 const failure = (code: string): Error => Object.assign(new Error(code), { code });
 
 /**
- * One HTTP/1.1 connection on a bare socket (raw-socket.ts) that carries one GET at a time, as a
+ * One HTTP/1.1 connection on a bare socket (raw-socket.ts) that carries one request at a time, as a
  * browser's long poll holds one: kept open between requests, opened again when the server closed
- * it. It replaces an undici `Client` per long-polling subscriber, whose per-request machinery cost
- * the generator more CPU per delivery than the server spent (issue 10). Failures reject with a
- * `code`: the socket's own (ECONNREFUSED, ...), `LP_CONNECT_TIMEOUT`, `LP_TIMEOUT` (no whole answer
- * within the request's limit), `LP_BAD_RESPONSE`, `LP_BAD_CHUNK`, `LP_DISCONNECTED` (closed before
- * the answer was whole) or `INTERRUPTED` (`abort`).
+ * it. Long polling's polls and the publisher's POSTs go over these. Failures reject with a `code`:
+ * the socket's own (ECONNREFUSED, ...), or, after the connection's prefix (`LP` for a long poll,
+ * `PUBLISH` for a publish), `_CONNECT_TIMEOUT`, `_TIMEOUT` (no whole answer within the request's
+ * limit), `_BAD_RESPONSE`, `_BAD_CHUNK`, `_DISCONNECTED` (closed before the answer was whole); or
+ * `INTERRUPTED` (`abort`).
  */
-export class KeepAliveGet {
+export class KeepAliveConnection {
   private socket: net.Socket | null = null;
   private connected = false;
   private connectTimer: NodeJS.Timeout | null = null;
   private pending: Pending | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private timerMs = 0;
+  /** The stamp of this connection's latest read. */
+  private lastReadUs = 0;
   /** `origin.origin` and `origin.host`, read once (URL getters serialise on every read). */
   private readonly originText: string;
   private readonly hostText: string;
 
   constructor(
     private readonly origin: URL,
-    private readonly options: { readonly connectTimeoutMs: number; readonly localAddress?: string },
+    private readonly options: {
+      readonly connectTimeoutMs: number;
+      readonly localAddress?: string;
+      /** Prefix of its failure codes (default `LP`). */
+      readonly codePrefix?: string;
+      /** Read answers as they come rather than after their turn's reads (raw-socket.ts, `immediate`). */
+      readonly immediate?: boolean;
+    },
     /** Called each time a socket is connected (a long poll without a probe counts as open then). */
     private readonly onSocketOpen: () => void = () => {},
   ) {
@@ -71,17 +86,31 @@ export class KeepAliveGet {
     return this.connected;
   }
 
+  /** Whether a request is in flight on it. */
+  get busy(): boolean {
+    return this.pending !== null;
+  }
+
   /** Sends a GET of `url` (same origin) and resolves with the whole answer; `limitMs` 0: no limit. */
   get(url: URL | string, headers: Readonly<Record<string, string>>, limitMs: number): Promise<Answer> {
+    return this.request('GET', url, headers, null, limitMs);
+  }
+
+  /**
+   * Sends a request of `url` (same origin) with `body` (null: none) and resolves with the whole
+   * answer; `keepBody` false reads the body without keeping it (`body` is then '', and `headers` empty).
+   */
+  request(method: string, url: URL | string, headers: Readonly<Record<string, string>>, body: string | null, limitMs: number, keepBody = true): Promise<Answer> {
     if (this.pending) return Promise.reject(new Error('one request at a time'));
-    const request = this.requestOf(url, headers);
+    const request = this.requestOf(method, url, body === null ? headers : { ...headers, 'content-length': String(Buffer.byteLength(body)) }) + (body ?? '');
     return new Promise<Answer>((resolve, reject) => {
       this.pending = {
         request,
+        keepBody,
         resolve,
         reject,
         head: new HeadReader(),
-        timer: limitMs > 0 ? setTimeout(() => this.fail('LP_TIMEOUT'), limitMs) : null,
+        deadlineMs: limitMs > 0 ? this.armTimer(limitMs) : Number.POSITIVE_INFINITY,
         status: 0,
         headers: new Map(),
         framing: null,
@@ -100,25 +129,51 @@ export class KeepAliveGet {
    * head built from it took 0.7-1.2 µs against 0.4-0.5 (micro-benchmark, 200,000 heads).
    * Anything else is parsed.
    */
-  private requestOf(url: URL | string, headers: Readonly<Record<string, string>>): string {
+  private requestOf(method: string, url: URL | string, headers: Readonly<Record<string, string>>): string {
     if (typeof url === 'string') {
       const origin = this.originText;
       const rest = url.slice(origin.length);
-      if (url.startsWith(origin) && AS_SERIALISED.test(rest)) return requestHeadFor(rest.startsWith('?') ? `/${rest}` : rest, this.hostText, [], headers);
+      if (url.startsWith(origin) && AS_SERIALISED.test(rest)) return requestHeadFor(rest.startsWith('?') ? `/${rest}` : rest, this.hostText, [], headers, method);
       url = new URL(url);
     }
-    return requestHeadFor(`${url.pathname || '/'}${url.search}`, url.host, [], headers);
+    return requestHeadFor(`${url.pathname || '/'}${url.search}`, url.host, [], headers, method);
+  }
+
+  /**
+   * One timer per connection, re-armed for each request (refresh(), no new timer a request); when it
+   * fires it fails the request in flight only if that request's deadline has passed. Returns the deadline.
+   */
+  private armTimer(limitMs: number): number {
+    if (this.timer === null || this.timerMs !== limitMs) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timerMs = limitMs;
+      this.timer = setTimeout(this.onTimer, limitMs);
+      // The request's socket keeps the process alive while it matters.
+      this.timer.unref();
+    } else this.timer.refresh();
+    return performance.now() + limitMs;
+  }
+
+  private readonly onTimer = (): void => {
+    if (this.pending && performance.now() >= this.pending.deadlineMs - 1) this.fail(this.code('TIMEOUT'));
+  };
+
+  /** An error code with this connection's prefix. */
+  private code(what: string): string {
+    return `${this.options.codePrefix ?? 'LP'}_${what}`;
   }
 
   /** Fails the request in flight with `INTERRUPTED` and closes the socket. */
   abort(): void {
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
     if (this.pending) this.fail('INTERRUPTED');
     else this.drop();
   }
 
   private open(): void {
     const socket = connectRaw(
-      { url: this.origin, ...(this.options.localAddress ? { localAddress: this.options.localAddress } : {}) },
+      { url: this.origin, ...(this.options.localAddress ? { localAddress: this.options.localAddress } : {}), ...(this.options.immediate ? { immediate: true } : {}) },
       () => {
         if (this.socket !== socket) return;
         this.connected = true;
@@ -126,58 +181,58 @@ export class KeepAliveGet {
         this.onSocketOpen();
         if (this.pending) socket.write(this.pending.request);
       },
-      (data, start, end) => {
-        if (this.socket === socket) this.onBytes(data, start, end);
+      (data, start, end, receivedUs) => {
+        if (this.socket === socket) this.onBytes(data, start, end, receivedUs);
       },
     );
     this.socket = socket;
-    this.connectTimer = setTimeout(() => this.fail('LP_CONNECT_TIMEOUT'), this.options.connectTimeoutMs);
+    this.connectTimer = setTimeout(() => this.fail(this.code('CONNECT_TIMEOUT')), this.options.connectTimeoutMs);
     socket.on('error', (error: Error & { code?: string }) => {
-      if (this.socket === socket) this.fail(error.code ?? 'LP_DISCONNECTED');
+      if (this.socket === socket) this.fail(error.code ?? this.code('DISCONNECTED'));
     });
     socket.on('close', () => {
       if (this.socket !== socket) return;
       // A body delimited by the connection closing ends here; any other answer was cut short.
-      if (this.pending?.framing?.kind === 'close') this.complete(this.pending);
-      else this.fail('LP_DISCONNECTED');
+      if (this.pending?.framing?.kind === 'close') this.complete(this.pending, this.lastReadUs);
+      else this.fail(this.code('DISCONNECTED'));
     });
   }
 
-  private onBytes(data: Buffer, start: number, end: number): void {
+  private onBytes(data: Buffer, start: number, end: number, receivedUs: number): void {
+    this.lastReadUs = receivedUs;
     const pending = this.pending;
     // Bytes with no request in flight: not an answer to anything, so the connection is not HTTP we can follow.
     if (!pending) return this.drop();
     if (!pending.body) {
       const head = pending.head.push(data, start, end);
       if (head === null) return;
-      if (head === 'bad') return this.fail('LP_BAD_RESPONSE');
+      if (head === 'bad') return this.fail(this.code('BAD_RESPONSE'));
       pending.status = head.status;
       pending.headers = head.headers;
       const framing = NO_BODY.has(head.status) ? ({ kind: 'length', bytes: 0 } as const) : framingOf(head.headers);
-      if (framing === 'bad') return this.fail('LP_BAD_RESPONSE');
+      if (framing === 'bad') return this.fail(this.code('BAD_RESPONSE'));
       pending.framing = framing;
       pending.keepAlive = framing.kind !== 'close' && (head.headers.get('connection') ?? '').toLowerCase() !== 'close';
       // The body's bytes are views of the shared read buffer: copied before the read returns.
-      pending.body = new BodyReader(framing, (bytes, from, to) => void pending.parts.push(Buffer.from(bytes.subarray(from, to))));
-      return this.feed(pending, head.rest, 0, head.rest.length);
+      pending.body = new BodyReader(framing, pending.keepBody ? (bytes, from, to) => void pending.parts.push(Buffer.from(bytes.subarray(from, to))) : () => {});
+      return this.feed(pending, head.rest, 0, head.rest.length, receivedUs);
     }
-    this.feed(pending, data, start, end);
+    this.feed(pending, data, start, end, receivedUs);
   }
 
-  private feed(pending: Pending, data: Buffer, start: number, end: number): void {
+  private feed(pending: Pending, data: Buffer, start: number, end: number, receivedUs: number): void {
     const body = pending.body as BodyReader;
     const done = body.done || body.feed(data, start, end);
-    if (body.broken) return this.fail('LP_BAD_CHUNK');
-    if (done) this.complete(pending);
+    if (body.broken) return this.fail(this.code('BAD_CHUNK'));
+    if (done) this.complete(pending, receivedUs);
   }
 
-  private complete(pending: Pending): void {
-    const receivedUs = nowUs();
-    if (pending.timer) clearTimeout(pending.timer);
+  private complete(pending: Pending, receivedUs: number): void {
     this.pending = null;
     if (!pending.keepAlive) this.drop();
-    const body = pending.parts.length === 1 ? (pending.parts[0] as Buffer).toString('utf8') : Buffer.concat(pending.parts).toString('utf8');
-    pending.resolve({ status: pending.status, headers: Object.fromEntries(pending.headers), body, receivedUs });
+    const body = pending.parts.length === 0 ? '' : pending.parts.length === 1 ? (pending.parts[0] as Buffer).toString('utf8') : Buffer.concat(pending.parts).toString('utf8');
+    // An answer whose body is not kept (a publish's) is judged by its status alone: its headers are not copied either.
+    pending.resolve({ status: pending.status, headers: pending.keepBody ? Object.fromEntries(pending.headers) : NO_HEADERS, body, receivedUs });
   }
 
   private fail(code: string): void {
@@ -185,7 +240,6 @@ export class KeepAliveGet {
     this.pending = null;
     this.drop();
     if (!pending) return;
-    if (pending.timer) clearTimeout(pending.timer);
     pending.reject(failure(code));
   }
 

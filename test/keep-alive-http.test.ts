@@ -1,7 +1,7 @@
 import net from 'node:net';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
-import { KeepAliveGet } from '../clients/keep-alive-get.js';
+import { KeepAliveConnection } from '../clients/keep-alive-http.js';
 import { testCleanup } from './helpers.js';
 
 const cleanup = testCleanup();
@@ -47,15 +47,15 @@ async function scripted(answers: Array<{ pieces: Array<string | Buffer>; close?:
   return { origin, requests, sockets: () => sockets, server };
 }
 
-function client(origin: URL, onSocketOpen?: () => void): KeepAliveGet {
-  const get = new KeepAliveGet(origin, { connectTimeoutMs: 2000 }, onSocketOpen);
+function client(origin: URL, onSocketOpen?: () => void): KeepAliveConnection {
+  const get = new KeepAliveConnection(origin, { connectTimeoutMs: 2000 }, onSocketOpen);
   cleanup.add(() => get.abort());
   return get;
 }
 
 const json = (body: string, extra = ''): string => `HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n${extra}\r\n${body}`;
 
-describe('KeepAliveGet (the long-polling subscriber connection)', () => {
+describe('KeepAliveConnection (the long-polling subscriber connection)', () => {
   it('sends polls one after another on one kept socket and reads length-framed and chunked bodies cut anywhere', async () => {
     const unicode = '[{"content":"ünï ✓ 🚀"}]';
     const bytes = Buffer.from(unicode);

@@ -1,21 +1,21 @@
 /**
  * The generator's own share of a latency figure, bounded from above.
  *
- * When one message fans out to many subscribers held by one thread, their frames become readable
- * together and their receive handlers run back to back in one event-loop turn: the last of them is
- * timestamped only after all the earlier ones have run. That wait is rtbench's, not the server's.
- * This meter groups the receive timestamps of one turn (the turn ends at the next setImmediate,
- * which runs after every I/O callback and microtask of the poll phase). For each arrival, the time
- * from the turn's first stamp to its own stamp is an upper bound of how late the handlers before it
- * made it (an arrival that became readable during the turn waited less). Work done before the first
- * handler of a turn (timers, GC, the machine) is not in it; the event-loop delay reports that.
+ * A subscriber's receive time is stamped when its bytes come off the socket, before anything is
+ * decoded (clients/read-turns.ts). A stamp can still be late for two reasons of rtbench's own: the
+ * reads before it in the same event-loop turn, and, when the thread did not wait for I/O since its
+ * previous turn, everything that turn did after its first read (its reads, then the decoding and
+ * matching deferred until after them), since the bytes may have arrived at any time after that. The
+ * read layer gives each read the start of that window; the time from it to the stamp is the
+ * arrival's bound. What held the thread before the window (timers, GC, the machine) is not in it:
+ * the CPU-wait and event-loop notes report that.
  *
  * The per-arrival bounds are counted in buckets of a quarter octave (an upper edge at most 25%
  * above any value in it), so a quantile read from them is still an upper bound, and two threads'
  * counts merge by adding.
  */
 export interface OwnDelay {
-  /** Longest run, first to last stamp of one turn (µs). */
+  /** Largest bound of any arrival (µs). */
   readonly longestUs: number;
   /** Arrivals per bucket; bucket i holds bounds below `bucketUpperUs(i)`. */
   readonly counts: readonly number[];
@@ -48,7 +48,7 @@ export function ownDelayQuantileUs(own: OwnDelay, q: number): number | null {
   let seen = 0;
   for (let index = 0; index < own.counts.length; index++) {
     seen += own.counts[index] ?? 0;
-    // Never above the longest run: that one is exact.
+    // Never above the largest bound: that one is exact.
     if (seen >= rank) return Math.min(bucketUpperUs(index), Math.max(own.longestUs, 0));
   }
   return own.longestUs;
@@ -62,42 +62,24 @@ export function mergeOwnDelay(parts: readonly OwnDelay[]): OwnDelay {
 
 export const NO_OWN_DELAY: OwnDelay = { longestUs: 0, counts: new Array<number>(BUCKETS).fill(0) };
 
-export class HandlerRuns {
-  private firstUs = 0;
-  private lastUs = 0;
-  private open = false;
+/**
+ * One thread's meter: each measured arrival adds its bound (from the read layer, see
+ * clients/read-turns.ts), capped by its latency: a message cannot have waited behind work done
+ * before it was sent.
+ */
+export class OwnDelayMeter {
   private longestUs = 0;
   private counts = new Uint32Array(BUCKETS);
 
-  /**
-   * Called by every measured receive handler with the timestamp it stamped its message with, and
-   * the message's latency when known: a message cannot have waited for handlers that ran before it
-   * was even sent, so its bound is never more than its latency (a long turn can span many messages).
-   */
-  note(receivedUs: number, latencyUs = Number.POSITIVE_INFINITY): void {
-    if (!this.open) {
-      this.open = true;
-      this.firstUs = receivedUs;
-      setImmediate(this.closeTurn);
-    }
-    this.lastUs = receivedUs;
-    const boundUs = receivedUs - this.firstUs;
-    (this.counts[bucketOf(latencyUs < boundUs ? latencyUs : boundUs)] as number)++;
+  note(boundUs: number, latencyUs = Number.POSITIVE_INFINITY): void {
+    const us = latencyUs < boundUs ? latencyUs : boundUs > 0 ? boundUs : 0;
+    if (us > this.longestUs) this.longestUs = us;
+    (this.counts[bucketOf(us)] as number)++;
   }
 
-  private readonly closeTurn = (): void => {
-    this.open = false;
-    this.keep(Math.round(this.lastUs - this.firstUs));
-  };
-
-  private keep(spanUs: number): void {
-    if (spanUs > this.longestUs) this.longestUs = spanUs;
-  }
-
-  /** Everything since the last reset; a turn still open counts from its first to its latest stamp. */
+  /** Everything since the last reset. */
   snapshot(): OwnDelay {
-    if (this.open) this.keep(Math.round(this.lastUs - this.firstUs));
-    return { longestUs: this.longestUs, counts: Array.from(this.counts) };
+    return { longestUs: Math.round(this.longestUs), counts: Array.from(this.counts) };
   }
 
   reset(): void {

@@ -1,0 +1,49 @@
+import { nowUs } from '../core/clock.js';
+import { encodeMarker } from '../core/marker.js';
+import type { PublishChannel } from '../targets/types.js';
+import { publishOnSchedule } from './publisher.js';
+import { Recorder } from './recorder.js';
+
+/** A publish rate is offered when its send lag p99 stays within this. */
+export const PUBLISH_LAG_LIMIT_US = 2_000;
+export const PUBLISH_RATES = [1000, 2000, 5000, 10_000, 20_000, 40_000] as const;
+const LEAD_US = 100_000;
+
+export interface PublishStep {
+  readonly offeredPerS: number;
+  /** Publishes the server accepted, per second of the step. */
+  readonly achievedPerS: number;
+  readonly sendLagP99Us: number | null;
+  readonly publishRttP99Us: number | null;
+  readonly failed: number;
+  /** Every publish accepted and the send lag p99 within PUBLISH_LAG_LIMIT_US. */
+  readonly held: boolean;
+}
+
+/**
+ * The publisher alone, open loop, at rising rates for `seconds` each, as the scenarios publish
+ * (sleeping before sends, the subscribers elsewhere), until a rate is not held: the highest rate
+ * held is the publishes a second rtbench can offer through `channel` on this machine.
+ */
+export async function publishCeiling(channel: PublishChannel, signal: AbortSignal, options: { readonly rates?: readonly number[]; readonly seconds?: number; readonly log?: (line: string) => void } = {}): Promise<PublishStep[]> {
+  const steps: PublishStep[] = [];
+  const seconds = options.seconds ?? 1;
+  for (const ratePerS of options.rates ?? PUBLISH_RATES) {
+    if (signal.aborted) break;
+    const count = Math.round(ratePerS * seconds);
+    const plan = Array.from({ length: count }, (_, seq) => ({ seq, group: seq, offsetUs: Math.round((seq * 1e6) / ratePerS) }));
+    const recorder = new Recorder({ runId: 'ceiling', plan, deadlineUs: 10_000_000 });
+    const startUs = nowUs() + LEAD_US;
+    recorder.begin(startUs);
+    const schedule = plan.map((m) => ({ seq: m.seq, room: 0, scheduledUs: startUs + m.offsetUs, content: encodeMarker({ runId: 'ceiling', seq: m.seq, group: m.group, scheduledUs: startUs + m.offsetUs }) }));
+    await publishOnSchedule(channel, schedule, { onSendStart: (seq, atUs) => recorder.recordSendStart(seq, atUs), onSendDone: (_seq, rttUs, code) => recorder.recordPublishDone(rttUs, code) }, signal, { sleepBeforeSend: true });
+    const result = recorder.result(nowUs());
+    const failed = Object.values(result.errors).reduce((a, b) => a + b, 0);
+    const sendLagP99Us = result.latencyUs.sendLag.p99;
+    const held = failed === 0 && sendLagP99Us !== null && sendLagP99Us <= PUBLISH_LAG_LIMIT_US;
+    steps.push({ offeredPerS: ratePerS, achievedPerS: Math.round(result.latencyUs.publishRtt.count / seconds), sendLagP99Us, publishRttP99Us: result.latencyUs.publishRtt.p99, failed, held });
+    options.log?.(`publishing alone at ${ratePerS}/s: send lag p99 ${sendLagP99Us === null ? '-' : (sendLagP99Us / 1000).toFixed(2)} ms${failed > 0 ? `, ${failed} failed` : ''}`);
+    if (!held) break;
+  }
+  return steps;
+}
