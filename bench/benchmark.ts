@@ -1,15 +1,19 @@
 #!/usr/bin/env node
 /**
- * The benchmark the README quotes (`npm run bench`): the calibration of rtbench against raw floors
- * of each kind, the cost per delivery of generator and server, then the full ramp for every transport. Writes results/benchmarks/<timestamp>/report.md
- * (and the runs' own result folders) and prints the report.
+ * `npm run bench`: the calibration of rtbench against raw floors of each kind, the cost per delivery
+ * of generator and server beside the cheapest Node receiver, the publisher's ceiling beside
+ * autocannon's, then the full ramp for every transport. Writes a dated folder under
+ * docs/measurements/ (its report.md, and the runs' own result folders under runs/), updates that
+ * folder's index, and prints the report.
  *
- *   npm run bench                # calibration (ws, sse, stomp), cost per delivery, ramp 100 -> 10,000 for every transport
- *   npm run bench -- --skip-ramp # calibration and cost per delivery only
+ *   npm run bench                # everything
+ *   npm run bench -- --skip-ramp # without the ramp
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { measurePublishFloor } from './publish-floor.js';
+import { indexMeasurements } from './measurements.js';
 import { measureFloor } from './calibration.js';
 import { type BareKind, measureBareReceiver } from './bare-receiver.js';
 import { rtbench } from './run-cli.js';
@@ -22,20 +26,30 @@ import type { RunSummary } from '../core/result.js';
 import type { LatencyStats } from '../core/histogram.js';
 import { median } from '../analysis/stats.js';
 
-const { values } = parseArgs({ options: { 'skip-ramp': { type: 'boolean', default: false }, out: { type: 'string', default: 'results/benchmarks' } } });
-const stamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
-const folder = resolve(String(values.out), stamp);
-await mkdir(folder, { recursive: true });
+const { values } = parseArgs({ options: { 'skip-ramp': { type: 'boolean', default: false }, out: { type: 'string', default: 'docs/measurements' } } });
+const started = new Date();
+const stamp = started.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+const root = resolve(String(values.out));
+const folder = join(root, `${stamp}-bench`);
+const runsFolder = join(folder, 'runs');
+await mkdir(runsFolder, { recursive: true });
 
-const rtbenchRun = (args: readonly string[]): Promise<RunSummary> => rtbench(args, folder);
+const rtbenchRun = (args: readonly string[]): Promise<RunSummary> => rtbench(args, runsFolder);
 
 const env = environment();
 const lines: string[] = [
-  `# rtbench benchmark, ${new Date().toISOString().slice(0, 10)}`,
+  `# rtbench benchmark, ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
   '',
-  `Machine: ${env.cpuModel}, ${env.cores} cores, ${Math.round(env.memoryBytes / 2 ** 30)} GiB, ${env.os}, Node ${env.node}; rtbench ${env.rtbenchVersion}, commit ${env.gitCommit ?? 'unknown'}.`,
+  `- Command: \`npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\` (written by bench/benchmark.ts; the runs it made are under runs/).`,
+  `- Machine: ${env.cpuModel}, ${env.cores} cores, ${Math.round(env.memoryBytes / 2 ** 30)} GiB, ${env.os}, Node ${env.node}.`,
+  `- rtbench ${env.rtbenchVersion}, commit ${env.gitCommit ?? 'unknown'}.`,
+  '',
+  '<!-- targets -->',
   '',
 ];
+/** Each target with what was measured against it, filled in as the sections run, and put at the top. */
+const targets: string[] = [];
+const target = (what: string, measured: string, met: boolean | null): void => void targets.push(`| ${what} | ${measured} | ${met === null ? 'not measured' : met ? 'yes' : 'NO'} |`);
 
 // Calibration: rtbench against a raw floor of its own kind, same schedule, same run.
 const schedule = { subscribers: 10, bursts: 100, burstSize: 3, gapMs: 50, pauseMs: 100 };
@@ -88,25 +102,29 @@ lines.push('');
 // Cost per delivery: one room, a steady rate, two 30 s steps at that rate; CPU over the second's steady seconds.
 /** Seconds at the start of a step left out of the cost: the switch from connecting and warm-up to publishing (JIT, GC) lands there. */
 const SETTLE_S = 5;
+/** Generator over server CPU per delivery, at most: ws, sse, stomp; long polling (a poll per delivery costs the server more too). */
+const COST_TARGET = 0.6;
+const COST_TARGET_LONG_POLLING = 0.8;
+/** Generator CPU per delivery over the bare receiver's on the same schedule, at most. */
+const BARE_TARGET = 1.3;
 lines.push(
   '## Cost per delivery',
   '',
-  `CPU (ms of one core) each side spends per 1,000 delivered messages, all subscribers in one room, over the second of two 30 s steps of \`rtbench throughput\` at the same rate: 2 messages/s to 1,000 subscribers, 0.5/s to 10,000. CPU and deliveries are summed from the run's per-second samples, leaving out each step's first ${SETTLE_S} s. The first step is the warm-up: both sides compile their hot code and grow their heaps there, the generator in three isolates (its main thread and two workers, each compiling its own code) where the server has one, so its cost is a one-off, not a cost per delivery; its ratio is in the column "in the first step" (seconds ${SETTLE_S}-30, what runs before 2026-11-27 reported as the ratio). Target: the generator costs at most what the server does (ratio at most 1).`,
+  `CPU (ms of one core) each side spends per 1,000 delivered messages, all subscribers in one room, over the second of two 30 s steps of \`rtbench throughput --no-ceiling\` at the same rate: 2 messages/s to 1,000 subscribers, 0.5/s to 10,000. CPU and deliveries are summed from the run's per-second samples, leaving out each step's first ${SETTLE_S} s. The first step is the warm-up (both sides compile their hot code and grow their heaps there); its ratio is in the column "in the first step". Targets: generator/server at most ${COST_TARGET} (long polling ${COST_TARGET_LONG_POLLING}), and at most ${BARE_TARGET} times the bare receiver's.`,
   '',
-  `The last column is a yardstick measured right after, on the same schedule and for the same ${SETTLE_S + 25} s (bench/bare-receiver.ts): the cheapest receiver Node can be, plain sockets on two worker threads that send the subscribe request and then only count what they read (no frame decoded, nothing parsed or matched), against a built-in server of its own. Its ms per 1,000 deliveries, and in brackets that against its server's, is what any Node generator pays per message before it reads one: the epoll wake-up, the read() and the call into JavaScript.`,
+  `The bare receiver (bench/bare-receiver.ts) is measured right after, on the same schedule and for the same ${SETTLE_S + 25} s: the cheapest receiver Node can be, plain sockets on two worker threads that send the subscribe request and then only count what they read (no frame decoded, nothing parsed or matched, nothing stamped), against a built-in server of its own. Its ms per 1,000 deliveries, and in brackets that against its server's, is what any Node generator pays per message before it reads one: the epoll wake-up, the read() and the call into JavaScript.`,
   '',
-  'The rows "STOMP, heart-beats off" repeat the STOMP step with `--heartbeat 0` (neither side sends or expects heart-beats): a STOMP subscriber with nothing else to send must send one every interval (10 s by default, as stompjs does, each connection on its own timer), so at 1,000 subscribers the generator sends 100 a second, each a wake-up of its thread, while a server that sends a MESSAGE more often than the interval sends none.',
+  'The rows "STOMP, heart-beats off" repeat the STOMP step with `--heartbeat 0` (neither side sends or expects heart-beats): a STOMP subscriber with nothing else to send must send one every interval (10 s by default, as stompjs does, each connection on its own timer), so at 1,000 subscribers the generator sends 100 a second.',
   '',
-  '| Transport | Subscribers | Delivered/s | Server CPU % | Generator CPU % | Server ms/1k | Generator ms/1k | Generator/server | Generator/server in the first step | Own delay P99 <= (ms) | Generator saturated | Bare Node receiver ms/1k (/ its server) |',
-  '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|',
+  '| Transport | Subscribers | Delivered/s | Server CPU % | Generator CPU % | Server ms/1k | Generator ms/1k | Generator/server | Generator/server in the first step | Own delay P99 <= (ms) | Generator saturated | Bare Node receiver ms/1k (/ its server) | Generator/bare |',
+  '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|',
 );
-/** The bare receiver's cost per 1,000 deliveries, and against its server's, as a cell. */
-async function bareCell(transport: string, subscribers: number, rate: number): Promise<string> {
-  if (transport === 'long-polling') return '-';
+/** The bare receiver's cost per 1,000 deliveries (null for long polling, which it does not speak), and against its own server's. */
+async function bareCost(transport: string, subscribers: number, rate: number): Promise<{ perThousand: number; ofServer: number } | null> {
+  if (transport === 'long-polling') return null;
   process.stderr.write(`benchmark: bare receiver, ${transport}, ${subscribers} subscribers\n`);
   const bare = await measureBareReceiver(transport as BareKind, subscribers, rate, SETTLE_S + 25, SETTLE_S);
-  const receiver = (bare.receiverCpuMs * 1000) / bare.deliveries;
-  return `${receiver.toFixed(1)} (${(bare.receiverCpuMs / bare.serverCpuMs).toFixed(2)})`;
+  return { perThousand: (bare.receiverCpuMs * 1000) / bare.deliveries, ofServer: bare.receiverCpuMs / bare.serverCpuMs };
 }
 /** CPU and deliveries over one step of a throughput run, its first SETTLE_S seconds left out; null without a steady step. */
 interface SteadyUsage {
@@ -136,7 +154,7 @@ function costRatio(usage: SteadyUsage): number | null {
 }
 /** Each sample row is one second: CPU % x 10 is ms of one core in it. */
 const cpuMsPerS = (cpuPctSum: number | null, seconds: number): number | null => (cpuPctSum === null ? null : (cpuPctSum * 10) / seconds);
-const throughputArgs = (subscribers: number, rate: number): string[] => ['throughput', '--transport', 'all', '--rooms', '1', '--subscribers', String(subscribers), '--rates', `${rate},${rate}`, '--step', '30s', '--slo', 'p99<10s'];
+const throughputArgs = (subscribers: number, rate: number): string[] => ['throughput', '--transport', 'all', '--rooms', '1', '--subscribers', String(subscribers), '--rates', `${rate},${rate}`, '--step', '30s', '--slo', 'p99<10s', '--no-ceiling'];
 /**
  * The same step at a fifth of the rate, for the fixed and marginal split below. (A tenth left the
  * 10,000-subscriber step one fan-out every 20 s: long polling's low step had none in its steady seconds.)
@@ -146,20 +164,28 @@ const splits: string[] = [];
 /** The step measured for the cost: the second, at the same rate whether the first passed or was flagged and run again. */
 const measuredStep = (result: RunSummary['transports'][number] | undefined): ThroughputStep | undefined => (result?.details?.steps as readonly ThroughputStep[] | undefined)?.[1];
 /** One row of the cost table, from a throughput run's transport result; null usage when it had no steady second step. */
-async function costRow(result: RunSummary['transports'][number], method: string, subscribers: number, bare: () => Promise<string>): Promise<SteadyUsage | null> {
+async function costRow(result: RunSummary['transports'][number], method: string, subscribers: number, bare: () => Promise<{ perThousand: number; ofServer: number } | null>): Promise<SteadyUsage | null> {
   const step = measuredStep(result);
   const usage = step ? steadyUsage(result, step.step) : null;
   if (!step || !usage) {
-    lines.push(`| ${method} | ${subscribers} | - | - | - | - | - | - | - | - | ${result.error ? `${result.error.code}` : 'no steady second step'} | - |`);
+    lines.push(`| ${method} | ${subscribers} | - | - | - | - | - | - | - | - | ${result.error ? `${result.error.code}` : 'no steady second step'} | - | - |`);
     return null;
   }
   const average = (sum: number | null): string => (sum === null ? '-' : (sum / usage.seconds).toFixed(1));
   const server = perThousand(usage, usage.serverCpuPctSum);
   const generator = perThousand(usage, usage.generatorCpuPctSum);
   const first = steadyUsage(result, 1);
+  const ratio = costRatio(usage);
+  const bareCost = await bare();
+  const ofBare = bareCost && generator !== null ? generator / bareCost.perThousand : null;
   lines.push(
-    `| ${method} | ${subscribers} | ${Math.round(usage.delivered / usage.seconds)} | ${average(usage.serverCpuPctSum)} | ${average(usage.generatorCpuPctSum)} | ${server?.toFixed(1) ?? '-'} | ${generator?.toFixed(1) ?? '-'} | ${costRatio(usage)?.toFixed(2) ?? '-'} | ${(first ? costRatio(first) : null)?.toFixed(2) ?? '-'} | ${formatOwnDelay(step.generator)} | ${step.generator.saturated ? `yes: ${step.generator.saturationReasons.join('; ')}` : 'no'} | ${await bare()} |`,
+    `| ${method} | ${subscribers} | ${Math.round(usage.delivered / usage.seconds)} | ${average(usage.serverCpuPctSum)} | ${average(usage.generatorCpuPctSum)} | ${server?.toFixed(1) ?? '-'} | ${generator?.toFixed(1) ?? '-'} | ${ratio?.toFixed(2) ?? '-'} | ${(first ? costRatio(first) : null)?.toFixed(2) ?? '-'} | ${formatOwnDelay(step.generator)} | ${step.generator.saturated ? `yes: ${step.generator.saturationReasons.join('; ')}` : 'no'} | ${bareCost ? `${bareCost.perThousand.toFixed(1)} (${bareCost.ofServer.toFixed(2)})` : '-'} | ${ofBare?.toFixed(2) ?? '-'} |`,
   );
+  if (!method.includes('heart-beats off')) {
+    const limit = result.transport === 'long-polling' ? COST_TARGET_LONG_POLLING : COST_TARGET;
+    target(`${method}, ${subscribers} subscribers: generator/server CPU per delivery <= ${limit}`, ratio?.toFixed(2) ?? '-', ratio === null ? null : ratio <= limit);
+    if (bareCost) target(`${method}, ${subscribers} subscribers: generator/bare receiver CPU per delivery <= ${BARE_TARGET}`, ofBare?.toFixed(2) ?? '-', ofBare === null ? null : ofBare <= BARE_TARGET);
+  }
   return usage;
 }
 for (const [subscribers, rate] of [[1000, 2], [10_000, 0.5]] as const) {
@@ -168,7 +194,7 @@ for (const [subscribers, rate] of [[1000, 2], [10_000, 0.5]] as const) {
   process.stderr.write(`benchmark: cost per delivery, ${subscribers} subscribers in one room, at a fifth of the rate\n`);
   const low = await rtbenchRun(throughputArgs(subscribers, rate * LOW_RATE_SHARE));
   for (const result of run.transports) {
-    const usage = await costRow(result, methodName(result), subscribers, () => bareCell(result.transport, subscribers, rate));
+    const usage = await costRow(result, methodName(result), subscribers, () => bareCost(result.transport, subscribers, rate));
     if (!usage) continue;
     const lowResult = low.transports.find((other) => other.transport === result.transport);
     const lowStep = measuredStep(lowResult);
@@ -180,7 +206,7 @@ for (const [subscribers, rate] of [[1000, 2], [10_000, 0.5]] as const) {
   // what they cost each side.
   process.stderr.write(`benchmark: cost per delivery, ${subscribers} STOMP subscribers without heart-beats\n`);
   const quiet = await rtbenchRun([...throughputArgs(subscribers, rate).map((arg) => (arg === 'all' ? 'stomp' : arg)), '--heartbeat', '0']);
-  for (const result of quiet.transports) await costRow(result, `${methodName(result)}, heart-beats off`, subscribers, async () => '-');
+  for (const result of quiet.transports) await costRow(result, `${methodName(result)}, heart-beats off`, subscribers, async () => null);
 }
 lines.push('');
 
@@ -218,6 +244,24 @@ lines.push(
   '',
 );
 
+// Publishing: rtbench's open-loop publisher against autocannon, on the null server's POST /messages.
+const PUBLISH_TARGET_PER_S = 5000;
+process.stderr.write('benchmark: publishing, rtbench against autocannon on the null server\n');
+const publishing = await measurePublishFloor([1000, 2000, 5000, 10_000, 20_000, 40_000], 2);
+lines.push(
+  '## Publishing',
+  '',
+  `rtbench's publisher (one POST /messages per message over up to ${publishing.connections} keep-alive connections, open loop: every send at its scheduled time, as every scenario publishes) alone against the null server (servers/null-server.ts), 2 s at each rate, the rate doubled or so until one is not held (a publish failed, or the send lag p99 passed 2 ms); then autocannon against the same endpoint with the same body and ${publishing.connections} connections for 5 s, closed loop (each connection sends its next request when the last is answered): the most requests a second a Node load generator pushes there. Target: rtbench offers ${PUBLISH_TARGET_PER_S} a second or more on schedule.`,
+  '',
+  '| Offered/s | Accepted/s | Send lag P99 (ms) | Publish RTT P99 (ms) | Failed | Held |',
+  '|---:|---:|---:|---:|---:|---|',
+  ...publishing.rtbench.map((step) => `| ${step.offeredPerS} | ${step.achievedPerS} | ${formatMs(step.sendLagP99Us)} | ${formatMs(step.publishRttP99Us)} | ${step.failed} | ${step.held ? 'yes' : 'NO'} |`),
+  '',
+  `rtbench held ${publishing.rtbenchHeldPerS ?? 'no rate'}${publishing.rtbenchHeldPerS === null ? '' : ' publishes/s'} on schedule; autocannon pushed ${publishing.autocannonPerS} requests/s (its latency p99 ${publishing.autocannonLatencyP99Ms} ms).`,
+  '',
+);
+target(`Publisher: publishes/s offered on schedule (send lag p99 <= 2 ms) >= ${PUBLISH_TARGET_PER_S}`, `${publishing.rtbenchHeldPerS ?? 0} (autocannon, closed loop: ${publishing.autocannonPerS})`, (publishing.rtbenchHeldPerS ?? 0) >= PUBLISH_TARGET_PER_S);
+
 if (!values['skip-ramp']) {
   process.stderr.write('benchmark: rtbench ramp --transport all (several minutes)\n');
   const ramp = await rtbenchRun(['ramp', '--transport', 'all']);
@@ -232,7 +276,9 @@ if (!values['skip-ramp']) {
   }
 }
 
-const report = `${lines.join('\n')}\n`;
+const targetTable = ['## Targets', '', '| Target | Measured | Met |', '|---|---|---|', ...targets, ''];
+const report = `${lines.join('\n').replace('<!-- targets -->', targetTable.join('\n'))}\n`;
 await writeFile(join(folder, 'report.md'), report);
+await indexMeasurements(root);
 process.stdout.write(report);
 process.stderr.write(`benchmark: written to ${join(folder, 'report.md')}\n`);

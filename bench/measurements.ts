@@ -1,0 +1,42 @@
+import { existsSync, readFileSync, readdirSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/**
+ * docs/measurements/README.md, written anew from the dated folders beside it: one row a folder,
+ * newest first, the newest of each kind (bench, peers, cluster) marked current. Each folder's
+ * report.md is written by the benchmark that made it; a hand-written notes.md beside it, if any,
+ * says what that run says.
+ */
+export async function indexMeasurements(root: string): Promise<void> {
+  const folders = readdirSync(root, { withFileTypes: true })
+    .filter((entry) => entry.isDirectory() && existsSync(join(root, entry.name, 'report.md')))
+    .map((entry) => entry.name)
+    .sort()
+    .reverse();
+  const current = new Map<string, string>();
+  const rows = folders.map((name) => {
+    const kind = /-([a-z]+)$/.exec(name)?.[1] ?? 'other';
+    if (!current.has(kind)) current.set(kind, name);
+    const report = readFileSync(join(root, name, 'report.md'), 'utf8');
+    const title = /^# (.*)$/m.exec(report)?.[1] ?? name;
+    const machine = /^- Machine: (.*)$/m.exec(report)?.[1] ?? '-';
+    const commit = /commit ([0-9a-f]{7,40}|unknown)/.exec(report)?.[1] ?? '-';
+    const notes = existsSync(join(root, name, 'notes.md')) ? ` ([notes](${name}/notes.md))` : '';
+    return `| [${name}](${name}/report.md)${notes} | ${kind} | ${title} | ${machine.replace(/\|/g, '/')} | ${commit} | ${current.get(kind) === name ? 'current' : ''} |`;
+  });
+  const text = [
+    '# Measurements',
+    '',
+    'Every figure rtbench quotes comes from one of these folders, each written by the command that measured it',
+    '(`npm run bench`, `npm run bench:peers`, `npm run bench:cluster`), with the command, the machine and the',
+    'commit at its top. This index is rewritten by those commands; "current" is the newest of each kind.',
+    'Older folders stay as the history of the figures.',
+    '',
+    '| Folder | Kind | Title | Machine | Commit | |',
+    '|---|---|---|---|---|---|',
+    ...rows,
+    '',
+  ].join('\n');
+  await writeFile(join(root, 'README.md'), text);
+}
