@@ -3,8 +3,9 @@ import { encodeMarker } from '../core/marker.js';
 import type { PublishChannel } from '../targets/types.js';
 import { publishOnSchedule } from './publisher.js';
 import { Recorder } from './recorder.js';
+import { SEND_LAG_LIMIT_US } from './saturation.js';
 
-/** A publish rate is offered when its send lag p99 stays within this. */
+/** A publish rate is offered on schedule when its send lag p99 stays within this. */
 export const PUBLISH_LAG_LIMIT_US = 2_000;
 export const PUBLISH_RATES = [1000, 2000, 5000, 10_000, 20_000, 40_000] as const;
 const LEAD_US = 100_000;
@@ -18,12 +19,15 @@ export interface PublishStep {
   readonly failed: number;
   /** Every publish accepted and the send lag p99 within PUBLISH_LAG_LIMIT_US. */
   readonly held: boolean;
+  /** Every publish accepted and the send lag p99 within the generator's saturation limit (engine/saturation.ts). */
+  readonly kept: boolean;
 }
 
 /**
  * The publisher alone, open loop, at rising rates for `seconds` each, as the scenarios publish
- * (sleeping before sends, the subscribers elsewhere), until a rate is not held: the highest rate
- * held is the publishes a second rtbench can offer through `channel` on this machine.
+ * (sleeping before sends, the subscribers elsewhere), until a rate is not even kept within the
+ * saturation limit: the highest rate held is what rtbench offers through `channel` on schedule on
+ * this machine, the highest kept what it offers before it would call itself saturated.
  */
 export async function publishCeiling(channel: PublishChannel, signal: AbortSignal, options: { readonly rates?: readonly number[]; readonly seconds?: number; readonly log?: (line: string) => void } = {}): Promise<PublishStep[]> {
   const steps: PublishStep[] = [];
@@ -41,9 +45,10 @@ export async function publishCeiling(channel: PublishChannel, signal: AbortSigna
     const failed = Object.values(result.errors).reduce((a, b) => a + b, 0);
     const sendLagP99Us = result.latencyUs.sendLag.p99;
     const held = failed === 0 && sendLagP99Us !== null && sendLagP99Us <= PUBLISH_LAG_LIMIT_US;
-    steps.push({ offeredPerS: ratePerS, achievedPerS: Math.round(result.latencyUs.publishRtt.count / seconds), sendLagP99Us, publishRttP99Us: result.latencyUs.publishRtt.p99, failed, held });
+    const kept = failed === 0 && sendLagP99Us !== null && sendLagP99Us <= SEND_LAG_LIMIT_US;
+    steps.push({ offeredPerS: ratePerS, achievedPerS: Math.round(result.latencyUs.publishRtt.count / seconds), sendLagP99Us, publishRttP99Us: result.latencyUs.publishRtt.p99, failed, held, kept });
     options.log?.(`publishing alone at ${ratePerS}/s: send lag p99 ${sendLagP99Us === null ? '-' : (sendLagP99Us / 1000).toFixed(2)} ms${failed > 0 ? `, ${failed} failed` : ''}`);
-    if (!held) break;
+    if (!kept) break;
   }
   return steps;
 }

@@ -29,8 +29,9 @@ const SPIN_WINDOW_US = 1500;
  * loop with nothing to do. It sleeps only while no send is in flight, so no publish answer is
  * stamped late; other I/O on the thread waits at most one slice, which is why a thread that also
  * receives never sleeps. With sends in flight it waits for the next send on a timer (about 1 ms,
- * the loop's resolution), so a high rate's sends go out in small batches, each at most that late,
- * rather than the thread spinning a core between them.
+ * the loop's resolution) or for the next answer, whichever comes first, and sends what has come due:
+ * at a high rate answers arrive often enough to keep the sends close to their schedule, without the
+ * thread spinning a core between them.
  */
 const SLICE_US = 250;
 /** How much later than asked a slice may end (a 2-core VM's futex wake-ups): none starts closer than this to the send. */
@@ -60,6 +61,8 @@ export async function publishOnSchedule(
   await new Promise<void>((resolve) => {
     let timer: NodeJS.Timeout | null = null;
     let immediate: NodeJS.Immediate | null = null;
+    /** Waiting on the short timer with sends in flight: an answer's arrival may send what is due sooner. */
+    let waitingOnAnswers = false;
     const onAbort = (): void => {
       if (timer) clearTimeout(timer);
       if (immediate) clearImmediate(immediate);
@@ -67,8 +70,10 @@ export async function publishOnSchedule(
     };
     signal.addEventListener('abort', onAbort, { once: true });
     const tick = (): void => {
+      if (timer) clearTimeout(timer);
       timer = null;
       immediate = null;
+      waitingOnAnswers = false;
       if (signal.aborted) return;
       const now = nowUs();
       while (next < schedule.length && (schedule[next] as ScheduledSend).scheduledUs <= now) {
@@ -81,6 +86,8 @@ export async function publishOnSchedule(
         const done: Promise<void> = channel.publish(send.room, send.content).then(({ rttUs, errorCode }) => {
           inFlight.delete(done);
           hooks.onSendDone(send.seq, rttUs, errorCode);
+          // The thread is awake for this answer anyway: send what has come due, rather than wait for the timer.
+          if (waitingOnAnswers && next < schedule.length && (schedule[next] as ScheduledSend).scheduledUs <= nowUs()) tick();
         });
         inFlight.add(done);
       }
@@ -97,6 +104,7 @@ export async function publishOnSchedule(
       const sliceUs = Math.min(SLICE_US, waitUs - SLICE_OVERRUN_US);
       if (options.sleepBeforeSend && inFlight.size > 0 && waitUs > MIN_SLICE_US) {
         timer = setTimeout(tick, 0);
+        waitingOnAnswers = true;
         return;
       }
       if (options.sleepBeforeSend && inFlight.size === 0 && sliceUs >= MIN_SLICE_US) Atomics.wait(sleeper, 0, 0, sliceUs / 1000);

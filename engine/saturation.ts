@@ -24,8 +24,10 @@ export const PROXY_CPU_LIMIT_PCT = 80;
 
 /** The publisher's lateness against the latency figure it could have inflated. */
 export interface SendLag {
-  /** p99 of how late sends started against their schedule (µs). */
+  /** p99 of how late sends started against their schedule (µs), or the quantile `quantile` names. */
   readonly lagP99Us: number | null;
+  /** Which quantile `lagP99Us` is, when not p99 (a short step's p99 is its one worst send). */
+  readonly quantile?: string;
   /** The per-message p99 measured over the same time (µs), null when nothing was measured. */
   readonly latencyP99Us: number | null;
 }
@@ -72,7 +74,7 @@ export function saturation(
   const lagLimitUs = Math.max(SEND_LAG_LIMIT_US, OWN_DELAY_SHARE_OF_P99 * (sendLag?.latencyP99Us ?? 0));
   if (lagUs !== null && lagUs > lagLimitUs) {
     const of = sendLag?.latencyP99Us == null ? '' : `, which could explain that much of p99 ${ms(sendLag.latencyP99Us)} ms`;
-    reasons.push(`publisher sent late: p99 ${ms(lagUs)} ms behind schedule${of} (limit ${SEND_LAG_LIMIT_US / 1000} ms, or ${OWN_DELAY_SHARE_OF_P99 * 100}% of p99 if more)`);
+    reasons.push(`publisher sent late: ${sendLag?.quantile ?? 'p99'} ${ms(lagUs)} ms behind schedule${of} (limit ${SEND_LAG_LIMIT_US / 1000} ms, or ${OWN_DELAY_SHARE_OF_P99 * 100}% of p99 if more)`);
   }
   if (proxy?.cpuPctAvg != null && proxy.cpuPctAvg > PROXY_CPU_LIMIT_PCT) {
     reasons.push(`delay proxy CPU averaged ${proxy.cpuPctAvg}% of one core (limit ${PROXY_CPU_LIMIT_PCT}%)`);

@@ -65,7 +65,7 @@ describe('--repeat and rtbench compare', () => {
 
 describe('rtbench throughput', () => {
   it("marks a knee at 70% of the generator's own ceiling or more as possibly rtbench's", () => {
-    const ceiling = (deliveredPerS: number | null, limitedBy: Ceiling['limitedBy'] = 'generator'): Ceiling => ({ deliveredPerS, offeredPerS: 100, limitedBy, why: '', publishPerS: null, publishSteps: [], steps: [] });
+    const ceiling = (deliveredPerS: number | null, limitedBy: Ceiling['limitedBy'] = 'generator'): Ceiling => ({ deliveredPerS, offeredPerS: 100, limitedBy, why: '', publishPerS: null, publishKeptPerS: null, publishSteps: [], steps: [] });
     expect(CEILING_SHARE).toBe(0.7);
     expect(kneeAgainstCeiling(6_999, ceiling(10_000))).toBeNull();
     expect(kneeAgainstCeiling(7_000, ceiling(10_000))).toMatch(/possibly rtbench's limit: the rate held delivered 7000\/s, 70% of what rtbench itself read against the null server \(10000\/s\)/);
@@ -111,9 +111,16 @@ describe('rtbench throughput', () => {
     expect(ceiling.deliveredPerS).toBe(heldSteps.at(-1)?.deliveredPerS ?? null);
     // 40 subscribers in 4 rooms: each message reaches 10.
     for (const step of heldSteps) expect(Math.abs(step.deliveredPerS - step.offeredPerS * 10)).toBeLessThanOrEqual(step.offeredPerS * 10 * 0.1 + 10);
-    if (ceiling.limitedBy !== 'rates') expect(ceiling.steps.at(-1)!.causes.length).toBeGreaterThan(0);
+    // Stopped by the first rate not held (then one step between it and the last held); held steps have no cause.
+    if (ceiling.limitedBy !== 'rates') expect(ceiling.steps.some((s) => !s.held && s.causes.length > 0)).toBe(true);
+    for (const step of ceiling.steps) expect(step.held).toBe(step.causes.length === 0);
     expect(ceiling.publishSteps.length).toBeGreaterThanOrEqual(1);
-    expect(ceiling.publishPerS).toBe(ceiling.publishSteps.filter((s) => s.held).at(-1)?.offeredPerS ?? null);
+    // The highest rate before the first not held on schedule (2 ms), and before the first not kept (5 ms).
+    const prefix = (ok: (s: Ceiling['publishSteps'][number]) => boolean) => ceiling.publishSteps.slice(0, ceiling.publishSteps.findIndex((s) => !ok(s)) >>> 0).at(-1)?.offeredPerS ?? null;
+    expect(ceiling.publishPerS).toBe(prefix((s) => s.held));
+    expect(ceiling.publishKeptPerS).toBe(prefix((s) => s.kept));
+    // It goes on until a rate is not kept within the saturation limit (or the last rate).
+    expect(ceiling.publishSteps.slice(0, -1).every((s) => s.kept)).toBe(true);
   }, 180_000);
 
   it('runs a rate given twice twice, the first as a warm-up step, and calls every rate held when both pass', async () => {
