@@ -14,6 +14,8 @@ import { postMessages } from '../targets/http.js';
 export interface PublishFloor {
   readonly rtbench: readonly PublishStep[];
   readonly rtbenchHeldPerS: number | null;
+  /** The highest rate kept within the saturation limit (5 ms). */
+  readonly rtbenchKeptPerS: number | null;
   readonly autocannonPerS: number;
   readonly autocannonLatencyP99Ms: number;
   readonly connections: number;
@@ -39,7 +41,8 @@ export async function measurePublishFloor(rates: readonly number[], seconds: num
     const result = await autocannon({ url: `${server.url}/messages`, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: CONNECTIONS, duration: AUTOCANNON_SECONDS });
     return {
       rtbench: steps,
-      rtbenchHeldPerS: steps.filter((s) => s.held).at(-1)?.offeredPerS ?? null,
+      rtbenchHeldPerS: steps.slice(0, steps.findIndex((s) => !s.held) >>> 0).at(-1)?.offeredPerS ?? null,
+      rtbenchKeptPerS: steps.slice(0, steps.findIndex((s) => !s.kept) >>> 0).at(-1)?.offeredPerS ?? null,
       autocannonPerS: Math.round(result.requests.average),
       autocannonLatencyP99Ms: result.latency.p99,
       connections: CONNECTIONS,

@@ -62,13 +62,13 @@ export interface SampleRow {
   /**
    * p99 of the generator main thread's event-loop delay over the interval: how late its callbacks
    * ran. Null where the main thread stamps no arrival (subscribers in worker threads): there its
-   * monitor's timer cost more than it told (issue 10), and the machine's part is in the next field.
+   * monitor's timer would cost more than it tells, and the machine's part is in the next field.
    */
   readonly eventLoopDelayP99Us: number | null;
   /**
    * The longest any generator thread waited for a CPU over the interval (µs, Linux's per-thread
    * run-queue wait; null elsewhere): an upper bound of how late the machine made any of its stamps.
-   * Absent in runs made before 2026-11-27.
+   * Absent in runs made before it was recorded.
    */
   readonly generatorCpuWaitUs?: number | null;
 }

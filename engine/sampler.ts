@@ -45,8 +45,8 @@ export function usageOfRows(rows: Iterable<SampleRow>, role: Role): ProcessUsage
 /**
  * What a result reports of a run's sampled seconds (each process's usage, the highest event-loop
  * delay and CPU wait), folded as the rows are read. A checkpoint of a long run reads every row back
- * from disk; keeping them in an array meanwhile was garbage of the run's length at every checkpoint,
- * and in 2-hour soaks that garbage held the generator's RSS about 10 MiB up until the next GC (issue 10).
+ * from disk; keeping them in an array meanwhile would be garbage of the run's length at every
+ * checkpoint, holding the generator's RSS up until the next GC in a long soak.
  */
 export class RowsSummary {
   count = 0;
@@ -136,8 +136,7 @@ export class ResourceSampler {
       /**
        * Monitor the main thread's event-loop delay (default). Only worth it where that thread
        * stamps arrivals (a burst's subscribers): the monitor's timer wakes it 50 times a second,
-       * about 3.5 ms of CPU a second on a 2-core VM (issue 10), and the CPU wait read every second
-       * already bounds what the machine did to every thread.
+       * and the CPU wait read every second already bounds what the machine did to every thread.
        */
       readonly loopMonitor?: boolean;
       /** The server is the user's: its processes (and their children), or its metrics endpoint. */

@@ -127,9 +127,15 @@ interface Request {
   readonly body: string;
 }
 
+const ROOM_PATHS: Readonly<Record<string, RegExp>> = {
+  ws: /^\/ws\/chat-rooms\/([^/]+)\/messages$/,
+  sse: /^\/sse\/chat-rooms\/([^/]+)\/messages$/,
+  'long-polling': /^\/long-polling\/chat-rooms\/([^/]+)\/messages$/,
+};
+
 /** `/ws/chat-rooms/{R}/messages` and its siblings: the room, decoded. */
-function roomPath(path: string, kind: string): string | null {
-  const match = new RegExp(`^/${kind}/chat-rooms/([^/]+)/messages$`).exec(path);
+function roomPath(path: string, kind: 'ws' | 'sse' | 'long-polling'): string | null {
+  const match = (ROOM_PATHS[kind] as RegExp).exec(path);
   return match ? decodeURIComponent(match[1] as string) : null;
 }
 
