@@ -35,6 +35,10 @@ let head = 0;
 let count = 0;
 let handling = false;
 let sliceScheduled = false;
+/** Reads taken and handed on since the thread started: a waiter's place in the order. */
+let takenTotal = 0;
+let handedTotal = 0;
+const waiters: Array<{ upTo: number; resolve: () => void }> = [];
 
 let turnOpen = false;
 const turnFirstUs = new Float64Array(TURNS_KEPT);
@@ -55,6 +59,7 @@ export function takeRead(sink: ReadSink, data: Uint8Array, bytes: number): void 
   ends[count] = heldEnd + bytes;
   stamps[count] = receivedUs;
   count++;
+  takenTotal++;
   heldEnd += bytes;
   if (heldEnd - (starts[head] as number) > MAX_HELD_BYTES) flushReads();
 }
@@ -67,6 +72,16 @@ export function takeRead(sink: ReadSink, data: Uint8Array, bytes: number): void 
  */
 export function flushReads(): void {
   handle(Number.POSITIVE_INFINITY);
+}
+
+/**
+ * Resolves once every read taken so far has been handed to its connection, by the usual slices:
+ * reading goes on meanwhile, so a caller that needs the arrivals already stamped (a worker asked
+ * for a step's result) does not hold back the stamps of those still coming, as a flush would.
+ */
+export function readsTakenSoFarHandled(): Promise<void> {
+  if (handedTotal === takenTotal) return Promise.resolve();
+  return new Promise((resolve) => waiters.push({ upTo: takenTotal, resolve }));
 }
 
 /**
@@ -133,6 +148,7 @@ function handle(untilUs: number): void {
   try {
     do {
       const i = head++;
+      handedTotal++;
       const sink = sinks[i] as ReadSink;
       sinks[i] = null;
       try {
@@ -144,6 +160,7 @@ function handle(untilUs: number): void {
   } finally {
     if (head === count) head = count = heldEnd = 0;
     handling = false;
+    while (waiters.length > 0 && (waiters[0] as { upTo: number }).upTo <= handedTotal) waiters.shift()?.resolve();
   }
   if (failure !== null) throw failure;
 }

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { nowUs } from '../core/clock.js';
-import { flushReads, ownWaitUs, takeRead } from '../clients/read-turns.js';
+import { flushReads, ownWaitUs, readsTakenSoFarHandled, takeRead } from '../clients/read-turns.js';
 
 /** Resolves once the current turn's setImmediate callbacks (the read layer's first slice of handling) have run. */
 const afterTurn = (): Promise<void> => new Promise((resolve) => setImmediate(() => setImmediate(resolve)));
@@ -120,5 +120,35 @@ describe('reads stamped as they come off the socket', () => {
     expect(handled).toBeGreaterThanOrEqual(64);
     flushReads();
     expect(handled).toBe(100);
+  });
+
+  it('tells when the reads taken so far are handled, still reading between slices meanwhile', async () => {
+    const handledAt: Array<{ text: string; handledUs: number }> = [];
+    const sink = (data: Buffer, start: number, end: number): void => {
+      spin(1_000);
+      handledAt.push({ text: data.toString('latin1', start, end), handledUs: nowUs() });
+    };
+    await waitForIo();
+    let readLateUs = -1;
+    let doneUs = -1;
+    await new Promise<void>((resolve) =>
+      setImmediate(() => {
+        for (let i = 0; i < 5; i++) takeRead(sink, Buffer.from(`a${i}`), 2);
+        void readsTakenSoFarHandled().then(() => (doneUs = nowUs()));
+        // A read while the first five are being handled: taken at the next poll, not after all five.
+        setImmediate(() => {
+          readLateUs = nowUs();
+          takeRead(sink, Buffer.from('b0'), 2);
+        });
+        resolve();
+      }),
+    );
+    await until(() => handledAt.length === 6);
+    const fifth = handledAt.find((h) => h.text === 'a4')!;
+    expect(doneUs).toBeGreaterThanOrEqual(fifth.handledUs);
+    expect(handledAt.map((h) => h.text)).toEqual(['a0', 'a1', 'a2', 'a3', 'a4', 'b0']);
+    // Read after one handling (1 ms), not after five of them.
+    expect(readLateUs).toBeLessThan(fifth.handledUs);
+    await readsTakenSoFarHandled();
   });
 });

@@ -15,7 +15,7 @@ import { WARMUP_GROUP, decodeMarker } from '../../core/marker.js';
 import { seededRandom } from '../../core/random.js';
 import { Recorder } from '../recorder.js';
 import { OwnDelayMeter } from '../../core/own-delay.js';
-import { flushReads, ownWaitUs } from '../../clients/read-turns.js';
+import { ownWaitUs, readsTakenSoFarHandled } from '../../clients/read-turns.js';
 import { subscriberContext } from '../spread.js';
 import { heapAfterGc } from '../../core/heap.js';
 import type { ConnectReply, ConnectionStatus, FromWorker, StepReply, SubscriberSpec, ToWorker, WorkerInit } from './protocol.js';
@@ -190,12 +190,15 @@ async function handle(message: ToWorker): Promise<unknown> {
 }
 
 port.on('message', (message: ToWorker) => {
-  // Reads taken before this message are handled first: a step's result holds every arrival stamped before it was asked for.
-  flushReads();
-  handle(message).then(
-    (value) => port.postMessage({ id: message.id, type: 'reply', value } satisfies FromWorker),
-    (error: unknown) => port.postMessage({ id: message.id, type: 'error', message: (error as Error).message ?? String(error) } satisfies FromWorker),
-  );
+  // Reads taken before this message are handled first (a step's result holds every arrival stamped
+  // before it was asked for), in slices: the sockets are still read meanwhile. The waits resolve in
+  // the order the messages came.
+  readsTakenSoFarHandled()
+    .then(() => handle(message))
+    .then(
+      (value) => port.postMessage({ id: message.id, type: 'reply', value } satisfies FromWorker),
+      (error: unknown) => port.postMessage({ id: message.id, type: 'error', message: (error as Error).message ?? String(error) } satisfies FromWorker),
+    );
 });
 
 // Live counters and this thread's own load, so saturation is judged per thread, not per process.
