@@ -184,6 +184,7 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
       clientContext,
       target,
       runId,
+      seed: common.seed,
       signal,
       log,
       progress: reporter.progress,

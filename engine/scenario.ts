@@ -64,6 +64,8 @@ export interface ScenarioContext {
   readonly clientContext: ClientContext;
   readonly target: TargetHandle;
   readonly runId: string;
+  /** `--seed`: every random draw of the run (reconnect waits, jitter, faults) starts from it, so a run can be replayed. */
+  readonly seed: number;
   /** Aborted on Ctrl-C, SIGTERM, or when the server under test dies. */
   readonly signal: AbortSignal;
   log(line: string): void;

@@ -46,7 +46,7 @@ export function startPool(context: ScenarioContext, workers: number, provisioned
     target: target.context,
     provisioned,
     reconnect: context.clientContext.reconnect,
-    seed: 1,
+    seed: context.seed,
     localAddresses: context.machine?.localAddresses ?? [],
     runId: context.runId,
     deadlineUs: 0, // set per round by `measureRound`
