@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * Where the built-in server's part of the calibration goes (issue 10): inside the server process,
+ * Where the built-in server's part of the calibration goes: inside the server process,
  * each POST is timed from its headers being parsed to the first WebSocket frame pushed for it, in
  * stages, for the raw floor server (bench/floor-server.ts) and for the built-in one, on the
  * calibration's schedule with its bare clients (bench/calibration.ts).

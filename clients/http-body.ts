@@ -68,7 +68,7 @@ export class BodyReader {
       }
       // A chunk's size line and the CR LF after its data, whole in this read with nothing carried
       // over: read from the bytes, with no string or regular expression per chunk (a subscriber
-      // reads thousands of chunks a second; issue 10). Anything else takes the line path below.
+      // reads thousands of chunks a second). Anything else takes the line path below.
       if (this.line === '' && this.state !== TRAILER) {
         const next = this.state === SIZE ? this.sizeLine(data, at, end) : eolAt(data, at, end);
         if (next >= 0) {

@@ -24,7 +24,7 @@ export class SseParser {
 
   /**
    * Lines are found with indexOf, not a loop over every character: a subscriber reads thousands of
-   * events a second, and each event's data line is most of its bytes (issue 10). CR is rare (most
+   * events a second, and each event's data line is most of its bytes. CR is rare (most
    * servers end lines with LF), so it is searched for once and again only once passed.
    */
   feed(text: string): void {

@@ -28,7 +28,7 @@ export class FrameParser {
   /**
    * Feeds received text; returns the whole frames it completes (heart-beat EOLs yield nothing). A
    * subscriber runs this for every delivery, so it walks the head line by line up to its empty line,
-   * without slicing the text per step or searching it past the head (issue 10); an incomplete or bad
+   * without slicing the text per step or searching it past the head; an incomplete or bad
    * frame is kept, from its first character, for the next push.
    */
   push(text: string): StompFrame[] {

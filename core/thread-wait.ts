@@ -25,7 +25,7 @@ const SCHEDSTAT_BYTES = 128;
  * thread, kept open and read again from offset 0 each time (/proc regenerates the line), closed when
  * its thread is gone. `readFileSync` of each file took about 10 µs and a 16 KiB buffer per thread per
  * reading (about 220 KiB a second for 13 threads, freed only by V8's next GC), which kept the main
- * thread's malloc heap growing and shrinking by up to 14 MiB between GCs in a soak (issue 10); this
+ * thread's malloc heap growing and shrinking by up to 14 MiB between GCs in a soak; this
  * costs a `pread` per thread and allocates one short string. Null where /proc has no such statistics.
  */
 function threadWaitsNs(pid: number, files: Map<string, number>, buffer: Buffer): Map<number, number> | null {

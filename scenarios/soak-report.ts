@@ -25,13 +25,13 @@ export interface SoakInterval {
   readonly generatorRssBytes: number | null;
   /**
    * Heap in use after a full GC in every generator thread (main and workers), summed, taken after
-   * the round: memory rtbench could not free. Absent in soaks made before 2026-11-25.
+   * the round: memory rtbench could not free. Absent in soaks written by the earliest builds.
    */
   readonly generatorHeapAfterGcBytes?: number;
   /**
    * After the same GCs: V8's heap resident in this process (every local thread's isolate, summed),
    * and the process's RSS read right after them. Their difference is the memory outside V8's heap.
-   * Absent in soaks made before 2026-11-27 (evening).
+   * Absent in soaks written before it was measured.
    */
   readonly generatorHeapResidentBytes?: number;
   readonly generatorRssAfterGcBytes?: number;
@@ -139,7 +139,7 @@ export interface RssTrends {
  * Two passes over `rows`, which must iterate afresh each time (a SampleLog does), keeping no row: the
  * first finds where the fits start and where the second half does, the second fits. A checkpoint of a
  * long soak reads most rows back from disk, and an array of them all was the garbage that held the
- * generator's RSS up after every checkpoint (issue 10).
+ * generator's RSS up after every checkpoint.
  */
 export function rssTrends(rows: Iterable<SampleRow>, settleS: number): RssTrends {
   let fromS: number | null = null;
@@ -218,10 +218,10 @@ interface SoakDetails {
   readonly totals: { readonly disconnects: number; readonly reconnects: number; readonly failedReconnects: number; readonly timeouts: number };
   readonly server: { readonly rssStartBytes: number | null; readonly rssEndBytes: number | null; readonly rssSlopeBytesPerHour: number | null; readonly rssSlopeSecondHalfBytesPerHour?: number | null; readonly cpuPctAvg: number | null };
   readonly generatorRssSlopeBytesPerHour?: number | null;
-  /** Absent in soaks made before 2026-11-27 (afternoon). */
+  /** Absent in soaks written before it was measured. */
   readonly generatorRssSlopeSecondHalfBytesPerHour?: number | null;
   readonly generatorHeap?: IntervalTrend | null;
-  /** Absent in soaks made before 2026-11-27 (evening). */
+  /** Absent in soaks written before it was measured. */
   readonly generatorRssOutsideHeap?: IntervalTrend | null;
 }
 

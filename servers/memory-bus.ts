@@ -4,8 +4,7 @@ import { type Bus, type ChatMessage, type Follower, type Published, type Replay,
  * The bus of one server process: ids, bounded history and listeners in memory. A room of at most
  * `SYNC_FAN_OUT_MAX` listeners is fanned out before the publisher is answered, as a bare server
  * (and nginx + nchan) does: when the publisher shares a process with subscribers, as rtbench's
- * burst does, an answer that arrives first is handled first and delays their reads (measured: p50
- * +0.45 ms on the 10-subscriber burst, 2026-11-26). A bigger room is fanned out on the next turn of
+ * burst does, an answer that arrives first is handled first and delays their reads. A bigger room is fanned out on the next turn of
  * the event loop, after the publisher has been answered, so a POST to a room of 10,000 does not wait
  * for 10,000 writes; while such a fan-out is pending, the room's next one waits behind it, so every
  * listener still sees ids in order. Listeners skip ids they already have, so a subscriber that joins
