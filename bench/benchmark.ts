@@ -9,15 +9,14 @@
  *   npm run bench                # everything
  *   npm run bench -- --skip-ramp # without the ramp
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { measurePublishFloor } from './publish-floor.js';
-import { indexMeasurements } from './measurements.js';
+import { documentHeader, indexMeasurements, measurementFolder } from './measurements.js';
 import { measureFloor } from './calibration.js';
 import { type BareKind, measureBareReceiver } from './bare-receiver.js';
 import { rtbench } from './run-cli.js';
-import { environment } from '../core/environment.js';
 import { formatMs, formatOwnDelay, methodName, renderTable } from '../report/format.js';
 import type { ThroughputStep } from '../scenarios/throughput-report.js';
 import { RAMP_HEADERS, rampRows } from '../scenarios/ramp-report.js';
@@ -27,23 +26,12 @@ import type { LatencyStats } from '../core/histogram.js';
 import { median } from '../analysis/stats.js';
 
 const { values } = parseArgs({ options: { 'skip-ramp': { type: 'boolean', default: false }, out: { type: 'string', default: 'docs/measurements' } } });
-const started = new Date();
-const stamp = started.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
-const root = resolve(String(values.out));
-const folder = join(root, `${stamp}-bench`);
-const runsFolder = join(folder, 'runs');
-await mkdir(runsFolder, { recursive: true });
+const { root, folder, runs: runsFolder, started } = await measurementFolder('bench', String(values.out));
 
 const rtbenchRun = (args: readonly string[]): Promise<RunSummary> => rtbench(args, runsFolder);
 
-const env = environment();
 const lines: string[] = [
-  `# rtbench benchmark, ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
-  '',
-  `- Command: \`npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\` (written by bench/benchmark.ts; the runs it made are under runs/).`,
-  `- Machine: ${env.cpuModel}, ${env.cores} cores, ${Math.round(env.memoryBytes / 2 ** 30)} GiB, ${env.os}, Node ${env.node}.`,
-  `- rtbench ${env.rtbenchVersion}, commit ${env.gitCommit ?? 'unknown'}.`,
-  '',
+  ...documentHeader('rtbench benchmark', started, `\`npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\` (written by bench/benchmark.ts; the runs it made are under runs/).`),
   '<!-- targets -->',
   '',
 ];

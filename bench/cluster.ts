@@ -4,18 +4,18 @@
  * every transport on one built-in instance with its in-memory bus, then on 1, 2 and 3 instances
  * sharing Redis, one after another in one run. Reports latency, loss, the servers' CPU (every
  * instance added up) per 1,000 deliveries and Redis's own CPU over each run (read from /proc: Redis
- * must be on this machine). Writes results/benchmarks/<timestamp>-cluster/report.md and prints it.
+ * must be on this machine). Writes docs/measurements/<time>-cluster/report.md (the runs under runs/),
+ * indexes it and prints it.
  *
  *   npm run bench:cluster                 # burst and ramp
  *   npm run bench:cluster -- --skip-ramp  # burst only
  */
 import { readFileSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { resolve } from 'node:path';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { rtbench } from './run-cli.js';
-import { environment } from '../core/environment.js';
+import { documentHeader, indexMeasurements, measurementFolder } from './measurements.js';
 import { redisClient } from '../core/redis.js';
 import { TRANSPORTS } from '../core/transports.js';
 import { formatMs, methodName, renderTable } from '../report/format.js';
@@ -33,10 +33,8 @@ const BURST = ['burst', '--subscribers', '100', '--bursts', '100'];
 const RAMP_STEPS = '100,1000,3000';
 const RAMP = ['ramp', '--steps', RAMP_STEPS, '--rooms', '1', '--messages', '10', '--rate', '2', '--hold', '0'];
 
-const { values } = parseArgs({ options: { 'skip-ramp': { type: 'boolean', default: false }, out: { type: 'string', default: 'results/benchmarks' } } });
-const stamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
-const folder = resolve(String(values.out), `${stamp}-cluster`);
-await mkdir(folder, { recursive: true });
+const { values } = parseArgs({ options: { 'skip-ramp': { type: 'boolean', default: false }, out: { type: 'string', default: 'docs/measurements' } } });
+const { root, folder: documentFolder, runs: folder, started } = await measurementFolder('cluster', String(values.out));
 
 /** Redis's pid, read from Redis itself; its CPU is read from /proc, so Redis must run here. */
 async function redisPid(): Promise<number> {
@@ -94,12 +92,8 @@ async function overEveryCluster(kind: string, args: readonly string[], row: (res
 }
 
 const pid = await redisPid();
-const env = environment();
 const lines: string[] = [
-  `# rtbench cluster benchmark, ${new Date().toISOString().slice(0, 10)}`,
-  '',
-  `Machine: ${env.cpuModel}, ${env.cores} cores, ${Math.round(env.memoryBytes / 2 ** 30)} GiB, ${env.os}, Node ${env.node}; rtbench ${env.rtbenchVersion}, commit ${env.gitCommit ?? 'unknown'}. Redis ${REDIS_URL} on the same machine. Every instance, Redis and the generator share the same cores.`,
-  '',
+  ...documentHeader('rtbench cluster benchmark', started, `\`npm run bench:cluster${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}\` (the runs are under runs/). Redis ${REDIS_URL} on the same machine; every instance, Redis and the generator share the same cores.`),
   '## Burst',
   '',
   `Command: \`rtbench ${BURST.join(' ')} --transport <t> [--instances N --bus redis]\` (100 subscribers spread round-robin, publishes round-robin). Server CPU is every instance added up, per 1,000 deliveries over the measured seconds; Redis CPU is its share of one core over the whole run (connecting included).`,
@@ -136,6 +130,7 @@ if (!values['skip-ramp']) {
 }
 
 const report = `${lines.join('\n')}\n`;
-await writeFile(join(folder, 'report.md'), report);
+await writeFile(join(documentFolder, 'report.md'), report);
+await indexMeasurements(root);
 process.stdout.write(report);
-process.stderr.write(`benchmark: written to ${join(folder, 'report.md')}\n`);
+process.stderr.write(`benchmark: written to ${join(documentFolder, 'report.md')}\n`);

@@ -1,6 +1,39 @@
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { environment } from '../core/environment.js';
+
+/** One measurement document being written: its dated folder and the runs folder inside it. */
+export interface MeasurementFolder {
+  readonly root: string;
+  readonly folder: string;
+  readonly runs: string;
+  readonly started: Date;
+}
+
+/** Creates docs/measurements/<UTC time>-<kind>/runs/ (or under `root`). */
+export async function measurementFolder(kind: string, root = 'docs/measurements'): Promise<MeasurementFolder> {
+  const started = new Date();
+  const stamp = started.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
+  const absoluteRoot = resolve(root);
+  const folder = join(absoluteRoot, `${stamp}-${kind}`);
+  const runs = join(folder, 'runs');
+  await mkdir(runs, { recursive: true });
+  return { root: absoluteRoot, folder, runs, started };
+}
+
+/** The head every measurement document starts with: title, command, machine and commit (the index reads them). */
+export function documentHeader(title: string, started: Date, command: string): string[] {
+  const env = environment();
+  return [
+    `# ${title}, ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
+    '',
+    `- Command: ${command}`,
+    `- Machine: ${env.cpuModel}, ${env.cores} cores, ${Math.round(env.memoryBytes / 2 ** 30)} GiB, ${env.os}, Node ${env.node}.`,
+    `- rtbench ${env.rtbenchVersion}, commit ${env.gitCommit ?? 'unknown'}.`,
+    '',
+  ];
+}
 
 /**
  * docs/measurements/README.md, written anew from the dated folders beside it: one row a folder,
@@ -31,7 +64,8 @@ export async function indexMeasurements(root: string): Promise<void> {
     'Every figure rtbench quotes comes from one of these folders, each written by the command that measured it',
     '(`npm run bench`, `npm run bench:peers`, `npm run bench:cluster`), with the command, the machine and the',
     'commit at its top. This index is rewritten by those commands; "current" is the newest of each kind.',
-    'Older folders stay as the history of the figures.',
+    'Older folders stay as the history of the figures. Figures recorded by hand before these documents',
+    'existed, none re-measured since, are kept as history in [hand-recorded.md](hand-recorded.md).',
     '',
     '| Folder | Kind | Title | Machine | Commit | |',
     '|---|---|---|---|---|---|',

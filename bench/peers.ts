@@ -3,23 +3,21 @@
  * The built-in servers beside real servers written by others, in one run on one machine
  * (`npm run bench:peers`): the same burst against the reference servers (every transport), RabbitMQ
  * Web-STOMP (STOMP) and nginx + nchan (WebSocket, SSE, long polling). Writes
- * results/benchmarks/<timestamp>-peers/peers.md and prints it.
+ * docs/measurements/<time>-peers/report.md (the runs under runs/), indexes it and prints it.
  *
  *   npm run bench:peers                      # the default burst (10 subscribers, 200 bursts of 3)
  *   npm run bench:peers -- --delay 50        # any burst option is passed on to every run
  */
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { environment } from '../core/environment.js';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { RunSummary } from '../core/result.js';
 import { formatMs, formatPct, methodName, renderTable } from '../report/format.js';
+import { documentHeader, indexMeasurements, measurementFolder } from './measurements.js';
 import { rtbench } from './run-cli.js';
 import { RABBITMQ_WEB_STOMP, nchanMissing, rabbitmqMissing, startNchan } from './services.js';
 
 const extra = process.argv.slice(2);
-const stamp = new Date().toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-');
-const folder = resolve('results', 'benchmarks', `${stamp}-peers`);
-await mkdir(folder, { recursive: true });
+const { root, folder: documentFolder, runs: folder, started } = await measurementFolder('peers');
 
 const runs: Array<{ server: string; summary: RunSummary }> = [];
 const skipped: string[] = [];
@@ -46,7 +44,6 @@ else {
   }
 }
 
-const env = environment();
 const rows = runs.flatMap(({ server, summary }) =>
   summary.transports.map((r) => {
     const l = r.latencyUs.perMessage;
@@ -60,15 +57,12 @@ const rows = runs.flatMap(({ server, summary }) =>
   }),
 );
 const report = [
-  `# rtbench beside real servers, ${new Date().toISOString().slice(0, 10)}`,
-  '',
-  `Machine: ${env.cpuModel}, ${env.cores} cores, ${Math.round(env.memoryBytes / 2 ** 30)} GiB, ${env.os}, Node ${env.node}; rtbench ${env.rtbenchVersion}, commit ${env.gitCommit ?? 'unknown'}.`,
-  `Command: \`rtbench burst${extra.length ? ` ${extra.join(' ')}` : ''}\` against each server, one after another (per-message latency from the scheduled send, ms).`,
-  '',
+  ...documentHeader('rtbench beside real servers', started, `\`npm run bench:peers${extra.length ? ` -- ${extra.join(' ')}` : ''}\`: \`rtbench burst${extra.length ? ` ${extra.join(' ')}` : ''}\` against each server, one after another (per-message latency from the scheduled send, ms; the runs are under runs/).`),
   renderTable(['Server', 'Transport', 'P50', 'P95', 'P99', 'Max (ms)', 'Lost', 'Dup', 'Out of order', 'Publish RTT P50', 'Fan-out P99', 'Server CPU %', 'Generator CPU %', 'Saturated'], rows),
   '',
   ...skipped.map((line) => `Not measured: ${line}.`),
   '',
 ].join('\n');
-await writeFile(join(folder, 'peers.md'), report);
+await writeFile(join(documentFolder, 'report.md'), report);
+await indexMeasurements(root);
 process.stdout.write(report);

@@ -7,36 +7,25 @@
  */
 import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
-import { mkdir, writeFile } from 'node:fs/promises';
-import { join, resolve } from 'node:path';
-import { environment } from '../core/environment.js';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { distEntry } from '../core/paths.js';
-import { indexMeasurements } from './measurements.js';
+import { documentHeader, indexMeasurements, measurementFolder } from './measurements.js';
 
 const args = process.argv.slice(2);
 if (args.length === 0 || args.some((arg) => arg === '--out' || arg === '-o')) {
   process.stderr.write('usage: npm run bench:run -- <scenario> [options] (without --out: the folder is docs/measurements/<time>-<scenario>)\n');
   process.exit(2);
 }
-const started = new Date();
-const root = resolve('docs/measurements');
-const folder = join(root, `${started.toISOString().replace(/\.\d+Z$/, 'Z').replace(/:/g, '-')}-${args[0]}`);
-const runs = join(folder, 'runs');
-await mkdir(runs, { recursive: true });
+const { root, folder, runs, started } = await measurementFolder(args[0] as string);
 const run = spawnSync(process.execPath, [distEntry('cli.js'), ...args, '--out', runs], { stdio: ['ignore', 'inherit', 'inherit'] });
 const [runFolder] = readdirSync(runs);
 if (runFolder === undefined) {
   process.stderr.write(`bench:run: rtbench exited ${run.status} without a run folder\n`);
   process.exit(1);
 }
-const env = environment();
 const header = [
-  `# rtbench ${args[0]}, ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC`,
-  '',
-  `- Command: \`rtbench ${args.join(' ')}\` (through \`npm run bench:run\`; the run is under runs/${runFolder}; rtbench exited ${run.status}).`,
-  `- Machine: ${env.cpuModel}, ${env.cores} cores, ${Math.round(env.memoryBytes / 2 ** 30)} GiB, ${env.os}, Node ${env.node}.`,
-  `- rtbench ${env.rtbenchVersion}, commit ${env.gitCommit ?? 'unknown'}.`,
-  '',
+  ...documentHeader(`rtbench ${args[0]}`, started, `\`rtbench ${args.join(' ')}\` (through \`npm run bench:run\`; the run is under runs/${runFolder}; rtbench exited ${run.status}).`),
   'What follows is the summary.md rtbench wrote for the run.',
   '',
 ];
