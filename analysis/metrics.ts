@@ -1,5 +1,6 @@
 import type { LatencyStats } from '../core/histogram.js';
 import { LATENCY_KINDS, type LatencyKind, type TransportResult } from '../core/result.js';
+import { type SoakDetails, detailsOf } from '../core/details.js';
 
 /**
  * The numbers a threshold or a comparison can name, read from one transport's result. Latencies are
@@ -29,20 +30,14 @@ const COUNTS = ['lost', 'duplicated', 'outOfOrder', 'late', 'expected', 'receive
  * on. The second-half slopes leave out the first half of the run, where a process still settles
  * (V8 and the allocator reaching their working sizes) and a leak keeps growing.
  */
-const SLOPES: Readonly<Record<string, (details: SoakMemory) => number | null | undefined>> = {
-  serverRssSlope: (d) => d.server?.rssSlopeBytesPerHour,
-  serverRssSlopeSecondHalf: (d) => d.server?.rssSlopeSecondHalfBytesPerHour,
+const SLOPES: Readonly<Record<string, (details: SoakDetails) => number | null | undefined>> = {
+  serverRssSlope: (d) => d.server.rssSlopeBytesPerHour,
+  serverRssSlopeSecondHalf: (d) => d.server.rssSlopeSecondHalfBytesPerHour,
   generatorRssSlope: (d) => d.generatorRssSlopeBytesPerHour,
   generatorRssSlopeSecondHalf: (d) => d.generatorRssSlopeSecondHalfBytesPerHour,
   generatorHeapSlope: (d) => d.generatorHeap?.slopeBytesPerHour,
 };
 
-interface SoakMemory {
-  readonly server?: { readonly rssSlopeBytesPerHour?: number | null; readonly rssSlopeSecondHalfBytesPerHour?: number | null };
-  readonly generatorRssSlopeBytesPerHour?: number | null;
-  readonly generatorRssSlopeSecondHalfBytesPerHour?: number | null;
-  readonly generatorHeap?: { readonly slopeBytesPerHour: number | null } | null;
-}
 
 export function isKnownMetric(name: string): boolean {
   if ((STATS as readonly string[]).includes(name) || (COUNTS as readonly string[]).includes(name)) return true;
@@ -55,8 +50,8 @@ export const METRIC_HELP = `p50, p99, p999, max (per-message latency), <kind>.<s
 
 /** Failed connects over connect attempts, from a ramp's steps (0 elsewhere). */
 function connectFailures(result: TransportResult): { failed: number; attempted: number } {
-  const steps = (result.details?.steps as ReadonlyArray<{ connect?: { failed: number; attempted: number } }> | undefined) ?? [];
-  return steps.reduce((sum, step) => ({ failed: sum.failed + (step.connect?.failed ?? 0), attempted: sum.attempted + (step.connect?.attempted ?? 0) }), { failed: 0, attempted: 0 });
+  const steps = detailsOf(result, 'ramp')?.steps ?? [];
+  return steps.reduce((sum, step) => ({ failed: sum.failed + step.connect.failed, attempted: sum.attempted + step.connect.attempted }), { failed: 0, attempted: 0 });
 }
 
 export function metricOf(result: TransportResult, name: string): MetricValue {
@@ -68,14 +63,13 @@ export function metricOf(result: TransportResult, name: string): MetricValue {
     return { value: denominator === 0 ? 0 : (result.messages.lost + connects.failed) / denominator, unit: 'ratio' };
   }
   if (name === 'throughput') {
-    const held = (result.details as { sustainedRatePerS?: number | null } | null)?.sustainedRatePerS;
-    return { value: held ?? null, unit: 'rate' };
+    return { value: detailsOf(result, 'throughput')?.sustainedRatePerS ?? null, unit: 'rate' };
   }
   if (Object.hasOwn(SLOPES, name)) {
-    const slope = SLOPES[name] as (details: SoakMemory) => number | null | undefined;
-    // Not a soak (no intervals), or too few readings for a fit: not measured, so a gate fails.
-    const details = result.details as (SoakMemory & { intervals?: unknown }) | null;
-    return { value: details?.intervals === undefined ? null : (slope(details) ?? null), unit: 'bytesPerHour' };
+    const slope = SLOPES[name];
+    // Not a soak, or too few readings for a fit: not measured, so a gate fails.
+    const soak = detailsOf(result, 'soak');
+    return { value: soak === null || slope === undefined ? null : (slope(soak) ?? null), unit: 'bytesPerHour' };
   }
   const [kind, stat] = name.split('.') as [LatencyKind, Stat];
   const stats: LatencyStats | undefined = result.latencyUs[kind];

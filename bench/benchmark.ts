@@ -18,12 +18,11 @@ import { measureFloor } from './calibration.js';
 import { type BareKind, measureBareReceiver } from './bare-receiver.js';
 import { rtbench } from './run-cli.js';
 import { formatMs, formatOwnDelay, methodName, renderTable } from '../report/format.js';
-import type { ThroughputStep } from '../scenarios/throughput-report.js';
 import { RAMP_HEADERS, rampRows } from '../scenarios/ramp-report.js';
-import type { RampStep } from '../scenarios/ramp-step.js';
 import type { RunSummary } from '../core/result.js';
 import type { LatencyStats } from '../core/histogram.js';
 import { median } from '../analysis/stats.js';
+import { type ThroughputStep, detailsOf } from '../core/details.js';
 
 const { values } = parseArgs({ options: { 'skip-ramp': { type: 'boolean', default: false }, out: { type: 'string', default: 'docs/measurements' } } });
 const { root, folder, runs: runsFolder, started } = await measurementFolder('bench', String(values.out));
@@ -150,7 +149,7 @@ const throughputArgs = (subscribers: number, rate: number): string[] => ['throug
 const LOW_RATE_SHARE = 0.2;
 const splits: string[] = [];
 /** The step measured for the cost: the second, at the same rate whether the first passed or was flagged and run again. */
-const measuredStep = (result: RunSummary['transports'][number] | undefined): ThroughputStep | undefined => (result?.details?.steps as readonly ThroughputStep[] | undefined)?.[1];
+const measuredStep = (result: RunSummary['transports'][number] | undefined): ThroughputStep | undefined => (result ? detailsOf(result, 'throughput')?.steps[1] : undefined);
 /** One row of the cost table, from a throughput run's transport result; null usage when it had no steady second step. */
 async function costRow(result: RunSummary['transports'][number], method: string, subscribers: number, bare: () => Promise<{ perThousand: number; ofServer: number } | null>): Promise<SteadyUsage | null> {
   const step = measuredStep(result);
@@ -255,9 +254,8 @@ if (!values['skip-ramp']) {
   const ramp = await rtbenchRun(['ramp', '--transport', 'all']);
   lines.push('## Ramp', '', 'Command: `rtbench ramp --transport all` (steps 100, 1,000, 5,000, 10,000; all subscribers in one room; 10 messages per step at 2/s; 2 worker threads; hold 5 s). `*` marks a step whose generator was saturated.', '');
   for (const result of ramp.transports) {
-    const steps = result.details?.steps as readonly RampStep[] | undefined;
-    const table = steps ? renderTable(RAMP_HEADERS, rampRows(steps)) : null;
-    const details = result.details as { verdict?: string; breakingPoint?: { cause?: string } | null } | null;
+    const details = detailsOf(result, 'ramp');
+    const table = details ? renderTable(RAMP_HEADERS, rampRows(details.steps)) : null;
     lines.push(`### ${methodName(result)}: ${details?.verdict ?? result.state}${details?.breakingPoint?.cause ? `: ${details.breakingPoint.cause}` : ''}`, '', table ?? '(no steps)', '');
     if (result.generator.saturationReasons.length > 0) lines.push(`Generator saturation: ${result.generator.saturationReasons.join('; ')}.`, '');
     if (result.error) lines.push(`Error: ${result.error.code}: ${result.error.message}`, '');

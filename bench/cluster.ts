@@ -19,8 +19,8 @@ import { documentHeader, indexMeasurements, measurementFolder } from './measurem
 import { redisClient } from '../core/redis.js';
 import { TRANSPORTS } from '../core/transports.js';
 import { formatMs, methodName, renderTable } from '../report/format.js';
-import type { RampStep } from '../scenarios/ramp-step.js';
 import type { RunSummary, TransportResult } from '../core/result.js';
+import { detailsOf } from '../core/details.js';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
 const CLUSTERS = [
@@ -119,7 +119,7 @@ if (!values['skip-ramp']) {
   );
   const stepCounts = RAMP_STEPS.split(',');
   const rampRows = await overEveryCluster('ramp', RAMP, (result, cluster, redisCpuPct) => {
-    const steps = (result.details?.steps as readonly RampStep[] | undefined) ?? [];
+    const steps = detailsOf(result, 'ramp')?.steps ?? [];
     const cells = stepCounts.map((count) => {
       const step = steps.find((s) => s.target === Number(count));
       return step ? `${formatMs(step.latencyUs.perMessage.p99)}${step.generator.saturated ? '*' : ''}${step.messages.lost > 0 ? ` (lost ${step.messages.lost})` : ''}` : '-';

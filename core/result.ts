@@ -1,24 +1,10 @@
 import type { Environment } from './environment.js';
 import type { LatencyStats } from './histogram.js';
+import type { MessageCounts, ProcessUsage } from './counts.js';
+import type { ScenarioDetails } from './details.js';
 
-export interface MessageCounts {
-  /** Subscriber x message pairs that should have arrived (only messages whose send was attempted). */
-  readonly expected: number;
-  /** Arrived within the deadline, first copy only. */
-  readonly received: number;
-  /** Did not arrive within the deadline (includes `late`). */
-  readonly lost: number;
-  /** Of the lost, those that arrived after their deadline. */
-  readonly late: number;
-  /** Extra copies of a message a subscriber already had. */
-  readonly duplicated: number;
-  /** Arrived after a message with a higher sequence number at the same subscriber. */
-  readonly outOfOrder: number;
-  /** Not yet due when the run stopped (only an interrupted run has any); neither received nor lost. */
-  readonly pending: number;
-  /** Content that carried no marker of this run (another client's traffic in the room). */
-  readonly foreign: number;
-}
+export type { MessageCounts, ProcessUsage } from './counts.js';
+
 
 export interface RecorderResult {
   readonly messages: MessageCounts;
@@ -73,12 +59,6 @@ export interface SampleRow {
   readonly generatorCpuWaitUs?: number | null;
 }
 
-export interface ProcessUsage {
-  /** Percent of one core (200 = two cores busy). */
-  readonly cpuPctAvg: number | null;
-  readonly cpuPctMax: number | null;
-  readonly rssBytesMax: number | null;
-}
 
 export type Role = 'server' | 'generator' | 'proxy';
 
@@ -87,9 +67,9 @@ export type Role = 'server' | 'generator' | 'proxy';
  * SCHEMA_VERSION whenever a field changes meaning or is removed (adding one is compatible).
  */
 export const SCHEMA_ID = 'rtbench.summary';
-export const SCHEMA_VERSION = 2;
+export const SCHEMA_VERSION = 3;
 /** The versions rtbench's readers (report, compare) understand; docs/summary-schema.md lists what changed. */
-export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2];
+export const READABLE_SCHEMA_VERSIONS: readonly number[] = [1, 2, 3];
 
 export type RunState = 'completed' | 'failed' | 'aborted';
 
@@ -147,8 +127,8 @@ export interface TransportResult {
   readonly proxyUsage: ProcessUsage | null;
   /** HdrHistogram V2 compressed base64, one per latency kind, to merge or re-read at any precision. */
   readonly histograms: Readonly<Record<LatencyKind, string>>;
-  /** Scenario-specific report: for a ramp, the per-step table and the breaking point. */
-  readonly details: Readonly<Record<string, unknown>> | null;
+  /** What this scenario adds (core/details.ts): a ramp's steps and breaking point, a soak's intervals... */
+  readonly details: ScenarioDetails | null;
   /**
    * Per-second resource samples (also in samples.csv). An array once read from summary.json; during a
    * run, the sampler's log, most of which is on disk (engine/sample-log.ts), so it is only iterated.

@@ -2,10 +2,8 @@ import * as echarts from 'echarts';
 import { decodeHistogram } from '../core/histogram.js';
 import type { TransportResult } from '../core/result.js';
 import { TRANSPORT_INFO, isTransport, transportLabel } from '../core/transports.js';
-import type { RampStep } from '../scenarios/ramp-step.js';
 import type { SoakInterval } from '../scenarios/soak-report.js';
-import type { ThroughputStep } from '../scenarios/throughput-report.js';
-import type { FaultRow } from '../scenarios/faults-report.js';
+import { detailsOf } from '../core/details.js';
 
 /**
  * The report's charts, drawn to SVG in Node by ECharts' server-side renderer (no DOM, no browser,
@@ -97,8 +95,8 @@ export function spectrumChart(results: readonly TransportResult[]): Chart | null
 
 /** A ramp: latency (p50, p99) and error rate against connections held, one chart per transport run. */
 export function rampChart(result: TransportResult): Chart | null {
-  const steps = result.details?.steps as readonly RampStep[] | undefined;
-  if (result.scenario !== 'ramp' || !steps || steps.length === 0) return null;
+  const steps = detailsOf(result, 'ramp')?.steps;
+  if (!steps || steps.length === 0) return null;
   const x = steps.map((s) => s.connectionsHeld);
   const c = colour(result.transport);
   return {
@@ -121,10 +119,12 @@ export function rampChart(result: TransportResult): Chart | null {
 
 /** Throughput: delivered rate and p99 against the offered rate, every transport on one chart. */
 export function throughputChart(results: readonly TransportResult[]): Chart | null {
-  const runs = results.filter((r) => r.scenario === 'throughput' && Array.isArray(r.details?.steps));
+  const runs = results.flatMap((r) => {
+    const details = detailsOf(r, 'throughput');
+    return details ? [{ r, steps: details.steps }] : [];
+  });
   if (runs.length === 0) return null;
-  const series = runs.flatMap((r) => {
-    const steps = r.details?.steps as readonly ThroughputStep[];
+  const series = runs.flatMap(({ r, steps }) => {
     return [
       // Both lines of a transport share its name, so the legend has one entry per transport (its
       // colour); the title says which line is which. A static picture cannot page a long legend.
@@ -148,8 +148,8 @@ export function throughputChart(results: readonly TransportResult[]): Chart | nu
 
 /** A soak over time: server RSS and CPU, connections alive, and p99, per interval. */
 export function soakChart(result: TransportResult): Chart | null {
-  const intervals = result.details?.intervals as readonly SoakInterval[] | undefined;
-  if (result.scenario !== 'soak' || !intervals || intervals.length === 0) return null;
+  const intervals = detailsOf(result, 'soak')?.intervals;
+  if (!intervals || intervals.length === 0) return null;
   const c = colour(result.transport);
   const at = (i: SoakInterval): number => i.elapsedS / 60;
   const grid = (top: number) => ({ left: 70, right: 30, top, height: 90 });
@@ -181,7 +181,7 @@ export function soakChart(result: TransportResult): Chart | null {
 
 /** The faults matrix: for each transport and resume mode, the share of deliveries each fault lost. */
 export function faultsChart(results: readonly TransportResult[]): Chart | null {
-  const rows = results.flatMap((r) => ((r.details?.faults as FaultRow[] | undefined) ?? []).map((f) => ({ r, f })));
+  const rows = results.flatMap((r) => (detailsOf(r, 'faults')?.faults ?? []).map((f) => ({ r, f })));
   if (rows.length === 0) return null;
   const faults = [...new Set(rows.map(({ f }) => f.fault))];
   const lines = [...new Set(rows.map(({ r, f }) => `${transportLabel(r.transport)}, resume ${f.resume ? 'on' : 'off'}`))];

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { usageError } from '../core/errors.js';
+import type { ScenarioName } from '../core/details.js';
 import { READABLE_SCHEMA_VERSIONS, type RunSummary, SCHEMA_ID } from '../core/result.js';
 
 /** A run as read back from disk: its summary and the folder it came from (every number links to it). */
@@ -11,17 +12,55 @@ export interface LoadedRun {
 
 function read(folder: string): LoadedRun {
   const file = join(folder, 'summary.json');
-  let summary: RunSummary;
+  let raw: unknown;
   try {
-    summary = JSON.parse(readFileSync(file, 'utf8')) as RunSummary;
+    raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
     throw usageError('run folder', folder, `a folder with a readable summary.json (${(error as Error).message})`);
   }
-  if (summary.schema !== SCHEMA_ID) throw usageError('run folder', folder, `a summary.json of schema ${SCHEMA_ID}`);
-  if (!READABLE_SCHEMA_VERSIONS.includes(summary.schemaVersion)) {
-    throw usageError('run folder', folder, `a summary.json of schema version ${READABLE_SCHEMA_VERSIONS.join(' or ')} (this one is ${String(summary.schemaVersion)}: written by another rtbench; read it with that one)`);
+  return { folder, summary: checkedSummary(raw, folder) };
+}
+
+/** What each scenario's details must hold to be read (core/details.ts), beyond `scenario` itself. */
+const DETAILS_ARRAYS: Readonly<Record<ScenarioName, readonly string[]>> = {
+  burst: [],
+  ramp: ['steps'],
+  soak: ['intervals'],
+  faults: ['faults'],
+  throughput: ['steps'],
+};
+
+const isObject = (value: unknown): value is Record<string, unknown> => typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * The one place a summary.json becomes a RunSummary: its schema and version, and each transport's
+ * scenario and details checked against the types the readers rely on (core/details.ts). Details
+ * written before they named their scenario (schema versions 1 and 2) are given the transport's.
+ */
+export function checkedSummary(raw: unknown, folder: string): RunSummary {
+  const refuse = (what: string): never => {
+    throw usageError('run folder', folder, what);
+  };
+  if (!isObject(raw) || raw.schema !== SCHEMA_ID) return refuse(`a summary.json of schema ${SCHEMA_ID}`);
+  if (typeof raw.schemaVersion !== 'number' || !READABLE_SCHEMA_VERSIONS.includes(raw.schemaVersion)) {
+    return refuse(`a summary.json of schema version ${READABLE_SCHEMA_VERSIONS.join(' or ')} (this one is ${String(raw.schemaVersion)}: written by another rtbench; read it with that one)`);
   }
-  return { folder, summary };
+  if (!Array.isArray(raw.transports)) return refuse('a summary.json with a transports list');
+  const transports = raw.transports.map((result: unknown, index) => {
+    if (!isObject(result) || typeof result.transport !== 'string') return refuse(`a summary.json whose transports[${index}] names its transport`);
+    const scenario = result.scenario;
+    if (typeof scenario !== 'string' || !Object.hasOwn(DETAILS_ARRAYS, scenario)) return refuse(`a summary.json whose transports[${index}].scenario is one of ${Object.keys(DETAILS_ARRAYS).join(', ')}`);
+    const details = result.details;
+    if (details === null || details === undefined) return { ...result, details: null };
+    if (!isObject(details)) return refuse(`a summary.json whose transports[${index}].details is an object or null`);
+    if (details.scenario !== undefined && details.scenario !== scenario) return refuse(`a summary.json whose transports[${index}].details are of its scenario (${scenario}, not ${String(details.scenario)})`);
+    for (const key of DETAILS_ARRAYS[scenario as ScenarioName]) {
+      if (!Array.isArray(details[key])) return refuse(`a summary.json whose transports[${index}].details.${key} is a list`);
+    }
+    return { ...result, details: { ...details, scenario } };
+  });
+  // Checked above as far as the readers rely on it; the rest is as rtbench wrote it.
+  return { ...raw, transports } as unknown as RunSummary;
 }
 
 /**

@@ -7,6 +7,7 @@ import { formatKiB, formatMs, methodName } from '../report/format.js';
 import type { FaultRow } from '../scenarios/faults-report.js';
 import type { RampStep } from '../scenarios/ramp-step.js';
 import type { Sources } from './sources.js';
+import { detailsOf } from '../core/details.js';
 
 /**
  * The study's comparison tables (docs/study.md: 4-1 resources, 4-2 performance, 4-3 operations),
@@ -43,17 +44,15 @@ export function cpuMsPer1000(result: TransportResult, role: 'server' | 'generato
 }
 
 function topStep(result: TransportResult): RampStep | null {
-  const steps = result.details?.steps as readonly RampStep[] | undefined;
-  return steps?.at(-1) ?? null;
+  return detailsOf(result, 'ramp')?.steps.at(-1) ?? null;
 }
 
 export function resourcesTable(results: readonly TransportResult[], sources: Sources): StudyTable {
   const ramps = results.filter((r) => r.scenario === 'ramp');
   const rows = (ramps.length > 0 ? ramps : results.filter((r) => r.scenario === 'burst')).map((r) => {
-    const steps = (r.details?.steps as readonly RampStep[] | undefined) ?? [];
-    const passed = steps.filter((s) => s.passed).at(-1);
+    const ramp = detailsOf(r, 'ramp');
+    const passed = ramp?.steps.filter((s) => s.passed).at(-1);
     const top = topStep(r);
-    const breaking = r.details?.breakingPoint as { cause?: string } | null | undefined;
     const server = cpuMsPer1000(r, 'server');
     const generator = cpuMsPer1000(r, 'generator');
     return [
@@ -62,8 +61,8 @@ export function resourcesTable(results: readonly TransportResult[], sources: Sou
       mark(r, formatKiB(top?.server?.rssPerConnectionBytes)),
       mark(r, server === null ? '-' : server.toFixed(1)),
       mark(r, generator === null ? '-' : generator.toFixed(1)),
-      r.scenario === 'ramp' ? String(passed?.target ?? 'none') : 'not ramped',
-      r.scenario === 'ramp' ? (breaking?.cause ?? String(r.details?.verdict ?? '')) : '-',
+      ramp ? String(passed?.target ?? 'none') : 'not ramped',
+      ramp ? (ramp.breakingPoint?.cause ?? ramp.verdict) : '-',
       cite(sources, r),
     ];
   });
@@ -86,8 +85,9 @@ export function performanceTable(results: readonly TransportResult[], sources: S
   for (const transport of transports) {
     const held = throughputs.filter((r) => r.transport === transport);
     const throughput = held.map((r) => {
-      const rate = (r.details as { sustainedRatePerS?: number | null; slo?: string } | null)?.sustainedRatePerS;
-      return `${mark(r, rate === null || rate === undefined ? 'none' : `${rate}/s`)} (${String(r.details?.slo ?? '')}) ${cite(sources, r)}`;
+      const details = detailsOf(r, 'throughput');
+      const rate = details?.sustainedRatePerS ?? null;
+      return `${mark(r, rate === null ? 'none' : `${rate}/s`)} (${details?.slo ?? ''}) ${cite(sources, r)}`;
     });
     const burstRuns = bursts.filter((r) => r.transport === transport);
     for (const r of burstRuns.length > 0 ? burstRuns : []) {
@@ -161,7 +161,7 @@ export function operationsTables(results: readonly TransportResult[], sources: S
   };
   const faultRows: string[][] = [];
   for (const r of results.filter((x) => x.scenario === 'faults')) {
-    const rows = (r.details?.faults as FaultRow[] | undefined) ?? [];
+    const rows = detailsOf(r, 'faults')?.faults ?? [];
     for (const fault of [...new Set(rows.map((f) => f.fault))]) {
       const on = rows.find((f) => f.fault === fault && f.resume);
       const off = rows.find((f) => f.fault === fault && !f.resume);

@@ -8,6 +8,8 @@ import { GENERATOR_CPU_LIMIT_PCT } from './saturation.js';
 import { lostReply, type MemberLedger } from './lost-agent.js';
 import type { PlannedMessage } from './recorder.js';
 import type { ConnectReply, FromWorker, ToWorker, WorkerInit } from './worker/protocol.js';
+import type { AgentClock, AgentReport } from '../core/details.js';
+export type { AgentClock, AgentReport } from '../core/details.js';
 
 /** How long a coordinator waits for the agents it was asked for. */
 export const AGENT_WAIT_MS = 30_000;
@@ -19,41 +21,7 @@ const POP_WAIT_S = 0.5;
 /** How far an estimate may stray beyond its own uncertainty and still be read as one shared clock. */
 const SHARED_TOLERANCE_US = 1000;
 
-/**
- * How an agent's timestamps are put on the coordinator's clock. `shared`: the same machine (one
- * boot id), so one CLOCK_MONOTONIC and no correction; the estimate is still taken, as a check.
- * `estimated`: another machine; its threads subtract `offsetUs`, known to within `uncertaintyUs`
- * (half the best ping's round trip through Redis), which every latency that crossed machines carries.
- */
-export interface AgentClock {
-  readonly kind: 'shared' | 'estimated';
-  /** Applied: what the agent's threads subtract from their clock (0 when shared). */
-  readonly offsetUs: number;
-  /** The latest estimate, and its uncertainty; the largest uncertainty of the run. */
-  readonly estimatedOffsetUs: number;
-  readonly uncertaintyUs: number;
-  readonly uncertaintyUsMax: number;
-  readonly estimates: number;
-}
 
-/** One agent's part of one transport run, for `details.agents`. */
-export interface AgentReport {
-  readonly name: string;
-  readonly host: string;
-  readonly pid: number;
-  readonly threads: number;
-  /** Subscribers it held after the last connect, and how many were connected at its last tick. */
-  readonly subscribers: number;
-  readonly connected: number;
-  readonly cpuPctAvg: number | null;
-  readonly utilizationMax: number;
-  readonly gcPauseUsMax: number;
-  readonly saturated: boolean;
-  readonly saturationReasons: readonly string[];
-  /** Why the agent was given up for (it stopped refreshing its registration), or null. */
-  readonly lost: string | null;
-  readonly clock: AgentClock;
-}
 
 /** A subscriber thread on an agent, as the pool sees it: a Worker-like object over Redis. */
 export class RemoteMember extends EventEmitter implements MemberLedger {

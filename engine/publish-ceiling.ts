@@ -4,24 +4,14 @@ import type { PublishChannel } from '../targets/types.js';
 import { publishOnSchedule } from './publisher.js';
 import { Recorder } from './recorder.js';
 import { SEND_LAG_LIMIT_US } from './saturation.js';
+import type { PublishStep } from '../core/details.js';
+export type { PublishStep } from '../core/details.js';
 
 /** A publish rate is offered on schedule when its send lag p99 stays within this. */
 export const PUBLISH_LAG_LIMIT_US = 2_000;
 export const PUBLISH_RATES = [1000, 2000, 5000, 10_000, 20_000, 40_000] as const;
 const LEAD_US = 100_000;
 
-export interface PublishStep {
-  readonly offeredPerS: number;
-  /** Publishes the server accepted, per second of the step. */
-  readonly achievedPerS: number;
-  readonly sendLagP99Us: number | null;
-  readonly publishRttP99Us: number | null;
-  readonly failed: number;
-  /** Every publish accepted and the send lag p99 within PUBLISH_LAG_LIMIT_US. */
-  readonly held: boolean;
-  /** Every publish accepted and the send lag p99 within the generator's saturation limit (engine/saturation.ts). */
-  readonly kept: boolean;
-}
 
 /**
  * The publisher alone, open loop, at rising rates for `seconds` each, as the scenarios publish

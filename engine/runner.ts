@@ -138,7 +138,7 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
       proxyUsage,
       histograms: measured.histograms,
       // With agents, who held which subscribers and on which clock: the totals above include all of them.
-      details: agents ? { ...details, agents: agentReports, clock: agents.clockStatement() } : details,
+      details: agents && details ? { ...details, agents: agentReports, clock: agents.clockStatement() } : details,
       samples: sampler?.rows ?? [],
     };
   };

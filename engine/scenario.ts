@@ -8,6 +8,7 @@ import type { CommonConfig, OptionSpec } from './options.js';
 import type { Plan } from './preflight.js';
 import type { OwnDelay } from '../core/own-delay.js';
 import type { RemoteThreads } from './worker/pool.js';
+import type { ScenarioDetails } from '../core/details.js';
 
 /**
  * The contract between the engine and a scenario. The engine owns it (as k6's executors implement
@@ -24,8 +25,8 @@ export interface Observed {
   live(): LiveCounters;
   /** Everything measured so far, as one result (a ramp sums its steps). */
   measured(): { readonly result: RecorderResult; readonly reconnects: number; readonly gaps: number };
-  /** Scenario-specific report, written into the transport's result as `details` (a ramp's steps). */
-  details?(): Readonly<Record<string, unknown>>;
+  /** What the scenario adds to the transport's result as `details` (core/details.ts: a ramp's steps). */
+  details?(): ScenarioDetails;
   /** Threads of the generator doing work (main + workers); its CPU limit scales with them. Default 1. */
   readonly generatorThreads?: number;
   /** Measured receive handlers run back to back: the generator's own timestamping delay bound (core/own-delay.ts). */

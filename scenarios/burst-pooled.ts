@@ -56,6 +56,7 @@ export async function runPooledBurst(context: ScenarioContext, config: PooledBur
   const sent = new SentCounter();
   context.observe({
     subscribers: config.subscribers,
+    details: () => ({ scenario: 'burst' }),
     generatorThreads: LOCAL_THREADS + 1,
     ownDelay: () => pool?.ownDelay ?? NO_OWN_DELAY,
     live: () => ({ connections: pool?.live().connected ?? 0, sent: sent.total, received: pool?.live().arrivals ?? 0, measuring }),

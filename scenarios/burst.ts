@@ -100,6 +100,7 @@ async function run(context: ScenarioContext, config: BurstConfig): Promise<void>
   const ownDelay = new OwnDelayMeter();
   context.observe({
     subscribers: config.subscribers,
+    details: () => ({ scenario: 'burst' }),
     ownDelay: () => ownDelay.snapshot(),
     live: () => ({
       connections: subscriptions.reduce((n, s) => n + (s.stats().connected ? 1 : 0), 0),

@@ -3,45 +3,15 @@ import { availableParallelism } from 'node:os';
 import { latencyStats } from '../core/histogram.js';
 import { nowUs } from '../core/clock.js';
 import { saturation } from '../engine/saturation.js';
-import { type PublishStep, publishCeiling } from '../engine/publish-ceiling.js';
+import { publishCeiling } from '../engine/publish-ceiling.js';
 import type { ScenarioContext } from '../engine/scenario.js';
 import { measureRound, roomsOf, startPool, subscriberSpecs, warmUp } from './pool-run.js';
 import { stepPlan } from './ramp-step.js';
 import { WORKER_UTILIZATION_LIMIT } from './step-health.js';
+import type { CeilingStep, Ceiling } from '../core/details.js';
+export type { CeilingStep, Ceiling } from '../core/details.js';
 
-/**
- * The generator's own ceiling on this machine: the same subscribers, rooms and worker threads as the
- * run, against the null server (servers/null-server.ts), which does the least a server can per
- * delivery, at a rate doubled every short step until the generator is flagged or something is lost.
- * A throughput knee near it may be rtbench's, not the server's. Then publishing alone, without
- * subscribers: the highest rate the publisher offers on schedule.
- */
-export interface CeilingStep {
-  readonly offeredPerS: number;
-  readonly deliveredPerS: number;
-  readonly lost: number;
-  readonly generatorCpuPct: number | null;
-  readonly nullServerCpuPct: number | null;
-  readonly sendLagP99Us: number | null;
-  readonly held: boolean;
-  /** Why the step did not hold, empty when it did. */
-  readonly causes: readonly string[];
-}
 
-export interface Ceiling {
-  /** Deliveries a second rtbench read at the highest rate it held (null: not even the first). */
-  readonly deliveredPerS: number | null;
-  readonly offeredPerS: number | null;
-  /** What stopped the search: the generator, the null server (then the ceiling is at least this), or the last rate tried. */
-  readonly limitedBy: 'generator' | 'null server' | 'rates';
-  readonly why: string;
-  /** Publishes a second the publisher offered alone on schedule, send lag p99 within 2 ms (engine/publish-ceiling.ts; null: not even the first rate). */
-  readonly publishPerS: number | null;
-  /** The same within the saturation limit (send lag p99 within 5 ms): what it offers before it would flag itself. */
-  readonly publishKeptPerS: number | null;
-  readonly publishSteps: readonly PublishStep[];
-  readonly steps: readonly CeilingStep[];
-}
 
 export interface CeilingConfig {
   readonly subscribers: number;

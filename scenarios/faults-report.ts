@@ -1,26 +1,12 @@
-import type { LatencyStats } from '../core/histogram.js';
 import type { ReportSection } from '../core/report.js';
-import type { MessageCounts, TransportResult } from '../core/result.js';
+import type { TransportResult } from '../core/result.js';
 import { transportLabel } from '../core/transports.js';
+import { detailsOf } from '../core/details.js';
+export type { FaultRow } from '../core/details.js';
 
-/** One row of the faults table: one transport, one resume mode, one fault (`details.faults[]`). */
-export interface FaultRow {
-  readonly resume: boolean;
-  readonly fault: string;
-  readonly description: string;
-  /** From the fault's start until every subscriber was connected again on a new connection; null if not within the window. */
-  readonly recoveryMs: number | null;
-  readonly disconnects: number;
-  readonly reconnects: number;
-  readonly failedReconnects: number;
-  readonly gaps: number;
-  readonly messages: MessageCounts;
-  readonly latencyUs: LatencyStats;
-  readonly publishErrors: number;
-}
 
 export function faultsSection(results: readonly TransportResult[]): ReportSection[] {
-  const rows = results.flatMap((r) => ((r.details?.faults as FaultRow[] | undefined) ?? []).map((f) => ({ r, f })));
+  const rows = results.flatMap((r) => (detailsOf(r, 'faults')?.faults ?? []).map((f) => ({ r, f })));
   if (rows.length === 0) return [];
   return [
     {

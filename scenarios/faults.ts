@@ -239,7 +239,7 @@ async function run(context: ScenarioContext, config: FaultsConfig): Promise<void
       reconnects: rows.reduce((n, r) => n + r.reconnects, 0),
       gaps: rows.reduce((n, r) => n + r.gaps, 0),
     }),
-    details: () => ({ faults: rows, skipped }),
+    details: () => ({ scenario: 'faults', faults: rows, skipped }),
   });
   for (const resume of config.modes) {
     if (context.signal.aborted) break;

@@ -2,6 +2,7 @@ import type { ReportSection } from '../core/report.js';
 import type { TransportResult } from '../core/result.js';
 import { formatKiB, formatMiB, formatMs, formatOwnDelay, formatPct, methodName } from '../report/format.js';
 import type { RampStep } from './ramp-step.js';
+import { detailsOf } from '../core/details.js';
 
 export const RAMP_HEADERS = ['Step', 'Held', 'Connect P50', 'P99 (ms)', 'Connect errors', 'Error rate', 'Latency P50', 'P99', 'Max (ms)', 'Fan-out P99', 'Own delay P99 ≤ (ms)', 'Server CPU avg/max %', 'Server RSS (MiB)', 'RSS/conn (KiB)', 'Generator CPU %', 'Worker busy %'];
 
@@ -27,10 +28,9 @@ export function rampRows(steps: readonly RampStep[]): string[][] {
 /** A section per transport: its verdict, and its steps. */
 export function rampSections(results: readonly TransportResult[]): ReportSection[] {
   return results.flatMap((result) => {
-    const steps = result.details?.steps as readonly RampStep[] | undefined;
-    if (!steps) return [];
-    const verdict = String(result.details?.verdict ?? '');
-    const breaking = result.details?.breakingPoint as { cause?: string } | null | undefined;
-    return [{ title: `Ramp, ${methodName(result)}: ${verdict}${breaking?.cause ? ` (${breaking.cause})` : ''}; * = generator saturated at that step`, headers: RAMP_HEADERS, rows: rampRows(steps) }];
+    const ramp = detailsOf(result, 'ramp');
+    if (!ramp) return [];
+    const breaking = ramp.breakingPoint;
+    return [{ title: `Ramp, ${methodName(result)}: ${ramp.verdict}${breaking?.cause ? ` (${breaking.cause})` : ''}; * = generator saturated at that step`, headers: RAMP_HEADERS, rows: rampRows(ramp.steps) }];
   });
 }

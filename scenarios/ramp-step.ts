@@ -1,8 +1,8 @@
-import type { StepHealth } from './step-health.js';
 import { InvalidArgumentError } from 'commander';
-import type { LatencyStats } from '../core/histogram.js';
 import type { PlannedMessage } from '../engine/recorder.js';
-import { type MessageCounts, type ProcessUsage } from '../core/result.js';
+import type { MessageCounts } from '../core/result.js';
+import type { RampStep } from '../core/details.js';
+export type { RampStep } from '../core/details.js';
 
 /** `--steps 100,1000,5000,10000`: strictly increasing connection counts. */
 export function parseSteps(text: string): number[] {
@@ -35,23 +35,6 @@ export function stepPlan(messages: number, ratePerS: number, rooms: number): Pla
   return plan;
 }
 
-export interface RampStep {
-  readonly step: number;
-  /** Connections asked for at this step (cumulative). */
-  readonly target: number;
-  /** Subscribers connected at the end of the step. */
-  readonly connectionsHeld: number;
-  readonly connect: { readonly attempted: number; readonly ok: number; readonly failed: number; readonly errors: Readonly<Record<string, number>>; readonly latencyUs: LatencyStats };
-  readonly messages: MessageCounts;
-  /** (failed connects + lost deliveries) / (connect attempts + expected deliveries). */
-  readonly errorRate: number;
-  readonly latencyUs: { readonly perMessage: LatencyStats; readonly fanOutSpread: LatencyStats; readonly publishRtt: LatencyStats; readonly sendLag: LatencyStats };
-  readonly errors: Readonly<Record<string, number>>;
-  readonly server: (ProcessUsage & { readonly rssPerConnectionBytes: number | null }) | null;
-  readonly generator: StepHealth['generator'];
-  readonly passed: boolean;
-  readonly durationMs: number;
-}
 
 export function errorRate(connectAttempts: number, connectFailed: number, messages: MessageCounts): number {
   const denominator = connectAttempts + messages.expected;

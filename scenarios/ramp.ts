@@ -60,7 +60,7 @@ async function run(context: ScenarioContext, config: RampConfig): Promise<void> 
       step: current?.step ?? null,
     }),
     measured: () => ({ result: aggregateResult(totals, histograms, errorTotals), reconnects, gaps }),
-    details: () => ({ steps, breakingPoint, verdict: breakingPoint ? `broke at ${breakingPoint.connections} connections` : steps.length === config.steps.length ? 'every step passed' : 'stopped before the last step' }),
+    details: () => ({ scenario: 'ramp', steps, breakingPoint, verdict: breakingPoint ? `broke at ${breakingPoint.connections} connections` : steps.length === config.steps.length ? 'every step passed' : 'stopped before the last step' }),
     saturationReasons: () => extraReasons,
   });
 

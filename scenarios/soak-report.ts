@@ -1,43 +1,11 @@
-import type { LatencyStats } from '../core/histogram.js';
 import type { ReportFile, ReportSection } from '../core/report.js';
 import { formatMiB, formatMs, formatPct, formatSignedMiB, methodName } from '../report/format.js';
-import type { MessageCounts, ProcessUsage, SampleRow, TransportResult } from '../core/result.js';
+import type { ProcessUsage, SampleRow, TransportResult } from '../core/result.js';
 import { LinearFit } from '../core/linear-fit.js';
 import { UsageFold } from '../engine/sampler.js';
+import { type IntervalTrend, type SoakInterval, detailsOf } from '../core/details.js';
+export type { SoakInterval, IntervalTrend } from '../core/details.js';
 
-/** One soak interval (one message per room): connection health, delivery and resources. */
-export interface SoakInterval {
-  readonly interval: number;
-  /** Seconds since measuring started, at the end of this interval. */
-  readonly elapsedS: number;
-  readonly connectionsAlive: number;
-  readonly disconnects: number;
-  readonly reconnects: number;
-  readonly failedReconnects: number;
-  /** Errors whose code names a timeout (connect, headers, body). */
-  readonly timeouts: number;
-  readonly gaps: number;
-  readonly messages: MessageCounts;
-  readonly latencyUs: LatencyStats;
-  readonly serverCpuPct: number | null;
-  readonly serverRssBytes: number | null;
-  readonly generatorCpuPct: number | null;
-  readonly generatorRssBytes: number | null;
-  /**
-   * Heap in use after a full GC in every generator thread (main and workers), summed, taken after
-   * the round: memory rtbench could not free. Absent in soaks written by the earliest builds.
-   */
-  readonly generatorHeapAfterGcBytes?: number;
-  /**
-   * After the same GCs: V8's heap resident in this process (every local thread's isolate, summed),
-   * and the process's RSS read right after them. Their difference is the memory outside V8's heap.
-   * Absent in soaks written before it was measured.
-   */
-  readonly generatorHeapResidentBytes?: number;
-  readonly generatorRssAfterGcBytes?: number;
-  /** Faults injected since the previous row. */
-  readonly faults: readonly string[];
-}
 
 /**
  * Least-squares slope of memory over time, in bytes per hour: a server that leaks shows a steady
@@ -69,13 +37,6 @@ export function secondHalfSlopeBytesPerHour(points: ReadonlyArray<{ readonly ela
   return memorySlopeBytesPerHour(points.filter((p) => p.elapsedS >= middleS));
 }
 
-export interface IntervalTrend {
-  readonly startBytes: number;
-  readonly endBytes: number;
-  readonly slopeBytesPerHour: number | null;
-  readonly slopeSecondHalfBytesPerHour: number | null;
-  readonly growthBytesPerDelivery: number | null;
-}
 
 /**
  * One per-interval memory reading over the soak: first and last reading, the least-squares slope
@@ -210,31 +171,19 @@ export function intervalsCsv(rows: ReadonlyArray<{ transport: string; interval: 
   return `${lines.join('\n')}\n`;
 }
 
-interface SoakDetails {
-  readonly intervals: readonly SoakInterval[];
-  readonly interrupted: boolean;
-  readonly measuredS: number;
-  readonly plannedS: number;
-  readonly totals: { readonly disconnects: number; readonly reconnects: number; readonly failedReconnects: number; readonly timeouts: number };
-  readonly server: { readonly rssStartBytes: number | null; readonly rssEndBytes: number | null; readonly rssSlopeBytesPerHour: number | null; readonly rssSlopeSecondHalfBytesPerHour?: number | null; readonly cpuPctAvg: number | null };
-  readonly generatorRssSlopeBytesPerHour?: number | null;
-  /** Absent in soaks written before it was measured. */
-  readonly generatorRssSlopeSecondHalfBytesPerHour?: number | null;
-  readonly generatorHeap?: IntervalTrend | null;
-  /** Absent in soaks written before it was measured. */
-  readonly generatorRssOutsideHeap?: IntervalTrend | null;
-}
 
 /** The soak summary: one row per transport. */
 export function soakSection(results: readonly TransportResult[]): ReportSection[] {
-  const soaks = results.filter((r) => (r.details as SoakDetails | null)?.intervals !== undefined);
+  const soaks = results.flatMap((r) => {
+    const d = detailsOf(r, 'soak');
+    return d ? [{ r, d }] : [];
+  });
   if (soaks.length === 0) return [];
   return [
     {
       title: 'Soak (latency in ms; a steady positive RSS slope over a long run means a leak)',
       headers: ['Method', 'Measured', 'Connections', 'Disconnects', 'Reconnects', 'Timeouts', 'Lost', 'Dup', 'P50', 'P99', 'Max (ms)', 'Server RSS start -> end (MiB)', 'RSS slope (MiB/h): all, 2nd half', 'Server CPU avg %', 'Generator RSS slope (MiB/h): all, 2nd half', 'Generator heap after GC start -> end (MiB)', 'slope (MiB/h)', 'Generator RSS outside the heap, after GC, slope (MiB/h): all, 2nd half'],
-      rows: soaks.map((r) => {
-        const d = r.details as unknown as SoakDetails;
+      rows: soaks.map(({ r, d }) => {
         const l = r.latencyUs.perMessage;
         return [
           methodName(r),
@@ -258,6 +207,6 @@ export function soakSection(results: readonly TransportResult[]): ReportSection[
 
 /** intervals.csv beside summary.json, when any transport soaked. */
 export function soakFiles(results: readonly TransportResult[]): ReportFile[] {
-  const rows = results.flatMap((t) => ((t.details?.intervals as SoakInterval[] | undefined) ?? []).map((interval) => ({ transport: t.transport, interval })));
+  const rows = results.flatMap((t) => (detailsOf(t, 'soak')?.intervals ?? []).map((interval) => ({ transport: t.transport, interval })));
   return rows.length > 0 ? [{ name: 'intervals.csv', content: intervalsCsv(rows) }] : [];
 }

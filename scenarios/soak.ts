@@ -98,6 +98,7 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
     live: () => ({ connections: pool.live().connected, sent: sent.total, received: pool.live().arrivals, measuring: measuringSinceMs !== null }),
     measured: () => ({ result: aggregateResult(totals, { perMessage: histograms, ...publishHistograms }, allErrors()), reconnects: status.reconnects, gaps: status.gaps }),
     details: () => ({
+      scenario: 'soak',
       intervals,
       injected: faultLog,
       interrupted: interrupted || context.signal.aborted,

@@ -1,6 +1,7 @@
 import { availableParallelism } from 'node:os';
 import { latencyStats } from '../core/histogram.js';
 import { ownDelayQuantileUs } from '../core/own-delay.js';
+import type { StepGenerator } from '../core/details.js';
 import type { ProcessUsage, SampleRow } from '../core/result.js';
 import { cpuWaitOfArrivals, usageOfRows } from '../engine/sampler.js';
 import { ownDelayReason, saturation } from '../engine/saturation.js';
@@ -11,24 +12,7 @@ export const WORKER_UTILIZATION_LIMIT = 0.9;
 
 export interface StepHealth {
   readonly server: ProcessUsage;
-  readonly generator: ProcessUsage & {
-    readonly saturated: boolean;
-    readonly saturationReasons: readonly string[];
-    readonly workerUtilizationMax: number;
-    /** The longest garbage-collection pause of a subscriber worker in the step (µs): time it stamped nothing. */
-    readonly workerGcPauseUsMax: number;
-    /** The longest any generator thread waited for a CPU within one second of the step that stamped arrivals (µs; null where not read): how late the machine could make a stamp. */
-    readonly cpuWaitUsMax: number | null;
-    /**
-     * The generator's own timestamping delay (core/own-delay.ts): the p99 over arrivals of its
-     * per-arrival upper bound, and the longest run of receive handlers in one event-loop turn (µs).
-     */
-    readonly ownDelayUs: number | null;
-    readonly ownDelayLongestUs: number;
-    /** The p99 bound as a share of the step's fan-out spread p99 and per-message p99: how much of them it could explain (null: nothing measured). */
-    readonly ownDelayShareOfSpreadP99: number | null;
-    readonly ownDelayShareOfP99: number | null;
-  };
+  readonly generator: StepGenerator;
 }
 
 const share = (partUs: number, ofUs: number | null): number | null => (ofUs ? Math.round((partUs / ofUs) * 100) / 100 : null);

@@ -3,7 +3,6 @@ import type { ReportSection } from '../core/report.js';
 import type { TransportResult } from '../core/result.js';
 import { formatMiB, formatMs, formatOwnDelay, formatPct, methodName } from '../report/format.js';
 import { cpuWaitNote, loopDelayNote } from '../engine/saturation.js';
-import type { AgentReport } from '../engine/agents.js';
 
 /**
  * The tables every scenario shows: per-message latency with loss (the study's 4-2 table, done
@@ -19,7 +18,7 @@ function p(stats: LatencyStats, key: 'p50' | 'p95' | 'p99' | 'max'): string {
  * be off by (µs); null when every latency was taken on one clock.
  */
 export function clockUncertaintyUs(result: TransportResult): number | null {
-  const agents = (result.details as { agents?: AgentReport[] } | null)?.agents ?? [];
+  const agents = result.details?.agents ?? [];
   const estimated = agents.filter((a) => a.clock.kind === 'estimated');
   return estimated.length === 0 ? null : Math.max(...estimated.map((a) => a.clock.uncertaintyUsMax));
 }
@@ -98,10 +97,10 @@ export function notesSection(results: readonly TransportResult[]): ReportSection
 
 /** With `--agents`: who held which subscribers, what it cost each agent, and on which clock. */
 export function agentsSection(results: readonly TransportResult[]): ReportSection[] {
-  const withAgents = results.filter((r) => Array.isArray((r.details as { agents?: unknown } | null)?.agents));
+  const withAgents = results.flatMap((r) => (r.details?.agents ? [{ r, agents: r.details.agents, clock: r.details.clock }] : []));
   if (withAgents.length === 0) return [];
-  const rows = withAgents.flatMap((r) =>
-    (r.details as { agents: AgentReport[] }).agents.map((a) => [
+  const rows = withAgents.flatMap(({ r, agents }) =>
+    agents.map((a) => [
       methodName(r),
       a.name,
       a.host,
@@ -114,7 +113,7 @@ export function agentsSection(results: readonly TransportResult[]): ReportSectio
       a.lost ? 'LOST' : a.saturated ? 'saturated' : 'ok',
     ]),
   );
-  const clocks = [...new Set(withAgents.map((r) => String((r.details as { clock?: string }).clock)))];
+  const clocks = [...new Set(withAgents.map(({ clock }) => String(clock)))];
   return [
     {
       title: 'Agents: their share of the subscribers (the totals above include them; generator CPU above is this process only)',

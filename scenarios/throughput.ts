@@ -109,6 +109,7 @@ async function run(context: ScenarioContext, config: ThroughputConfig): Promise<
           ? `every rate held, up to ${sustained}/s (try higher --rates)`
           : 'stopped before the last rate';
       return {
+        scenario: 'throughput',
         steps,
         slo: config.slo.text,
         sustainedRatePerS: sustained,

@@ -9,6 +9,7 @@ import type { RunSummary, TransportResult } from '../core/result.js';
 import type { AgentReport } from '../engine/agents.js';
 import { testCleanup } from './helpers.js';
 import { type StartedCli, isAlive, onlyRunFolder, outRoot, runCli, startCli, waitForStderr } from './support/cli.js';
+import { detailsOf } from '../core/details.js';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
 const outDir = outRoot();
@@ -45,7 +46,7 @@ async function startAgent(name: string, extra: readonly string[] = [], shellPref
   return agent;
 }
 
-const agentsOf = (result: TransportResult): AgentReport[] => (result.details as { agents: AgentReport[] }).agents;
+const agentsOf = (result: TransportResult): AgentReport[] => [...(result.details?.agents ?? [])];
 
 function parse(stdout: string, stderr: string): RunSummary {
   try {
@@ -88,7 +89,7 @@ describe('load generation over agents (rtbench agent, --agents N)', () => {
       // the step sees them so (seen once: long polling 60). Merged right, that is whole steps'
       // audiences (30 or 60), never a thread's share of one.
       expect(result.messages.outOfOrder % 30, `${result.transport}: out of order ${result.messages.outOfOrder}`).toBe(0);
-      const steps = (result.details as { steps: Array<{ connect: { ok: number } }> }).steps;
+      const steps = detailsOf(result, 'ramp')!.steps;
       expect(steps.map((s) => s.connect.ok)).toEqual([30, 30]);
       const byAgent = agentsOf(result);
       expect(byAgent.map((a) => a.name).sort()).toEqual([`${tag}-a`, `${tag}-b`]);
@@ -101,7 +102,7 @@ describe('load generation over agents (rtbench agent, --agents N)', () => {
         // One machine, one clock: the estimate through Redis must find about no offset.
         expect(Math.abs(agent.clock.estimatedOffsetUs)).toBeLessThanOrEqual(agent.clock.uncertaintyUs + 2000);
       }
-      expect((result.details as { clock: string }).clock).toMatch(/one monotonic clock/);
+      expect(result.details?.clock).toMatch(/one monotonic clock/);
     }
     // The agents wait for the next run, and the run left nothing in Redis.
     for (const agent of agents) expect(agent.stderrSoFar()).toMatch(/ended by the coordinator/);
@@ -162,7 +163,7 @@ describe('load generation over agents (rtbench agent, --agents N)', () => {
     expect(agent!.subscribers).toBe(20);
     expect(result.messages).toMatchObject({ expected: 400, received: 400, lost: 0, late: 0 });
     expect(result.latencyUs.perMessage.max).toBeLessThan(1_000_000);
-    expect((result.details as { clock: string }).clock).toMatch(/clock of their own.*±\d+ µs/);
+    expect(result.details?.clock).toMatch(/clock of their own.*±\d+ µs/);
     // The uncertainty stands beside the percentiles in the table too.
     const table = readFileSync(join(onlyRunFolder(outDir('time-namespace')), 'summary.md'), 'utf8');
     expect(table).toMatch(/Clock ± \(ms\)/);

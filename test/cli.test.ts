@@ -8,6 +8,7 @@ import { seededRandom } from '../core/random.js';
 import { TRANSPORTS } from '../core/transports.js';
 import { getJson } from './helpers.js';
 import { isAlive, onlyRunFolder, outRoot, runCli, startCli, waitForStderr } from './support/cli.js';
+import { detailsOf } from '../core/details.js';
 
 const outDir = outRoot();
 
@@ -65,14 +66,14 @@ describe('rtbench ramp end to end', () => {
     const summary = JSON.parse(stdout) as RunSummary;
     expect(summary.scenario).toBe('ramp');
     for (const result of summary.transports) {
-      const steps = result.details?.steps as Array<{ target: number; connectionsHeld: number; connect: { ok: number; attempted: number }; messages: { expected: number; lost: number }; passed: boolean }>;
+      const steps = detailsOf(result, 'ramp')!.steps;
       expect(steps.map((s) => s.connectionsHeld), result.transport).toEqual([10, 50, 100]);
       expect(steps.map((s) => s.connect.attempted)).toEqual([10, 40, 50]);
       expect(steps.map((s) => s.connect.ok)).toEqual([10, 40, 50]);
       // 3 messages to each of 2 rooms; each subscriber expects its own room's 3.
       expect(steps.map((s) => s.messages.expected)).toEqual([30, 150, 300]);
       expect(steps.every((s) => s.messages.lost === 0 && s.passed)).toBe(true);
-      expect(result.details?.verdict).toBe('every step passed');
+      expect(detailsOf(result, 'ramp')?.verdict).toBe('every step passed');
       expect(result.messages).toMatchObject({ expected: 480, received: 480, lost: 0 });
     }
     const markdown = readFileSync(join(onlyRunFolder(dir), 'summary.md'), 'utf8');
@@ -105,7 +106,7 @@ describe('rtbench soak end to end', () => {
     expect(code, stderr).toBe(0);
     const summary = JSON.parse(stdout) as RunSummary;
     for (const result of summary.transports) {
-      const details = result.details as { intervals: Array<{ faults: string[]; messages: { lost: number } }>; totals: { disconnects: number } };
+      const details = detailsOf(result, 'soak')!;
       expect(result.messages, result.transport).toMatchObject({ expected: 120, lost, duplicated: 0 });
       expect(details.totals.disconnects, result.transport).toBe(20);
       expect(details.intervals).toHaveLength(6);
@@ -127,7 +128,7 @@ describe('rtbench soak end to end', () => {
     const folder = onlyRunFolder(dir);
     const summary = JSON.parse(readFileSync(join(folder, 'summary.json'), 'utf8')) as RunSummary;
     expect(summary.state).toBe('aborted');
-    const details = summary.transports[0]?.details as { interrupted: boolean; intervals: unknown[] };
+    const details = detailsOf(summary.transports[0]!, 'soak')!;
     expect(details.interrupted).toBe(true);
     expect(details.intervals.length).toBeGreaterThanOrEqual(1);
     expect(readFileSync(join(folder, 'intervals.csv'), 'utf8')).toContain('transport,interval,elapsedS');
@@ -145,7 +146,7 @@ describe('rtbench when things go wrong', () => {
     const summary = JSON.parse(readFileSync(join(onlyRunFolder(dir), 'summary.json'), 'utf8')) as RunSummary;
     expect(summary.checkpoint).toBe(true);
     expect(summary.state).toBe('aborted');
-    expect((summary.transports[0]?.details as { intervals: unknown[] }).intervals.length).toBeGreaterThanOrEqual(1);
+    expect(detailsOf(summary.transports[0]!, 'soak')!.intervals.length).toBeGreaterThanOrEqual(1);
     // The server watches its standard input: when rtbench dies, it follows (bounded wait, no fixed sleep).
     for (let i = 0; i < 100 && isAlive(serverPid); i++) await new Promise((resolve) => setTimeout(resolve, 50));
     expect(isAlive(serverPid)).toBe(false);
@@ -177,7 +178,6 @@ function seededCuts(seed: number, probability: number, connections: number, draw
 }
 
 describe('rtbench faults end to end', () => {
-  interface Row { resume: boolean; fault: string; recoveryMs: number | null; disconnects: number; gaps: number; publishErrors: number; messages: { expected: number; lost: number; duplicated: number }; latencyUs: { max: number | null } }
   const connections = 5;
   const outageMs = 1000;
   const short = ['--connections', String(connections), '--window', '3s', '--outage', `${outageMs}ms`, '--deadline', '2500ms', '--seed', '1'];
@@ -187,7 +187,7 @@ describe('rtbench faults end to end', () => {
     expect(code, stderr).toBe(0);
     const summary = JSON.parse(stdout) as RunSummary;
     for (const result of summary.transports) {
-      const rows = (result.details as { faults: Row[] }).faults;
+      const rows = detailsOf(result, 'faults')!.faults;
       expect(rows.map((r) => r.fault), result.transport).toEqual(['cut', 'outage', 'stall', 'random-loss', 'restart']);
       for (const row of rows) {
         expect(row.messages.duplicated, `${result.transport} ${row.fault}`).toBe(0);
@@ -225,7 +225,7 @@ describe('rtbench faults end to end', () => {
   it("without a cursor, long polling loses what was published during an outage (as the original study's clients did)", async () => {
     const { code, stdout, stderr } = await runCli(['faults', '--transport', 'long-polling', '--modes', 'off', ...short, '--json', '--out', outDir('faults-off')]);
     expect(code, stderr).toBe(0);
-    const rows = ((JSON.parse(stdout) as RunSummary).transports[0]?.details as { faults: Row[] }).faults;
+    const rows = detailsOf((JSON.parse(stdout) as RunSummary).transports[0]!, 'faults')!.faults;
     const outage = rows.find((r) => r.fault === 'outage');
     // One message every 250 ms during a 1 s outage: about four, times five subscribers.
     expect(outage?.messages.lost).toBeGreaterThanOrEqual(10);

@@ -8,6 +8,7 @@ import type { PublishChannel } from '../targets/types.js';
 import type { RunSummary } from '../core/result.js';
 import { referenceTarget, testCleanup } from './helpers.js';
 import { isAlive, onlyRunFolder, outRoot, runCli, runJson } from './support/cli.js';
+import { detailsOf } from '../core/details.js';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
 const outDir = outRoot();
@@ -127,9 +128,8 @@ describe('rtbench on a cluster of built-in servers (--instances, --bus redis)', 
     const { code, stderr } = await runCli(['faults', '--instances', '2', '--bus', 'redis', '--transport', 'all', '--modes', 'on', '--connections', String(connections), '--window', '3s', '--outage', '1s', '--deadline', '2500ms', '--out', dir]);
     expect(code, stderr).toBe(0);
     const summary = JSON.parse(readFileSync(join(onlyRunFolder(dir), 'summary.json'), 'utf8')) as RunSummary;
-    interface Row { fault: string; disconnects: number; gaps: number; publishErrors: number; recoveryMs: number | null; messages: { expected: number; received: number; lost: number; duplicated: number; outOfOrder: number } }
     for (const result of summary.transports) {
-      const rows = (result.details as { faults: Row[] }).faults;
+      const rows = detailsOf(result, 'faults')!.faults;
       expect(rows.map((row) => row.fault), result.transport).toEqual(['restart', 'rolling-restart', 'bus-outage']);
       for (const row of rows) {
         const what = `${result.transport} ${row.fault}`;

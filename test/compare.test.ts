@@ -107,7 +107,7 @@ describe('rtbench compare', () => {
   });
 
   it('gates throughput on a fall beyond --fail-on, never on a rise', () => {
-    const rates = (values: readonly number[]) => summary(values.map((held, i) => result('ws', { scenario: 'throughput', repeat: i + 1, details: { sustainedRatePerS: held } })), 'throughput');
+    const rates = (values: readonly number[]) => summary(values.map((held, i) => result('ws', { scenario: 'throughput', repeat: i + 1, details: { scenario: 'throughput', steps: [], slo: 'p99<100ms', sustainedRatePerS: held, stoppedAt: null, verdict: '' } })), 'throughput');
     const base = rates([1000, 1000, 1000, 1000, 1000]);
     const fell = compareRuns([base], [rates([800, 800, 850, 800, 800])]);
     expect(fell.outcome).toBe('regression');

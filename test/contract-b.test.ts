@@ -6,6 +6,7 @@ import { type ChildHandle, startChild } from '../engine/child.js';
 import { packageRoot } from '../core/paths.js';
 import { getJson, testCleanup } from './helpers.js';
 import { outRoot, runCli, runJson } from './support/cli.js';
+import { detailsOf } from '../core/details.js';
 
 /**
  * rtbench's spring-chat profiles against contract B (the study's Spring service), served by
@@ -77,7 +78,7 @@ describe('contract B, shape comparison (spring-chat-comparison)', () => {
     ]);
     type Row = { resume: boolean; fault: string; disconnects: number; messages: { lost: number } };
     const byFault = (transport: string): Record<string, Row> => {
-      const details = faults.transports.find((t) => t.transport === transport)?.details as { faults: Row[] };
+      const details = detailsOf(faults.transports.find((t) => t.transport === transport)!, 'faults')!;
       return Object.fromEntries(details.faults.map((r) => [r.fault, r]));
     };
     for (const transport of ['sse', 'long-polling', 'stomp']) {
@@ -184,7 +185,7 @@ describe('contract B, shape current (spring-chat)', () => {
   it('rtbench faults runs it without resume (it has none), and says so', async () => {
     const server = await contractB({ shape: 'current' });
     const summary = await runJson(['faults', '--target', server.url, '--profile', 'spring-chat', '--connections', '3', '--window', '3s', '--outage', '1s', '--deadline', '2500ms', '--out', outDir('b-faults')]);
-    const details = summary.transports[0]?.details as { skipped: string[]; faults: Array<{ resume: boolean; fault: string; disconnects: number }> };
+    const details = detailsOf(summary.transports[0]!, 'faults')!;
     expect(details.skipped).toEqual(['resume on: skipped, profile spring-chat cannot resume over stomp']);
     const rows = details.faults;
     expect(rows.map((r) => [r.resume, r.fault])).toEqual([[false, 'cut'], [false, 'outage'], [false, 'stall'], [false, 'random-loss']]);

@@ -6,6 +6,7 @@ import { CEILING_SHARE, kneeAgainstCeiling } from '../scenarios/throughput.js';
 import { packageRoot } from '../core/paths.js';
 import type { RunSummary } from '../core/result.js';
 import { onlyRunFolder, outRoot, runCli, runJson } from './support/cli.js';
+import { detailsOf } from '../core/details.js';
 
 /** Thresholds, repeats, compare and throughput, end to end on the built-in servers. */
 const outDir = outRoot();
@@ -80,8 +81,7 @@ describe('rtbench throughput', () => {
       'throughput', '--transport', 'ws', '--subscribers', '40', '--rooms', '4', '--rates', '20,200,2000,20000', '--step', '1s', '--slo', 'p99<50ms', '--out', outDir('throughput'),
     ]);
     const [result] = summary.transports;
-    type Step = { offeredPerS: number; attempt: number; passed: boolean; causes: string[]; deliveredPerS: number; generator: { saturated: boolean } };
-    const details = result!.details as { steps: Step[]; sustainedRatePerS: number | null; stoppedAt: { rate: number; causes: string[] } | null; verdict: string };
+    const details = detailsOf(result!, 'throughput')!;
     expect(details.steps.length).toBeGreaterThanOrEqual(2);
     // A rate is tried a second time only after a first attempt that only the generator failed.
     details.steps.forEach((step, index) => {
@@ -103,7 +103,7 @@ describe('rtbench throughput', () => {
     expect(details.verdict).toContain(`${details.stoppedAt!.rate}/s failed`);
     // Then rtbench's own ceiling with the same subscribers against the null server: rates doubled
     // until the generator was flagged or something was lost, and publishing alone.
-    const ceiling = (result!.details as { ceiling: Ceiling }).ceiling;
+    const ceiling = detailsOf(result!, 'throughput')!.ceiling!;
     expect(ceiling.steps.length).toBeGreaterThanOrEqual(1);
     expect(ceiling.steps[0]!.offeredPerS).toBe(20);
     expect(['generator', 'null server', 'rates']).toContain(ceiling.limitedBy);
@@ -125,7 +125,7 @@ describe('rtbench throughput', () => {
 
   it('runs a rate given twice twice, the first as a warm-up step, and calls every rate held when both pass', async () => {
     const summary = await runJson(['throughput', '--transport', 'ws', '--subscribers', '10', '--rooms', '1', '--rates', '5,5', '--step', '1s', '--no-ceiling', '--out', outDir('throughput-twice')]);
-    const details = summary.transports[0]!.details as { steps: Array<{ step: number; offeredPerS: number; attempt: number; passed: boolean; causes: string[] }>; verdict: string };
+    const details = detailsOf(summary.transports[0]!, 'throughput')!;
     // On a loaded machine a step can find the generator saturated; it is then run again (attempt 2)
     // before the rate is judged, so only such a step may stand between the two that held.
     const held = details.steps.filter((s) => s.passed);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { TransportResult } from '../core/result.js';
-import type { SoakInterval } from '../scenarios/soak-report.js';
 import { outRoot, runJson } from './support/cli.js';
+import { detailsOf } from '../core/details.js';
 
 const outDir = outRoot();
 
@@ -33,7 +33,7 @@ describe('generator memory', () => {
     const summary = await runJson(['soak', '--transport', 'all', '--connections', '500', '--interval', '500ms', '--duration', '30s', '--out', outDir('soak')]);
     expect(summary.transports.map((t) => t.transport)).toEqual(['ws', 'sse', 'long-polling', 'stomp']);
     for (const result of summary.transports as TransportResult[]) {
-      const intervals = (result.details as { intervals: SoakInterval[] }).intervals;
+      const intervals = detailsOf(result, 'soak')!.intervals;
       expect(intervals.length, result.transport).toBeGreaterThanOrEqual(50);
       const heap = intervals.map((i) => i.generatorHeapAfterGcBytes!);
       for (const bytes of heap) expect(bytes, result.transport).toBeGreaterThan(1_000_000);
@@ -46,7 +46,7 @@ describe('generator memory', () => {
       const sentPerSecond = [...result.samples].map((row) => row.messagesSent);
       expect(Math.min(...sentPerSecond), result.transport).toBeGreaterThanOrEqual(0);
       expect(sentPerSecond.reduce((a, b) => a + b, 0), result.transport).toBe(intervals.length);
-      const trend = (result.details as { generatorHeap: { startBytes: number; endBytes: number; slopeBytesPerHour: number } }).generatorHeap;
+      const trend = detailsOf(result, 'soak')!.generatorHeap!;
       expect(trend.startBytes).toBe(heap[1]);
       expect(trend.endBytes).toBe(heap.at(-1));
     }

@@ -4,12 +4,13 @@ import { packageRoot } from '../core/paths.js';
 import type { TransportResult } from '../core/result.js';
 import { startServer, testCleanup } from './helpers.js';
 import { outRoot, runJson } from './support/cli.js';
+import { detailsOf } from '../core/details.js';
 
 const cleanup = testCleanup();
 const outDir = outRoot();
 const SLOW = join(packageRoot, 'test', 'fixtures', 'profiles', 'slow-reader.mjs');
 
-type StepGenerator = { ownDelayUs: number | null; ownDelayLongestUs: number; ownDelayShareOfP99: number | null; saturated: boolean; saturationReasons: string[] };
+type StepGenerator = { ownDelayUs: number | null; ownDelayLongestUs: number; ownDelayShareOfP99: number | null; saturated: boolean; saturationReasons: readonly string[] };
 
 /**
  * 20 subscribers in one thread, each frame costing the client 8 ms to handle: handling a fan-out
@@ -44,7 +45,7 @@ describe("the generator's own timestamping delay", () => {
     expect([...fast.samples].every((row) => typeof row.eventLoopDelayP99Us === 'number')).toBe(true);
 
     const ramp = ['ramp', '--target', url, '--transport', 'ws', '--steps', '20', '--workers', '1', '--hold', '0', '--messages', '10', '--rate', '10'];
-    const step = (result: TransportResult): StepGenerator => (result.details as { steps: Array<{ generator: StepGenerator }> }).steps[0]!.generator;
+    const step = (result: TransportResult): StepGenerator => detailsOf(result, 'ramp')!.steps[0]!.generator;
     const slowStep = step((await runJson([...ramp, '--profile', SLOW, '--out', outDir('slow-ramp')])).transports[0] as TransportResult);
     const fastRamp = (await runJson([...ramp, '--out', outDir('fast-ramp')])).transports[0] as TransportResult;
     const fastStep = step(fastRamp);
@@ -64,7 +65,7 @@ describe("the generator's own timestamping delay", () => {
 
     // Throughput tries a rate that broke its SLO while the generator was flagged once more, then calls it rtbench's limit.
     const throughput = (await runJson(['throughput', '--target', url, '--profile', SLOW, '--transport', 'ws', '--subscribers', '10', '--rooms', '1', '--rates', '10,20', '--step', '1s', '--slo', 'p99<5ms', '--workers', '1', '--no-ceiling', '--out', outDir('slow-throughput')])).transports[0] as TransportResult;
-    const details = throughput.details as { steps: Array<{ offeredPerS: number; attempt: number; passed: boolean }>; stoppedAt: { rate: number; causes: string[] } | null; sustainedRatePerS: number | null };
+    const details = detailsOf(throughput, 'throughput')!;
     expect(details.steps.map((s) => [s.offeredPerS, s.attempt, s.passed])).toEqual([[10, 1, false], [10, 2, false]]);
     expect(details.stoppedAt?.rate).toBe(10);
     expect(details.stoppedAt?.causes.join(' ')).toMatch(/limit may be rtbench's: .*a subscriber worker's own reads and handling/);
@@ -72,7 +73,7 @@ describe("the generator's own timestamping delay", () => {
     // The same rates within a loose SLO hold: rtbench's own delay can only add latency, so a flag
     // alone fails no step (the steps stay marked as flagged).
     const loose = (await runJson(['throughput', '--target', url, '--profile', SLOW, '--transport', 'ws', '--subscribers', '10', '--rooms', '1', '--rates', '10,20', '--step', '1s', '--workers', '1', '--no-ceiling', '--out', outDir('slow-loose')])).transports[0] as TransportResult;
-    const looseSteps = (loose.details as { steps: Array<{ passed: boolean; generator: { saturated: boolean } }> }).steps;
+    const looseSteps = detailsOf(loose, 'throughput')!.steps;
     expect(looseSteps.map((s) => s.passed)).toEqual([true, true]);
     expect(looseSteps.some((s) => s.generator.saturated)).toBe(true);
   }, 180_000);

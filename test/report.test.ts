@@ -9,6 +9,7 @@ import { summaryMarkdown } from '../report/markdown.js';
 import { renderSections } from '../report/sections.js';
 import { runFolder } from '../report/write.js';
 import { SCENARIOS } from '../scenarios/index.js';
+import type { ScenarioDetails, SoakDetails } from '../core/details.js';
 
 /**
  * Every number a reader sees in the tables, the CSV and summary.md must be the one in summary.json.
@@ -34,7 +35,7 @@ function sample(transportSeed: number, second: number): SampleRow {
   };
 }
 
-function result(transport: string, seed: number, details: Record<string, unknown> | null = null, scenario = 'burst'): TransportResult {
+function result(transport: string, seed: number, details: ScenarioDetails | null = null, scenario = 'burst'): TransportResult {
   const kinds = { perMessage: latency(seed), burstCompletion: latency(seed + 10), fanOutSpread: latency(seed + 20), publishRtt: latency(seed + 30), sendLag: latency(seed + 40) };
   return {
     transport, scenario, state: 'completed', error: null, config: { resume: seed !== 2 }, environment: ENV, server: 'built-in',
@@ -171,11 +172,11 @@ describe('report tables show exactly what summary.json holds', () => {
       latencyUs: { perMessage: latency(60 + n), fanOutSpread: latency(70 + n), publishRtt: latency(1), sendLag: latency(1) },
       errors: {},
       server: { cpuPctAvg: 20 + n, cpuPctMax: 40 + n, rssBytesMax: 80_000_000 + n * 1_048_576, rssPerConnectionBytes: 7000 + n * 100 },
-      generator: { cpuPctAvg: 30 + n, cpuPctMax: 60 + n, rssBytesMax: 1, saturated: n === 2, saturationReasons: [], workerUtilizationMax: 0.1 * n, workerGcPauseUsMax: 0, ownDelayUs: n === 1 ? 1234 : null, ownDelayShareOfP99: n === 1 ? 0.376 : null },
+      generator: { cpuPctAvg: 30 + n, cpuPctMax: 60 + n, rssBytesMax: 1, saturated: n === 2, saturationReasons: [], workerUtilizationMax: 0.1 * n, workerGcPauseUsMax: 0, cpuWaitUsMax: null, ownDelayUs: n === 1 ? 1234 : null, ownDelayLongestUs: 0, ownDelayShareOfSpreadP99: null, ownDelayShareOfP99: n === 1 ? 0.376 : null },
       passed: true, durationMs: 1,
     });
     const steps = [step(1), step(2)];
-    const ramp = result('ws', 1, { steps, breakingPoint: null, verdict: 'every step passed' }, 'ramp');
+    const ramp = result('ws', 1, { scenario: 'ramp', steps, breakingPoint: null, verdict: 'every step passed' }, 'ramp');
     const text = renderTables(summary([ramp], 'ramp'));
     expect(text).toContain('Ramp, WebSocket: every step passed');
     const rows = parseTables(text).at(-1)!;
@@ -202,7 +203,7 @@ describe('report tables show exactly what summary.json holds', () => {
       latencyUs: latency(n), publishErrors: 5 + n,
     });
     const rows = [fault(1, 'cut', true), fault(2, 'stall', false)];
-    const faults = result('sse', 1, { faults: rows }, 'faults');
+    const faults = result('sse', 1, { scenario: 'faults', faults: rows, skipped: [] }, 'faults');
     const table = parseTables(renderTables(summary([faults], 'faults'))).find((t) => t[0]?.Fault !== undefined)!;
     table.forEach((row, i) => {
       const f = rows[i]!;
@@ -216,7 +217,8 @@ describe('report tables show exactly what summary.json holds', () => {
   });
 
   it('soak table: totals, loss and the memory slope, as stored', () => {
-    const details = {
+    const details: SoakDetails = {
+      scenario: 'soak',
       intervals: [], interrupted: false, measuredS: 1800, plannedS: 1800,
       totals: { disconnects: 3, reconnects: 4, failedReconnects: 5, timeouts: 6 },
       server: { rssStartBytes: 100 * 1_048_576, rssEndBytes: 90 * 1_048_576, rssSlopeBytesPerHour: -2 * 1_048_576, rssSlopeSecondHalfBytesPerHour: -0.5 * 1_048_576, cpuPctAvg: 7 },

@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { SubscriberPool } from '../engine/worker/pool.js';
-import type { ScenarioContext } from '../engine/scenario.js';
-import type { TargetHandle } from '../engine/target.js';
+import type { ScenarioContext, TargetHandle } from '../engine/scenario.js';
 import { startPool } from '../scenarios/pool-run.js';
 
 afterEach(() => vi.restoreAllMocks());

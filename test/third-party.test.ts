@@ -5,6 +5,8 @@ import { rabbitmqProfile } from '../targets/rabbitmq.js';
 import { clientContext, collect, referenceTarget, testCleanup } from './helpers.js';
 import { outRoot, runJson } from './support/cli.js';
 import { RABBITMQ_WEB_STOMP, nchanMissing, rabbitmqMissing, startNchan } from '../bench/services.js';
+import { detailsOf } from '../core/details.js';
+import type { TransportResult } from '../core/result.js';
 
 /**
  * rtbench against servers written by others: RabbitMQ's Web-STOMP plugin (STOMP subscribers and a
@@ -78,8 +80,7 @@ describe.skipIf(nchan !== null)('nginx + nchan (nchan profile)', () => {
 
   it('rtbench faults --profile nchan: with resume nothing is lost to a cut, an outage or a stall; without, long polling loses the outage', async () => {
     const faults = ['--target', server!.url, '--profile', 'nchan', '--connections', '3', '--window', '3s', '--outage', '1s', '--deadline', '2500ms'];
-    type Row = { resume: boolean; fault: string; disconnects: number; messages: { lost: number; duplicated: number } };
-    const rowsOf = (result: { details: unknown }) => (result.details as { faults: Row[] }).faults;
+    const rowsOf = (result: TransportResult) => detailsOf(result, 'faults')!.faults;
     const resumed = await runJson(['faults', '--transport', 'all', '--modes', 'on', ...faults, '--out', outDir('nchan-faults-on')]);
     expect(resumed.transports.map((t) => t.transport)).toEqual(['ws', 'sse', 'long-polling']);
     for (const result of resumed.transports) {

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { formatThresholds } from '../analysis/formats.js';
 import { evaluateThresholds, holds, parseThreshold } from '../analysis/thresholds.js';
 import { result, summary } from './fixtures/runs.js';
+import type { SoakDetails } from '../core/details.js';
 
 describe('--threshold expressions', () => {
   it('parse latency with units, counts, rates as percentages, and an optional transport', () => {
@@ -54,12 +55,14 @@ describe('--threshold expressions', () => {
     expect(parseThreshold('generatorRssSlopeSecondHalf<=512KiB/h')).toMatchObject({ limit: 512 * 1024 });
     expect(parseThreshold('generatorHeapSlope<1.5')).toMatchObject({ limit: 1.5 * 1_048_576 });
     expect(parseThreshold('serverRssSlopeSecondHalf<1GiB')).toMatchObject({ limit: 1_073_741_824 });
-    const soakDetails = {
-      intervals: [],
-      server: { rssSlopeBytesPerHour: 3 * 1_048_576, rssSlopeSecondHalfBytesPerHour: -0.5 * 1_048_576 },
+    const soakDetails: SoakDetails = {
+      scenario: 'soak',
+      intervals: [], interrupted: false, measuredS: 60, plannedS: 60,
+      totals: { disconnects: 0, reconnects: 0, failedReconnects: 0, timeouts: 0 },
+      server: { rssStartBytes: null, rssEndBytes: null, rssSlopeBytesPerHour: 3 * 1_048_576, rssSlopeSecondHalfBytesPerHour: -0.5 * 1_048_576, cpuPctAvg: null },
       generatorRssSlopeBytesPerHour: 1_048_576,
       generatorRssSlopeSecondHalfBytesPerHour: null,
-      generatorHeap: { slopeBytesPerHour: 100_000 },
+      generatorHeap: { startBytes: 0, endBytes: 0, slopeBytesPerHour: 100_000, slopeSecondHalfBytesPerHour: null, growthBytesPerDelivery: null },
     };
     const run = summary([result('ws', { scenario: 'soak', details: soakDetails }), result('sse')], 'soak');
     const rules = ['serverRssSlope<2MiB/h', 'serverRssSlopeSecondHalf<2MiB/h', 'generatorRssSlope<2MiB/h', 'generatorRssSlopeSecondHalf<2MiB/h', 'generatorHeapSlope<100000KiB/h'].map(parseThreshold);

@@ -1,0 +1,268 @@
+import type { MessageCounts, ProcessUsage } from './counts.js';
+import type { LatencyStats } from './histogram.js';
+
+/**
+ * What each scenario writes into a transport's result as `details`, one type per scenario, told
+ * apart by `details.scenario`. The scenarios produce these and every reader (report tables,
+ * thresholds, compare, the decision report, charts, the benchmarks) narrows on `scenario` instead of
+ * casting, so a renamed or retyped field is a compile error in every reader. A summary.json read
+ * back is checked against them once, in decide/runs.ts.
+ */
+export type ScenarioDetails = BurstDetails | RampDetails | SoakDetails | FaultsDetails | ThroughputDetails;
+export type ScenarioName = ScenarioDetails['scenario'];
+export type DetailsOf<S extends ScenarioName> = Extract<ScenarioDetails, { readonly scenario: S }>;
+
+/** Added to any scenario's details when `--agents` took a share of the subscribers. */
+export interface AgentDetails {
+  readonly agents?: readonly AgentReport[];
+  /** How the agents' clocks were related to this one, in words. */
+  readonly clock?: string;
+}
+
+export interface BurstDetails extends AgentDetails {
+  readonly scenario: 'burst';
+}
+
+export interface RampDetails extends AgentDetails {
+  readonly scenario: 'ramp';
+  readonly steps: readonly RampStep[];
+  readonly breakingPoint: { readonly step: number; readonly connections: number; readonly errorRate: number; readonly cause: string } | null;
+  readonly verdict: string;
+}
+
+export interface SoakDetails extends AgentDetails {
+  readonly scenario: 'soak';
+  readonly intervals: readonly SoakInterval[];
+  /** Cuts and outages injected, by time since measuring began. */
+  readonly injected?: readonly { readonly atMs: number; readonly what: string }[];
+  readonly interrupted: boolean;
+  readonly measuredS: number;
+  readonly plannedS: number;
+  readonly totals: { readonly disconnects: number; readonly reconnects: number; readonly failedReconnects: number; readonly timeouts: number };
+  readonly server: Partial<ProcessUsage> & { readonly rssStartBytes: number | null; readonly rssEndBytes: number | null; readonly rssSlopeBytesPerHour: number | null; readonly rssSlopeSecondHalfBytesPerHour?: number | null; readonly cpuPctAvg: number | null };
+  readonly generatorRssSlopeBytesPerHour?: number | null;
+  /** Absent in soaks written before it was measured. */
+  readonly generatorRssSlopeSecondHalfBytesPerHour?: number | null;
+  readonly generatorHeap?: IntervalTrend | null;
+  /** Absent in soaks written before it was measured. */
+  readonly generatorRssOutsideHeap?: IntervalTrend | null;
+}
+
+export interface FaultsDetails extends AgentDetails {
+  readonly scenario: 'faults';
+  readonly faults: readonly FaultRow[];
+  /** Modes not run, and why (a profile that cannot resume). */
+  readonly skipped: readonly string[];
+}
+
+export interface ThroughputDetails extends AgentDetails {
+  readonly scenario: 'throughput';
+  readonly steps: readonly ThroughputStep[];
+  readonly slo: string;
+  /** The highest rate that held, messages per second; null when none did. */
+  readonly sustainedRatePerS: number | null;
+  readonly stoppedAt: { readonly rate: number; readonly causes: readonly string[] } | null;
+  /** rtbench's own ceiling on this machine; null with --no-ceiling (and in runs made before it). */
+  readonly ceiling?: Ceiling | null;
+  readonly kneeMayBeRtbench?: boolean;
+  readonly verdict: string;
+}
+
+/** A ramp or throughput step's generator health (scenarios/step-health.ts). */
+export type StepGenerator = ProcessUsage & {
+  readonly saturated: boolean;
+  readonly saturationReasons: readonly string[];
+  readonly workerUtilizationMax: number;
+  /** The longest garbage-collection pause of a subscriber worker in the step (µs): time it stamped nothing. */
+  readonly workerGcPauseUsMax: number;
+  /** The longest any generator thread waited for a CPU within one second of the step that stamped arrivals (µs; null where not read): how late the machine could make a stamp. */
+  readonly cpuWaitUsMax: number | null;
+  /**
+   * The generator's own timestamping delay (core/own-delay.ts): the p99 over arrivals of its
+   * per-arrival upper bound, and the largest bound of any arrival (µs).
+   */
+  readonly ownDelayUs: number | null;
+  readonly ownDelayLongestUs: number;
+  /** The p99 bound as a share of the step's fan-out spread p99 and per-message p99: how much of them it could explain (null: nothing measured). */
+  readonly ownDelayShareOfSpreadP99: number | null;
+  readonly ownDelayShareOfP99: number | null;
+};
+
+export interface RampStep {
+  readonly step: number;
+  /** Connections asked for at this step (cumulative). */
+  readonly target: number;
+  /** Subscribers connected at the end of the step. */
+  readonly connectionsHeld: number;
+  readonly connect: { readonly attempted: number; readonly ok: number; readonly failed: number; readonly errors: Readonly<Record<string, number>>; readonly latencyUs: LatencyStats };
+  readonly messages: MessageCounts;
+  /** (failed connects + lost deliveries) / (connect attempts + expected deliveries). */
+  readonly errorRate: number;
+  readonly latencyUs: { readonly perMessage: LatencyStats; readonly fanOutSpread: LatencyStats; readonly publishRtt: LatencyStats; readonly sendLag: LatencyStats };
+  readonly errors: Readonly<Record<string, number>>;
+  readonly server: (ProcessUsage & { readonly rssPerConnectionBytes: number | null }) | null;
+  readonly generator: StepGenerator;
+  readonly passed: boolean;
+  readonly durationMs: number;
+}
+
+/** One rate of a throughput run. */
+export interface ThroughputStep {
+  readonly step: number;
+  /** The rate asked for, messages per second over all rooms. */
+  readonly offeredPerS: number;
+  /** 2 when the rate was tried again because only the generator was flagged the first time (absent in older runs: 1). */
+  readonly attempt?: number;
+  readonly planned: number;
+  /** Publishes the server accepted per second of the step's window (below the offer: the publisher or the server fell behind). */
+  readonly achievedPublishPerS: number;
+  /** Deliveries received in time per second (rate x subscribers per room, when everything arrives). */
+  readonly deliveredPerS: number;
+  readonly messages: MessageCounts;
+  readonly latencyUs: { readonly perMessage: LatencyStats; readonly fanOutSpread: LatencyStats; readonly publishRtt: LatencyStats; readonly sendLag: LatencyStats };
+  readonly server: ProcessUsage;
+  readonly generator: ProcessUsage & { readonly saturated: boolean; readonly saturationReasons: readonly string[]; readonly workerUtilizationMax: number; readonly ownDelayUs?: number | null; readonly ownDelayShareOfP99?: number | null };
+  readonly passed: boolean;
+  /** Why the step failed (loss, SLO, generator, server), empty when it passed. */
+  readonly causes: readonly string[];
+}
+
+/** One rate of rtbench's own ceiling against the null server (scenarios/ceiling.ts). */
+export interface CeilingStep {
+  readonly offeredPerS: number;
+  readonly deliveredPerS: number;
+  readonly lost: number;
+  readonly generatorCpuPct: number | null;
+  readonly nullServerCpuPct: number | null;
+  readonly sendLagP99Us: number | null;
+  readonly held: boolean;
+  /** Why the step did not hold, empty when it did. */
+  readonly causes: readonly string[];
+}
+
+/** One rate of the publisher alone (engine/publish-ceiling.ts). */
+export interface PublishStep {
+  readonly offeredPerS: number;
+  /** Publishes the server accepted, per second of the step. */
+  readonly achievedPerS: number;
+  readonly sendLagP99Us: number | null;
+  readonly publishRttP99Us: number | null;
+  readonly failed: number;
+  /** Every publish accepted and the send lag p99 within the on-schedule limit. */
+  readonly held: boolean;
+  /** Every publish accepted and the send lag p99 within the generator's saturation limit (engine/saturation.ts). */
+  readonly kept: boolean;
+}
+
+export interface Ceiling {
+  /** Deliveries a second rtbench read at the highest rate it held (null: not even the first). */
+  readonly deliveredPerS: number | null;
+  readonly offeredPerS: number | null;
+  /** What stopped the search: the generator, the null server (then the ceiling is at least this), or the last rate tried. */
+  readonly limitedBy: 'generator' | 'null server' | 'rates';
+  readonly why: string;
+  /** Publishes a second the publisher offered alone on schedule, send lag p99 within 2 ms (null: not even the first rate). */
+  readonly publishPerS: number | null;
+  /** The same within the saturation limit (send lag p99 within 5 ms): what it offers before it would flag itself. */
+  readonly publishKeptPerS: number | null;
+  readonly publishSteps: readonly PublishStep[];
+  readonly steps: readonly CeilingStep[];
+}
+
+/** One soak interval (one message per room): connection health, delivery and resources. */
+export interface SoakInterval {
+  readonly interval: number;
+  /** Seconds since measuring started, at the end of this interval. */
+  readonly elapsedS: number;
+  readonly connectionsAlive: number;
+  readonly disconnects: number;
+  readonly reconnects: number;
+  readonly failedReconnects: number;
+  /** Errors whose code names a timeout (connect, headers, body). */
+  readonly timeouts: number;
+  readonly gaps: number;
+  readonly messages: MessageCounts;
+  readonly latencyUs: LatencyStats;
+  readonly serverCpuPct: number | null;
+  readonly serverRssBytes: number | null;
+  readonly generatorCpuPct: number | null;
+  readonly generatorRssBytes: number | null;
+  /**
+   * Heap in use after a full GC in every generator thread (main and workers), summed, taken after
+   * the round: memory rtbench could not free. Absent in soaks written by the earliest builds.
+   */
+  readonly generatorHeapAfterGcBytes?: number;
+  /**
+   * After the same GCs: V8's heap resident in this process (every local thread's isolate, summed),
+   * and the process's RSS read right after them. Their difference is the memory outside V8's heap.
+   * Absent in soaks written before it was measured.
+   */
+  readonly generatorHeapResidentBytes?: number;
+  readonly generatorRssAfterGcBytes?: number;
+  /** Faults injected since the previous row. */
+  readonly faults: readonly string[];
+}
+
+export interface IntervalTrend {
+  readonly startBytes: number;
+  readonly endBytes: number;
+  readonly slopeBytesPerHour: number | null;
+  readonly slopeSecondHalfBytesPerHour: number | null;
+  readonly growthBytesPerDelivery: number | null;
+}
+
+/** One fault of a faults run, in one resume mode. */
+export interface FaultRow {
+  readonly resume: boolean;
+  readonly fault: string;
+  readonly description: string;
+  /** From the fault's start until every subscriber was connected again on a new connection; null if not within the window. */
+  readonly recoveryMs: number | null;
+  readonly disconnects: number;
+  readonly reconnects: number;
+  readonly failedReconnects: number;
+  readonly gaps: number;
+  readonly messages: MessageCounts;
+  readonly latencyUs: LatencyStats;
+  readonly publishErrors: number;
+}
+
+export interface AgentClock {
+  readonly kind: 'shared' | 'estimated';
+  /** Applied: what the agent's threads subtract from their clock (0 when shared). */
+  readonly offsetUs: number;
+  /** The latest estimate, and its uncertainty; the largest uncertainty of the run. */
+  readonly estimatedOffsetUs: number;
+  readonly uncertaintyUs: number;
+  readonly uncertaintyUsMax: number;
+  readonly estimates: number;
+}
+
+/** One agent's part of one transport run. */
+export interface AgentReport {
+  readonly name: string;
+  readonly host: string;
+  readonly pid: number;
+  readonly threads: number;
+  /** Subscribers it held after the last connect, and how many were connected at its last tick. */
+  readonly subscribers: number;
+  readonly connected: number;
+  readonly cpuPctAvg: number | null;
+  readonly utilizationMax: number;
+  readonly gcPauseUsMax: number;
+  readonly saturated: boolean;
+  readonly saturationReasons: readonly string[];
+  /** Why the agent was given up for (it stopped refreshing its registration), or null. */
+  readonly lost: string | null;
+  readonly clock: AgentClock;
+}
+
+/** The details of `result` when it is a run of `scenario`, else null: narrowing, not a cast. */
+export function detailsOf<S extends ScenarioName>(result: { readonly details: ScenarioDetails | null }, scenario: S): DetailsOf<S> | null {
+  const details = result.details;
+  return details !== null && isScenario(details, scenario) ? details : null;
+}
+
+function isScenario<S extends ScenarioName>(details: ScenarioDetails, scenario: S): details is DetailsOf<S> {
+  return details.scenario === scenario;
+}
