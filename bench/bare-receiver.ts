@@ -14,7 +14,7 @@ import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { startChild } from '../engine/child.js';
-import { distEntry } from '../core/paths.js';
+import { programPath } from '../core/entry-points.js';
 
 export type BareKind = 'ws' | 'sse' | 'stomp';
 
@@ -113,13 +113,13 @@ export interface BareReceiverCost {
  * over the seconds after the first `settleS`.
  */
 export async function measureBareReceiver(kind: BareKind, subscribers: number, rate: number, seconds: number, settleS: number, workers = 2): Promise<BareReceiverCost> {
-  const server = await startChild(`reference server (${kind})`, distEntry('servers/main.js'), ['--port', '0', '--exit-on-stdin-end', '--transports', kind]);
+  const server = await startChild(`reference server (${kind})`, programPath('referenceServer'), ['--port', '0', '--exit-on-stdin-end', '--transports', kind]);
   const url = new URL(server.url);
   const threads: Worker[] = [];
   const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
   try {
     // The built file, also when this module runs from source (under the tests).
-    const self = distEntry('bench/bare-receiver.js');
+    const self = programPath('bareReceiver');
     for (let w = 0; w < workers; w++) {
       const share = Math.floor(subscribers / workers) + (w < subscribers % workers ? 1 : 0);
       const job: WorkerJob = { kind, host: url.hostname, port: Number(url.port), sockets: share, room: ROOM };

@@ -4,7 +4,7 @@ import WebSocket from 'ws';
 import { startChild } from '../engine/child.js';
 import { nowUs } from '../core/clock.js';
 import { type LatencyStats, latencyStats, newHistogram, recordUs } from '../core/histogram.js';
-import { distEntry } from '../core/paths.js';
+import { programPath } from '../core/entry-points.js';
 
 export interface FloorOptions {
   readonly subscribers: number;
@@ -100,8 +100,8 @@ export async function measureFloor(options: FloorOptions, kind: FloorKind = 'ws'
   const routes = server === 'bare' ? BARE_ROUTES : REFERENCE_ROUTES;
   const child =
     server === 'bare'
-      ? await startChild(`floor server (${kind})`, distEntry('bench/floor-server.js'), [kind])
-      : await startChild(`reference server (${kind})`, distEntry('servers/main.js'), ['--port', '0', '--exit-on-stdin-end', '--transports', kind]);
+      ? await startChild(`floor server (${kind})`, programPath('floorServer'), [kind])
+      : await startChild(`reference server (${kind})`, programPath('referenceServer'), ['--port', '0', '--exit-on-stdin-end', '--transports', kind]);
   const agent = new http.Agent({ keepAlive: true, maxSockets: 8 });
   const closers: Array<() => void> = [];
   try {

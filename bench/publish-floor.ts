@@ -6,7 +6,7 @@
  * Node can push at that endpoint. Both with the same body and connection count.
  */
 import autocannon from 'autocannon';
-import { distEntry } from '../core/paths.js';
+import { programPath } from '../core/entry-points.js';
 import { startChild } from '../engine/child.js';
 import { type PublishStep, publishCeiling } from '../engine/publish-ceiling.js';
 import { postMessages } from '../targets/http.js';
@@ -25,7 +25,7 @@ const CONNECTIONS = 32;
 const AUTOCANNON_SECONDS = 5;
 
 export async function measurePublishFloor(rates: readonly number[], seconds: number): Promise<PublishFloor> {
-  const server = await startChild('null server', distEntry('servers/null-server.js'), ['--exit-on-stdin-end']);
+  const server = await startChild('null server', programPath('nullServer'), ['--exit-on-stdin-end']);
   try {
     const target = { url: server.url, directUrl: server.url, transport: 'ws' as const, runId: 'publish-floor', headers: {}, resume: false, heartbeatMs: 0, pollTimeoutMs: 30_000, connectTimeoutMs: 5000, publishConnections: CONNECTIONS, publishTimeoutMs: 5000 };
     const channel = postMessages(target, ['floor']);

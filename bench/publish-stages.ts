@@ -24,7 +24,7 @@ import { parseArgs } from 'node:util';
 import WebSocket from 'ws';
 import { median } from '../analysis/stats.js';
 import { MemoryBus } from '../servers/memory-bus.js';
-import { distEntry } from '../core/paths.js';
+import { programPath } from '../core/entry-points.js';
 import { type FloorOptions, measureFloor } from './calibration.js';
 
 const OUT_ENV = 'RTBENCH_STAGES_OUT';
@@ -87,7 +87,7 @@ export async function measurePublishStages(kind: 'ws' | 'stomp', schedule: Floor
   const saved = { out: process.env[OUT_ENV], nodeOptions: process.env.NODE_OPTIONS };
   // The floors' servers are children of this process: they inherit the preload and where to write.
   process.env[OUT_ENV] = file;
-  process.env.NODE_OPTIONS = `${saved.nodeOptions ?? ''} --import=${pathToFileURL(distEntry('bench/publish-stages.js')).href}`.trim();
+  process.env.NODE_OPTIONS = `${saved.nodeOptions ?? ''} --import=${pathToFileURL(programPath('publishStages')).href}`.trim();
   try {
     const clientP50s: Array<number | null> = [];
     for (let repeat = 0; repeat < repeats; repeat++) {

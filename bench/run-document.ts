@@ -9,7 +9,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { distEntry } from '../core/paths.js';
+import { programPath } from '../core/entry-points.js';
 import { documentHeader, indexMeasurements, measurementFolder } from './measurements.js';
 
 const args = process.argv.slice(2);
@@ -18,7 +18,7 @@ if (args.length === 0 || args.some((arg) => arg === '--out' || arg === '-o')) {
   process.exit(2);
 }
 const { root, folder, runs, started } = await measurementFolder(args[0] as string);
-const run = spawnSync(process.execPath, [distEntry('cli.js'), ...args, '--out', runs], { stdio: ['ignore', 'inherit', 'inherit'] });
+const run = spawnSync(process.execPath, [programPath('cli'), ...args, '--out', runs], { stdio: ['ignore', 'inherit', 'inherit'] });
 const [runFolder] = readdirSync(runs);
 if (runFolder === undefined) {
   process.stderr.write(`bench:run: rtbench exited ${run.status} without a run folder\n`);

@@ -18,7 +18,7 @@ function findRoot(start: string): string {
 
 export const packageRoot = findRoot(dirname(fileURLToPath(import.meta.url)));
 
-/** Absolute path of a compiled entry point, e.g. `distEntry('servers/main.js')`. */
+/** Absolute path of a compiled file under dist/; programs are named in core/entry-points.ts. */
 export function distEntry(relative: string): string {
   return join(packageRoot, 'dist', relative);
 }

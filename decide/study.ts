@@ -2,12 +2,13 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { packageRoot } from '../core/paths.js';
 import type { TransportResult } from '../core/result.js';
-import { TRANSPORTS, TRANSPORT_INFO, type TransportName, transportLabel } from '../core/transports.js';
+import { TRANSPORTS, TRANSPORT_INFO, transportLabel } from '../core/transports.js';
 import { formatKiB, formatMs, methodName } from '../report/format.js';
 import type { FaultRow } from '../scenarios/faults-report.js';
 import type { RampStep } from '../scenarios/ramp-step.js';
 import type { Sources } from './sources.js';
 import { detailsOf } from '../core/details.js';
+import { TRANSPORT_SOURCES } from '../core/entry-points.js';
 
 /**
  * The study's comparison tables (docs/study.md: 4-1 resources, 4-2 performance, 4-3 operations),
@@ -135,13 +136,6 @@ export function codeLines(path: string): number | null {
   return count;
 }
 
-/** The files of each transport's built-in server plugin and client, as this checkout has them. */
-const CODE: Record<TransportName, { readonly server: readonly string[]; readonly client: readonly string[] }> = {
-  ws: { server: ['servers/ws.ts'], client: ['clients/ws.ts'] },
-  sse: { server: ['servers/sse.ts'], client: ['clients/sse.ts'] },
-  'long-polling': { server: ['servers/long-polling.ts'], client: ['clients/long-polling.ts'] },
-  stomp: { server: ['servers/stomp.ts', 'core/stomp-frames.ts'], client: ['clients/stomp.ts'] },
-};
 
 /** Counts a file's lines; a test passes its own, so fixture output does not change with the code. */
 export type LineCounter = (file: string) => number | null;
@@ -157,7 +151,7 @@ export function operationsTables(results: readonly TransportResult[], sources: S
     title: '4-3 Operations: what each transport needs, and what it costs to write',
     notes: ['Code: lines (without blank lines and comments) of rtbench\'s own reference server plugin and subscriber client, counted from the source; the shared bus, reconnect loop and HTTP plumbing are not in them.'],
     headers: ['Transport', 'Delivery', 'Needs from a proxy or load balancer', 'Server plugin (lines)', 'Client (lines)'],
-    rows: transports.map((t) => [transportLabel(t), TRANSPORT_INFO[t].direction, TRANSPORT_INFO[t].needsFromProxy, sum(CODE[t].server, count), sum(CODE[t].client, count)]),
+    rows: transports.map((t) => [transportLabel(t), TRANSPORT_INFO[t].direction, TRANSPORT_INFO[t].needsFromProxy, sum(TRANSPORT_SOURCES[t].server, count), sum(TRANSPORT_SOURCES[t].client, count)]),
   };
   const faultRows: string[][] = [];
   for (const r of results.filter((x) => x.scenario === 'faults')) {

@@ -1,7 +1,7 @@
 import { hostname, availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
 import { nowUs } from '../core/clock.js';
-import { distEntry } from '../core/paths.js';
+import { programPath } from '../core/entry-points.js';
 import { type RedisClient, redisClient } from '../core/redis.js';
 import { sleep } from '../core/sleep.js';
 import { LIST_TTL_MS, LIVENESS_MS, REFRESH_MS, type AgentInfo, type FromAgent, type ToAgent, agentKey, bootId, claimKey, decodeWire, encodeWire, inboxKey, outboxKey } from './agent-wire.js';
@@ -105,7 +105,7 @@ async function serveRun(commands: RedisClient, reader: RedisClient, name: string
         case 'open': {
           // A new session (the next transport): the previous one's threads are done with.
           await stopAll();
-          const entry = distEntry('engine/worker/subscriber-worker.js');
+          const entry = programPath('subscriberWorker');
           message.workerIndexes.forEach((workerIndex, thread) => {
             const worker = new Worker(entry, { workerData: { ...message.init, workerIndex, clockOffsetUs: message.clockOffsetUs } });
             const session = message.session;

@@ -1,5 +1,5 @@
 import type { TransportName } from '../core/transports.js';
-import { distEntry } from '../core/paths.js';
+import { programPath } from '../core/entry-points.js';
 import { dropKeys } from '../core/redis.js';
 import { type ChildHandle, startChild } from './child.js';
 import { waitForHealth } from './health.js';
@@ -12,7 +12,7 @@ const SERVER_START_TIMEOUT_MS = 10_000;
 /** The delay proxy (no delay) in front of Redis, so a fault can cut the bus without touching Redis itself. */
 async function startBusProxy(busUrl: string, seed: number): Promise<ChildHandle> {
   const url = new URL(busUrl);
-  return startChild('bus proxy', distEntry('engine/proxy-main.js'), [
+  return startChild('bus proxy', programPath('proxy'), [
     JSON.stringify({ upstreamHost: url.hostname, upstreamPort: Number(url.port || 6379), delayMs: 0, jitterMs: 0, mode: 'link', seed }),
   ]);
 }
@@ -74,7 +74,7 @@ export class ServerCluster {
 
   private async startInstance(port: string): Promise<ChildHandle> {
     const { common } = this;
-    const server = await startChild('reference server', distEntry('servers/main.js'), [
+    const server = await startChild('reference server', programPath('referenceServer'), [
       '--port', port, '--exit-on-stdin-end', '--transports', this.transport,
       '--poll-timeout-ms', String(Math.round(common.pollTimeoutMs)),
       '--fan-out-delay-ms', String(Math.round(common.serverDelayMs)),

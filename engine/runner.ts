@@ -15,7 +15,7 @@ import { RtbError, errorCode, usageError } from '../core/errors.js';
 import { checkTarget } from './health.js';
 import { newRunId } from '../core/marker.js';
 import type { CommonConfig } from './options.js';
-import { distEntry } from '../core/paths.js';
+import { programPath } from '../core/entry-points.js';
 import { seededRandom } from '../core/random.js';
 import { Recorder } from './recorder.js';
 import { type RunState, type RunSummary, SCHEMA_ID, SCHEMA_VERSION, type TransportResult } from '../core/result.js';
@@ -55,7 +55,7 @@ function throughProxy(proxyUrl: string, upstream: string): string {
 async function startProxy(upstream: string, common: CommonConfig): Promise<ChildHandle> {
   const url = new URL(upstream);
   const port = Number(url.port || (url.protocol === 'https:' ? 443 : 80));
-  return startChild('delay proxy', distEntry('engine/proxy-main.js'), [
+  return startChild('delay proxy', programPath('proxy'), [
     JSON.stringify({ upstreamHost: url.hostname, upstreamPort: port, delayMs: common.delayMs, jitterMs: common.jitterMs, mode: common.delayMode, seed: common.seed }),
   ]);
 }
@@ -220,7 +220,7 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
         : null,
       busOutage: instances?.canCutBus ? (ms: number) => instances.busOutage(ms, signal) : null,
       nullTarget: async () => {
-        const server = await startChild('null server', distEntry('servers/null-server.js'), ['--exit-on-stdin-end']);
+        const server = await startChild('null server', programPath('nullServer'), ['--exit-on-stdin-end']);
         nullServers.push(server);
         if (common.serverCpus) pinProcess(server.pid, common.serverCpus);
         const context = targetContext(common, transport, runId, server.url, server.url, resume, [server.url]);

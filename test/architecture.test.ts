@@ -1,15 +1,61 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { NAMED_PATHS } from '../core/entry-points.js';
 import { packageRoot } from '../core/paths.js';
 
 const run = promisify(execFile);
 const DEPCRUISE = join(packageRoot, 'node_modules', 'dependency-cruiser', 'bin', 'dependency-cruise.mjs');
 const CONFIG = join(packageRoot, '.dependency-cruiser.cjs');
-const FOLDERS = ['cli.ts', 'core', 'clients', 'targets', 'engine', 'report', 'analysis', 'decide', 'scenarios', 'servers', 'bench'];
+/** The layers the rule places, read from its own rules (`<folder>-imports-only-below`). */
+const LAYERS: string[] = (createRequire(import.meta.url)(CONFIG) as { forbidden: Array<{ name: string }> }).forbidden
+  .map((rule) => /^(.+)-imports-only-below$/.exec(rule.name)?.[1])
+  .filter((name): name is string => name !== undefined);
+const FOLDERS = ['cli.ts', ...LAYERS];
+/** Top-level folders that are not product code: the tests, the documentation (its examples are tested), and what tools write. */
+const NOT_PRODUCT = new Set(['test', 'docs', 'node_modules', 'dist', 'results', 'reports', '.stryker-tmp']);
+
+/** Top-level folders holding TypeScript, beside the ones the rule places. */
+function unplacedFolders(root: string, placed: readonly string[]): string[] {
+  const holdsTs = (dir: string): boolean =>
+    readdirSync(dir).some((name) => {
+      const path = join(dir, name);
+      return statSync(path).isDirectory() ? holdsTs(path) : name.endsWith('.ts');
+    });
+  return readdirSync(root)
+    .filter((name) => !name.startsWith('.') && !NOT_PRODUCT.has(name) && statSync(join(root, name)).isDirectory())
+    .filter((name) => !placed.includes(name) && holdsTs(join(root, name)));
+}
+
+/**
+ * Quoted paths into a source folder (`'servers/main.js'`) outside the entry-point module: a child
+ * process, a worker or a file read at run time that the dependency rule cannot see. Imports are
+ * what the rule checks, so their lines are left out.
+ */
+function runtimePaths(file: string, text: string): string[] {
+  if (file === 'core/entry-points.ts') return [];
+  const folders = FOLDERS.filter((f) => f !== 'cli.ts').join('|');
+  const quoted = new RegExp(`['"\`](?:\\.{1,2}/)*(?:${folders})/[\\w./-]+\\.(?:js|ts|mjs)['"\`]`, 'g');
+  return text
+    .split('\n')
+    .filter((line) => !/^\s*(import|export)\b.*\bfrom\b/.test(line) && !/^\s*(\*|\/\/)/.test(line))
+    .flatMap((line) => line.match(quoted) ?? [])
+    .map((hit) => `${file}: ${hit}`);
+}
+
+function productFiles(dir = packageRoot, prefix = ''): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const relative = prefix ? `${prefix}/${name}` : name;
+    if (!prefix && (name.startsWith('.') || NOT_PRODUCT.has(name))) return [];
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return productFiles(path, relative);
+    return name.endsWith('.ts') ? [relative] : [];
+  });
+}
 
 async function cruise(cwd: string, paths: readonly string[]): Promise<{ ok: boolean; output: string }> {
   try {
@@ -42,5 +88,27 @@ describe('layering (docs/architecture.md)', () => {
     } finally {
       rmSync(root, { recursive: true, force: true });
     }
+  });
+
+  it('places every top-level folder of code in a layer: a new one fails until it is placed', () => {
+    expect(unplacedFolders(packageRoot, LAYERS)).toEqual([]);
+    const root = mkdtempSync(join(tmpdir(), 'rtb-folders-'));
+    try {
+      mkdirSync(join(root, 'core'));
+      mkdirSync(join(root, 'gadgets'));
+      writeFileSync(join(root, 'core', 'a.ts'), 'export const a = 1;\n');
+      writeFileSync(join(root, 'gadgets', 'b.ts'), 'export const b = 1;\n');
+      expect(unplacedFolders(root, LAYERS)).toEqual(['gadgets']);
+    } finally {
+      rmSync(root, { recursive: true, force: true });
+    }
+  });
+
+  it('reaches programs and run-time source files only through core/entry-points.ts, whose paths exist', () => {
+    const found = productFiles().flatMap((file) => runtimePaths(file, readFileSync(join(packageRoot, file), 'utf8')));
+    expect(found).toEqual([]);
+    expect(runtimePaths('engine/x.ts', "startChild('server', join(root, 'dist', 'servers/main.js'));")).toEqual(["engine/x.ts: 'servers/main.js'"]);
+    expect(runtimePaths('engine/x.ts', "import { a } from '../servers/main.js';")).toEqual([]);
+    for (const path of NAMED_PATHS) expect(existsSync(join(packageRoot, path.replace(/\.js$/, '.ts'))), path).toBe(true);
   });
 });

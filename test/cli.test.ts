@@ -2,7 +2,8 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { startChild } from '../engine/child.js';
-import { distEntry, packageRoot } from '../core/paths.js';
+import { packageRoot } from '../core/paths.js';
+import { programPath } from '../core/entry-points.js';
 import type { RunSummary } from '../core/result.js';
 import { seededRandom } from '../core/random.js';
 import { TRANSPORTS } from '../core/transports.js';
@@ -268,7 +269,7 @@ describe('rtbench burst end to end', () => {
   });
 
   it.each([
-    ['the reference server in its own process', distEntry('servers/main.js'), ['--port', '0', '--exit-on-stdin-end']],
+    ['the reference server in its own process', programPath('referenceServer'), ['--port', '0', '--exit-on-stdin-end']],
     ['an independent plain node:http implementation', join(packageRoot, 'test', 'fixtures', 'plain-contract-a-server.mjs'), []],
   ])('runs against a --target server (%s), sending --header on every request', async (_name, entry, args) => {
     const target = await startChild('target', entry, args);

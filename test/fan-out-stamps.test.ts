@@ -2,7 +2,8 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { distEntry, packageRoot } from '../core/paths.js';
+import { packageRoot } from '../core/paths.js';
+import { programPath } from '../core/entry-points.js';
 import { startChild } from '../engine/child.js';
 import { testCleanup } from './helpers.js';
 
@@ -21,7 +22,7 @@ const median = (values: readonly number[]): number => [...values].sort((a, b) =>
  * how long after the server's last write the thread stamped its last read.
  */
 async function lastStampsAfterLastWrite(transport: 'bare' | 'ws' | 'sse' | 'stomp'): Promise<number[]> {
-  const server = await startChild('null server', distEntry('servers/null-server.js'), ['--exit-on-stdin-end']);
+  const server = await startChild('null server', programPath('nullServer'), ['--exit-on-stdin-end']);
   cleanup.add(() => server.stop());
   const worker = new Worker(join(packageRoot, 'test', 'fixtures', 'fan-out-stamps.mjs'), { workerData: { url: server.url, transport, subscribers: SUBSCRIBERS, readCostUs: READ_COST_US } });
   cleanup.add(() => worker.terminate());

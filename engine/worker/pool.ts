@@ -1,6 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import { type Histogram, mergeEncoded, newHistogram, recordUs } from '../../core/histogram.js';
-import { distEntry } from '../../core/paths.js';
+import { programPath } from '../../core/entry-points.js';
 import { NO_OWN_DELAY, type OwnDelay, mergeOwnDelay } from '../../core/own-delay.js';
 import type { PlannedMessage } from '../recorder.js';
 import type { ConnectReply, ConnectionStatus, FromWorker, PoolMember, StepReply, SubscriberSpec, Tick, ToWorker, WorkerInit } from './protocol.js';
@@ -62,7 +62,7 @@ export class SubscriberPool {
   /** `count` threads here, and `count` on each agent of `remote`. */
   static start(count: number, init: WorkerInit, remote?: RemoteThreads | null): SubscriberPool {
     if (!Number.isInteger(count) || count < 1) throw new RangeError(`worker count must be an integer >= 1, got ${count}`);
-    const entry = distEntry('engine/worker/subscriber-worker.js');
+    const entry = programPath('subscriberWorker');
     const local: PoolMember[] = Array.from({ length: count }, (_, workerIndex) => new Worker(entry, { workerData: { ...init, workerIndex } }));
     return new SubscriberPool([...local, ...(remote?.members(count, init) ?? [])], local.length);
   }

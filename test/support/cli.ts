@@ -3,7 +3,7 @@ import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, expect } from 'vitest';
-import { distEntry } from '../../core/paths.js';
+import { programPath } from '../../core/entry-points.js';
 import type { RunSummary } from '../../core/result.js';
 
 /**
@@ -12,7 +12,7 @@ import type { RunSummary } from '../../core/result.js';
  * running from it (a test that failed or timed out half way) is killed as a group, and no later test
  * runs beside a leftover rtbench.
  */
-export const CLI = distEntry('cli.js');
+export const CLI = programPath('cli');
 
 export interface CliRun {
   readonly code: number | null;
