@@ -2,10 +2,12 @@
  * The layering rule (docs/architecture.md): each folder imports only the folders below it, and
  * nothing imports in a cycle. test/architecture.test.ts runs this on every `npm test`.
  *
- *   cli.ts, bench/          (top: the command line, the benchmark scripts)
+ *   cli.ts, commands/, bench/  (top: the command line and its commands, the benchmark scripts)
  *   decide/                 rtbench report: the decision report, its tables and charts
  *   scenarios/              burst, ramp, soak, faults, throughput and their report tables
- *   engine/                 runner, recorder, publisher, workers, proxy, sampler
+ *   run/                    one transport run: runner, options, servers and proxies it starts, sampler
+ *   agents/                 the coordinator's side of --agents and `rtbench agent` itself
+ *   load/                   the load: publisher, recorder, subscriber pool and its worker threads
  *   analysis/               thresholds, compare (rank test), metrics of a result
  *   report/                 writers (tables, summary.md, CSV)
  *   targets/                profiles: how to talk to each kind of server
@@ -13,12 +15,15 @@
  *   core/                   clock, marker, histogram, errors, result schema, transports registry
  *   servers/                the reference servers (their own programs), above core only
  */
+/** Every folder the rules know: an import into any of them that a layer may not make is refused. */
+const FOLDERS = ['core', 'clients', 'targets', 'load', 'agents', 'run', 'report', 'analysis', 'scenarios', 'decide', 'servers', 'commands', 'bench', 'test', 'docs'];
+
 const layer = (name, may) => ({
   name: `${name}-imports-only-below`,
   comment: `${name}/ may import only ${may.join(', ')}`,
   severity: 'error',
   from: { path: `^${name}/` },
-  to: { path: '^(core|clients|targets|engine|report|analysis|scenarios|decide|servers|bench|test|docs)/|^cli\\.ts$', pathNot: `^(${[name, ...may].join('|')})/` },
+  to: { path: `^(${FOLDERS.join('|')})/|^cli\\.ts$`, pathNot: `^(${[name, ...may].join('|')})/` },
 });
 
 module.exports = {
@@ -28,12 +33,15 @@ module.exports = {
     layer('clients', ['core']),
     layer('targets', ['core', 'clients']),
     layer('report', ['core']),
-    layer('engine', ['core', 'clients', 'targets', 'analysis']),
+    layer('load', ['core', 'clients', 'targets']),
+    layer('agents', ['core', 'clients', 'targets', 'load']),
+    layer('run', ['core', 'clients', 'targets', 'analysis', 'load', 'agents']),
     layer('analysis', ['core', 'report']),
-    layer('scenarios', ['core', 'clients', 'targets', 'engine', 'report', 'analysis']),
+    layer('scenarios', ['core', 'clients', 'targets', 'load', 'agents', 'run', 'report', 'analysis']),
     layer('decide', ['core', 'report', 'analysis', 'scenarios']),
     layer('servers', ['core']),
-    layer('bench', ['core', 'clients', 'targets', 'engine', 'report', 'analysis', 'scenarios', 'decide', 'servers']),
+    layer('commands', ['core', 'clients', 'targets', 'load', 'agents', 'run', 'report', 'analysis', 'scenarios', 'decide']),
+    layer('bench', ['core', 'clients', 'targets', 'load', 'agents', 'run', 'report', 'analysis', 'scenarios', 'decide', 'servers']),
     {
       name: 'no-test-code-in-the-product',
       severity: 'error',

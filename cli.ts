@@ -6,19 +6,19 @@ import { join } from 'node:path';
 import { formatThresholds } from './analysis/formats.js';
 import { compareCommand } from './decide/compare-command.js';
 import { reportCommand } from './decide/report-command.js';
-import { agentCommand } from './engine/agent-command.js';
+import { agentCommand } from './commands/agent.js';
 import { evaluateThresholds } from './analysis/thresholds.js';
-import { COMMON_OPTIONS, type CommonConfig, commonConfigFrom, toCommanderOption } from './engine/options.js';
+import { COMMON_OPTIONS, type CommonConfig, commonConfigFrom, toCommanderOption } from './run/options.js';
 import { EXIT, RtbError } from './core/errors.js';
 import { formatDurationMs } from './core/duration.js';
 import { environment } from './core/environment.js';
-import { stderrReporter } from './engine/progress.js';
+import { stderrReporter } from './run/progress.js';
 import { runFolder, writeResults } from './report/write.js';
 import type { RunSummary } from './core/result.js';
 import { renderSections } from './report/sections.js';
-import { prepareRun, runScenario } from './engine/runner.js';
+import { prepareRun, runScenario } from './run/runner.js';
 import { SCENARIOS } from './scenarios/index.js';
-import type { Scenario } from './engine/scenario.js';
+import type { Scenario } from './run/scenario.js';
 
 const EXIT_CODES_HELP = `
 Exit status:

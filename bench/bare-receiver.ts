@@ -13,7 +13,7 @@ import http from 'node:http';
 import net from 'node:net';
 import { readFileSync } from 'node:fs';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
-import { startChild } from '../engine/child.js';
+import { startChild } from '../run/child.js';
 import { programPath } from '../core/entry-points.js';
 
 export type BareKind = 'ws' | 'sse' | 'stomp';

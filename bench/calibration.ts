@@ -1,7 +1,7 @@
 import http from 'node:http';
 import { once } from 'node:events';
 import WebSocket from 'ws';
-import { startChild } from '../engine/child.js';
+import { startChild } from '../run/child.js';
 import { nowUs } from '../core/clock.js';
 import { type LatencyStats, latencyStats, newHistogram, recordUs } from '../core/histogram.js';
 import { programPath } from '../core/entry-points.js';

@@ -1,14 +1,14 @@
 /**
  * The publisher's ceiling beside autocannon's, on one endpoint: the null server's POST /messages
  * (servers/null-server.ts), on this machine. rtbench publishes open loop on a schedule, as every
- * scenario does (engine/publish-ceiling.ts: the highest rate whose send lag p99 stays within 2 ms);
+ * scenario does (load/publish-ceiling.ts: the highest rate whose send lag p99 stays within 2 ms);
  * autocannon sends closed loop as fast as its connections are answered, the most requests a second
  * Node can push at that endpoint. Both with the same body and connection count.
  */
 import autocannon from 'autocannon';
 import { programPath } from '../core/entry-points.js';
-import { startChild } from '../engine/child.js';
-import { type PublishStep, publishCeiling } from '../engine/publish-ceiling.js';
+import { startChild } from '../run/child.js';
+import { type PublishStep, publishCeiling } from '../load/publish-ceiling.js';
 import { postMessages } from '../targets/http.js';
 
 export interface PublishFloor {

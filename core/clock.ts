@@ -13,7 +13,7 @@ export function nowUs(): number {
 
 /**
  * Another machine's monotonic clock has another origin. A load-generating agent on another machine
- * subtracts the offset the coordinator estimated (engine/agents.ts), so the times its threads take
+ * subtracts the offset the coordinator estimated (agents/coordinator.ts), so the times its threads take
  * read on the coordinator's clock. 0 everywhere else, and on an agent that shares the machine.
  */
 let offsetUs = 0;

@@ -140,7 +140,7 @@ export interface CeilingStep {
   readonly causes: readonly string[];
 }
 
-/** One rate of the publisher alone (engine/publish-ceiling.ts). */
+/** One rate of the publisher alone (load/publish-ceiling.ts). */
 export interface PublishStep {
   readonly offeredPerS: number;
   /** Publishes the server accepted, per second of the step. */
@@ -150,7 +150,7 @@ export interface PublishStep {
   readonly failed: number;
   /** Every publish accepted and the send lag p99 within the on-schedule limit. */
   readonly held: boolean;
-  /** Every publish accepted and the send lag p99 within the generator's saturation limit (engine/saturation.ts). */
+  /** Every publish accepted and the send lag p99 within the generator's saturation limit (load/saturation.ts). */
   readonly kept: boolean;
 }
 

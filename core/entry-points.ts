@@ -14,10 +14,10 @@ const PROGRAMS = {
   referenceServer: 'servers/main.js',
   /** The null server rtbench measures its own ceiling against (servers/null-server.ts). */
   nullServer: 'servers/null-server.js',
-  /** The delay and fault proxy, and the bus proxy of a cluster (engine/proxy-main.ts). */
-  proxy: 'engine/proxy-main.js',
-  /** One subscriber thread (engine/worker/subscriber-worker.ts), locally or on an agent. */
-  subscriberWorker: 'engine/worker/subscriber-worker.js',
+  /** The delay and fault proxy, and the bus proxy of a cluster (run/proxy-main.ts). */
+  proxy: 'run/proxy-main.js',
+  /** One subscriber thread (load/worker/subscriber-worker.ts), locally or on an agent. */
+  subscriberWorker: 'load/worker/subscriber-worker.js',
   /** The benchmark's raw floor server (bench/floor-server.ts). */
   floorServer: 'bench/floor-server.js',
   /** The benchmark's cheapest receiver, which runs itself in worker threads (bench/bare-receiver.ts). */

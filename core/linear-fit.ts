@@ -1,6 +1,6 @@
 /**
  * A least-squares line fitted one point at a time. A soak's memory slope is fitted over every
- * per-second row of the run, and most of those rows come back from disk (engine/sample-log.ts):
+ * per-second row of the run, and most of those rows come back from disk (run/sample-log.ts):
  * folding them as they are read keeps five numbers instead of an array of every row, which at each
  * checkpoint of a 2-hour soak grew V8's young generation by megabytes of garbage.
  *

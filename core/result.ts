@@ -131,7 +131,7 @@ export interface TransportResult {
   readonly details: ScenarioDetails | null;
   /**
    * Per-second resource samples (also in samples.csv). An array once read from summary.json; during a
-   * run, the sampler's log, most of which is on disk (engine/sample-log.ts), so it is only iterated.
+   * run, the sampler's log, most of which is on disk (run/sample-log.ts), so it is only iterated.
    */
   readonly samples: Iterable<SampleRow>;
 }

@@ -87,7 +87,7 @@ export function* jsonPieces(value: unknown, indent = '', key = ''): Generator<st
 }
 
 /**
- * A sequence that is not an array but has a toJSON giving its items as one (engine/sample-log.ts: a
+ * A sequence that is not an array but has a toJSON giving its items as one (run/sample-log.ts: a
  * run's rows, mostly on disk): written item by item, so the whole array is never built.
  */
 function isRowLog(value: unknown): value is Iterable<unknown> {

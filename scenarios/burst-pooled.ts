@@ -2,13 +2,13 @@ import { type Histogram, encodeHistogram, latencyStats, mergeEncoded } from '../
 import { RtbError } from '../core/errors.js';
 import { NO_OWN_DELAY } from '../core/own-delay.js';
 import { LATENCY_KINDS, type LatencyKind, type RecorderResult } from '../core/result.js';
-import { Recorder } from '../engine/recorder.js';
-import type { ScenarioContext } from '../engine/scenario.js';
+import { Recorder } from '../load/recorder.js';
+import type { ScenarioContext } from '../run/scenario.js';
 import type { PublishChannel } from '../targets/types.js';
-import type { SubscriberPool } from '../engine/worker/pool.js';
+import type { SubscriberPool } from '../load/worker/pool.js';
 import { measureRound, startPool, subscriberSpecs, warmUp, type Round } from './pool-run.js';
-import type { PlannedMessage } from '../engine/recorder.js';
-import { SentCounter } from '../engine/sent-counter.js';
+import type { PlannedMessage } from '../load/recorder.js';
+import { SentCounter } from '../load/sent-counter.js';
 
 /** What a pooled burst needs of the burst's configuration (burst.ts's BurstConfig has it all). */
 export interface PooledBurstConfig {

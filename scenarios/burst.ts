@@ -1,14 +1,14 @@
 import { nowUs } from '../core/clock.js';
 import { OwnDelayMeter } from '../core/own-delay.js';
 import { ownWaitUs } from '../clients/read-turns.js';
-import { integer, duration } from '../engine/options.js';
+import { integer, duration } from '../run/options.js';
 import { WARMUP_GROUP, encodeMarker } from '../core/marker.js';
-import { publishOnSchedule, type ScheduledSend } from '../engine/publisher.js';
-import { type PlannedMessage, Recorder } from '../engine/recorder.js';
+import { publishOnSchedule, type ScheduledSend } from '../load/publisher.js';
+import { type PlannedMessage, Recorder } from '../load/recorder.js';
 import { RtbError } from '../core/errors.js';
 import { sleep } from '../core/sleep.js';
 import type { Subscription } from '../clients/types.js';
-import type { Scenario, ScenarioContext } from '../engine/scenario.js';
+import type { Scenario, ScenarioContext } from '../run/scenario.js';
 import type { PublishChannel } from '../targets/types.js';
 import { withCommonSections } from './tables.js';
 import { runPooledBurst } from './burst-pooled.js';

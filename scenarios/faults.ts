@@ -1,20 +1,20 @@
 import { InvalidArgumentError } from 'commander';
 import { nowUs } from '../core/clock.js';
 import { encodeHistogram, latencyStats } from '../core/histogram.js';
-import { duration, integer } from '../engine/options.js';
-import { addCounts, addErrors, aggregateResult, emptyCounts, errorsSince } from '../engine/aggregate.js';
-import { preflight } from '../engine/preflight.js';
+import { duration, integer } from '../run/options.js';
+import { addCounts, addErrors, aggregateResult, emptyCounts, errorsSince } from '../load/aggregate.js';
+import { preflight } from '../run/preflight.js';
 
 import { sleep } from '../core/sleep.js';
-import type { SubscriberPool } from '../engine/worker/pool.js';
+import type { SubscriberPool } from '../load/worker/pool.js';
 import { NO_OWN_DELAY, type OwnDelay, mergeOwnDelay } from '../core/own-delay.js';
 import { loadRequest, measureRound, roomsOf, startPool, subscriberSpecs, warmUp } from './pool-run.js';
 import { stepPlan } from './ramp-step.js';
-import type { Scenario, ScenarioContext } from '../engine/scenario.js';
+import type { Scenario, ScenarioContext } from '../run/scenario.js';
 import { type FaultRow, faultsSection } from './faults-report.js';
 import { withCommonSections } from './tables.js';
 import type { LiveCounters, MessageCounts } from '../core/result.js';
-import { SentCounter } from '../engine/sent-counter.js';
+import { SentCounter } from '../load/sent-counter.js';
 
 export interface FaultsConfig {
   readonly connections: number;

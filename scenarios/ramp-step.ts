@@ -1,5 +1,5 @@
 import { InvalidArgumentError } from 'commander';
-import type { PlannedMessage } from '../engine/recorder.js';
+import type { PlannedMessage } from '../load/recorder.js';
 import type { MessageCounts } from '../core/result.js';
 import type { RampStep } from '../core/details.js';
 export type { RampStep } from '../core/details.js';

@@ -1,17 +1,17 @@
 import { nowUs } from '../core/clock.js';
 import { encodeHistogram, latencyStats } from '../core/histogram.js';
-import { duration, integer } from '../engine/options.js';
-import { preflight } from '../engine/preflight.js';
-import { addCounts, addErrors, aggregateResult, emptyCounts, errorsSince } from '../engine/aggregate.js';
-import { Recorder } from '../engine/recorder.js';
-import { SentCounter } from '../engine/sent-counter.js';
+import { duration, integer } from '../run/options.js';
+import { preflight } from '../run/preflight.js';
+import { addCounts, addErrors, aggregateResult, emptyCounts, errorsSince } from '../load/aggregate.js';
+import { Recorder } from '../load/recorder.js';
+import { SentCounter } from '../load/sent-counter.js';
 import { sleep } from '../core/sleep.js';
 import { type RampStep, breakingCause, errorRate, parsePercent, parseSteps, stepPlan } from './ramp-step.js';
 import { stepHealth } from './step-health.js';
 import { loadRequest, measureRound, roomsOf, startPool, subscriberSpecs, warmUp } from './pool-run.js';
 import { rampSections } from './ramp-report.js';
 import { withCommonSections } from './tables.js';
-import type { Scenario, ScenarioContext } from '../engine/scenario.js';
+import type { Scenario, ScenarioContext } from '../run/scenario.js';
 import type { LatencyKind } from '../core/result.js';
 
 export interface RampConfig {

@@ -2,7 +2,7 @@ import type { ReportFile, ReportSection } from '../core/report.js';
 import { formatMiB, formatMs, formatPct, formatSignedMiB, methodName } from '../report/format.js';
 import type { ProcessUsage, SampleRow, TransportResult } from '../core/result.js';
 import { LinearFit } from '../core/linear-fit.js';
-import { UsageFold } from '../engine/sampler.js';
+import { UsageFold } from '../run/sampler.js';
 import { type IntervalTrend, type SoakInterval, detailsOf } from '../core/details.js';
 export type { SoakInterval, IntervalTrend } from '../core/details.js';
 

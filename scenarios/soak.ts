@@ -1,20 +1,20 @@
 import { formatDurationMs } from '../core/duration.js';
 import { usageError } from '../core/errors.js';
 import { encodeHistogram, latencyStats } from '../core/histogram.js';
-import { duration, integer } from '../engine/options.js';
-import { preflight } from '../engine/preflight.js';
-import { addCounts, addErrors, aggregateResult, emptyCounts, errorsSince, foldEncoded } from '../engine/aggregate.js';
-import type { ConnectionStatus } from '../engine/worker/protocol.js';
-import { usageOfRows } from '../engine/sampler.js';
+import { duration, integer } from '../run/options.js';
+import { preflight } from '../run/preflight.js';
+import { addCounts, addErrors, aggregateResult, emptyCounts, errorsSince, foldEncoded } from '../load/aggregate.js';
+import type { ConnectionStatus } from '../load/worker/protocol.js';
+import { usageOfRows } from '../run/sampler.js';
 import { sleep } from '../core/sleep.js';
-import { SentCounter } from '../engine/sent-counter.js';
+import { SentCounter } from '../load/sent-counter.js';
 import { compacting, heapAfterGc } from '../core/heap.js';
 import { settledRssBytes } from '../core/settled-rss.js';
 import { loadRequest, measureRound, roomsOf, startPool, subscriberSpecs, warmUp } from './pool-run.js';
 import { withCommonSections } from './tables.js';
 import { stepPlan } from './ramp-step.js';
 import { type SoakInterval, heapTrend, outsideHeapTrend, rssTrends, soakFiles, soakSection } from './soak-report.js';
-import type { Scenario, ScenarioContext } from '../engine/scenario.js';
+import type { Scenario, ScenarioContext } from '../run/scenario.js';
 
 export interface SoakConfig {
   readonly connections: number;

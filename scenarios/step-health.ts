@@ -3,9 +3,9 @@ import { latencyStats } from '../core/histogram.js';
 import { ownDelayQuantileUs } from '../core/own-delay.js';
 import type { StepGenerator } from '../core/details.js';
 import type { ProcessUsage, SampleRow } from '../core/result.js';
-import { cpuWaitOfArrivals, usageOfRows } from '../engine/sampler.js';
-import { ownDelayReason, saturation } from '../engine/saturation.js';
-import type { MergedStep, ThreadHealth } from '../engine/worker/pool.js';
+import { cpuWaitOfArrivals, usageOfRows } from '../run/sampler.js';
+import { ownDelayReason, saturation } from '../load/saturation.js';
+import type { MergedStep, ThreadHealth } from '../load/worker/pool.js';
 
 /** A subscriber worker thread busy more than this share of a tick limits the numbers. */
 export const WORKER_UTILIZATION_LIMIT = 0.9;
@@ -22,7 +22,7 @@ const share = (partUs: number, ofUs: number | null): number | null => (ofUs ? Ma
  * whether the generator limited the step: its process CPU over the cores its threads can use, the
  * publisher's send lag, each subscriber thread's load, and the workers' own timestamping delay
  * against the step's p99. A worker's event-loop delay is reported, not judged: what its own
- * handlers cause is in the bound, and the rest is the machine (see engine/saturation.ts).
+ * handlers cause is in the bound, and the rest is the machine (see load/saturation.ts).
  */
 export function stepHealth(rows: Iterable<SampleRow>, step: number, workers: number, sendLagP99Us: number | null, threads: ThreadHealth, merged: Pick<MergedStep, 'perMessage' | 'fanOutSpread' | 'ownDelay'>): StepHealth {
   const stepRows = [...rows].filter((row) => row.step === step);

@@ -2,7 +2,7 @@ import type { LatencyStats } from '../core/histogram.js';
 import type { ReportSection } from '../core/report.js';
 import type { TransportResult } from '../core/result.js';
 import { formatMiB, formatMs, formatOwnDelay, formatPct, methodName } from '../report/format.js';
-import { cpuWaitNote, loopDelayNote } from '../engine/saturation.js';
+import { cpuWaitNote, loopDelayNote } from '../load/saturation.js';
 
 /**
  * The tables every scenario shows: per-message latency with loss (the study's 4-2 table, done

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { redisClient } from '../core/redis.js';
 import { buildServer } from '../servers/app.js';
 import type { RunSummary, TransportResult } from '../core/result.js';
-import type { AgentReport } from '../engine/agents.js';
+import type { AgentReport } from '../agents/coordinator.js';
 import { testCleanup } from './helpers.js';
 import { type StartedCli, isAlive, onlyRunFolder, outRoot, runCli, startCli, waitForStderr } from './support/cli.js';
 import { detailsOf } from '../core/details.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addCounts, addErrors, aggregateResult, emptyCounts, errorsSince, foldEncoded } from '../engine/aggregate.js';
+import { addCounts, addErrors, aggregateResult, emptyCounts, errorsSince, foldEncoded } from '../load/aggregate.js';
 import { decodeHistogram, encodeHistogram, latencyStats, mergeEncoded, newHistogram, recordUs } from '../core/histogram.js';
 
 describe('aggregate', () => {

@@ -11,10 +11,16 @@ import { packageRoot } from '../core/paths.js';
 const run = promisify(execFile);
 const DEPCRUISE = join(packageRoot, 'node_modules', 'dependency-cruiser', 'bin', 'dependency-cruise.mjs');
 const CONFIG = join(packageRoot, '.dependency-cruiser.cjs');
-/** The layers the rule places, read from its own rules (`<folder>-imports-only-below`). */
-const LAYERS: string[] = (createRequire(import.meta.url)(CONFIG) as { forbidden: Array<{ name: string }> }).forbidden
-  .map((rule) => /^(.+)-imports-only-below$/.exec(rule.name)?.[1])
-  .filter((name): name is string => name !== undefined);
+const RULES = (createRequire(import.meta.url)(CONFIG) as { forbidden: Array<{ name: string; comment?: string }> }).forbidden;
+/** What each layer may import, read from the rule's own config (`<folder>/ may import only a, b`). */
+const MAY: ReadonlyMap<string, readonly string[]> = new Map(
+  RULES.flatMap((rule) => {
+    const name = /^(.+)-imports-only-below$/.exec(rule.name)?.[1];
+    return name === undefined ? [] : [[name, (/may import only (.*)$/.exec(rule.comment ?? '')?.[1] ?? '').split(', ').filter(Boolean)] as const];
+  }),
+);
+/** The layers the rule places. */
+const LAYERS: string[] = [...MAY.keys()];
 const FOLDERS = ['cli.ts', ...LAYERS];
 /** Top-level folders that are not product code: the tests, the documentation (its examples are tested), and what tools write. */
 const NOT_PRODUCT = new Set(['test', 'docs', 'node_modules', 'dist', 'results', 'reports', '.stryker-tmp']);
@@ -77,13 +83,13 @@ describe('layering (docs/architecture.md)', () => {
   it('the rule catches an upward import and a cycle', async () => {
     const root = mkdtempSync(join(tmpdir(), 'rtb-layers-'));
     try {
-      for (const folder of ['core', 'engine']) mkdirSync(join(root, folder));
+      for (const folder of ['core', 'run']) mkdirSync(join(root, folder));
       writeFileSync(join(root, 'tsconfig.json'), '{"compilerOptions":{"module":"NodeNext","moduleResolution":"NodeNext"}}');
-      writeFileSync(join(root, 'core', 'clock.ts'), "import { x } from '../engine/run.js';\nexport const y = x;\n");
-      writeFileSync(join(root, 'engine', 'run.ts'), "import { y } from '../core/clock.js';\nexport const x = 1;\nexport const z = y;\n");
-      const { ok, output } = await cruise(root, ['core', 'engine']);
+      writeFileSync(join(root, 'core', 'clock.ts'), "import { x } from '../run/runner.js';\nexport const y = x;\n");
+      writeFileSync(join(root, 'run', 'runner.ts'), "import { y } from '../core/clock.js';\nexport const x = 1;\nexport const z = y;\n");
+      const { ok, output } = await cruise(root, ['core', 'run']);
       expect(ok).toBe(false);
-      expect(output).toContain('core-imports-only-below: core/clock.ts → engine/run.ts');
+      expect(output).toContain('core-imports-only-below: core/clock.ts → run/runner.ts');
       expect(output).toContain('no-cycles');
     } finally {
       rmSync(root, { recursive: true, force: true });
@@ -107,8 +113,20 @@ describe('layering (docs/architecture.md)', () => {
   it('reaches programs and run-time source files only through core/entry-points.ts, whose paths exist', () => {
     const found = productFiles().flatMap((file) => runtimePaths(file, readFileSync(join(packageRoot, file), 'utf8')));
     expect(found).toEqual([]);
-    expect(runtimePaths('engine/x.ts', "startChild('server', join(root, 'dist', 'servers/main.js'));")).toEqual(["engine/x.ts: 'servers/main.js'"]);
-    expect(runtimePaths('engine/x.ts', "import { a } from '../servers/main.js';")).toEqual([]);
+    expect(runtimePaths('run/x.ts', "startChild('server', join(root, 'dist', 'servers/main.js'));")).toEqual(["run/x.ts: 'servers/main.js'"]);
+    expect(runtimePaths('run/x.ts', "import { a } from '../servers/main.js';")).toEqual([]);
     for (const path of NAMED_PATHS) expect(existsSync(join(packageRoot, path.replace(/\.js$/, '.ts'))), path).toBe(true);
+  });
+
+  it("docs/architecture.md draws the layers as the rule has them: every layer, and only arrows it allows", () => {
+    const doc = readFileSync(join(packageRoot, 'docs', 'architecture.md'), 'utf8');
+    const chart = /```mermaid\n([\s\S]*?)```/.exec(doc)?.[1] ?? '';
+    // A node's folder: the one its label names first (`cli.ts, commands/` is the commands layer).
+    const folderOf = new Map<string, string>();
+    for (const [, id, label] of chart.matchAll(/(\w+)\["([^"]*)"\]/g)) folderOf.set(id!, /(\w+)\//.exec(label!)?.[1] ?? id!);
+    const edges = [...chart.matchAll(/^\s*(\w+)(?:\["[^"]*"\])?\s*-->\s*(\w+)/gm)].map(([, from, to]) => [folderOf.get(from!) ?? from!, folderOf.get(to!) ?? to!] as const);
+    expect(edges.length).toBeGreaterThan(10);
+    for (const [from, to] of edges) expect(MAY.get(from), `${from} --> ${to}`).toContain(to);
+    for (const layer of LAYERS) expect([...folderOf.values()], layer).toContain(layer);
   });
 });

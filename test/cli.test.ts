@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startChild } from '../engine/child.js';
+import { startChild } from '../run/child.js';
 import { packageRoot } from '../core/paths.js';
 import { programPath } from '../core/entry-points.js';
 import type { RunSummary } from '../core/result.js';

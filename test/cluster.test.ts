@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { dropKeys, redisClient } from '../core/redis.js';
-import { instanceOf, roundRobinChannel, subscriberContext } from '../engine/spread.js';
+import { instanceOf, roundRobinChannel, subscriberContext } from '../load/spread.js';
 import type { PublishChannel } from '../targets/types.js';
 import type { RunSummary } from '../core/result.js';
 import { referenceTarget, testCleanup } from './helpers.js';

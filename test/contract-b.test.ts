@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { join } from 'node:path';
 import WebSocket from 'ws';
 import { describe, expect, it } from 'vitest';
-import { type ChildHandle, startChild } from '../engine/child.js';
+import { type ChildHandle, startChild } from '../run/child.js';
 import { packageRoot } from '../core/paths.js';
 import { getJson, testCleanup } from './helpers.js';
 import { outRoot, runCli, runJson } from './support/cli.js';

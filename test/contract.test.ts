@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DelayProxy } from '../engine/proxy.js';
+import { DelayProxy } from '../run/proxy.js';
 import { TRANSPORTS, type TransportName } from '../core/transports.js';
 import { clientContext, collect, getJson, publish, referenceSpec, referenceTarget, testCleanup } from './helpers.js';
 

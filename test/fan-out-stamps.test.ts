@@ -4,7 +4,7 @@ import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../core/paths.js';
 import { programPath } from '../core/entry-points.js';
-import { startChild } from '../engine/child.js';
+import { startChild } from '../run/child.js';
 import { testCleanup } from './helpers.js';
 
 const cleanup = testCleanup();

@@ -1,7 +1,7 @@
 import { InvalidArgumentError } from 'commander';
 import { describe, expect, it } from 'vitest';
 import { formatDurationMs, parseDurationMs } from '../core/duration.js';
-import { COMMON_OPTIONS, commonConfigFrom, duration, integer } from '../engine/options.js';
+import { COMMON_OPTIONS, commonConfigFrom, duration, integer } from '../run/options.js';
 import { RtbError } from '../core/errors.js';
 
 describe('durations', () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SubscriberPool } from '../engine/worker/pool.js';
+import { SubscriberPool } from '../load/worker/pool.js';
 import { subscriberSpecs } from '../scenarios/pool-run.js';
 import { referenceTarget, testCleanup, waitFor } from './helpers.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { RtbError } from '../core/errors.js';
-import { preflight } from '../engine/preflight.js';
+import { preflight } from '../run/preflight.js';
 
 const roomy = { openFiles: 20_000, ephemeralPorts: 28_232, availableMemoryBytes: 24 * 2 ** 30 };
 const request = { connections: 10_000, extraSockets: 40, builtInServer: true, proxy: false, loopback: true };

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { startChild } from '../engine/child.js';
+import { startChild } from '../run/child.js';
 import { RtbError } from '../core/errors.js';
 import { packageRoot } from '../core/paths.js';
 import { PROFILES } from '../targets/index.js';

@@ -2,7 +2,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { nowUs } from '../core/clock.js';
-import { DelayProxy, type DelayProxyOptions, HIGH_WATER_BYTES, lossDrawCount } from '../engine/proxy.js';
+import { DelayProxy, type DelayProxyOptions, HIGH_WATER_BYTES, lossDrawCount } from '../run/proxy.js';
 import { seededRandom } from '../core/random.js';
 import { waitFor } from './helpers.js';
 

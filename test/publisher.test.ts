@@ -3,7 +3,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { nowUs } from '../core/clock.js';
-import { MAX_IN_FLIGHT, type ScheduledSend, publishOnSchedule } from '../engine/publisher.js';
+import { MAX_IN_FLIGHT, type ScheduledSend, publishOnSchedule } from '../load/publisher.js';
 import { referenceProfile } from '../targets/reference.js';
 import type { PublishChannel } from '../targets/types.js';
 import { referenceTarget } from './helpers.js';

@@ -1,10 +1,10 @@
 import { NO_OWN_DELAY } from '../core/own-delay.js';
 import { describe, expect, it } from 'vitest';
 import { encodeHistogram, latencyStats, newHistogram, recordUs } from '../core/histogram.js';
-import type { StepReply } from '../engine/worker/protocol.js';
-import { SubscriberPool, mergeStep } from '../engine/worker/pool.js';
+import type { StepReply } from '../load/worker/protocol.js';
+import { SubscriberPool, mergeStep } from '../load/worker/pool.js';
 import { encodeMarker } from '../core/marker.js';
-import { publishOnSchedule } from '../engine/publisher.js';
+import { publishOnSchedule } from '../load/publisher.js';
 import { referenceProfile } from '../targets/reference.js';
 import { nowUs } from '../core/clock.js';
 import { errorRate, parsePercent, parseSteps, stepPlan } from '../scenarios/ramp-step.js';

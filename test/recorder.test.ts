@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { WARMUP_GROUP, encodeMarker } from '../core/marker.js';
-import { Recorder } from '../engine/recorder.js';
+import { Recorder } from '../load/recorder.js';
 import { burstPlan } from '../scenarios/burst.js';
 
 const RUN = 'testrun1';

@@ -4,7 +4,7 @@ import type { Follower, Published, Replay } from '../servers/bus.js';
 import { deliverOnce } from '../servers/bus.js';
 import { RedisBus } from '../servers/redis-bus.js';
 import { dropKeys, redisClient } from '../core/redis.js';
-import { DelayProxy } from '../engine/proxy.js';
+import { DelayProxy } from '../run/proxy.js';
 import { testCleanup, waitFor } from './helpers.js';
 
 // Redis runs on this machine and in CI (127.0.0.1:6379); each test has a prefix of its own.

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { heapAfterGc } from '../core/heap.js';
 import type { SampleRow } from '../core/result.js';
-import { SampleLog } from '../engine/sample-log.js';
+import { SampleLog } from '../run/sample-log.js';
 import { jsonPieces } from '../report/stream-write.js';
 import { samplesCsv } from '../report/csv.js';
 

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { loopDelayUs } from '../core/loop-delay.js';
 import { RetentionProbe } from './retention-probe.js';
-import { ResourceSampler, cpuPercent, summarizeRows, usageOfRows } from '../engine/sampler.js';
+import { ResourceSampler, cpuPercent, summarizeRows, usageOfRows } from '../run/sampler.js';
 import { testCleanup, waitFor } from './helpers.js';
 import { type SampleRow } from '../core/result.js';
 

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { EVENT_LOOP_DELAY_NOTE_US, GENERATOR_CPU_LIMIT_PCT, OWN_DELAY_FLOOR_US, PROXY_CPU_LIMIT_PCT, SEND_LAG_LIMIT_US, cpuWaitNote, loopDelayNote, ownDelayReason, saturation } from '../engine/saturation.js';
+import { EVENT_LOOP_DELAY_NOTE_US, GENERATOR_CPU_LIMIT_PCT, OWN_DELAY_FLOOR_US, PROXY_CPU_LIMIT_PCT, SEND_LAG_LIMIT_US, cpuWaitNote, loopDelayNote, ownDelayReason, saturation } from '../load/saturation.js';
 
 const usage = (cpuPctAvg: number | null) => ({ cpuPctAvg, cpuPctMax: cpuPctAvg, rssBytesMax: 1 });
 

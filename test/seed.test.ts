@@ -1,6 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { SubscriberPool } from '../engine/worker/pool.js';
-import type { ScenarioContext, TargetHandle } from '../engine/scenario.js';
+import { SubscriberPool } from '../load/worker/pool.js';
+import type { ScenarioContext, TargetHandle } from '../run/scenario.js';
 import { startPool } from '../scenarios/pool-run.js';
 
 afterEach(() => vi.restoreAllMocks());

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { SentCounter } from '../engine/sent-counter.js';
+import { SentCounter } from '../load/sent-counter.js';
 
 describe('messages sent over a run', () => {
   it('keeps what finished rounds sent while each new round counts from zero', () => {

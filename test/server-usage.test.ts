@@ -5,8 +5,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { packageRoot } from '../core/paths.js';
 import type { TransportResult } from '../core/result.js';
-import { startChild } from '../engine/child.js';
-import { metricValue } from '../engine/prometheus.js';
+import { startChild } from '../run/child.js';
+import { metricValue } from '../run/prometheus.js';
 import { startServer, testCleanup } from './helpers.js';
 import { outRoot, runCli, runJson } from './support/cli.js';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { heapTrend, intervalsCsv, memorySlopeBytesPerHour, outsideHeapTrend, rssTrends, secondHalfSlopeBytesPerHour, type SoakInterval } from '../scenarios/soak-report.js';
-import { usageOfRows } from '../engine/sampler.js';
+import { usageOfRows } from '../run/sampler.js';
 import { RetentionProbe } from './retention-probe.js';
 import type { SampleRow } from '../core/result.js';
 import { checkpointGapMs } from '../scenarios/soak.js';

@@ -4,7 +4,7 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { ThreadWaitMeter, runQueueWaitNs } from '../core/thread-wait.js';
-import { ResourceSampler, cpuWaitOfArrivals } from '../engine/sampler.js';
+import { ResourceSampler, cpuWaitOfArrivals } from '../run/sampler.js';
 import type { SampleRow } from '../core/result.js';
 import { testCleanup, waitFor } from './helpers.js';
 

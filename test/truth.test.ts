@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { type ChildHandle, startChild } from '../engine/child.js';
+import { type ChildHandle, startChild } from '../run/child.js';
 import { countAtOrAbove, decodeHistogram } from '../core/histogram.js';
 import { packageRoot } from '../core/paths.js';
 import type { RunSummary, TransportResult } from '../core/result.js';

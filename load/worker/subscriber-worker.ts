@@ -177,7 +177,7 @@ async function handle(message: ToWorker): Promise<unknown> {
     case 'result':
       return stepResult(message.attempted);
     case 'clock':
-      // A fresh estimate of the offset (engine/agents.ts re-estimates it every minute).
+      // A fresh estimate of the offset (agents/coordinator.ts re-estimates it every minute).
       setClockOffsetUs(message.offsetUs);
       return null;
     case 'close':

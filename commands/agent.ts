@@ -1,8 +1,8 @@
 import { hostname } from 'node:os';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { EXIT, RtbError } from '../core/errors.js';
-import { AgentNameTaken, runAgent } from './agent.js';
-import { DEFAULT_REDIS_URL, redisUrl } from './options.js';
+import { AgentNameTaken, runAgent } from '../agents/agent.js';
+import { DEFAULT_REDIS_URL, redisUrl } from '../run/options.js';
 
 function agentName(text: string): string {
   if (!/^[A-Za-z0-9._-]{1,64}$/.test(text)) throw new InvalidArgumentError('expected 1 to 64 letters, digits, dots, dashes or underscores, e.g. agent-1.');

@@ -1,8 +1,8 @@
 import { encodeHistogram, newHistogram } from '../core/histogram.js';
 import { NO_OWN_DELAY } from '../core/own-delay.js';
-import type { PlannedMessage } from './recorder.js';
-import { Recorder } from './recorder.js';
-import type { ConnectReply, ConnectionStatus, StepReply, ToWorker } from './worker/protocol.js';
+import type { PlannedMessage } from '../load/recorder.js';
+import { Recorder } from '../load/recorder.js';
+import type { ConnectReply, ConnectionStatus, StepReply, ToWorker } from '../load/worker/protocol.js';
 
 /** The error code a dead agent's subscribers and deliveries are counted under. */
 export const AGENT_LOST = 'AGENT_LOST';

@@ -4,7 +4,7 @@ import type { ProfileRef } from '../targets/load.js';
 import type { ProvisionRequest, ResumeKind, TargetContext, TargetProfile } from '../targets/types.js';
 import type { CommonConfig } from './options.js';
 import type { TargetHandle } from './scenario.js';
-import { instanceContexts, roundRobinChannel, subscriberContext } from './spread.js';
+import { instanceContexts, roundRobinChannel, subscriberContext } from '../load/spread.js';
 
 /** Provisioning requests (sign-ups, logins, rooms) at once, at most. */
 const PROVISION_CONCURRENCY = 16;

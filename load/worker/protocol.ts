@@ -19,7 +19,7 @@ export interface WorkerInit {
   readonly runId: string;
   /** Default deadline; each `measure` request may set its own. */
   readonly deadlineUs: number;
-  /** On an agent of another machine: subtracted from this thread's clock to read the coordinator's (engine/agents.ts). */
+  /** On an agent of another machine: subtracted from this thread's clock to read the coordinator's (agents/coordinator.ts). */
   readonly clockOffsetUs?: number;
 }
 
@@ -92,7 +92,7 @@ export interface Tick {
   readonly gcPauseMaxUs: number;
 }
 
-/** A subscriber thread as the pool sees it: a worker_threads Worker here, or a thread on an agent (engine/agents.ts). */
+/** A subscriber thread as the pool sees it: a worker_threads Worker here, or a thread on an agent (agents/coordinator.ts). */
 export interface PoolMember {
   postMessage(message: ToWorker): void;
   on(event: 'message', listener: (message: FromWorker) => void): unknown;

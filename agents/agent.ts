@@ -4,7 +4,7 @@ import { nowUs } from '../core/clock.js';
 import { programPath } from '../core/entry-points.js';
 import { type RedisClient, redisClient } from '../core/redis.js';
 import { sleep } from '../core/sleep.js';
-import { LIST_TTL_MS, LIVENESS_MS, REFRESH_MS, type AgentInfo, type FromAgent, type ToAgent, agentKey, bootId, claimKey, decodeWire, encodeWire, inboxKey, outboxKey } from './agent-wire.js';
+import { LIST_TTL_MS, LIVENESS_MS, REFRESH_MS, type AgentInfo, type FromAgent, type ToAgent, agentKey, bootId, claimKey, decodeWire, encodeWire, inboxKey, outboxKey } from './wire.js';
 
 export interface AgentOptions {
   readonly coordinatorUrl: string;

@@ -7,7 +7,7 @@ import type { ProfileRef } from '../targets/load.js';
 import type { CommonConfig, OptionSpec } from './options.js';
 import type { Plan } from './preflight.js';
 import type { OwnDelay } from '../core/own-delay.js';
-import type { RemoteThreads } from './worker/pool.js';
+import type { RemoteThreads } from '../load/worker/pool.js';
 import type { ScenarioDetails } from '../core/details.js';
 
 /**

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import type { FromWorker, ToWorker, WorkerInit } from './worker/protocol.js';
+import type { FromWorker, ToWorker, WorkerInit } from '../load/worker/protocol.js';
 
 /**
  * What a coordinator and its agents say to each other through Redis, and under which keys. Two

@@ -16,7 +16,7 @@ export interface ThreadHealth {
   readonly gcPauseUsMax: number;
 }
 
-/** Threads elsewhere that take a share of the subscribers: the run's agents (engine/agents.ts). */
+/** Threads elsewhere that take a share of the subscribers: the run's agents (agents/coordinator.ts). */
 export interface RemoteThreads {
   members(threads: number, init: WorkerInit): PoolMember[];
 }

@@ -3,11 +3,11 @@ import { nowUs } from '../core/clock.js';
 import { RtbError } from '../core/errors.js';
 import { type RedisClient, dropKeys, redisClient } from '../core/redis.js';
 import { sleep } from '../core/sleep.js';
-import { LIST_TTL_MS, LIVENESS_MS, REFRESH_MS, type AgentInfo, type FromAgent, type ToAgent, agentKey, bootId, claimKey, decodeWire, encodeWire, inboxKey, outboxKey, runPrefix } from './agent-wire.js';
-import { GENERATOR_CPU_LIMIT_PCT } from './saturation.js';
+import { LIST_TTL_MS, LIVENESS_MS, REFRESH_MS, type AgentInfo, type FromAgent, type ToAgent, agentKey, bootId, claimKey, decodeWire, encodeWire, inboxKey, outboxKey, runPrefix } from './wire.js';
+import { GENERATOR_CPU_LIMIT_PCT } from '../load/saturation.js';
 import { lostReply, type MemberLedger } from './lost-agent.js';
-import type { PlannedMessage } from './recorder.js';
-import type { ConnectReply, FromWorker, ToWorker, WorkerInit } from './worker/protocol.js';
+import type { PlannedMessage } from '../load/recorder.js';
+import type { ConnectReply, FromWorker, ToWorker, WorkerInit } from '../load/worker/protocol.js';
 import type { AgentClock, AgentReport } from '../core/details.js';
 export type { AgentClock, AgentReport } from '../core/details.js';
 
