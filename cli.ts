@@ -12,10 +12,10 @@ import { COMMON_OPTIONS, type CommonConfig, commonConfigFrom, toCommanderOption 
 import { EXIT, RtbError } from './core/errors.js';
 import { formatDurationMs } from './core/duration.js';
 import { environment } from './core/environment.js';
-import { stderrReporter } from './run/progress.js';
-import { runFolder, writeResults } from './report/write.js';
+import { stderrRunLog } from './run/progress.js';
+import { runFolder, writeResults } from './output/write.js';
 import type { RunSummary } from './core/result.js';
-import { renderSections } from './report/sections.js';
+import { renderSections } from './output/sections.js';
 import { prepareRun, runScenario } from './run/runner.js';
 import { SCENARIOS } from './scenarios/index.js';
 import type { Scenario } from './run/scenario.js';
@@ -67,8 +67,8 @@ async function checkThresholds(common: CommonConfig, summary: RunSummary, folder
 async function runCommand(scenario: Scenario<unknown>, options: Record<string, unknown>): Promise<number> {
   const common = commonConfigFrom(options);
   const scenarioConfig = scenario.configFrom(options);
-  const reporter = stderrReporter(common.quiet || common.json);
-  const prepared = await prepareRun({ scenario, common, scenarioConfig, reporter });
+  const runLog = stderrRunLog(common.quiet || common.json);
+  const prepared = await prepareRun({ scenario, common, scenarioConfig, runLog });
   if (common.dryRun) {
     const { plan, transports } = prepared;
     process.stdout.write(
@@ -80,7 +80,7 @@ async function runCommand(scenario: Scenario<unknown>, options: Record<string, u
   // The folder is fixed before the run, so checkpoints of a long run land where the final result will.
   const folder = runFolder(common.outDir, scenario.name, new Date().toISOString());
   // The scenario knows its tables and files; the writers only write them.
-  const write = (summary: RunSummary): Promise<void> => writeResults(folder, summary, scenario.report(summary.transports), scenario.files?.(summary.transports) ?? []);
+  const write = (summary: RunSummary): Promise<void> => writeResults(folder, summary, scenario.tables(summary.transports), scenario.files?.(summary.transports) ?? []);
   const summary = await runScenario({
     scenario,
     common,
@@ -88,12 +88,12 @@ async function runCommand(scenario: Scenario<unknown>, options: Record<string, u
     options,
     command: ['rtbench', ...process.argv.slice(2)],
     signal: interrupt.signal,
-    reporter,
+    runLog,
     checkpoint: (partial) => write(partial),
   }, prepared);
-  reporter.clear();
+  runLog.clear();
   await write(summary);
-  const tables = renderSections(scenario.report(summary.transports));
+  const tables = renderSections(scenario.tables(summary.transports));
   if (common.json) {
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     if (!common.quiet) process.stderr.write(`${tables}\n`);

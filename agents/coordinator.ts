@@ -8,8 +8,8 @@ import { GENERATOR_CPU_LIMIT_PCT } from '../load/saturation.js';
 import { lostReply, type MemberLedger } from './lost-agent.js';
 import type { PlannedMessage } from '../load/recorder.js';
 import type { ConnectReply, FromWorker, ToWorker, WorkerInit } from '../load/worker/protocol.js';
-import type { AgentClock, AgentReport } from '../core/details.js';
-export type { AgentClock, AgentReport } from '../core/details.js';
+import type { AgentClock, AgentShare } from '../core/details.js';
+export type { AgentClock, AgentShare } from '../core/details.js';
 
 /** How long a coordinator waits for the agents it was asked for. */
 export const AGENT_WAIT_MS = 30_000;
@@ -213,7 +213,7 @@ class AgentLink {
     for (const member of this.members) member.lose(reason);
   }
 
-  report(): AgentReport {
+  share(): AgentShare {
     const elapsedUs = this.cpuAtSession ? nowUs() - this.cpuAtSession.atUs : 0;
     const cpuPctAvg = this.cpuAtSession && elapsedUs > 0 && this.lost === null ? Math.round(((this.info.cpuUs - this.cpuAtSession.cpuUs) / elapsedUs) * 1000) / 10 : null;
     const threads = this.members.length;
@@ -335,8 +335,8 @@ export class AgentSet {
   }
 
   /** Per agent, for the current session. */
-  report(): AgentReport[] {
-    return this.links.map((link) => link.report());
+  share(): AgentShare[] {
+    return this.links.map((link) => link.share());
   }
 
   /** What the summary says about clocks: which applies, and the uncertainty latencies carry. */

@@ -1,4 +1,4 @@
-import { renderTable } from '../report/format.js';
+import { renderTable } from '../output/format.js';
 import type { Comparison } from './compare.js';
 import type { ThresholdVerdict } from './thresholds.js';
 

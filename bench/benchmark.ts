@@ -17,8 +17,8 @@ import { documentHeader, indexMeasurements, measurementFolder } from './measurem
 import { measureFloor } from './calibration.js';
 import { type BareKind, measureBareReceiver } from './bare-receiver.js';
 import { rtbench } from './run-cli.js';
-import { formatMs, formatOwnDelay, methodName, renderTable } from '../report/format.js';
-import { RAMP_HEADERS, rampRows } from '../scenarios/ramp-report.js';
+import { formatMs, formatOwnDelay, methodName, renderTable } from '../output/format.js';
+import { RAMP_HEADERS, rampRows } from '../scenarios/ramp-tables.js';
 import type { RunSummary } from '../core/result.js';
 import type { LatencyStats } from '../core/histogram.js';
 import { median } from '../analysis/stats.js';

@@ -18,7 +18,7 @@ import { rtbench } from './run-cli.js';
 import { documentHeader, indexMeasurements, measurementFolder } from './measurements.js';
 import { redisClient } from '../core/redis.js';
 import { TRANSPORTS } from '../core/transports.js';
-import { formatMs, methodName, renderTable } from '../report/format.js';
+import { formatMs, methodName, renderTable } from '../output/format.js';
 import type { RunSummary, TransportResult } from '../core/result.js';
 import { detailsOf } from '../core/details.js';
 

@@ -11,7 +11,7 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunSummary } from '../core/result.js';
-import { formatMs, formatPct, methodName, renderTable } from '../report/format.js';
+import { formatMs, formatPct, methodName, renderTable } from '../output/format.js';
 import { documentHeader, indexMeasurements, measurementFolder } from './measurements.js';
 import { rtbench } from './run-cli.js';
 import { RABBITMQ_WEB_STOMP, nchanMissing, rabbitmqMissing, startNchan } from './services.js';

@@ -14,7 +14,7 @@ export type DetailsOf<S extends ScenarioName> = Extract<ScenarioDetails, { reado
 
 /** Added to any scenario's details when `--agents` took a share of the subscribers. */
 export interface AgentDetails {
-  readonly agents?: readonly AgentReport[];
+  readonly agents?: readonly AgentShare[];
   /** How the agents' clocks were related to this one, in words. */
   readonly clock?: string;
 }
@@ -239,7 +239,7 @@ export interface AgentClock {
 }
 
 /** One agent's part of one transport run. */
-export interface AgentReport {
+export interface AgentShare {
   readonly name: string;
   readonly host: string;
   readonly pid: number;

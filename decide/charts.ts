@@ -2,7 +2,7 @@ import * as echarts from 'echarts';
 import { decodeHistogram } from '../core/histogram.js';
 import type { TransportResult } from '../core/result.js';
 import { TRANSPORT_INFO, isTransport, transportLabel } from '../core/transports.js';
-import type { SoakInterval } from '../scenarios/soak-report.js';
+import type { SoakInterval } from '../scenarios/soak-tables.js';
 import { detailsOf } from '../core/details.js';
 
 /**

@@ -4,7 +4,7 @@ import { formatMetric, metricOf } from '../analysis/metrics.js';
 import { median } from '../analysis/stats.js';
 import type { TransportResult } from '../core/result.js';
 import { TRANSPORTS, TRANSPORT_INFO, type TransportName, transportLabel } from '../core/transports.js';
-import { formatMs } from '../report/format.js';
+import { formatMs } from '../output/format.js';
 import type { StudyTable } from './study.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { TransportResult } from '../core/result.js';
-import { renderTable } from '../report/format.js';
+import { renderTable } from '../output/format.js';
 import { type Chart, faultsChart, nameCharts, rampChart, soakChart, spectrumChart, throughputChart } from './charts.js';
 import { type Requirement, impactTable, keyDecision } from './decision.js';
 import type { LoadedRun } from './runs.js';

@@ -1,10 +1,10 @@
-import type { Reporter } from './runner.js';
+import type { RunLog } from './runner.js';
 
 /**
  * Phase lines go to stderr (unless quiet); the live progress line only when stderr is a terminal,
  * so logs of CI jobs and `--json` pipes stay clean.
  */
-export function stderrReporter(quiet: boolean, stream: NodeJS.WriteStream = process.stderr): Reporter & { clear(): void } {
+export function stderrRunLog(quiet: boolean, stream: NodeJS.WriteStream = process.stderr): RunLog & { clear(): void } {
   const live = stream.isTTY === true && !quiet;
   let shown = false;
   const clear = (): void => {

@@ -26,7 +26,7 @@ import { saturation } from '../load/saturation.js';
 import { NO_OWN_DELAY, ownDelayQuantileUs } from '../core/own-delay.js';
 import { checkTargetGiven, resumeKindOf, resumeOf, targetContext, targetHandle, transportsOf } from './target.js';
 
-export interface Reporter {
+export interface RunLog {
   log(line: string): void;
   progress(line: string): void;
 }
@@ -39,7 +39,7 @@ export interface RunRequest<Config> {
   readonly options: Readonly<Record<string, unknown>>;
   readonly command: readonly string[];
   readonly signal: AbortSignal;
-  readonly reporter: Reporter;
+  readonly runLog: RunLog;
   /** Writes a partial summary during a long run (soak), so a crash keeps what was measured. */
   readonly checkpoint?: (summary: RunSummary) => Promise<void>;
 }
@@ -75,10 +75,10 @@ interface RunPlan {
 async function runTransport<Config>(request: RunRequest<Config>, transport: TransportName, plan: RunPlan, agents: AgentSet | null, checkpoint: (current: TransportResult) => Promise<void>): Promise<TransportResult> {
   const { runId, machine, profile } = plan;
   const resume = plan.resume[transport] ?? false;
-  const { scenario, common, reporter } = request;
+  const { scenario, common, runLog } = request;
   const startedAt = new Date();
   const startedUs = nowUs();
-  const log = (line: string): void => reporter.log(`${transport}: ${line}`);
+  const log = (line: string): void => runLog.log(`${transport}: ${line}`);
   const transportAbort = new AbortController();
   const signal = AbortSignal.any([request.signal, transportAbort.signal]);
   let cluster: ServerCluster | null = null;
@@ -111,8 +111,8 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
     const own = watched?.ownDelay?.() ?? NO_OWN_DELAY;
     const ownP99Us = ownDelayQuantileUs(own, 0.99);
     const processReasons = saturation(generatorUsage, ownP99Us === null ? null : { boundUs: ownP99Us, p99Us: measured.latencyUs.perMessage.p99 }, { lagP99Us: measured.latencyUs.sendLag.p99, latencyP99Us: measured.latencyUs.perMessage.p99 }, proxyUsage, usableCores).reasons;
-    const agentReports = agents?.report() ?? [];
-    const reasons = [...processReasons, ...(watched?.saturationReasons?.() ?? []), ...agentReports.flatMap((a) => a.saturationReasons)];
+    const agentShares = agents?.share() ?? [];
+    const reasons = [...processReasons, ...(watched?.saturationReasons?.() ?? []), ...agentShares.flatMap((a) => a.saturationReasons)];
     const details = watched?.details?.() ?? null;
     return {
       transport,
@@ -138,7 +138,7 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
       proxyUsage,
       histograms: measured.histograms,
       // With agents, who held which subscribers and on which clock: the totals above include all of them.
-      details: agents && details ? { ...details, agents: agentReports, clock: agents.clockStatement() } : details,
+      details: agents && details ? { ...details, agents: agentShares, clock: agents.clockStatement() } : details,
       samples: sampler?.rows ?? [],
     };
   };
@@ -187,7 +187,7 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
       seed: common.seed,
       signal,
       log,
-      progress: reporter.progress,
+      progress: runLog.progress,
       observe: (what) => {
         observed = what;
       },
@@ -253,7 +253,7 @@ export interface Prepared {
   readonly transports: readonly TransportName[];
 }
 
-export async function prepareRun<Config>(request: Pick<RunRequest<Config>, 'scenario' | 'common' | 'scenarioConfig' | 'reporter'>): Promise<Prepared> {
+export async function prepareRun<Config>(request: Pick<RunRequest<Config>, 'scenario' | 'common' | 'scenarioConfig' | 'runLog'>): Promise<Prepared> {
   const runId = newRunId();
   const { common } = request;
   const { profile, ref } = await loadProfile(common.profile);
@@ -261,7 +261,7 @@ export async function prepareRun<Config>(request: Pick<RunRequest<Config>, 'scen
   const transports = transportsOf(profile, common);
   const resume = resumeOf(profile, transports, common.resume);
   const machine = request.scenario.preflight?.(request.scenarioConfig, common) ?? null;
-  for (const check of machine?.checks ?? []) request.reporter.log(`preflight: ${check}`);
+  for (const check of machine?.checks ?? []) request.runLog.log(`preflight: ${check}`);
   const instances = Math.max(common.instances, common.targets.length);
   if (instances > 1 && request.scenario.needsProxy?.(request.scenarioConfig)) {
     throw usageError(common.targets.length > 1 ? '--target' : '--instances', common.targets.length > 1 ? common.targets.join(',') : common.instances, `one server for rtbench ${request.scenario.name} as configured: its faults go through the proxy, which fronts one server`);
@@ -282,7 +282,7 @@ export async function runScenario<Config>(request: RunRequest<Config>, prepared?
   if (common.generatorCpus) pinProcess(process.pid, common.generatorCpus);
   const results: TransportResult[] = [];
   // The agents are claimed once for the whole run, and serve every transport in turn.
-  const agents = common.agents > 0 ? await AgentSet.claim(common.coordinator, common.agents, runId, request.reporter.log, request.signal) : null;
+  const agents = common.agents > 0 ? await AgentSet.claim(common.coordinator, common.agents, runId, request.runLog.log, request.signal) : null;
   const summaryOf = (transports: readonly TransportResult[], state: RunState, checkpoint: boolean): RunSummary => ({
     schema: SCHEMA_ID,
     schemaVersion: SCHEMA_VERSION,

@@ -70,7 +70,7 @@ export class SampleLog implements Iterable<SampleRow> {
     yield* memory;
   }
 
-  /** JSON.stringify writes the log as the array of its rows (report/stream-write.ts streams it instead). */
+  /** JSON.stringify writes the log as the array of its rows (output/stream-write.ts streams it instead). */
   toJSON(): SampleRow[] {
     return [...this];
   }

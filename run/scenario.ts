@@ -1,5 +1,5 @@
 import type { ClientContext, SubscribeSpec, TransportClient } from '../clients/types.js';
-import type { ReportFile, ReportSection } from '../core/report.js';
+import type { RunFile, TableSection } from '../core/sections.js';
 import type { LiveCounters, RecorderResult, SampleRow, TransportResult } from '../core/result.js';
 import type { TransportName } from '../core/transports.js';
 import type { PublishChannel, ProvisionRequest, SubscriberRef, TargetContext, TargetProfile } from '../targets/types.js';
@@ -117,7 +117,7 @@ export interface Scenario<Config> {
   reconnectMaxMs?(config: Config): number | undefined;
   run(context: ScenarioContext, config: Config): Promise<void>;
   /** The scenario's tables, from its results (summary.md and the terminal). */
-  report(results: readonly TransportResult[]): readonly ReportSection[];
+  tables(results: readonly TransportResult[]): readonly TableSection[];
   /** Extra files of its own in the run folder (a soak's intervals.csv). */
-  files?(results: readonly TransportResult[]): readonly ReportFile[];
+  files?(results: readonly TransportResult[]): readonly RunFile[];
 }

@@ -194,5 +194,5 @@ export const burstScenario: Scenario<BurstConfig> = {
     };
   },
   run,
-  report: (results) => withCommonSections(results, []),
+  tables: (results) => withCommonSections(results, []),
 };

@@ -11,7 +11,7 @@ import { NO_OWN_DELAY, type OwnDelay, mergeOwnDelay } from '../core/own-delay.js
 import { loadRequest, measureRound, roomsOf, startPool, subscriberSpecs, warmUp } from './pool-run.js';
 import { stepPlan } from './ramp-step.js';
 import type { Scenario, ScenarioContext } from '../run/scenario.js';
-import { type FaultRow, faultsSection } from './faults-report.js';
+import { type FaultRow, faultsSection } from './faults-tables.js';
 import { withCommonSections } from './tables.js';
 import type { LiveCounters, MessageCounts } from '../core/result.js';
 import { SentCounter } from '../load/sent-counter.js';
@@ -291,7 +291,7 @@ export const faultsScenario: Scenario<FaultsConfig> = {
   // Six runs of five windows must fit in five minutes: a lost message is given up on sooner than in burst.
   commonDefaults: { deadline: 4000 },
   preflight: (config, common) => preflight(loadRequest(config.connections, common, true)),
-  report: (results) => withCommonSections(results, faultsSection(results)),
+  tables: (results) => withCommonSections(results, faultsSection(results)),
   needsProxy: (config) => config.instances === 1,
   busFaults: (config) => config.bus !== 'memory',
   reconnectMaxMs: () => 500,

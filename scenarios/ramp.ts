@@ -9,7 +9,7 @@ import { sleep } from '../core/sleep.js';
 import { type RampStep, breakingCause, errorRate, parsePercent, parseSteps, stepPlan } from './ramp-step.js';
 import { stepHealth } from './step-health.js';
 import { loadRequest, measureRound, roomsOf, startPool, subscriberSpecs, warmUp } from './pool-run.js';
-import { rampSections } from './ramp-report.js';
+import { rampSections } from './ramp-tables.js';
 import { withCommonSections } from './tables.js';
 import type { Scenario, ScenarioContext } from '../run/scenario.js';
 import type { LatencyKind } from '../core/result.js';
@@ -186,6 +186,6 @@ export const rampScenario: Scenario<RampConfig> = {
     };
   },
   preflight: (config, common) => preflight(loadRequest(config.steps.at(-1) ?? 0, common, false)),
-  report: (results) => withCommonSections(results, rampSections(results)),
+  tables: (results) => withCommonSections(results, rampSections(results)),
   run,
 };

@@ -13,7 +13,7 @@ import { settledRssBytes } from '../core/settled-rss.js';
 import { loadRequest, measureRound, roomsOf, startPool, subscriberSpecs, warmUp } from './pool-run.js';
 import { withCommonSections } from './tables.js';
 import { stepPlan } from './ramp-step.js';
-import { type SoakInterval, heapTrend, outsideHeapTrend, rssTrends, soakFiles, soakSection } from './soak-report.js';
+import { type SoakInterval, heapTrend, outsideHeapTrend, rssTrends, soakFiles, soakSection } from './soak-tables.js';
 import type { Scenario, ScenarioContext } from '../run/scenario.js';
 
 export interface SoakConfig {
@@ -264,7 +264,7 @@ export const soakScenario: Scenario<SoakConfig> = {
     };
   },
   preflight: (config, common) => preflight(loadRequest(config.connections, common, config.cutAtMs.length > 0)),
-  report: (results) => withCommonSections(results, soakSection(results)),
+  tables: (results) => withCommonSections(results, soakSection(results)),
   files: (results) => soakFiles(results),
   needsProxy: (config) => config.cutAtMs.length > 0,
   reconnectMaxMs: (config) => config.reconnectMaxMs,

@@ -1,7 +1,7 @@
 import type { LatencyStats } from '../core/histogram.js';
-import type { ReportSection } from '../core/report.js';
+import type { TableSection } from '../core/sections.js';
 import type { TransportResult } from '../core/result.js';
-import { formatMiB, formatMs, formatOwnDelay, formatPct, methodName } from '../report/format.js';
+import { formatMiB, formatMs, formatOwnDelay, formatPct, methodName } from '../output/format.js';
 import { cpuWaitNote, loopDelayNote } from '../load/saturation.js';
 
 /**
@@ -24,7 +24,7 @@ export function clockUncertaintyUs(result: TransportResult): number | null {
 }
 
 /** The study's table (Method | ok/failed | P50 | P95 | P99 | Max), per-message latency, plus loss columns. */
-export function latencySection(results: readonly TransportResult[]): ReportSection {
+export function latencySection(results: readonly TransportResult[]): TableSection {
   // Beside the percentiles, not only in the details: a latency that crossed machines is known to within this.
   const clocks = results.map(clockUncertaintyUs);
   const crossed = clocks.some((us) => us !== null);
@@ -47,7 +47,7 @@ export function latencySection(results: readonly TransportResult[]): ReportSecti
   };
 }
 
-export function burstSection(results: readonly TransportResult[]): ReportSection {
+export function burstSection(results: readonly TransportResult[]): TableSection {
   return {
     title: 'Burst completion, fan-out spread, publish round trip (ms)',
     headers: ['Method', 'Burst completion P50', 'P99', 'Fan-out spread P50', 'P99', 'Publish RTT P50', 'P99', 'Send lag P99 (ms)'],
@@ -61,7 +61,7 @@ export function burstSection(results: readonly TransportResult[]): ReportSection
   };
 }
 
-export function resourceSection(results: readonly TransportResult[]): ReportSection {
+export function resourceSection(results: readonly TransportResult[]): TableSection {
   return {
     title: 'Resources (CPU in % of one core)',
     headers: ['Method', 'Server CPU avg %', 'max %', 'Server RSS max (MiB)', 'Generator CPU avg %', 'max %', 'Own delay P99 ≤ (ms)', 'Reconnects', 'Generator saturated'],
@@ -78,7 +78,7 @@ export function resourceSection(results: readonly TransportResult[]): ReportSect
 }
 
 /** Warnings a reader must see next to the numbers: saturation, failures, errors, pending deliveries. */
-export function notesSection(results: readonly TransportResult[]): ReportSection {
+export function notesSection(results: readonly TransportResult[]): TableSection {
   const lines: string[] = [];
   for (const r of results) {
     const name = methodName(r);
@@ -96,7 +96,7 @@ export function notesSection(results: readonly TransportResult[]): ReportSection
 }
 
 /** With `--agents`: who held which subscribers, what it cost each agent, and on which clock. */
-export function agentsSection(results: readonly TransportResult[]): ReportSection[] {
+export function agentsSection(results: readonly TransportResult[]): TableSection[] {
   const withAgents = results.flatMap((r) => (r.details?.agents ? [{ r, agents: r.details.agents, clock: r.details.clock }] : []));
   if (withAgents.length === 0) return [];
   const rows = withAgents.flatMap(({ r, agents }) =>
@@ -125,7 +125,7 @@ export function agentsSection(results: readonly TransportResult[]): ReportSectio
 }
 
 /** The common tables, the scenario's own sections, then the warnings. */
-export function withCommonSections(results: readonly TransportResult[], own: readonly ReportSection[]): ReportSection[] {
+export function withCommonSections(results: readonly TransportResult[], own: readonly TableSection[]): TableSection[] {
   const notes = notesSection(results);
   return [latencySection(results), burstSection(results), resourceSection(results), ...own, ...agentsSection(results), ...(notes.lines?.length ? [notes] : [])];
 }

@@ -13,7 +13,7 @@ import { stepPlan } from './ramp-step.js';
 import { stepHealth } from './step-health.js';
 import { type Ceiling, measureCeiling } from './ceiling.js';
 import { withCommonSections } from './tables.js';
-import { type ThroughputStep, throughputSections } from './throughput-report.js';
+import { type ThroughputStep, throughputSections } from './throughput-tables.js';
 
 /**
  * `rtbench throughput`: the most messages per second a transport delivers within a latency target.
@@ -252,5 +252,5 @@ export const throughputScenario: Scenario<ThroughputConfig> = {
   commonDefaults: { deadline: 5000 },
   preflight: (config, common) => preflight(loadRequest(config.subscribers, common, false)),
   run,
-  report: (results) => withCommonSections(results, throughputSections(results)),
+  tables: (results) => withCommonSections(results, throughputSections(results)),
 };

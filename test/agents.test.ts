@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { redisClient } from '../core/redis.js';
 import { buildServer } from '../servers/app.js';
 import type { RunSummary, TransportResult } from '../core/result.js';
-import type { AgentReport } from '../agents/coordinator.js';
+import type { AgentShare } from '../agents/coordinator.js';
 import { testCleanup } from './helpers.js';
 import { type StartedCli, isAlive, onlyRunFolder, outRoot, runCli, startCli, waitForStderr } from './support/cli.js';
 import { detailsOf } from '../core/details.js';
@@ -46,7 +46,7 @@ async function startAgent(name: string, extra: readonly string[] = [], shellPref
   return agent;
 }
 
-const agentsOf = (result: TransportResult): AgentReport[] => [...(result.details?.agents ?? [])];
+const agentsOf = (result: TransportResult): AgentShare[] => [...(result.details?.agents ?? [])];
 
 function parse(stdout: string, stderr: string): RunSummary {
   try {

@@ -4,10 +4,10 @@ import { basename, join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { LatencyStats } from '../core/histogram.js';
 import { type RunSummary, type SampleRow, type TransportResult } from '../core/result.js';
-import { samplesCsv } from '../report/csv.js';
-import { summaryMarkdown } from '../report/markdown.js';
-import { renderSections } from '../report/sections.js';
-import { runFolder } from '../report/write.js';
+import { samplesCsv } from '../output/csv.js';
+import { summaryMarkdown } from '../output/markdown.js';
+import { renderSections } from '../output/sections.js';
+import { runFolder } from '../output/write.js';
 import { SCENARIOS } from '../scenarios/index.js';
 import type { ScenarioDetails, SoakDetails } from '../core/details.js';
 
@@ -62,7 +62,7 @@ function summary(transports: TransportResult[], scenario = 'burst'): RunSummary 
 
 /** What the terminal and summary.md show for a summary: its scenario's sections, rendered. */
 function sectionsOf(run: RunSummary) {
-  return SCENARIOS.find((s) => s.name === run.scenario)!.report(run.transports);
+  return SCENARIOS.find((s) => s.name === run.scenario)!.tables(run.transports);
 }
 const renderTables = (run: RunSummary): string => renderSections(sectionsOf(run));
 

@@ -5,8 +5,8 @@ import { describe, expect, it } from 'vitest';
 import { heapAfterGc } from '../core/heap.js';
 import type { SampleRow } from '../core/result.js';
 import { SampleLog } from '../run/sample-log.js';
-import { jsonPieces } from '../report/stream-write.js';
-import { samplesCsv } from '../report/csv.js';
+import { jsonPieces } from '../output/stream-write.js';
+import { samplesCsv } from '../output/csv.js';
 
 /** A row with every kind of field a sample has: fractions, nulls, booleans, large integers, a step. */
 function row(second: number): SampleRow {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { heapTrend, intervalsCsv, memorySlopeBytesPerHour, outsideHeapTrend, rssTrends, secondHalfSlopeBytesPerHour, type SoakInterval } from '../scenarios/soak-report.js';
+import { heapTrend, intervalsCsv, memorySlopeBytesPerHour, outsideHeapTrend, rssTrends, secondHalfSlopeBytesPerHour, type SoakInterval } from '../scenarios/soak-tables.js';
 import { usageOfRows } from '../run/sampler.js';
 import { RetentionProbe } from './retention-probe.js';
 import type { SampleRow } from '../core/result.js';

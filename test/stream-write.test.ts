@@ -2,7 +2,7 @@ import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { jsonPieces, writeJson, writePieces } from '../report/stream-write.js';
+import { jsonPieces, writeJson, writePieces } from '../output/stream-write.js';
 
 /**
  * summary.json and samples.csv are written in pieces so a long run's checkpoints allocate no big

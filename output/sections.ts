@@ -1,8 +1,8 @@
-import type { ReportSection } from '../core/report.js';
+import type { TableSection } from '../core/sections.js';
 import { renderTable } from './format.js';
 
-/** A scenario's report as text: each section's title, its table, then its lines (bulleted). */
-export function renderSections(sections: readonly ReportSection[]): string {
+/** A scenario's tables as text: each section's title, its table, then its lines (bulleted). */
+export function renderSections(sections: readonly TableSection[]): string {
   const parts: string[] = [];
   for (const section of sections) {
     if (parts.length > 0) parts.push('');

@@ -1,11 +1,11 @@
-import type { ReportSection } from '../core/report.js';
+import type { TableSection } from '../core/sections.js';
 import type { TransportResult } from '../core/result.js';
 import { transportLabel } from '../core/transports.js';
 import { detailsOf } from '../core/details.js';
 export type { FaultRow } from '../core/details.js';
 
 
-export function faultsSection(results: readonly TransportResult[]): ReportSection[] {
+export function faultsSection(results: readonly TransportResult[]): TableSection[] {
   const rows = results.flatMap((r) => (detailsOf(r, 'faults')?.faults ?? []).map((f) => ({ r, f })));
   if (rows.length === 0) return [];
   return [

@@ -1,7 +1,7 @@
 import { mkdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import type { ReportFile, ReportSection } from '../core/report.js';
+import type { RunFile, TableSection } from '../core/sections.js';
 import type { RunSummary } from '../core/result.js';
 import { samplesCsvLines } from './csv.js';
 import { writeJson, writePieces } from './stream-write.js';
@@ -28,7 +28,7 @@ export function runFolder(outDir: string, scenario: string, startedAt: string): 
 }
 
 /** Writes a run folder: summary.json, samples.csv, summary.md (the scenario's sections) and the scenario's own files. */
-export async function writeResults(folder: string, summary: RunSummary, sections: readonly ReportSection[], files: readonly ReportFile[] = []): Promise<void> {
+export async function writeResults(folder: string, summary: RunSummary, sections: readonly TableSection[], files: readonly RunFile[] = []): Promise<void> {
   await mkdir(folder, { recursive: true });
   // The two files that grow with the run are written in pieces (see stream-write.ts).
   await writeJson(join(folder, 'summary.json'), summary);

@@ -1,9 +1,9 @@
 /**
  * What a scenario reports, as data: sections of a title and a table (or plain lines). Scenarios
- * build them from their results; the writers in report/ render them for the terminal and for
+ * build them from their results; the writers in output/ render them for the terminal and for
  * summary.md without knowing any scenario's shape.
  */
-export interface ReportSection {
+export interface TableSection {
   readonly title: string;
   readonly headers?: readonly string[];
   readonly rows?: readonly (readonly string[])[];
@@ -12,7 +12,7 @@ export interface ReportSection {
 }
 
 /** A file a scenario adds to its run folder (a soak's intervals.csv). */
-export interface ReportFile {
+export interface RunFile {
   readonly name: string;
   readonly content: string;
 }

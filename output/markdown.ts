@@ -1,4 +1,4 @@
-import type { ReportSection } from '../core/report.js';
+import type { TableSection } from '../core/sections.js';
 import type { RunSummary } from '../core/result.js';
 import { renderSections } from './sections.js';
 
@@ -7,7 +7,7 @@ function gib(bytes: number): string {
 }
 
 /** summary.md: what was run, where, and the tables, ready to paste into a decision write-up. */
-export function summaryMarkdown(summary: RunSummary, sections: readonly ReportSection[]): string {
+export function summaryMarkdown(summary: RunSummary, sections: readonly TableSection[]): string {
   const env = summary.environment;
   const first = summary.transports[0];
   const network = first

@@ -1,6 +1,6 @@
-import type { ReportSection } from '../core/report.js';
+import type { TableSection } from '../core/sections.js';
 import type { TransportResult } from '../core/result.js';
-import { formatMs, formatOwnDelay, formatPct, methodName } from '../report/format.js';
+import { formatMs, formatOwnDelay, formatPct, methodName } from '../output/format.js';
 import { type Ceiling, type ThroughputDetails, type ThroughputStep, detailsOf } from '../core/details.js';
 export type { ThroughputStep } from '../core/details.js';
 
@@ -23,7 +23,7 @@ export function throughputRows(steps: readonly ThroughputStep[]): string[][] {
   ]);
 }
 
-export function throughputSections(results: readonly TransportResult[]): ReportSection[] {
+export function throughputSections(results: readonly TransportResult[]): TableSection[] {
   const sections = results.flatMap((result) => {
     const throughput = detailsOf(result, 'throughput');
     if (!throughput) return [];
@@ -38,7 +38,7 @@ export function throughputSections(results: readonly TransportResult[]): ReportS
 }
 
 /** The generator's own ceiling beside the knee, per transport. */
-function ceilingSection(results: ReadonlyArray<{ r: TransportResult; throughput: ThroughputDetails; ceiling: Ceiling }>): ReportSection {
+function ceilingSection(results: ReadonlyArray<{ r: TransportResult; throughput: ThroughputDetails; ceiling: Ceiling }>): TableSection {
   return {
     title: "The generator's own ceiling on this machine (the same subscribers against the null server), beside the knee; a knee at 70% of it or more may be rtbench's",
     headers: ['Method', 'Knee: held (msg/s)', 'delivering/s', 'Ceiling: rtbench read/s', 'at msg/s', 'stopped by', 'Publishes/s alone, send lag p99 <= 2 ms', '<= 5 ms', "Knee may be rtbench's"],

@@ -1,5 +1,5 @@
-import type { ReportFile, ReportSection } from '../core/report.js';
-import { formatMiB, formatMs, formatPct, formatSignedMiB, methodName } from '../report/format.js';
+import type { RunFile, TableSection } from '../core/sections.js';
+import { formatMiB, formatMs, formatPct, formatSignedMiB, methodName } from '../output/format.js';
 import type { ProcessUsage, SampleRow, TransportResult } from '../core/result.js';
 import { LinearFit } from '../core/linear-fit.js';
 import { UsageFold } from '../run/sampler.js';
@@ -173,7 +173,7 @@ export function intervalsCsv(rows: ReadonlyArray<{ transport: string; interval: 
 
 
 /** The soak summary: one row per transport. */
-export function soakSection(results: readonly TransportResult[]): ReportSection[] {
+export function soakSection(results: readonly TransportResult[]): TableSection[] {
   const soaks = results.flatMap((r) => {
     const d = detailsOf(r, 'soak');
     return d ? [{ r, d }] : [];
@@ -206,7 +206,7 @@ export function soakSection(results: readonly TransportResult[]): ReportSection[
 }
 
 /** intervals.csv beside summary.json, when any transport soaked. */
-export function soakFiles(results: readonly TransportResult[]): ReportFile[] {
+export function soakFiles(results: readonly TransportResult[]): RunFile[] {
   const rows = results.flatMap((t) => (detailsOf(t, 'soak')?.intervals ?? []).map((interval) => ({ transport: t.transport, interval })));
   return rows.length > 0 ? [{ name: 'intervals.csv', content: intervalsCsv(rows) }] : [];
 }

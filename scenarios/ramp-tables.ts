@@ -1,6 +1,6 @@
-import type { ReportSection } from '../core/report.js';
+import type { TableSection } from '../core/sections.js';
 import type { TransportResult } from '../core/result.js';
-import { formatKiB, formatMiB, formatMs, formatOwnDelay, formatPct, methodName } from '../report/format.js';
+import { formatKiB, formatMiB, formatMs, formatOwnDelay, formatPct, methodName } from '../output/format.js';
 import type { RampStep } from './ramp-step.js';
 import { detailsOf } from '../core/details.js';
 
@@ -26,7 +26,7 @@ export function rampRows(steps: readonly RampStep[]): string[][] {
 }
 
 /** A section per transport: its verdict, and its steps. */
-export function rampSections(results: readonly TransportResult[]): ReportSection[] {
+export function rampSections(results: readonly TransportResult[]): TableSection[] {
   return results.flatMap((result) => {
     const ramp = detailsOf(result, 'ramp');
     if (!ramp) return [];
