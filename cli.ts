@@ -1,113 +1,9 @@
 #!/usr/bin/env node
-import chalk from 'chalk';
 import { Command, CommanderError } from 'commander';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { formatThresholds } from './analysis/formats.js';
-import { compareCommand } from './decide/compare-command.js';
-import { reportCommand } from './decide/report-command.js';
-import { agentCommand } from './commands/agent.js';
-import { evaluateThresholds } from './analysis/thresholds.js';
-import { COMMON_OPTIONS, type CommonConfig, commonConfigFrom, toCommanderOption } from './run/options.js';
+import { COMMANDS } from './commands/index.js';
+import { EXIT_CODES_HELP } from './commands/measure.js';
 import { EXIT, RtbError } from './core/errors.js';
-import { formatDurationMs } from './core/duration.js';
 import { environment } from './core/environment.js';
-import { stderrRunLog } from './run/progress.js';
-import { runFolder, writeResults } from './output/write.js';
-import type { RunSummary } from './core/result.js';
-import { renderSections } from './output/sections.js';
-import { prepareRun, runScenario } from './run/runner.js';
-import { SCENARIOS } from './scenarios/index.js';
-import type { Scenario } from './run/scenario.js';
-
-const EXIT_CODES_HELP = `
-Exit status:
-  0    every transport completed (and every --threshold held)
-  1    a transport failed, or the run could not start (server, proxy, unreachable --target)
-  2    bad command line
-  3    everything completed and was written, but a --threshold failed
-  130  interrupted by Ctrl-C (SIGINT); what was measured is written
-  143  stopped by SIGTERM; what was measured is written`;
-
-/** Ctrl-C and SIGTERM abort the run, which then writes its results; a second signal exits at once. */
-function interruptSignal(): { signal: AbortSignal; exitCode: () => number | null } {
-  const controller = new AbortController();
-  let code: number | null = null;
-  const onSignal = (exitCode: number) => () => {
-    if (code !== null) process.exit(exitCode); // second signal: the exit handler still kills children
-    code = exitCode;
-    process.stderr.write(`\nrtbench: stopping, writing what was measured (again to quit at once)\n`);
-    controller.abort();
-  };
-  process.on('SIGINT', onSignal(EXIT.interrupted));
-  process.on('SIGTERM', onSignal(EXIT.terminated));
-  return { signal: controller.signal, exitCode: () => code };
-}
-
-/**
- * Evaluates `--threshold` rules on what was measured: the verdicts go beside the results
- * (thresholds.json, thresholds.xml for CI test reports) and to the terminal. True when any failed.
- */
-/** Where a run would send its load, as `--dry-run` says it. */
-function placeOf(common: CommonConfig): string {
-  if (common.targets.length > 0) return `at ${common.targets.join(', ')}${common.targets.length > 1 ? ` (spread ${common.spread})` : ''}`;
-  if (common.instances > 1) return `on ${common.instances} built-in instances sharing ${common.bus} (spread ${common.spread})`;
-  return common.bus === 'memory' ? 'on the built-in servers' : `on the built-in servers, bus ${common.bus}`;
-}
-
-async function checkThresholds(common: CommonConfig, summary: RunSummary, folder: string): Promise<boolean> {
-  if (common.thresholds.length === 0) return false;
-  const verdicts = evaluateThresholds(summary, common.thresholds);
-  await writeFile(join(folder, 'thresholds.json'), formatThresholds(verdicts, 'json'));
-  await writeFile(join(folder, 'thresholds.xml'), formatThresholds(verdicts, 'junit'));
-  (common.json ? process.stderr : process.stdout).write(`Thresholds\n${formatThresholds(verdicts, 'md')}\n`);
-  return verdicts.some((v) => !v.passed);
-}
-
-async function runCommand(scenario: Scenario<unknown>, options: Record<string, unknown>): Promise<number> {
-  const common = commonConfigFrom(options);
-  const scenarioConfig = scenario.configFrom(options);
-  const runLog = stderrRunLog(common.quiet || common.json);
-  const prepared = await prepareRun({ scenario, common, scenarioConfig, runLog });
-  if (common.dryRun) {
-    const { plan, transports } = prepared;
-    process.stdout.write(
-      `rtbench ${scenario.name}: would measure ${transports.map((t) => `${t}${plan.resume[t] ? '' : ' (no resume)'}`).join(', ')} ${placeOf(common)} with profile ${plan.profile.name}${common.repeat > 1 ? `, ${common.repeat} times` : ''}${common.thresholds.length ? `, holding ${common.thresholds.map((t) => t.text).join(', ')}` : ''}\n`,
-    );
-    return EXIT.ok;
-  }
-  const interrupt = interruptSignal();
-  // The folder is fixed before the run, so checkpoints of a long run land where the final result will.
-  const folder = runFolder(common.outDir, scenario.name, new Date().toISOString());
-  // The scenario knows its tables and files; the writers only write them.
-  const write = (summary: RunSummary): Promise<void> => writeResults(folder, summary, scenario.tables(summary.transports), scenario.files?.(summary.transports) ?? []);
-  const summary = await runScenario({
-    scenario,
-    common,
-    scenarioConfig,
-    options,
-    command: ['rtbench', ...process.argv.slice(2)],
-    signal: interrupt.signal,
-    runLog,
-    checkpoint: (partial) => write(partial),
-  }, prepared);
-  runLog.clear();
-  await write(summary);
-  const tables = renderSections(scenario.tables(summary.transports));
-  if (common.json) {
-    process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-    if (!common.quiet) process.stderr.write(`${tables}\n`);
-  } else {
-    const env = environment();
-    process.stdout.write(`\n${chalk.bold(`rtbench ${scenario.name}`)} on ${env.cpuModel} (${env.cores} cores), Node ${env.node}\n\n${tables}\n\n`);
-  }
-  const thresholdsFailed = await checkThresholds(common, summary, folder);
-  process.stderr.write(`rtbench: results in ${folder}\n`);
-  const interrupted = interrupt.exitCode();
-  if (interrupted !== null) return interrupted;
-  if (summary.state !== 'completed') return EXIT.failed;
-  return thresholdsFailed ? EXIT.thresholds : EXIT.ok;
-}
 
 export function buildProgram(): Command {
   const program = new Command('rtbench')
@@ -117,23 +13,7 @@ export function buildProgram(): Command {
     .addHelpText('after', EXIT_CODES_HELP)
     .exitOverride();
 
-  for (const scenario of SCENARIOS) {
-    const command = program.command(scenario.name).description(scenario.summary).exitOverride();
-    command.showHelpAfterError(`(rtbench ${scenario.name} --help lists every option and its default)`);
-    const common = COMMON_OPTIONS.map((spec) => {
-      const key = /--([a-z-]+)/.exec(spec.flags)?.[1]?.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-      const override = key === undefined ? undefined : scenario.commonDefaults?.[key];
-      return override === undefined ? spec : { ...spec, defaultValue: override, defaultLabel: typeof override === 'number' ? formatDurationMs(override) : undefined };
-    });
-    for (const spec of [...scenario.options, ...common]) command.addOption(toCommanderOption(spec));
-    command.addHelpText('after', EXIT_CODES_HELP);
-    command.action(async (options: Record<string, unknown>) => {
-      process.exitCode = await runCommand(scenario as Scenario<unknown>, options);
-    });
-  }
-  program.addCommand(compareCommand((code) => (process.exitCode = code)).exitOverride());
-  program.addCommand(reportCommand().exitOverride());
-  program.addCommand(agentCommand((code) => (process.exitCode = code)).exitOverride());
+  for (const command of COMMANDS((code) => (process.exitCode = code))) program.addCommand(command.exitOverride());
   return program;
 }
 

@@ -2,7 +2,7 @@ import { Command, Option } from 'commander';
 import { DEFAULT_FAIL_ON, type FailOn, compareRuns, parseFailOn } from '../analysis/compare.js';
 import { OUTPUT_FORMATS, type OutputFormat, formatComparison } from '../analysis/formats.js';
 import { EXIT } from '../core/errors.js';
-import { loadRuns } from './runs.js';
+import { loadRuns } from '../decide/runs.js';
 
 export const COMPARE_EXIT_HELP = `
 Exit status:

@@ -3,9 +3,9 @@ import { join, resolve } from 'node:path';
 import { Command, Option } from 'commander';
 import { parseDurationMs } from '../core/duration.js';
 import { usageError } from '../core/errors.js';
-import { type Requirement, parseRequirement } from './decision.js';
-import { buildReport, reportHtml, reportMarkdown } from './document.js';
-import { loadRuns } from './runs.js';
+import { type Requirement, parseRequirement } from '../decide/decision.js';
+import { buildReport, reportHtml, reportMarkdown } from '../decide/document.js';
+import { loadRuns } from '../decide/runs.js';
 
 function interval(text: string): number {
   const ms = parseDurationMs(text);
