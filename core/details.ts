@@ -121,7 +121,7 @@ export interface ThroughputStep {
   readonly messages: MessageCounts;
   readonly latencyUs: { readonly perMessage: LatencyStats; readonly fanOutSpread: LatencyStats; readonly publishRtt: LatencyStats; readonly sendLag: LatencyStats };
   readonly server: ProcessUsage;
-  readonly generator: ProcessUsage & { readonly saturated: boolean; readonly saturationReasons: readonly string[]; readonly workerUtilizationMax: number; readonly ownDelayUs?: number | null; readonly ownDelayShareOfP99?: number | null };
+  readonly generator: StepGenerator;
   readonly passed: boolean;
   /** Why the step failed (loss, SLO, generator, server), empty when it passed. */
   readonly causes: readonly string[];

@@ -1,4 +1,5 @@
-import { distEntry } from './paths.js';
+import { join } from 'node:path';
+import { distEntry, packageRoot } from './paths.js';
 import type { TransportName } from './transports.js';
 
 /**
@@ -41,8 +42,16 @@ export const TRANSPORT_SOURCES: Readonly<Record<TransportName, { readonly server
   stomp: { server: ['servers/stomp.ts', 'core/stomp-frames.ts'], client: ['clients/stomp.ts'] },
 };
 
+/** The JSON Schema of summary.json, generated from core/result.ts (`npm run schema`) and read to check a summary. */
+const SUMMARY_SCHEMA = 'docs/summary.schema.json';
+
+export function summarySchemaPath(): string {
+  return join(packageRoot, SUMMARY_SCHEMA);
+}
+
 /** Every path this module names, relative to the package root (for the test that checks they exist). */
 export const NAMED_PATHS: readonly string[] = [
+  SUMMARY_SCHEMA,
   ...Object.values(PROGRAMS),
   ...Object.values(TRANSPORT_SOURCES).flatMap((s) => [...s.server, ...s.client]),
 ];

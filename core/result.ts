@@ -152,3 +152,12 @@ export interface RunSummary {
   readonly transports: readonly TransportResult[];
 }
 
+
+/** summary.json as written to disk (docs/summary.schema.json is generated from this type): samples are an array there. */
+export interface SummaryFile extends Omit<RunSummary, 'transports'> {
+  readonly transports: readonly TransportResultFile[];
+}
+
+export interface TransportResultFile extends Omit<TransportResult, 'samples'> {
+  readonly samples: readonly SampleRow[];
+}

@@ -1,8 +1,10 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { Ajv, type ValidateFunction } from 'ajv';
 import { join, resolve } from 'node:path';
 import { usageError } from '../core/errors.js';
 import type { ScenarioName } from '../core/details.js';
-import { READABLE_SCHEMA_VERSIONS, type RunSummary, SCHEMA_ID } from '../core/result.js';
+import { summarySchemaPath } from '../core/entry-points.js';
+import { READABLE_SCHEMA_VERSIONS, type RunSummary, SCHEMA_ID, SCHEMA_VERSION } from '../core/result.js';
 
 /** A run as read back from disk: its summary and the folder it came from (every number links to it). */
 export interface LoadedRun {
@@ -59,8 +61,22 @@ export function checkedSummary(raw: unknown, folder: string): RunSummary {
     }
     return { ...result, details: { ...details, scenario } };
   });
-  // Checked above as far as the readers rely on it; the rest is as rtbench wrote it.
-  return { ...raw, transports } as unknown as RunSummary;
+  const summary = { ...raw, transports };
+  // This version is checked whole against the published schema; older ones as far as above.
+  if (raw.schemaVersion === SCHEMA_VERSION) {
+    const validate = summaryValidator();
+    if (!validate(summary)) {
+      const where = (validate.errors ?? []).slice(0, 3).map((e) => `${e.instancePath || '/'} ${e.message ?? ''}`.trim());
+      return refuse(`a summary.json that fits docs/summary.schema.json (${where.join('; ')})`);
+    }
+  }
+  return summary as unknown as RunSummary;
+}
+
+let validator: ValidateFunction | null = null;
+function summaryValidator(): ValidateFunction {
+  validator ??= new Ajv({ allErrors: false, strict: false }).compile(JSON.parse(readFileSync(summarySchemaPath(), 'utf8')) as object);
+  return validator;
 }
 
 /**
