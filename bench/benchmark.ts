@@ -13,7 +13,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { measurePublishFloor } from './publish-floor.js';
-import { documentHeader, indexMeasurements, measurementFolder } from './measurements.js';
+import { documentHeader, indexMeasurements, measurementFolder, reportOfRuns } from './measurements.js';
 import { measureFloor } from './calibration.js';
 import { type BareKind, measureBareReceiver } from './bare-receiver.js';
 import { rtbench } from './run-cli.js';
@@ -25,7 +25,8 @@ import { median } from '../analysis/stats.js';
 import { type ThroughputStep, detailsOf } from '../core/details.js';
 
 const { values } = parseArgs({ options: { 'skip-ramp': { type: 'boolean', default: false }, out: { type: 'string', default: 'docs/measurements' } } });
-const { root, folder, runs: runsFolder, started } = await measurementFolder('bench', String(values.out));
+const document = await measurementFolder('bench', String(values.out));
+const { root, folder, runs: runsFolder, started } = document;
 
 const rtbenchRun = (args: readonly string[]): Promise<RunSummary> => rtbench(args, runsFolder);
 
@@ -262,6 +263,7 @@ if (!values['skip-ramp']) {
   }
 }
 
+lines.push('## Charts', '', reportOfRuns(document), '');
 const targetTable = ['## Targets', '', '| Target | Measured | Met |', '|---|---|---|', ...targets, ''];
 const report = `${lines.join('\n').replace('<!-- targets -->', targetTable.join('\n'))}\n`;
 await writeFile(join(folder, 'report.md'), report);

@@ -15,7 +15,7 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { rtbench } from './run-cli.js';
-import { documentHeader, indexMeasurements, measurementFolder } from './measurements.js';
+import { documentHeader, indexMeasurements, measurementFolder, reportOfRuns } from './measurements.js';
 import { redisClient } from '../core/redis.js';
 import { TRANSPORTS } from '../core/transports.js';
 import { formatMs, methodName, renderTable } from '../output/format.js';
@@ -34,7 +34,8 @@ const RAMP_STEPS = '100,1000,3000';
 const RAMP = ['ramp', '--steps', RAMP_STEPS, '--rooms', '1', '--messages', '10', '--rate', '2', '--hold', '0'];
 
 const { values } = parseArgs({ options: { 'skip-ramp': { type: 'boolean', default: false }, out: { type: 'string', default: 'docs/measurements' } } });
-const { root, folder: documentFolder, runs: folder, started } = await measurementFolder('cluster', String(values.out));
+const document = await measurementFolder('cluster', String(values.out));
+const { root, folder: documentFolder, runs: folder, started } = document;
 
 /** Redis's pid, read from Redis itself; its CPU is read from /proc, so Redis must run here. */
 async function redisPid(): Promise<number> {
@@ -129,6 +130,7 @@ if (!values['skip-ramp']) {
   lines.push(renderTable(['Transport', 'Instances, bus', ...stepCounts.map((c) => `P99 at ${c}`), 'Redis CPU %'], rampRows), '');
 }
 
+lines.push('## Charts', '', reportOfRuns(document), '');
 const report = `${lines.join('\n')}\n`;
 await writeFile(join(documentFolder, 'report.md'), report);
 await indexMeasurements(root);

@@ -1,7 +1,9 @@
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { environment } from '../core/environment.js';
+import { programPath } from '../core/entry-points.js';
 
 /** One measurement document being written: its dated folder and the runs folder inside it. */
 export interface MeasurementFolder {
@@ -20,6 +22,19 @@ export async function measurementFolder(kind: string, root = 'docs/measurements'
   const runs = join(folder, 'runs');
   await mkdir(runs, { recursive: true });
   return { root: absoluteRoot, folder, runs, started };
+}
+
+/**
+ * `rtbench report` over the document's runs, into its report/ folder: the study's tables and the
+ * charts (SVG) of those runs, drawn by rtbench itself. Returns the line that links it from
+ * report.md, or says why there is none.
+ */
+export function reportOfRuns(document: MeasurementFolder): string {
+  const out = join(document.folder, 'report');
+  const run = spawnSync(process.execPath, [programPath('cli'), 'report', document.runs, '--out', out], { stdio: ['ignore', 'ignore', 'inherit'] });
+  return run.status === 0
+    ? 'The study\'s tables and the charts of these runs, written by `rtbench report runs/`: [report/report.md](report/report.md) (charts as SVG beside it).'
+    : `\`rtbench report runs/\` exited ${run.status}: no charts for these runs.`;
 }
 
 /** The head every measurement document starts with: title, command, machine and commit (the index reads them). */

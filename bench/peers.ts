@@ -12,12 +12,13 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { RunSummary } from '../core/result.js';
 import { formatMs, formatPct, methodName, renderTable } from '../output/format.js';
-import { documentHeader, indexMeasurements, measurementFolder } from './measurements.js';
+import { documentHeader, indexMeasurements, measurementFolder, reportOfRuns } from './measurements.js';
 import { rtbench } from './run-cli.js';
 import { RABBITMQ_WEB_STOMP, nchanMissing, rabbitmqMissing, startNchan } from './services.js';
 
 const extra = process.argv.slice(2);
-const { root, folder: documentFolder, runs: folder, started } = await measurementFolder('peers');
+const document = await measurementFolder('peers');
+const { root, folder: documentFolder, runs: folder, started } = document;
 
 const runs: Array<{ server: string; summary: RunSummary }> = [];
 const skipped: string[] = [];
@@ -61,6 +62,8 @@ const report = [
   renderTable(['Server', 'Transport', 'P50', 'P95', 'P99', 'Max (ms)', 'Lost', 'Dup', 'Out of order', 'Publish RTT P50', 'Fan-out P99', 'Server CPU %', 'Generator CPU %', 'Saturated'], rows),
   '',
   ...skipped.map((line) => `Not measured: ${line}.`),
+  '',
+  reportOfRuns(document),
   '',
 ].join('\n');
 await writeFile(join(documentFolder, 'report.md'), report);

@@ -10,14 +10,15 @@ import { readFileSync, readdirSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { programPath } from '../core/entry-points.js';
-import { documentHeader, indexMeasurements, measurementFolder } from './measurements.js';
+import { documentHeader, indexMeasurements, measurementFolder, reportOfRuns } from './measurements.js';
 
 const args = process.argv.slice(2);
 if (args.length === 0 || args.some((arg) => arg === '--out' || arg === '-o')) {
   process.stderr.write('usage: npm run bench:run -- <scenario> [options] (without --out: the folder is docs/measurements/<time>-<scenario>)\n');
   process.exit(2);
 }
-const { root, folder, runs, started } = await measurementFolder(args[0] as string);
+const document = await measurementFolder(args[0] as string);
+const { root, folder, runs, started } = document;
 const run = spawnSync(process.execPath, [programPath('cli'), ...args, '--out', runs], { stdio: ['ignore', 'inherit', 'inherit'] });
 const [runFolder] = readdirSync(runs);
 if (runFolder === undefined) {
@@ -26,6 +27,8 @@ if (runFolder === undefined) {
 }
 const header = [
   ...documentHeader(`rtbench ${args[0]}`, started, `\`rtbench ${args.join(' ')}\` (through \`npm run bench:run\`; the run is under runs/${runFolder}; rtbench exited ${run.status}).`),
+  reportOfRuns(document),
+  '',
   'What follows is the summary.md rtbench wrote for the run.',
   '',
 ];
