@@ -23,13 +23,22 @@ export interface Delivery {
 
 export const NOTHING: Delivery = { messages: [] };
 
-/** How to subscribe over WebSocket: one frame in, zero or more messages out. */
+/**
+ * Sends a text frame on the subscription's own connection (so --delay and the faults apply to it).
+ * A send on a connection that is not open is dropped and counted as the error `WS_SEND_CLOSED`.
+ */
+export type SendText = (text: string) => void;
+
+/** How to subscribe over WebSocket: one frame in, zero or more messages out, and what the client says. */
 export interface WsSpec {
   readonly transport: 'ws';
   url(cursor: Cursor | null): string;
   readonly headers: Readonly<Record<string, string>>;
   readonly protocols?: readonly string[];
-  read(text: string, cursor: Cursor | null): Delivery;
+  /** Called once each connection is open, before anything is read: a subscribe or join frame, a hello. */
+  open?(send: SendText): void;
+  /** `send` answers on the same connection: an application pong, an acknowledgement. */
+  read(text: string, cursor: Cursor | null, send: SendText): Delivery;
 }
 
 /** How to subscribe over SSE (clients/sse.ts reads the stream as a browser EventSource does and keeps the `id:`). */

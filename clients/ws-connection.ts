@@ -33,7 +33,8 @@ export interface WebSocketEvents {
 }
 
 export interface WebSocketConnection {
-  send(text: string): void;
+  /** Sends a text frame; false when the connection is not open (not yet, or no longer). */
+  send(text: string): boolean;
   /** Starts a normal close (the server answers with its close frame, then the socket ends). */
   close(code?: number): void;
   /** Drops the socket at once, as a network failure would. */
@@ -84,8 +85,10 @@ export function openWebSocket(options: WebSocketOptions, events: WebSocketEvents
     if (handshakeTimer) clearTimeout(handshakeTimer);
     events.closed(code, closeCode);
   };
-  const sendFrame = (opcode: number, payload: Buffer): void => {
-    if (!socket.destroyed && socket.writable) socket.write(clientFrame(opcode, payload));
+  const sendFrame = (opcode: number, payload: Buffer): boolean => {
+    if (socket.destroyed || !socket.writable) return false;
+    socket.write(clientFrame(opcode, payload));
+    return true;
   };
   /** Sends our close frame (once) and ends the socket, dropping it if the server does not. */
   const startClose = (closeCode: number): void => {
@@ -147,9 +150,7 @@ export function openWebSocket(options: WebSocketOptions, events: WebSocketEvents
   handshakeTimer.unref();
 
   return {
-    send: (text) => {
-      if (!handshaking && !closing) sendFrame(OPCODE.text, Buffer.from(text));
-    },
+    send: (text) => !handshaking && !closing && sendFrame(OPCODE.text, Buffer.from(text)),
     close: (code = 1000) => {
       if (handshaking) return fail('WS_CLOSED');
       startClose(code);

@@ -13,6 +13,9 @@ export const wsClient: TransportClient<'ws'> = {
       context.random,
       ({ opened, lost }) => {
         const cursor = state.resumeFrom(context.resume);
+        const send = (text: string): void => {
+          if (!socket.send(text)) handlers.onError?.('WS_SEND_CLOSED');
+        };
         const socket = openWebSocket(
           {
             url: spec.url(cursor),
@@ -22,8 +25,11 @@ export const wsClient: TransportClient<'ws'> = {
             ...(context.localAddress ? { localAddress: context.localAddress } : {}),
           },
           {
-            open: opened,
-            text: (text, receivedUs) => state.deliver(spec.read(text, state.cursor), receivedUs),
+            open: () => {
+              opened();
+              spec.open?.(send);
+            },
+            text: (text, receivedUs) => state.deliver(spec.read(text, state.cursor, send), receivedUs),
             binary: () => handlers.onError?.('WS_BINARY_FRAME'),
             closed: (code) => lost(code),
           },
