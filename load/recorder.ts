@@ -57,6 +57,8 @@ export class Recorder {
   private readonly warmedUp: Uint8Array;
   private warmedUpCount = 0;
   private readonly errorCounts = new Map<string, number>();
+  /** The first content that carried no marker of this run, cut to 80 characters. */
+  private firstForeign = '';
   private readonly waiters: Array<() => void> = [];
   private counts = { received: 0, late: 0, duplicated: 0, outOfOrder: 0, foreign: 0 };
   /** Total arrivals of any kind; the per-second sampler reads the difference. */
@@ -149,6 +151,18 @@ export class Recorder {
     else this.countError(`publish:${errorCode}`);
   }
 
+  /**
+   * What arrived that was not a message of this run, and what went wrong, in words: why a
+   * subscription may have received no warm-up message (a profile whose `read()` returns the wrong
+   * content, frames of an unknown kind, a server closing the socket). Empty when nothing did.
+   */
+  whatElseArrived(): string {
+    const parts: string[] = [];
+    if (this.counts.foreign > 0) parts.push(`${this.counts.foreign} message(s) without this run's marker in their content, the first ${JSON.stringify(this.firstForeign)}`);
+    if (this.errorCounts.size > 0) parts.push(`errors ${[...this.errorCounts].map(([code, n]) => `${code} x${n}`).join(', ')}`);
+    return parts.join('; ');
+  }
+
   countError(code: string): void {
     this.errorCounts.set(code, (this.errorCounts.get(code) ?? 0) + 1);
   }
@@ -162,6 +176,7 @@ export class Recorder {
     this.arrivals++;
     const marker = decodeMarker(content);
     if (!marker || marker.runId !== this.runId || subscriber < 0 || subscriber >= this.subscriberCount) {
+      if (this.counts.foreign === 0) this.firstForeign = content.length > 80 ? `${content.slice(0, 80)}...` : content;
       this.counts.foreign++;
       return Number.NaN;
     }

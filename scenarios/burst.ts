@@ -68,6 +68,14 @@ async function connectAll(context: ScenarioContext, config: BurstConfig, provisi
   return subscriptions;
 }
 
+/** What arrived instead of the warm-up messages, pointing at the profile's `read()` when it was something. */
+function warmUpHint(recorder: Recorder, profile: string): string {
+  const arrived = recorder.whatElseArrived();
+  return arrived === ''
+    ? ': nothing at all arrived (is the subscription live? does the server push to it?)'
+    : `; what arrived instead: ${arrived} (check profile ${profile}'s subscription read(): it must return each message's content exactly as published)`;
+}
+
 /**
  * Publishes warm-up messages until every subscriber has received one: the only proof, for every
  * transport alike, that a subscription is live (a held long poll gives no other sign).
@@ -80,7 +88,7 @@ async function warmUp(context: ScenarioContext, config: BurstConfig, publisher: 
     if (Date.now() > deadline) {
       throw new RtbError(
         'RTB_ERR_NOT_READY',
-        `${config.subscribers - recorder.warmedUpSubscribers} of ${config.subscribers} ${context.transport} subscribers received no warm-up message within ${limitMs / 1000} s`,
+        `${config.subscribers - recorder.warmedUpSubscribers} of ${config.subscribers} ${context.transport} subscribers received no warm-up message within ${limitMs / 1000} s${warmUpHint(recorder, context.target.profile.name)}`,
       );
     }
     const content = encodeMarker({ runId: context.runId, seq: sent, group: WARMUP_GROUP, scheduledUs: nowUs() }, config.payloadBytes);

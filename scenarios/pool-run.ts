@@ -88,8 +88,13 @@ export async function warmUp(context: ScenarioContext, pool: SubscriberPool, pub
       await sleep(50, context.signal);
     }
   }
-  const { warmed } = await pool.warmStatus();
-  if (warmed < expected) context.log(`${expected - warmed} of ${expected} subscribers got no warm-up message within ${WARMUP_LIMIT_MS / 1000} s`);
+  const { warmed, foreign, firstForeign } = await pool.warmStatus();
+  if (warmed >= expected) return;
+  const errors = Object.entries((await pool.status()).errors).map(([code, n]) => `${code} x${n}`);
+  const arrived = [...(foreign ? [`${foreign} message(s) without this run's marker in their content, the first ${JSON.stringify(firstForeign)}`] : []), ...(errors.length ? [`errors ${errors.join(', ')}`] : [])];
+  context.log(
+    `${expected - warmed} of ${expected} subscribers got no warm-up message within ${WARMUP_LIMIT_MS / 1000} s${arrived.length ? `; what arrived instead: ${arrived.join('; ')} (check profile ${context.target.profile.name}'s subscription read())` : ': nothing at all arrived'}`,
+  );
 }
 
 export interface RoundOptions {

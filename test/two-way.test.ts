@@ -3,8 +3,8 @@ import { describe, expect, it } from 'vitest';
 import { detailsOf } from '../core/details.js';
 import { packageRoot } from '../core/paths.js';
 import { startChild } from '../run/child.js';
-import { testCleanup } from './helpers.js';
-import { outRoot, runJson } from './support/cli.js';
+import { startServer, testCleanup } from './helpers.js';
+import { outRoot, runCli, runJson } from './support/cli.js';
 
 const cleanup = testCleanup();
 const outDir = outRoot();
@@ -31,5 +31,17 @@ describe('a WebSocket subscription that talks back', () => {
     const [result] = (await runJson([...SOAK, '--target', server.url, '--out', outDir('silent')])).transports;
     expect(detailsOf(result!, 'soak')!.totals.disconnects).toBeGreaterThan(0);
     expect(Object.keys(result!.errors).join(' ')).toMatch(/WS_CLOSE_4000/);
+  }, 60_000);
+});
+
+describe('a warm-up that receives nothing', () => {
+  it("says what arrived instead and points at the profile's read()", async () => {
+    const { app, url } = await startServer();
+    cleanup.add(() => app.close());
+    const profile = join(packageRoot, 'test', 'fixtures', 'profiles', 'wrong-read.mjs');
+    const { code, stderr } = await runCli(['burst', '--target', url, '--profile', profile, '--transport', 'ws', '--subscribers', '2', '--bursts', '2', '--connect-timeout', '1s', '--out', outDir('wrong-read')]);
+    expect(code).toBe(1);
+    expect(stderr).toMatch(/2 of 2 ws subscribers received no warm-up message within 5 s; what arrived instead: \d+ message\(s\) without this run's marker in their content, the first "frame:\{/);
+    expect(stderr).toMatch(/check profile wrong-read's subscription read\(\)/);
   }, 60_000);
 });

@@ -16,6 +16,15 @@ export interface ThreadHealth {
   readonly gcPauseUsMax: number;
 }
 
+/** Subscribers that got a warm-up message, of those held; and what arrived without this run's marker. */
+export interface WarmStatus {
+  readonly warmed: number;
+  readonly held: number;
+  /** Absent from an agent of an older build. */
+  readonly foreign?: number;
+  readonly firstForeign?: string;
+}
+
 /** Threads elsewhere that take a share of the subscribers: the run's agents (agents/coordinator.ts). */
 export interface RemoteThreads {
   members(threads: number, init: WorkerInit): PoolMember[];
@@ -112,9 +121,14 @@ export class SubscriberPool {
     await this.all({ type: 'warm-reset' });
   }
 
-  async warmStatus(): Promise<{ warmed: number; held: number }> {
-    const replies = await this.all<{ warmed: number; held: number }>({ type: 'warm-status' });
-    return { warmed: replies.reduce((n, r) => n + r.warmed, 0), held: replies.reduce((n, r) => n + r.held, 0) };
+  async warmStatus(): Promise<WarmStatus> {
+    const replies = await this.all<WarmStatus>({ type: 'warm-status' });
+    return {
+      warmed: replies.reduce((n, r) => n + r.warmed, 0),
+      held: replies.reduce((n, r) => n + r.held, 0),
+      foreign: replies.reduce((n, r) => n + (r.foreign ?? 0), 0),
+      firstForeign: replies.find((r) => r.firstForeign)?.firstForeign ?? '',
+    };
   }
 
   async measure(plan: readonly PlannedMessage[], startUs: number, deadlineUs?: number): Promise<void> {

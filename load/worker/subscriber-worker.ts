@@ -19,6 +19,7 @@ import { ownWaitUs, readsTakenSoFarHandled } from '../../clients/read-turns.js';
 import { subscriberContext } from '../spread.js';
 import { heapAfterGc } from '../../core/heap.js';
 import type { ConnectReply, ConnectionStatus, FromWorker, StepReply, SubscriberSpec, ToWorker, WorkerInit } from './protocol.js';
+import type { WarmStatus } from './pool.js';
 
 const init = workerData as WorkerInit & { workerIndex: number };
 // On an agent of another machine, every time this thread takes reads on the coordinator's clock.
@@ -45,6 +46,9 @@ interface Held {
 
 const held: Held[] = [];
 let warm = new Set<number>();
+/** Content without this run's marker that arrived while nothing was measured (warm-up): what a wrong `read()` yields. */
+let foreign = 0;
+let firstForeign = '';
 let recorder: Recorder | null = null;
 /**
  * Subscriber errors (disconnect reasons, bad frames), counted whether or not a round is being
@@ -64,6 +68,10 @@ function onMessage(subscriber: Held, content: string, receivedUs: number): void 
   }
   const marker = decodeMarker(content);
   if (marker?.group === WARMUP_GROUP && marker.runId === init.runId) warm.add(subscriber.spec.index);
+  else if (marker?.runId !== init.runId) {
+    if (foreign === 0) firstForeign = content.length > 80 ? `${content.slice(0, 80)}...` : content;
+    foreign++;
+  }
 }
 
 async function connect(specs: readonly SubscriberSpec[], concurrency: number): Promise<ConnectReply> {
@@ -160,7 +168,7 @@ async function handle(message: ToWorker): Promise<unknown> {
       warm = new Set();
       return null;
     case 'warm-status':
-      return { warmed: warm.size, held: held.length };
+      return { warmed: warm.size, held: held.length, foreign, firstForeign } satisfies WarmStatus;
     case 'status':
       return connectionStatus();
     case 'heap':
