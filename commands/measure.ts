@@ -60,6 +60,14 @@ function interruptSignal(): { signal: AbortSignal; exitCode: () => number | null
   return { signal: controller.signal, exitCode: () => code };
 }
 
+/** How long a run would measure, as `--dry-run` says it: transports run one after another. */
+function howLong(scenario: Scenario<unknown>, config: unknown, runs: number): string {
+  const eachMs = scenario.measuringMs?.(config);
+  if (eachMs === undefined) return '';
+  const total = runs > 1 ? `, ${formatDurationMs(eachMs * runs)} for all ${runs} one after another` : '';
+  return `; measuring takes up to ${formatDurationMs(eachMs)} a transport${total} (connecting and warm-up come on top)`;
+}
+
 /** Where a run would send its load, as `--dry-run` says it. */
 function placeOf(common: CommonConfig): string {
   if (common.targets.length > 0) return `at ${common.targets.join(', ')}${common.targets.length > 1 ? ` (spread ${common.spread})` : ''}`;
@@ -88,7 +96,7 @@ async function runCommand(scenario: Scenario<unknown>, options: Record<string, u
   if (common.dryRun) {
     const { plan, transports } = prepared;
     process.stdout.write(
-      `rtbench ${scenario.name}: would measure ${transports.map((t) => `${t}${plan.resume[t] ? '' : ' (no resume)'}`).join(', ')} ${placeOf(common)} with profile ${plan.profile.name}${common.repeat > 1 ? `, ${common.repeat} times` : ''}${common.thresholds.length ? `, holding ${common.thresholds.map((t) => t.text).join(', ')}` : ''}\n`,
+      `rtbench ${scenario.name}: would measure ${transports.map((t) => `${t}${plan.resume[t] ? '' : ' (no resume)'}`).join(', ')} ${placeOf(common)} with profile ${plan.profile.name}${common.repeat > 1 ? `, ${common.repeat} times` : ''}${common.thresholds.length ? `, holding ${common.thresholds.map((t) => t.text).join(', ')}` : ''}${howLong(scenario, scenarioConfig, transports.length * common.repeat)}\n`,
     );
     return EXIT.ok;
   }

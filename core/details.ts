@@ -51,7 +51,7 @@ export interface SoakDetails extends AgentDetails {
 export interface FaultsDetails extends AgentDetails {
   readonly scenario: 'faults';
   readonly faults: readonly FaultRow[];
-  /** Modes not run, and why (a profile that cannot resume). */
+  /** Faults and modes not run, and why (a --target rtbench cannot restart, a profile that cannot resume). */
   readonly skipped: readonly string[];
 }
 

@@ -100,7 +100,7 @@ const BUILT_IN_PROFILES = Object.keys(PROFILES).join(', ');
 
 /** Options every scenario takes. */
 export const COMMON_OPTIONS: readonly OptionSpec[] = [
-  { flags: '-t, --transport <name>', description: 'transport to measure; all: every transport the profile serves, each in turn (on a fresh built-in server)', choices: TRANSPORT_CHOICES, defaultValue: 'all' },
+  { flags: '-t, --transport <name>', description: 'transport to measure; all: every transport the profile serves, each in turn (each on a fresh built-in server, or on --target)', choices: TRANSPORT_CHOICES, defaultValue: 'all' },
   { flags: '--target <url>', description: "the server to measure instead of the built-in one (it must speak the profile's API); several comma-separated URLs: the instances of one cluster, subscribers spread over them", parse: baseUrls },
   { flags: '--instances <count>', description: 'built-in server instances (a cluster: several need --bus redis)', parse: integer(1, 16), defaultValue: 1 },
   { flags: '--bus <bus>', description: 'how built-in instances share messages, ids and history: memory (one instance) or redis[://host:port] (default: memory)', parse: busUrl },

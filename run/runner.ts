@@ -260,6 +260,11 @@ export async function prepareRun<Config>(request: Pick<RunRequest<Config>, 'scen
   checkTargetGiven(profile, common);
   const transports = transportsOf(profile, common);
   const resume = resumeOf(profile, transports, common.resume);
+  const resumeOnly = request.scenario.resumeOnly?.(request.scenarioConfig);
+  const cannotResume = transports.filter((t) => resumeKindOf(profile, t) === 'none');
+  if (resumeOnly && cannotResume.length > 0) {
+    throw usageError(resumeOnly.option, resumeOnly.value, `a mode that runs without resume: profile ${profile.name} cannot resume over ${cannotResume.join(', ')} (it has no cursor there)`);
+  }
   const machine = request.scenario.preflight?.(request.scenarioConfig, common) ?? null;
   for (const check of machine?.checks ?? []) request.runLog.log(`preflight: ${check}`);
   const instances = Math.max(common.instances, common.targets.length);

@@ -112,6 +112,10 @@ export interface Scenario<Config> {
    * where the main thread only publishes.
    */
   readonly stampsOnMainThread?: boolean;
+  /** How long it measures one transport, at most (ms): what --dry-run says the run will take, before connecting and warm-up. */
+  measuringMs?(config: Config): number;
+  /** The option that asks for runs with resume only (faults --modes on), refused like --resume for a transport that cannot resume. */
+  resumeOnly?(config: Config): { readonly option: string; readonly value: string } | null;
   /** Whether the built-in instances reach Redis through a proxy of their own, so `busOutage` can cut it. */
   busFaults?(config: Config): boolean;
   reconnectMaxMs?(config: Config): number | undefined;

@@ -203,4 +203,5 @@ export const burstScenario: Scenario<BurstConfig> = {
   },
   run,
   tables: (results) => withCommonSections(results, []),
+  measuringMs: (config) => config.bursts * ((config.burstSize - 1) * config.gapMs + config.pauseMs),
 };

@@ -8,6 +8,7 @@ export type { FaultRow } from '../core/details.js';
 export function faultsSection(results: readonly TransportResult[]): TableSection[] {
   const rows = results.flatMap((r) => (detailsOf(r, 'faults')?.faults ?? []).map((f) => ({ r, f })));
   if (rows.length === 0) return [];
+  const skipped = results.flatMap((r) => (detailsOf(r, 'faults')?.skipped ?? []).map((why) => `${transportLabel(r.transport)}: ${why}.`));
   return [
     {
       title: 'Faults (Recovery: from the fault (a bus outage: from its end) until every subscriber was connected again, on a new connection where the fault cut it; - when none was needed or it did not happen in the window)',
@@ -21,6 +22,7 @@ export function faultsSection(results: readonly TransportResult[]): TableSection
         `${f.messages.lost}/${f.messages.expected}`, String(f.messages.late), String(f.messages.duplicated), String(f.messages.outOfOrder),
         String(f.gaps), String(f.publishErrors),
       ]),
+      ...(skipped.length > 0 ? { lines: skipped } : {}),
     },
   ];
 }

@@ -46,6 +46,12 @@ function faultsOf(context: ScenarioContext): FaultKind[] {
     return context.busOutage !== null;
   });
 }
+/** The faults of a one-server run that this one cannot inject, and why: said, never silently left out. */
+function notRun(context: ScenarioContext): string[] {
+  if (context.proxy === null || context.instances > 1 || context.restartServer !== null) return [];
+  return ['restart: skipped, rtbench can restart only a built-in server it started (not a --target)'];
+}
+
 /** A fault starts this far into its window, so the window opens with a clean message. */
 const FAULT_OFFSET_MS = 1000;
 const STATUS_POLL_MS = 50;
@@ -223,8 +229,9 @@ async function runMode(
 
 async function run(context: ScenarioContext, config: FaultsConfig): Promise<void> {
   const rows: FaultRow[] = [];
-  /** Modes not run, and why (a profile that cannot resume). */
-  const skipped: string[] = [];
+  /** Faults and modes not run, and why (a --target rtbench cannot restart, a profile that cannot resume). */
+  const skipped: string[] = notRun(context);
+  for (const why of skipped) context.log(why);
   const histograms: string[] = [];
   const totals = emptyCounts();
   const errors: Record<string, number> = {};
@@ -292,7 +299,10 @@ export const faultsScenario: Scenario<FaultsConfig> = {
   commonDefaults: { deadline: 4000 },
   preflight: (config, common) => preflight(loadRequest(config.connections, common, true)),
   tables: (results) => withCommonSections(results, faultsSection(results)),
+  // Five windows a mode on one server (the proxy's four faults and a restart), three on a cluster.
+  measuringMs: (config) => config.modes.length * (config.instances > 1 ? 3 : 5) * config.windowMs,
   needsProxy: (config) => config.instances === 1,
+  resumeOnly: (config) => (config.modes.length === 1 && config.modes[0] === true ? { option: '--modes', value: 'on' } : null),
   busFaults: (config) => config.bus !== 'memory',
   reconnectMaxMs: () => 500,
   run,

@@ -187,5 +187,6 @@ export const rampScenario: Scenario<RampConfig> = {
   },
   preflight: (config, common) => preflight(loadRequest(config.steps.at(-1) ?? 0, common, false)),
   tables: (results) => withCommonSections(results, rampSections(results)),
+  measuringMs: (config) => config.steps.length * Math.max(config.holdMs, (config.messages / config.ratePerS) * 1000),
   run,
 };

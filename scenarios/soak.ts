@@ -265,6 +265,7 @@ export const soakScenario: Scenario<SoakConfig> = {
   },
   preflight: (config, common) => preflight(loadRequest(config.connections, common, config.cutAtMs.length > 0)),
   tables: (results) => withCommonSections(results, soakSection(results)),
+  measuringMs: (config) => config.durationMs,
   files: (results) => soakFiles(results),
   needsProxy: (config) => config.cutAtMs.length > 0,
   reconnectMaxMs: (config) => config.reconnectMaxMs,

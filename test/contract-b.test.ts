@@ -186,7 +186,7 @@ describe('contract B, shape current (spring-chat)', () => {
     const server = await contractB({ shape: 'current' });
     const summary = await runJson(['faults', '--target', server.url, '--profile', 'spring-chat', '--connections', '3', '--window', '3s', '--outage', '1s', '--deadline', '2500ms', '--out', outDir('b-faults')]);
     const details = detailsOf(summary.transports[0]!, 'faults')!;
-    expect(details.skipped).toEqual(['resume on: skipped, profile spring-chat cannot resume over stomp']);
+    expect(details.skipped).toEqual(['restart: skipped, rtbench can restart only a built-in server it started (not a --target)', 'resume on: skipped, profile spring-chat cannot resume over stomp']);
     const rows = details.faults;
     expect(rows.map((r) => [r.resume, r.fault])).toEqual([[false, 'cut'], [false, 'outage'], [false, 'stall'], [false, 'random-loss']]);
     expect(rows[0]?.disconnects).toBe(3);

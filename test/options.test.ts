@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { formatDurationMs, parseDurationMs } from '../core/duration.js';
 import { COMMON_OPTIONS, commonConfigFrom, duration, integer } from '../run/options.js';
 import { RtbError } from '../core/errors.js';
+import { runCli } from './support/cli.js';
 
 describe('durations', () => {
   it('take units, a bare number being milliseconds', () => {
@@ -75,5 +76,16 @@ describe('option parsers', () => {
     }
     expect(commonConfigFrom({ ...options, jitter: 5 }).transport).toBe('ws');
     expect(commonConfigFrom({ ...options, transport: 'all', jitter: 0 }).transport).toBe('all');
+  });
+});
+
+describe('--dry-run', () => {
+  it('says how long measuring takes, a transport and all of them one after another', async () => {
+    const soak = await runCli(['soak', '--dry-run']);
+    expect(soak.code).toBe(0);
+    expect(soak.stdout).toContain('measuring takes up to 30m a transport, 2h for all 4 one after another');
+    const burst = await runCli(['burst', '--transport', 'ws', '--bursts', '10', '--pause', '200ms', '--dry-run']);
+    // 10 bursts of 3 messages 50 ms apart, 200 ms between bursts: 10 x (2 x 50 + 200) ms.
+    expect(burst.stdout).toContain('measuring takes up to 3s a transport (connecting');
   });
 });

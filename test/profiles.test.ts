@@ -67,5 +67,11 @@ describe('a profile of your own, end to end (docs/examples/notify-profile.ts)', 
     const unknown = await runCli(['burst', '--profile', 'nope', '--out', outDir('refused')]);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain("--profile 'nope'");
+    // Faults with resume only, over a transport the profile cannot resume: refused as --resume is.
+    const resumeOnly = await runCli(['faults', '--profile', 'spring-chat', '--target', 'http://127.0.0.1:1', '--transport', 'stomp', '--modes', 'on', '--out', outDir('refused')]);
+    expect(resumeOnly.code).toBe(2);
+    expect(resumeOnly.stderr).toMatch(/--modes.*on.*profile spring-chat cannot resume over stomp/);
+    const withResume = await runCli(['faults', '--profile', 'spring-chat', '--target', 'http://127.0.0.1:1', '--transport', 'stomp', '--resume', '--out', outDir('refused')]);
+    expect(withResume.code).toBe(2);
   });
 });
