@@ -30,6 +30,16 @@ const COUNTS = ['lost', 'duplicated', 'outOfOrder', 'late', 'expected', 'receive
  * on. The second-half slopes leave out the first half of the run, where a process still settles
  * (V8 and the allocator reaching their working sizes) and a leak keeps growing.
  */
+/**
+ * A memory slope says something only over this long: in minutes V8 and the allocator move RSS by
+ * several MiB, which a fit turns into hundreds of MiB an hour.
+ */
+export const SLOPE_MIN_S = 3600;
+
+export function isSlopeMetric(name: string): boolean {
+  return Object.hasOwn(SLOPES, name);
+}
+
 const SLOPES: Readonly<Record<string, (details: SoakDetails) => number | null | undefined>> = {
   serverRssSlope: (d) => d.server.rssSlopeBytesPerHour,
   serverRssSlopeSecondHalf: (d) => d.server.rssSlopeSecondHalfBytesPerHour,
@@ -67,9 +77,11 @@ export function metricOf(result: TransportResult, name: string): MetricValue {
   }
   if (Object.hasOwn(SLOPES, name)) {
     const slope = SLOPES[name];
-    // Not a soak, or too few readings for a fit: not measured, so a gate fails.
+    // Not a soak, one too short to tell a leak from settling, or too few readings for a fit: not
+    // measured, so a gate fails.
     const soak = detailsOf(result, 'soak');
-    return { value: soak === null || slope === undefined ? null : (slope(soak) ?? null), unit: 'bytesPerHour' };
+    const fits = soak !== null && soak.measuredS >= SLOPE_MIN_S && slope !== undefined;
+    return { value: fits ? (slope(soak) ?? null) : null, unit: 'bytesPerHour' };
   }
   const [kind, stat] = name.split('.') as [LatencyKind, Stat];
   const stats: LatencyStats | undefined = result.latencyUs[kind];

@@ -4,6 +4,8 @@ import type { ProcessUsage, SampleRow, TransportResult } from '../core/result.js
 import { LinearFit } from '../core/linear-fit.js';
 import { UsageFold } from '../run/sampler.js';
 import { type IntervalTrend, type SoakInterval, detailsOf } from '../core/details.js';
+import { SLOPE_MIN_S } from '../analysis/metrics.js';
+import { formatDurationMs } from '../core/duration.js';
 export type { SoakInterval, IntervalTrend } from '../core/details.js';
 
 
@@ -179,6 +181,8 @@ export function soakSection(results: readonly TransportResult[]): TableSection[]
     return d ? [{ r, d }] : [];
   });
   if (soaks.length === 0) return [];
+  const short = soaks.filter(({ d }) => d.measuredS < SLOPE_MIN_S).map(({ r }) => methodName(r));
+  const warning = short.length === 0 ? [] : [`Memory slopes of ${short.join(', ')}: measured over less than ${formatDurationMs(SLOPE_MIN_S * 1000)}, too short to tell a leak from memory settling (V8 and the allocator move RSS by several MiB within minutes); a --threshold on them is not measured.`];
   return [
     {
       title: 'Soak (latency in ms; a steady positive RSS slope over a long run means a leak)',
@@ -201,6 +205,7 @@ export function soakSection(results: readonly TransportResult[]): TableSection[]
           d.generatorRssOutsideHeap ? `${formatSignedMiB(d.generatorRssOutsideHeap.slopeBytesPerHour)}, ${formatSignedMiB(d.generatorRssOutsideHeap.slopeSecondHalfBytesPerHour)}` : '-',
         ];
       }),
+      ...(warning.length > 0 ? { lines: warning } : {}),
     },
   ];
 }

@@ -15,6 +15,8 @@ import { withCommonSections } from './tables.js';
 import { stepPlan } from './ramp-step.js';
 import { type SoakInterval, heapTrend, outsideHeapTrend, rssTrends, soakFiles, soakSection } from './soak-tables.js';
 import type { Scenario, ScenarioContext } from '../run/scenario.js';
+import { SLOPE_MIN_S, isSlopeMetric } from '../analysis/metrics.js';
+import type { Threshold } from '../analysis/thresholds.js';
 
 export interface SoakConfig {
   readonly connections: number;
@@ -248,6 +250,10 @@ export const soakScenario: Scenario<SoakConfig> = {
     // silently become one interval (a 90 s soak at -i 10m held its connections for 10 minutes).
     if ((options.duration as number) < (options.interval as number)) {
       throw usageError('--duration', formatDurationMs(options.duration as number), `at least --interval (${formatDurationMs(options.interval as number)}): a soak measures whole intervals`);
+    }
+    const slopeRule = ((options.threshold as Threshold[] | undefined) ?? []).find((t) => isSlopeMetric(t.metric));
+    if (slopeRule && (options.duration as number) < SLOPE_MIN_S * 1000) {
+      throw usageError('--threshold', slopeRule.text, `a memory-slope rule only on a soak of ${formatDurationMs(SLOPE_MIN_S * 1000)} or more (--duration ${formatDurationMs(options.duration as number)} is too short to tell a leak from memory settling)`);
     }
     return {
       connections: options.connections as number,

@@ -88,4 +88,11 @@ describe('--dry-run', () => {
     // 10 bursts of 3 messages 50 ms apart, 200 ms between bursts: 10 x (2 x 50 + 200) ms.
     expect(burst.stdout).toContain('measuring takes up to 3s a transport (connecting');
   });
+
+  it('refuses a memory-slope threshold on a soak too short to fit one, naming the rule and the duration', async () => {
+    const { code, stderr } = await runCli(['soak', '--duration', '60s', '--interval', '5s', '--threshold', 'serverRssSlope<2MiB/h', '--dry-run']);
+    expect(code).toBe(2);
+    expect(stderr).toMatch(/--threshold.*serverRssSlope<2MiB\/h.*soak of 1h or more \(--duration 1m is too short/);
+    expect((await runCli(['soak', '--duration', '2h', '--threshold', 'serverRssSlope<2MiB/h', '--dry-run'])).code).toBe(0);
+  });
 });

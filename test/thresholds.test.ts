@@ -57,7 +57,7 @@ describe('--threshold expressions', () => {
     expect(parseThreshold('serverRssSlopeSecondHalf<1GiB')).toMatchObject({ limit: 1_073_741_824 });
     const soakDetails: SoakDetails = {
       scenario: 'soak',
-      intervals: [], interrupted: false, measuredS: 60, plannedS: 60,
+      intervals: [], interrupted: false, measuredS: 7200, plannedS: 7200,
       totals: { disconnects: 0, reconnects: 0, failedReconnects: 0, timeouts: 0 },
       server: { rssStartBytes: null, rssEndBytes: null, rssSlopeBytesPerHour: 3 * 1_048_576, rssSlopeSecondHalfBytesPerHour: -0.5 * 1_048_576, cpuPctAvg: null },
       generatorRssSlopeBytesPerHour: 1_048_576,
@@ -65,6 +65,9 @@ describe('--threshold expressions', () => {
       generatorHeap: { startBytes: 0, endBytes: 0, slopeBytesPerHour: 100_000, slopeSecondHalfBytesPerHour: null, growthBytesPerDelivery: null },
     };
     const run = summary([result('ws', { scenario: 'soak', details: soakDetails }), result('sse')], 'soak');
+    // Over less than an hour a slope is too short to tell a leak from settling: not measured, so the gate fails.
+    const short = summary([result('ws', { scenario: 'soak', details: { ...soakDetails, measuredS: 600 } })], 'soak');
+    expect(evaluateThresholds(short, [parseThreshold('serverRssSlope<2MiB/h')]).map((v) => [v.measured, v.passed])).toEqual([['-', false]]);
     const rules = ['serverRssSlope<2MiB/h', 'serverRssSlopeSecondHalf<2MiB/h', 'generatorRssSlope<2MiB/h', 'generatorRssSlopeSecondHalf<2MiB/h', 'generatorHeapSlope<100000KiB/h'].map(parseThreshold);
     expect(evaluateThresholds(run, rules).map((v) => [v.threshold, v.transport, v.measured, v.passed])).toEqual([
       ['serverRssSlope<2MiB/h', 'ws', '+3.00 MiB/h', false],
