@@ -28,10 +28,12 @@ describe("the generator's own timestamping delay", () => {
     const slow = (await runJson([...burst, '--profile', SLOW, '--out', outDir('slow')])).transports[0] as TransportResult;
     const fast = (await runJson([...burst, '--out', outDir('fast')])).transports[0] as TransportResult;
     expect(slow.messages).toMatchObject({ expected: 400, received: 400, lost: 0 });
-    // One handling of 8 ms at most: the bound sees it, and is far below the fan-out's 152 ms of handling before its last subscriber.
+    // One handling of 8 ms at most: the bound sees it, and stays below the fan-out's 152 ms of handling
+    // before its last subscriber (the bound also holds any time the machine took the CPU away
+    // mid-turn, so it is held well under 152 ms, not near 8).
     expect(slow.generator.ownDelayUsMax).toBeGreaterThanOrEqual(6_000);
     expect(slow.generator.ownDelayP99Us).toBeGreaterThanOrEqual(6_000);
-    expect(slow.generator.ownDelayUsMax).toBeLessThan(50_000);
+    expect(slow.generator.ownDelayUsMax).toBeLessThan(100_000);
     // Stamped after handling, the last of each fan-out would read 152 ms or more.
     expect(slow.latencyUs.perMessage.p99).toBeLessThan(100_000);
     expect(slow.generator.ownDelayP99Us).toBeLessThanOrEqual(slow.generator.ownDelayUsMax!);
@@ -50,7 +52,7 @@ describe("the generator's own timestamping delay", () => {
     const fastRamp = (await runJson([...ramp, '--out', outDir('fast-ramp')])).transports[0] as TransportResult;
     const fastStep = step(fastRamp);
     expect(slowStep.ownDelayUs).toBeGreaterThanOrEqual(6_000);
-    expect(slowStep.ownDelayLongestUs).toBeLessThan(50_000);
+    expect(slowStep.ownDelayLongestUs).toBeLessThan(100_000);
     expect(slowStep.ownDelayLongestUs).toBeGreaterThanOrEqual(slowStep.ownDelayUs!);
     expect(slowStep.ownDelayShareOfP99).toBeGreaterThan(0.25);
     expect(slowStep.saturationReasons.join(' ')).toMatch(/a subscriber worker's own reads and handling may have stamped/);
