@@ -183,28 +183,41 @@ export function soakSection(results: readonly TransportResult[]): TableSection[]
   if (soaks.length === 0) return [];
   const short = soaks.filter(({ d }) => d.measuredS < SLOPE_MIN_S).map(({ r }) => methodName(r));
   const warning = short.length === 0 ? [] : [`Memory slopes of ${short.join(', ')}: measured over less than ${formatDurationMs(SLOPE_MIN_S * 1000)}, too short to tell a leak from memory settling (V8 and the allocator move RSS by several MiB within minutes); a --threshold on them is not measured.`];
+  const pair = (all: number | null | undefined, half: number | null | undefined): string => `${formatSignedMiB(all ?? null)}, ${formatSignedMiB(half ?? null)}`;
+  // Three tables of a few columns each rather than one of 18: each fits a terminal of 120 columns.
   return [
     {
-      title: 'Soak (latency in ms; a steady positive RSS slope over a long run means a leak)',
-      headers: ['Method', 'Measured', 'Connections', 'Disconnects', 'Reconnects', 'Timeouts', 'Lost', 'Dup', 'P50', 'P99', 'Max (ms)', 'Server RSS start -> end (MiB)', 'RSS slope (MiB/h): all, 2nd half', 'Server CPU avg %', 'Generator RSS slope (MiB/h): all, 2nd half', 'Generator heap after GC start -> end (MiB)', 'slope (MiB/h)', 'Generator RSS outside the heap, after GC, slope (MiB/h): all, 2nd half'],
-      rows: soaks.map(({ r, d }) => {
-        const l = r.latencyUs.perMessage;
-        return [
-          methodName(r),
-          `${d.plannedS >= 120 ? `${Math.round(d.measuredS / 60)}/${Math.round(d.plannedS / 60)} min` : `${d.measuredS}/${d.plannedS} s`}${d.interrupted ? ' (interrupted)' : ''}`,
-          String(r.connections.subscribers),
-          String(d.totals.disconnects), String(d.totals.reconnects), String(d.totals.timeouts),
-          `${r.messages.lost}/${r.messages.expected}`, String(r.messages.duplicated),
-          formatMs(l.p50), formatMs(l.p99), formatMs(l.max),
-          `${formatMiB(d.server.rssStartBytes)} -> ${formatMiB(d.server.rssEndBytes)}`,
-          `${formatSignedMiB(d.server.rssSlopeBytesPerHour)}, ${formatSignedMiB(d.server.rssSlopeSecondHalfBytesPerHour ?? null)}`,
-          formatPct(d.server.cpuPctAvg),
-          `${formatSignedMiB(d.generatorRssSlopeBytesPerHour ?? null)}, ${formatSignedMiB(d.generatorRssSlopeSecondHalfBytesPerHour ?? null)}`,
-          d.generatorHeap ? `${formatMiB(d.generatorHeap.startBytes)} -> ${formatMiB(d.generatorHeap.endBytes)}` : '-',
-          formatSignedMiB(d.generatorHeap?.slopeBytesPerHour ?? null),
-          d.generatorRssOutsideHeap ? `${formatSignedMiB(d.generatorRssOutsideHeap.slopeBytesPerHour)}, ${formatSignedMiB(d.generatorRssOutsideHeap.slopeSecondHalfBytesPerHour)}` : '-',
-        ];
-      }),
+      title: 'Soak: connections and delivery (latency in ms)',
+      headers: ['Method', 'Measured', 'Connections', 'Disconnects', 'Reconnects', 'Timeouts', 'Lost', 'Dup', 'P50', 'P99', 'Max (ms)'],
+      rows: soaks.map(({ r, d }) => [
+        methodName(r),
+        `${d.plannedS >= 120 ? `${Math.round(d.measuredS / 60)}/${Math.round(d.plannedS / 60)} min` : `${d.measuredS}/${d.plannedS} s`}${d.interrupted ? ' (interrupted)' : ''}`,
+        String(r.connections.subscribers),
+        String(d.totals.disconnects), String(d.totals.reconnects), String(d.totals.timeouts),
+        `${r.messages.lost}/${r.messages.expected}`, String(r.messages.duplicated),
+        formatMs(r.latencyUs.perMessage.p50), formatMs(r.latencyUs.perMessage.p99), formatMs(r.latencyUs.perMessage.max),
+      ]),
+    },
+    {
+      title: "Soak: the server's memory (MiB; slopes in MiB/h over the run, then its second half; a steady positive slope over a long run means a leak)",
+      headers: ['Method', 'Server RSS start -> end', 'RSS slope: all, 2nd half', 'Server CPU avg %'],
+      rows: soaks.map(({ r, d }) => [
+        methodName(r),
+        `${formatMiB(d.server.rssStartBytes)} -> ${formatMiB(d.server.rssEndBytes)}`,
+        pair(d.server.rssSlopeBytesPerHour, d.server.rssSlopeSecondHalfBytesPerHour),
+        formatPct(d.server.cpuPctAvg),
+      ]),
+    },
+    {
+      title: "Soak: the generator's memory (MiB and MiB/h as above; heap and RSS outside it read after each round's GC)",
+      headers: ['Method', 'RSS slope: all, 2nd half', 'Heap after GC start -> end', 'Heap slope', 'Outside heap slope: all, 2nd half'],
+      rows: soaks.map(({ r, d }) => [
+        methodName(r),
+        pair(d.generatorRssSlopeBytesPerHour, d.generatorRssSlopeSecondHalfBytesPerHour),
+        d.generatorHeap ? `${formatMiB(d.generatorHeap.startBytes)} -> ${formatMiB(d.generatorHeap.endBytes)}` : '-',
+        formatSignedMiB(d.generatorHeap?.slopeBytesPerHour ?? null),
+        d.generatorRssOutsideHeap ? pair(d.generatorRssOutsideHeap.slopeBytesPerHour, d.generatorRssOutsideHeap.slopeSecondHalfBytesPerHour) : '-',
+      ]),
       ...(warning.length > 0 ? { lines: warning } : {}),
     },
   ];
