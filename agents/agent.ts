@@ -5,6 +5,7 @@ import { programPath } from '../core/entry-points.js';
 import { type RedisClient, redisClient } from '../core/redis.js';
 import { sleep } from '../core/sleep.js';
 import { LIST_TTL_MS, LIVENESS_MS, REFRESH_MS, type AgentInfo, type FromAgent, type ToAgent, agentKey, bootId, claimKey, decodeWire, encodeWire, inboxKey, outboxKey } from './wire.js';
+import { redactUrl } from '../core/redact.js';
 
 export interface AgentOptions {
   readonly coordinatorUrl: string;
@@ -44,12 +45,12 @@ export async function runAgent(options: AgentOptions): Promise<void> {
   // The name is ours only if nobody holds it: two agents of one name would read each other's work.
   if ((await commands.set(agentKey(name), JSON.stringify(info()), { condition: 'NX', expiration: { type: 'PX', value: LIVENESS_MS } })) !== 'OK') {
     await Promise.all([commands.close(), reader.close()]);
-    throw new AgentNameTaken(`an agent named ${name} is already registered in ${options.coordinatorUrl}; give this one another --name`);
+    throw new AgentNameTaken(`an agent named ${name} is already registered in ${redactUrl(options.coordinatorUrl)}; give this one another --name`);
   }
   const heartbeat = setInterval(() => {
     commands.set(agentKey(name), JSON.stringify(info()), { expiration: { type: 'PX', value: LIVENESS_MS } }).catch(() => {});
   }, REFRESH_MS);
-  log(`agent ${name} waiting for work on ${options.coordinatorUrl}`);
+  log(`agent ${name} waiting for work on ${redactUrl(options.coordinatorUrl)}`);
   try {
     while (!signal.aborted) {
       const claimed = await commands.get(claimKey(name)).catch(() => null);

@@ -9,6 +9,7 @@ import { lostReply, type MemberLedger } from './lost-agent.js';
 import type { PlannedMessage } from '../load/recorder.js';
 import type { ConnectReply, FromWorker, ToWorker, WorkerInit } from '../load/worker/protocol.js';
 import type { AgentClock, AgentShare } from '../core/details.js';
+import { redactUrl } from '../core/redact.js';
 export type { AgentClock, AgentShare } from '../core/details.js';
 
 /** How long a coordinator waits for the agents it was asked for. */
@@ -273,7 +274,7 @@ export class AgentSet {
     try {
       await commands.connect();
     } catch (error) {
-      throw new RtbError('RTB_ERR_NOT_READY', `--coordinator ${url}: Redis cannot be reached (${(error as Error).message})`);
+      throw new RtbError('RTB_ERR_NOT_READY', `--coordinator ${redactUrl(url)}: Redis cannot be reached (${(error as Error).message})`);
     }
     const links: AgentLink[] = [];
     /** Registrations that did not answer: a process killed less than LIVENESS_MS ago still looks idle. */
@@ -301,9 +302,9 @@ export class AgentSet {
         await Promise.all(links.map((link) => link.close()));
         await Promise.all(links.map((link) => commands.del(claimKey(link.name))));
         await commands.close();
-        throw new RtbError('RTB_ERR_NOT_READY', `--agents ${count}: ${links.length} idle agent(s) answered on ${url} within ${waitMs / 1000} s; start more with \`rtbench agent --coordinator ${url}\``);
+        throw new RtbError('RTB_ERR_NOT_READY', `--agents ${count}: ${links.length} idle agent(s) answered on ${redactUrl(url)} within ${waitMs / 1000} s; start more with \`rtbench agent --coordinator ${url}\``);
       }
-      if (!announced) log(`waiting for ${count - links.length} more idle agent(s) on ${url}`);
+      if (!announced) log(`waiting for ${count - links.length} more idle agent(s) on ${redactUrl(url)}`);
       announced = true;
       await sleep(250, signal).catch(() => {});
     }

@@ -14,6 +14,7 @@ import { COMMON_OPTIONS, type CommonConfig, commonConfigFrom, toCommanderOption 
 import { stderrRunLog } from '../run/progress.js';
 import { prepareRun, runScenario } from '../run/runner.js';
 import type { Scenario } from '../run/scenario.js';
+import { redactArgv, redactUrl } from '../core/redact.js';
 
 /**
  * The measuring commands, one per scenario (burst, ramp, soak, faults, throughput): the scenario's
@@ -70,7 +71,7 @@ function howLong(scenario: Scenario<unknown>, config: unknown, runs: number): st
 
 /** Where a run would send its load, as `--dry-run` says it. */
 function placeOf(common: CommonConfig): string {
-  if (common.targets.length > 0) return `at ${common.targets.join(', ')}${common.targets.length > 1 ? ` (spread ${common.spread})` : ''}`;
+  if (common.targets.length > 0) return `at ${common.targets.map(redactUrl).join(', ')}${common.targets.length > 1 ? ` (spread ${common.spread})` : ''}`;
   if (common.instances > 1) return `on ${common.instances} built-in instances sharing ${common.bus} (spread ${common.spread})`;
   return common.bus === 'memory' ? 'on the built-in servers' : `on the built-in servers, bus ${common.bus}`;
 }
@@ -110,7 +111,7 @@ async function runCommand(scenario: Scenario<unknown>, options: Record<string, u
     common,
     scenarioConfig,
     options,
-    command: ['rtbench', ...process.argv.slice(2)],
+    command: ['rtbench', ...redactArgv(process.argv.slice(2))],
     signal: interrupt.signal,
     runLog,
     checkpoint: (partial) => write(partial),

@@ -3,6 +3,7 @@ import { RtbError } from '../core/errors.js';
 import { sleep } from '../core/sleep.js';
 import { endpoint } from '../targets/http.js';
 import type { TargetContext, TargetProfile } from '../targets/types.js';
+import { redactUrl } from '../core/redact.js';
 
 /** Waits until a built-in server we started answers `GET /health` with 200, checking every 50 ms up to `timeoutMs`. */
 export async function waitForHealth(baseUrl: string, timeoutMs: number): Promise<void> {
@@ -35,7 +36,7 @@ export async function checkTarget(profile: TargetProfile, target: TargetContext)
   } catch (error) {
     const err = error as Error & { code?: string; cause?: { code?: string } };
     const code = err.cause?.code ?? err.code ?? err.name;
-    throw new RtbError('RTB_ERR_TARGET_UNREACHABLE', `--target ${target.directUrl} is unreachable for profile ${profile.name}: its health check failed with ${code} (${err.message})`, { cause: error });
+    throw new RtbError('RTB_ERR_TARGET_UNREACHABLE', `--target ${redactUrl(target.directUrl)} is unreachable for profile ${profile.name}: its health check failed with ${code} (${err.message})`, { cause: error });
   } finally {
     limit.abort();
   }

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, Option } from 'commander';
 import { TRANSPORTS, type TransportName } from '../core/transports.js';
 import { PROFILES } from '../targets/index.js';
@@ -95,6 +96,30 @@ function header(text: string, previous: unknown): Record<string, string> {
   return { ...(previous as Record<string, string> | undefined), [match[1] as string]: match[2] as string };
 }
 
+/** `--header-file`: one `Name: value` a line; blank lines and lines starting with # are skipped. */
+function headerFile(path: string): Record<string, string> {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new InvalidArgumentError(`expected a readable file of 'Name: value' lines (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`);
+  }
+  return text
+    .split(/\r?\n/)
+    .filter((line) => line.trim() !== '' && !line.trimStart().startsWith('#'))
+    .reduce<Record<string, string>>((all, line) => header(line.trim(), all), {});
+}
+
+/** `RTBENCH_HEADER_X_API_KEY=abc` is the header `X-Api-Key: abc`. */
+export function headersFromEnvironment(env: Readonly<Record<string, string | undefined>>): Record<string, string> {
+  const headers: Record<string, string> = {};
+  for (const [key, value] of Object.entries(env)) {
+    const name = /^RTBENCH_HEADER_([A-Z0-9_]+)$/i.exec(key)?.[1];
+    if (name !== undefined && value !== undefined) headers[name.toLowerCase().split('_').map((w) => (w ? w[0]!.toUpperCase() + w.slice(1) : w)).join('-')] = value;
+  }
+  return headers;
+}
+
 export const TRANSPORT_CHOICES = [...TRANSPORTS, 'all'] as const;
 const BUILT_IN_PROFILES = Object.keys(PROFILES).join(', ');
 
@@ -108,7 +133,8 @@ export const COMMON_OPTIONS: readonly OptionSpec[] = [
   { flags: '--agents <count>', description: 'load-generating agents (`rtbench agent`) that take a share of the subscribers beside this process (burst, ramp, soak, throughput)', parse: integer(0, 64), defaultValue: 0 },
   { flags: '--coordinator <url>', description: 'the Redis through which agents are found and driven: redis (127.0.0.1:6379) or redis://host:port', parse: (text: string) => redisUrl(text), defaultValue: DEFAULT_REDIS_URL, defaultLabel: 'redis://127.0.0.1:6379' },
   { flags: '--profile <name|file>', description: `how to talk to the target: ${BUILT_IN_PROFILES}, or a file of your own (./my-api.js or .ts, see docs/profiles.md)`, defaultValue: 'reference' },
-  { flags: '-H, --header <header>', description: "header sent on every request and upgrade, 'Name: value' (repeatable)", parse: header, defaultValue: {}, defaultLabel: 'none' },
+  { flags: '-H, --header <header>', description: "header sent on every request and upgrade, 'Name: value' (repeatable; recorded with its value as ***)", parse: header, defaultValue: {}, defaultLabel: 'none' },
+  { flags: '--header-file <file>', description: "headers from a file, one 'Name: value' a line, so a secret stays out of the command line (also: RTBENCH_HEADER_<NAME>=value in the environment)", parse: headerFile },
   { flags: '--delay <duration>', description: 'one-way network delay added by the proxy to each direction', parse: duration(0, 60_000), defaultValue: 0, defaultLabel: '0ms' },
   { flags: '--jitter <duration>', description: 'uniform jitter around --delay (never reorders bytes)', parse: duration(0, 60_000), defaultValue: 0, defaultLabel: '0ms' },
   { flags: '--delay-mode <mode>', description: "link: delay every byte both ways; request: the original study's nginx sleep, once per HTTP request or upgrade", choices: ['link', 'request'], defaultValue: 'link' },
@@ -235,7 +261,8 @@ export function commonConfigFrom(options: Record<string, unknown>): CommonConfig
     agents: options.agents as number,
     coordinator: options.coordinator as string,
     profile: options.profile as string,
-    headers: options.header as Record<string, string>,
+    // The environment first, then the file, then -H: the most explicit wins.
+    headers: { ...headersFromEnvironment(process.env), ...(options.headerFile as Record<string, string> | undefined), ...(options.header as Record<string, string>) },
     delayMs: options.delay as number,
     jitterMs: options.jitter as number,
     delayMode: options.delayMode as 'link' | 'request',

@@ -25,6 +25,7 @@ import type { Plan } from './preflight.js';
 import { saturation } from '../load/saturation.js';
 import { NO_OWN_DELAY, ownDelayQuantileUs } from '../core/own-delay.js';
 import { checkTargetGiven, resumeKindOf, resumeOf, targetContext, targetHandle, transportsOf } from './target.js';
+import { redactOptions, redactUrl } from '../core/redact.js';
 
 export interface RunLog {
   log(line: string): void;
@@ -121,9 +122,9 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
       runId,
       state,
       error: failure ? { code: errorCode(failure), message: (failure as Error).message ?? String(failure) } : null,
-      config: { ...request.options, transport, profile: profile.name, resume, resumeKind: resumeKindOf(profile, transport) },
+      config: { ...redactOptions(request.options), transport, profile: profile.name, resume, resumeKind: resumeKindOf(profile, transport) },
       environment: environment(),
-      server: common.target ?? 'built-in',
+      server: common.target === null ? 'built-in' : redactUrl(common.target),
       startedAt: startedAt.toISOString(),
       durationMs: Math.round((nowUs() - startedUs) / 1000),
       latencyUs: measured.latencyUs,
@@ -269,7 +270,7 @@ export async function prepareRun<Config>(request: Pick<RunRequest<Config>, 'scen
   for (const check of machine?.checks ?? []) request.runLog.log(`preflight: ${check}`);
   const instances = Math.max(common.instances, common.targets.length);
   if (instances > 1 && request.scenario.needsProxy?.(request.scenarioConfig)) {
-    throw usageError(common.targets.length > 1 ? '--target' : '--instances', common.targets.length > 1 ? common.targets.join(',') : common.instances, `one server for rtbench ${request.scenario.name} as configured: its faults go through the proxy, which fronts one server`);
+    throw usageError(common.targets.length > 1 ? '--target' : '--instances', common.targets.length > 1 ? redactUrl(common.targets.join(',')) : common.instances, `one server for rtbench ${request.scenario.name} as configured: its faults go through the proxy, which fronts one server`);
   }
   if (common.agents > 0 && !request.scenario.agents) {
     throw usageError('--agents', common.agents, `0 for rtbench ${request.scenario.name}: agents take a share of the subscribers of burst, ramp, soak and throughput`);

@@ -7,6 +7,7 @@ import { ThreadWaitMeter } from '../core/thread-wait.js';
 import { SampleLog } from './sample-log.js';
 
 import type { LiveCounters, ProcessUsage, Role, SampleRow } from '../core/result.js';
+import { redactUrl } from '../core/redact.js';
 
 /** CPU average and maximum and RSS maximum of one process, folded one row at a time. */
 export class UsageFold {
@@ -200,7 +201,7 @@ export class ResourceSampler {
   private async metricsUsage(url: string): Promise<{ cpu: number | null; memory: number | null }> {
     const reading = await readMetrics(url, METRICS_TIMEOUT_MS);
     const { cpuPct, problem } = this.metricsCpu.share(reading, performance.now());
-    for (const why of [...reading.problems, ...(problem ? [problem] : [])]) this.noteSet.add(`server metrics at ${url}: ${why}; the server's figures it could not give are left empty`);
+    for (const why of [...reading.problems, ...(problem ? [problem] : [])]) this.noteSet.add(`server metrics at ${redactUrl(url)}: ${why}; the server's figures it could not give are left empty`);
     return { cpu: cpuPct, memory: reading.rssBytes };
   }
 
