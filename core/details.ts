@@ -225,6 +225,8 @@ export interface FaultRow {
   readonly messages: MessageCounts;
   readonly latencyUs: LatencyStats;
   readonly publishErrors: number;
+  /** The window's per-message latency as an encoded histogram, so windows of one mode can be merged (absent in older runs). */
+  readonly histogram?: string;
 }
 
 export interface AgentClock {

@@ -11,7 +11,7 @@ import { NO_OWN_DELAY, type OwnDelay, mergeOwnDelay } from '../core/own-delay.js
 import { loadRequest, measureRound, roomsOf, startPool, subscriberSpecs, warmUp } from './pool-run.js';
 import { stepPlan } from './ramp-step.js';
 import type { Scenario, ScenarioContext } from '../run/scenario.js';
-import { type FaultRow, faultsSection } from './faults-tables.js';
+import { type FaultRow, faultsHeadline, faultsSection } from './faults-tables.js';
 import { withCommonSections } from './tables.js';
 import type { LiveCounters, MessageCounts } from '../core/result.js';
 import { SentCounter } from '../load/sent-counter.js';
@@ -204,8 +204,10 @@ async function runMode(
       addErrors(errors, { ...round.publish.errors, ...errorsSince(after.errors, before.errors, 'subscriber:') });
       const messages = round.merged.messages;
       addCounts(totals, messages);
-      histograms.push(encodeHistogram(round.merged.perMessage));
+      const histogram = encodeHistogram(round.merged.perMessage);
+      histograms.push(histogram);
       rows.push({
+        histogram,
         resume,
         fault: kind,
         description: describe(kind, config),
@@ -298,7 +300,7 @@ export const faultsScenario: Scenario<FaultsConfig> = {
   // Six runs of five windows must fit in five minutes: a lost message is given up on sooner than in burst.
   commonDefaults: { deadline: 4000 },
   preflight: (config, common) => preflight(loadRequest(config.connections, common, true)),
-  tables: (results) => withCommonSections(results, faultsSection(results)),
+  tables: (results) => withCommonSections(results, faultsSection(results), faultsHeadline(results)),
   // Five windows a mode on one server (the proxy's four faults and a restart), three on a cluster.
   measuringMs: (config) => config.modes.length * (config.instances > 1 ? 3 : 5) * config.windowMs,
   needsProxy: (config) => config.instances === 1,

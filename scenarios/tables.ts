@@ -125,7 +125,8 @@ export function agentsSection(results: readonly TransportResult[]): TableSection
 }
 
 /** The common tables, the scenario's own sections, then the warnings. */
-export function withCommonSections(results: readonly TransportResult[], own: readonly TableSection[]): TableSection[] {
+/** The sections every scenario shows around its own; `headline` replaces the per-transport latency table (faults: one row per resume mode). */
+export function withCommonSections(results: readonly TransportResult[], own: readonly TableSection[], headline: TableSection | null = null): TableSection[] {
   const notes = notesSection(results);
-  return [latencySection(results), burstSection(results), resourceSection(results), ...own, ...agentsSection(results), ...(notes.lines?.length ? [notes] : [])];
+  return [headline ?? latencySection(results), burstSection(results), resourceSection(results), ...own, ...agentsSection(results), ...(notes.lines?.length ? [notes] : [])];
 }

@@ -11,6 +11,7 @@ import { runFolder } from '../output/write.js';
 import { SCENARIOS } from '../scenarios/index.js';
 import type { ScenarioDetails, SoakDetails } from '../core/details.js';
 import { soakSection } from '../scenarios/soak-tables.js';
+import { encodeHistogram, newHistogram, recordUs } from '../core/histogram.js';
 
 /**
  * Every number a reader sees in the tables, the CSV and summary.md must be the one in summary.json.
@@ -215,6 +216,29 @@ describe('report tables show exactly what summary.json holds', () => {
         'Gap signals': String(f.gaps), 'Publish errors': String(f.publishErrors),
       });
     });
+  });
+
+  it('faults headline: one row per transport and resume mode, latency merged over its windows', () => {
+    const windowOf = (valuesMs: readonly number[]): string => {
+      const h = newHistogram();
+      for (const ms of valuesMs) recordUs(h, ms * 1000);
+      return encodeHistogram(h);
+    };
+    const row = (kind: string, resume: boolean, valuesMs: readonly number[], lost: number) => ({
+      resume, fault: kind, description: kind, recoveryMs: 100, disconnects: 1, reconnects: 1, failedReconnects: 0, gaps: 0,
+      messages: { expected: 100, received: 100 - lost, lost, late: 0, duplicated: 0, outOfOrder: 0, pending: 0, foreign: 0 },
+      latencyUs: latency(1), publishErrors: 0, histogram: windowOf(valuesMs),
+    });
+    const rows = [row('cut', true, [1, 2, 3], 0), row('stall', true, [100], 0), row('cut', false, [5, 5, 5], 7), row('stall', false, [9], 3)];
+    const faults = result('ws', 1, { scenario: 'faults', faults: rows, skipped: [] }, 'faults');
+    const headline = parseTables(renderTables(summary([faults], 'faults'))).find((t) => t[0]?.Resume !== undefined && t[0]?.Fault === undefined)!;
+    expect(headline.map((r) => [r.Method, r.Resume, r.P50, r['Max (ms)'], r.Lost])).toEqual([
+      ['WebSocket', 'on', '2.00', '100.0', '0/200'],
+      ['WebSocket', 'off', '5.00', '9.01', '10/200'], // 9 ms as the histogram keeps it (3 significant digits)
+    ]);
+    // Runs made before the windows kept their histograms: the per-transport table, as before.
+    const older = result('ws', 1, { scenario: 'faults', faults: rows.map(({ histogram: _, ...rest }) => rest), skipped: [] }, 'faults');
+    expect(parseTables(renderTables(summary([older], 'faults'))).some((t) => t[0]?.['ok/failed'] !== undefined)).toBe(true);
   });
 
   it('soak table: totals, loss and the memory slope, as stored', () => {
