@@ -1,6 +1,7 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { nowUs } from '../core/clock.js';
+import { connectOptions } from '../core/tls-trust.js';
 import { type ReadSink, flushReads, takeRead } from './read-turns.js';
 
 /**
@@ -39,7 +40,7 @@ export function connectRaw(options: RawSocketOptions, onConnect: () => void, onB
   const host = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
   const common = { host, port: Number(url.port) || (secure ? 443 : 80), ...(options.localAddress ? { localAddress: options.localAddress } : {}) };
   const socket: net.Socket = secure
-    ? tls.connect({ ...common, ...(net.isIP(host) ? {} : { servername: host }), ALPNProtocols: ['http/1.1'] })
+    ? tls.connect({ ...common, ...connectOptions(), ...(net.isIP(host) ? {} : { servername: host }), ALPNProtocols: ['http/1.1'] })
     : net.connect({
         ...common,
         onread: {

@@ -15,6 +15,7 @@ import { stderrRunLog } from '../run/progress.js';
 import { prepareRun, runScenario } from '../run/runner.js';
 import type { Scenario } from '../run/scenario.js';
 import { redactArgv, redactUrl } from '../core/redact.js';
+import { setTlsTrust } from '../core/tls-trust.js';
 
 /**
  * The measuring commands, one per scenario (burst, ramp, soak, faults, throughput): the scenario's
@@ -93,6 +94,8 @@ async function runCommand(scenario: Scenario<unknown>, options: Record<string, u
   const common = commonConfigFrom(options);
   const scenarioConfig = scenario.configFrom(options);
   const runLog = stderrRunLog(common.quiet || common.json);
+  setTlsTrust(common.tlsTrust);
+  if (common.tlsTrust.insecure) process.stderr.write('rtbench: --insecure: no TLS certificate is verified in this run\n');
   const prepared = await prepareRun({ scenario, common, scenarioConfig, runLog });
   if (common.dryRun) {
     const { plan, transports } = prepared;

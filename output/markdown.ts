@@ -21,6 +21,7 @@ export function summaryMarkdown(summary: RunSummary, sections: readonly TableSec
     `- Run ${summary.runId}, ${summary.startedAt} to ${summary.finishedAt}`,
     `- Command: \`${summary.command.join(' ')}\``,
     `- Server: ${first?.server ?? '-'} (profile ${String(first?.config.profile ?? 'reference')}); added network delay: ${network}`,
+    ...(first?.config.insecure === true ? ['- TLS: no certificate was verified (--insecure)'] : first?.config.ca ? [`- TLS: certificates verified against the system's authorities and ${String(first.config.ca)}`] : []),
     `- Machine: ${env.cpuModel}, ${env.cores} cores, ${gib(env.memoryBytes)}, ${env.os}, Node ${env.node}`,
     `- rtbench ${env.rtbenchVersion}, commit ${env.gitCommit ?? 'unknown'}`,
     '',

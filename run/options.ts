@@ -7,6 +7,7 @@ import { formatDurationMs, parseDurationMs } from '../core/duration.js';
 import { usageError } from '../core/errors.js';
 import { existsSync } from 'node:fs';
 import { formatCpuList, parseCpuList, pinningProblem } from './pinning.js';
+import type { TlsTrust } from '../core/tls-trust.js';
 
 /**
  * Every command-line option is declared once, here or in its scenario, with its parser and default.
@@ -96,6 +97,18 @@ function header(text: string, previous: unknown): Record<string, string> {
   return { ...(previous as Record<string, string> | undefined), [match[1] as string]: match[2] as string };
 }
 
+/** `--ca`: the path of a readable PEM certificate file (the path is what a result records). */
+function caFile(path: string): string {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new InvalidArgumentError(`expected a readable PEM file (${(error as NodeJS.ErrnoException).code ?? (error as Error).message}).`);
+  }
+  if (!text.includes('-----BEGIN CERTIFICATE-----')) throw new InvalidArgumentError('expected a PEM file holding a certificate (-----BEGIN CERTIFICATE-----).');
+  return path;
+}
+
 /** `--header-file`: one `Name: value` a line; blank lines and lines starting with # are skipped. */
 function headerFile(path: string): Record<string, string> {
   let text: string;
@@ -134,6 +147,8 @@ export const COMMON_OPTIONS: readonly OptionSpec[] = [
   { flags: '--coordinator <url>', description: 'the Redis through which agents are found and driven: redis (127.0.0.1:6379) or redis://host:port', parse: (text: string) => redisUrl(text), defaultValue: DEFAULT_REDIS_URL, defaultLabel: 'redis://127.0.0.1:6379' },
   { flags: '--profile <name|file>', description: `how to talk to the target: ${BUILT_IN_PROFILES}, or a file of your own (./my-api.js or .ts, see docs/profiles.md)`, defaultValue: 'reference' },
   { flags: '-H, --header <header>', description: "header sent on every request and upgrade, 'Name: value' (repeatable; recorded with its value as ***)", parse: header, defaultValue: {}, defaultLabel: 'none' },
+  { flags: '--ca <file>', description: 'a certificate authority (PEM) to trust for https:// and wss:// targets, beside the system\'s', parse: caFile },
+  { flags: '--insecure', description: 'verify no TLS certificate (a self-signed test server); said when the run starts and recorded in the summary', defaultValue: false },
   { flags: '--header-file <file>', description: "headers from a file, one 'Name: value' a line, so a secret stays out of the command line (also: RTBENCH_HEADER_<NAME>=value in the environment)", parse: headerFile },
   { flags: '--delay <duration>', description: 'one-way network delay added by the proxy to each direction', parse: duration(0, 60_000), defaultValue: 0, defaultLabel: '0ms' },
   { flags: '--jitter <duration>', description: 'uniform jitter around --delay (never reorders bytes)', parse: duration(0, 60_000), defaultValue: 0, defaultLabel: '0ms' },
@@ -184,6 +199,8 @@ export interface CommonConfig {
   /** A built-in profile's name or a profile file's path. */
   readonly profile: string;
   readonly headers: Readonly<Record<string, string>>;
+  /** Which TLS certificates to trust (--ca, --insecure). */
+  readonly tlsTrust: TlsTrust;
   readonly delayMs: number;
   readonly jitterMs: number;
   readonly delayMode: 'link' | 'request';
@@ -262,6 +279,7 @@ export function commonConfigFrom(options: Record<string, unknown>): CommonConfig
     coordinator: options.coordinator as string,
     profile: options.profile as string,
     // The environment first, then the file, then -H: the most explicit wins.
+    tlsTrust: { ...(options.ca === undefined ? {} : { ca: readFileSync(options.ca as string, 'utf8') }), insecure: options.insecure === true },
     headers: { ...headersFromEnvironment(process.env), ...(options.headerFile as Record<string, string> | undefined), ...(options.header as Record<string, string>) },
     delayMs: options.delay as number,
     jitterMs: options.jitter as number,

@@ -12,6 +12,7 @@ import { type MergedStep, SubscriberPool, mergeStep } from '../load/worker/pool.
 import type { SubscriberSpec } from '../load/worker/protocol.js';
 import type { PublishChannel } from '../targets/types.js';
 import { stepPlan } from './ramp-step.js';
+import { currentTlsTrust } from '../core/tls-trust.js';
 
 /**
  * What ramp, soak and faults share: subscribers held in worker threads, a warm-up proof that every
@@ -47,6 +48,7 @@ export function startPool(context: ScenarioContext, workers: number, provisioned
     provisioned,
     reconnect: context.clientContext.reconnect,
     seed: context.seed,
+    tlsTrust: currentTlsTrust(),
     localAddresses: context.machine?.localAddresses ?? [],
     runId: context.runId,
     deadlineUs: 0, // set per round by `measureRound`

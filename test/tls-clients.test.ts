@@ -4,6 +4,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { packageRoot } from '../core/paths.js';
+import { startChild } from '../run/child.js';
+import { outRoot, runCli } from './support/cli.js';
+
+const outDir = outRoot();
 
 /**
  * `wss://` and `https://` targets: the WebSocket and SSE subscribers read through TLS (raw-socket.ts)
@@ -64,4 +68,31 @@ describe('subscribers over TLS', () => {
     expect(run(true)).toEqual(['localhost ws over tls', 'localhost sse over tls', '127.0.0.1 ws over tls', '127.0.0.1 sse over tls']);
     expect(run(false)).toEqual(['localhost ws DEPTH_ZERO_SELF_SIGNED_CERT', 'localhost sse DEPTH_ZERO_SELF_SIGNED_CERT', '127.0.0.1 ws DEPTH_ZERO_SELF_SIGNED_CERT', '127.0.0.1 sse DEPTH_ZERO_SELF_SIGNED_CERT']);
   });
+
+  it('measures an https:// target whose certificate it is told to trust (--ca) or not to check (--insecure), and refuses it otherwise', async () => {
+    const key = join(folder, 'key.pem');
+    const cert = join(folder, 'cert.pem');
+    const server = await startChild('tls target', join(packageRoot, 'test', 'fixtures', 'plain-contract-a-server.mjs'), ['--tls', key, cert]);
+    try {
+      expect(server.url).toMatch(/^https:/);
+      const base = ['burst', '--target', server.url, '--transport', 'ws', '--subscribers', '2', '--bursts', '3'];
+      const refused = await runCli([...base, '--out', outDir('tls-refused')]);
+      expect(refused.code).toBe(1);
+      expect(refused.stderr).toMatch(/DEPTH_ZERO_SELF_SIGNED_CERT|self-signed/i);
+      for (const [name, extra] of [['ca', ['--ca', cert]], ['insecure', ['--insecure']]] as const) {
+        const { code, stdout, stderr } = await runCli([...base, ...extra, '--json', '--out', outDir(`tls-${name}`)]);
+        expect(code, stderr).toBe(0);
+        const summary = JSON.parse(stdout) as { transports: Array<{ messages: { expected: number; received: number }; config: Record<string, unknown> }> };
+        expect(summary.transports[0]!.messages).toMatchObject({ expected: 18, received: 18 }); // 2 subscribers x 3 bursts of 3
+        if (name === 'insecure') {
+          expect(summary.transports[0]!.config.insecure).toBe(true);
+          expect(stderr).toContain('--insecure: no TLS certificate is verified in this run');
+        } else {
+          expect(summary.transports[0]!.config.ca).toBe(cert);
+        }
+      }
+    } finally {
+      await server.stop();
+    }
+  }, 60_000);
 });

@@ -4,6 +4,7 @@ import type { TargetContext } from '../../targets/types.js';
 import type { PlannedMessage } from '../recorder.js';
 import { type RecorderResult } from '../../core/result.js';
 import type { OwnDelay } from '../../core/own-delay.js';
+import type { TlsTrust } from '../../core/tls-trust.js';
 
 /** How a worker builds its client contexts; everything is plain data, cloned into the thread. */
 export interface WorkerInit {
@@ -21,6 +22,8 @@ export interface WorkerInit {
   readonly deadlineUs: number;
   /** On an agent of another machine: subtracted from this thread's clock to read the coordinator's (agents/coordinator.ts). */
   readonly clockOffsetUs?: number;
+  /** The run's TLS trust (--ca, --insecure), set in the thread before it connects. */
+  readonly tlsTrust?: TlsTrust;
 }
 
 export interface SubscriberSpec {

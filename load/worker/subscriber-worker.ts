@@ -20,8 +20,10 @@ import { subscriberContext } from '../spread.js';
 import { heapAfterGc } from '../../core/heap.js';
 import type { ConnectReply, ConnectionStatus, FromWorker, StepReply, SubscriberSpec, ToWorker, WorkerInit } from './protocol.js';
 import type { WarmStatus } from './pool.js';
+import { setTlsTrust } from '../../core/tls-trust.js';
 
 const init = workerData as WorkerInit & { workerIndex: number };
+if (init.tlsTrust) setTlsTrust(init.tlsTrust);
 // On an agent of another machine, every time this thread takes reads on the coordinator's clock.
 setClockOffsetUs(init.clockOffsetUs ?? 0);
 const port = parentPort!;
