@@ -11,6 +11,9 @@ export interface Answer {
   readonly receivedUs: number;
 }
 
+/** A kept answer past this many bytes fails the request: a server cannot make a client hold without bound. */
+export const MAX_BODY_BYTES = 16 * 1024 * 1024;
+
 interface Pending {
   readonly request: string;
   /** Keep the body's bytes (a poll's answer), or only count them (a publish's). */
@@ -26,6 +29,8 @@ interface Pending {
   body: BodyReader | null;
   keepAlive: boolean;
   readonly parts: Buffer[];
+  /** Bytes of the body kept so far. */
+  keptBytes: number;
 }
 
 /** Statuses whose answers never have a body, whatever their headers say (RFC 9112 6.3). */
@@ -117,6 +122,7 @@ export class KeepAliveConnection {
         body: null,
         keepAlive: true,
         parts: [],
+        keptBytes: 0,
       };
       if (this.socket === null) this.open();
       else if (this.connected) this.socket.write(this.pending.request);
@@ -214,16 +220,23 @@ export class KeepAliveConnection {
       pending.framing = framing;
       pending.keepAlive = framing.kind !== 'close' && (head.headers.get('connection') ?? '').toLowerCase() !== 'close';
       // The body's bytes are views of the shared read buffer: copied before the read returns.
-      pending.body = new BodyReader(framing, pending.keepBody ? (bytes, from, to) => void pending.parts.push(Buffer.from(bytes.subarray(from, to))) : () => {});
+      pending.body = new BodyReader(framing, pending.keepBody ? (bytes, from, to) => this.keep(pending, bytes.subarray(from, to)) : () => {});
       return this.feed(pending, head.rest, 0, head.rest.length, receivedUs);
     }
     this.feed(pending, data, start, end, receivedUs);
+  }
+
+  /** Keeps a body's bytes (copied: they are views of the shared read buffer), up to MAX_BODY_BYTES. */
+  private keep(pending: Pending, bytes: Uint8Array): void {
+    pending.keptBytes += bytes.length;
+    if (pending.keptBytes <= MAX_BODY_BYTES) pending.parts.push(Buffer.from(bytes));
   }
 
   private feed(pending: Pending, data: Buffer, start: number, end: number, receivedUs: number): void {
     const body = pending.body as BodyReader;
     const done = body.done || body.feed(data, start, end);
     if (body.broken) return this.fail(this.code('BAD_CHUNK'));
+    if (pending.keptBytes > MAX_BODY_BYTES) return this.fail(this.code('BODY_TOO_LARGE'));
     if (done) this.complete(pending, receivedUs);
   }
 

@@ -12,7 +12,13 @@ export interface SseEvent {
   readonly lastEventId: string;
 }
 
+/** A line or an event past these many characters breaks the stream: a server cannot make a client hold without bound. */
+export const MAX_LINE_CHARS = 1024 * 1024;
+export const MAX_EVENT_CHARS = 16 * 1024 * 1024;
+
 export class SseParser {
+  /** Why the stream cannot be read any further (`SSE_LINE_TOO_LONG`, `SSE_EVENT_TOO_LARGE`), or null. */
+  broken: string | null = null;
   private pending = '';
   private skipLf = false;
   private type = '';
@@ -28,6 +34,7 @@ export class SseParser {
    * servers end lines with LF), so it is searched for once and again only once passed.
    */
   feed(text: string): void {
+    if (this.broken !== null) return;
     let at = 0;
     if (this.skipLf && text.charCodeAt(0) === 10) at = 1;
     this.skipLf = false;
@@ -38,6 +45,7 @@ export class SseParser {
       let end = lf === -1 || (cr !== -1 && cr < lf) ? cr : lf;
       if (end === -1) {
         this.pending += text.slice(at);
+        if (this.pending.length > MAX_LINE_CHARS) this.fail('SSE_LINE_TOO_LONG');
         return;
       }
       const line = this.pending.length > 0 ? this.pending + text.slice(at, end) : text.slice(at, end);
@@ -47,8 +55,16 @@ export class SseParser {
         else if (text.charCodeAt(end + 1) === 10) end++;
       }
       at = end + 1;
+      if (line.length > MAX_LINE_CHARS) return this.fail('SSE_LINE_TOO_LONG');
       this.line(line);
+      if (this.data.length > MAX_EVENT_CHARS) return this.fail('SSE_EVENT_TOO_LARGE');
     }
+  }
+
+  private fail(code: string): void {
+    this.broken = code;
+    this.pending = '';
+    this.data = '';
   }
 
   private line(line: string): void {

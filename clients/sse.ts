@@ -48,6 +48,7 @@ export const sseClient: TransportClient<'sse'> = {
           if (!body) return;
           const done = body.feed(data, start, finish);
           if (body.broken) return end('SSE_BAD_CHUNK');
+          if (parser.broken !== null) return end(parser.broken);
           if (done) end('SSE_DISCONNECTED');
         };
         const onBytes = (data: Buffer, start: number, finish: number, stampUs: number): void => {

@@ -90,7 +90,7 @@ export const stompClient: TransportClient<'stomp'> = {
               frames = parser.push(text);
             } catch (error) {
               if (!(error instanceof FrameError)) throw error;
-              return end('STOMP_BAD_FRAME');
+              return end(error.code);
             }
             for (const frame of frames) onFrame(frame, receivedUs);
           };

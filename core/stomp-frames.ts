@@ -20,7 +20,15 @@ export function escapeHeader(text: string): string {
   return text.replace(/[\\\r\n:]/g, (c) => (c === '\r' ? '\\r' : c === '\n' ? '\\n' : c === ':' ? '\\c' : '\\\\'));
 }
 
-export class FrameError extends Error {}
+export class FrameError extends Error {
+  /** The error code a client counts (STOMP_BAD_FRAME unless said otherwise). */
+  constructor(message: string, readonly code = 'STOMP_BAD_FRAME') {
+    super(message);
+  }
+}
+
+/** An incomplete frame held past this many characters is refused: a server cannot make a client hold without bound. */
+export const MAX_FRAME_CHARS = 16 * 1024 * 1024;
 
 export class FrameParser {
   private buffer = '';
@@ -47,6 +55,10 @@ export class FrameParser {
       }
       if (frame === null) {
         this.buffer = at === 0 ? buffer : buffer.slice(at);
+        if (this.buffer.length > MAX_FRAME_CHARS) {
+          this.buffer = '';
+          throw new FrameError(`a frame longer than ${MAX_FRAME_CHARS} characters`, 'STOMP_FRAME_TOO_LARGE');
+        }
         return frames;
       }
       frames.push(frame.frame);

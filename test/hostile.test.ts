@@ -1,0 +1,82 @@
+import net from 'node:net';
+import { once } from 'node:events';
+import { describe, expect, it } from 'vitest';
+import { KeepAliveConnection, MAX_BODY_BYTES } from '../clients/keep-alive-http.js';
+import { MAX_EVENT_CHARS, MAX_LINE_CHARS, SseParser } from '../clients/sse-parser.js';
+import { FrameError, FrameParser, MAX_FRAME_CHARS } from '../core/stomp-frames.js';
+import { testCleanup } from './helpers.js';
+
+const cleanup = testCleanup();
+
+/**
+ * A server that does not play fair cannot make rtbench hold without bound: each decoder refuses past
+ * its limit with a named code, drops what it held, and the connection is closed (the client then
+ * reconnects or counts the failure).
+ */
+describe('decoders against a hostile server', () => {
+  it('SSE: a line that never ends, and an event that never dispatches, break the stream with their code', () => {
+    const endless = new SseParser(() => {});
+    const piece = 'x'.repeat(64 * 1024);
+    for (let fed = 0; fed <= MAX_LINE_CHARS && endless.broken === null; fed += piece.length) endless.feed(fed === 0 ? `data: ${piece}` : piece);
+    expect(endless.broken).toBe('SSE_LINE_TOO_LONG');
+    endless.feed('\n\n');
+    expect(endless.broken).toBe('SSE_LINE_TOO_LONG');
+
+    const dispatched: string[] = [];
+    const undispatched = new SseParser((event) => dispatched.push(event.data));
+    const line = `data: ${'y'.repeat(512 * 1024)}\n`;
+    for (let fed = 0; fed <= MAX_EVENT_CHARS + line.length && undispatched.broken === null; fed += line.length) undispatched.feed(line);
+    expect(undispatched.broken).toBe('SSE_EVENT_TOO_LARGE');
+    expect(dispatched).toEqual([]);
+    // A well-formed stream of the same size in many events is read as usual.
+    const fair = new SseParser((event) => dispatched.push(event.data));
+    for (let i = 0; i < 40; i++) fair.feed(`data: ${'z'.repeat(512 * 1024)}\n\n`);
+    expect(fair.broken).toBeNull();
+    expect(dispatched).toHaveLength(40);
+  });
+
+  it('STOMP: a frame that never ends is refused as STOMP_FRAME_TOO_LARGE and not kept', () => {
+    const parser = new FrameParser();
+    const piece = 'w'.repeat(1024 * 1024);
+    parser.push(`MESSAGE\ndestination:/topic/a\n\n${piece}`);
+    let refused: unknown = null;
+    for (let fed = piece.length; fed <= MAX_FRAME_CHARS + piece.length && refused === null; fed += piece.length) {
+      try {
+        parser.push(piece);
+      } catch (error) {
+        refused = error;
+      }
+    }
+    expect(refused).toBeInstanceOf(FrameError);
+    expect((refused as FrameError).code).toBe('STOMP_FRAME_TOO_LARGE');
+    // Nothing of it is held: the next whole frame reads.
+    expect(parser.push('MESSAGE\ndestination:/topic/a\n\nok\0').map((f) => f.body)).toEqual(['ok']);
+  });
+
+  it('HTTP: an answer body past its limit fails the request as <prefix>_BODY_TOO_LARGE and closes the socket', async () => {
+    let written = 0;
+    const server = net.createServer((socket) => {
+      socket.on('error', () => {});
+      socket.once('data', () => {
+        socket.write(`HTTP/1.1 200 OK\r\ncontent-length: ${4 * MAX_BODY_BYTES}\r\n\r\n`);
+        const chunk = Buffer.alloc(256 * 1024, 0x61);
+        const pump = (): void => {
+          // Bounded: at most twice the limit is ever offered.
+          while (!socket.destroyed && written < 2 * MAX_BODY_BYTES) {
+            written += chunk.length;
+            if (!socket.write(chunk)) return void socket.once('drain', pump);
+          }
+        };
+        pump();
+      });
+    });
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+    cleanup.add(() => new Promise((resolve) => server.close(resolve)));
+    const origin = new URL(`http://127.0.0.1:${(server.address() as net.AddressInfo).port}`);
+    const connection = new KeepAliveConnection(origin, { connectTimeoutMs: 2000 });
+    cleanup.add(() => connection.abort());
+    await expect(connection.get(new URL('/poll', origin), {}, 20_000)).rejects.toMatchObject({ code: 'LP_BODY_TOO_LARGE' });
+    expect(written).toBeLessThan(2 * MAX_BODY_BYTES + 1);
+  }, 30_000);
+});
