@@ -14,7 +14,7 @@ const EXAMPLE = join(packageRoot, 'docs', 'examples', 'notify-profile.ts');
 
 describe('target profiles', () => {
   it('has the built-in profiles, each valid', () => {
-    expect(Object.keys(PROFILES)).toEqual(['reference', 'spring-chat', 'spring-chat-comparison', 'rabbitmq', 'nchan']);
+    expect(Object.keys(PROFILES)).toEqual(['reference', 'spring-chat', 'spring-chat-comparison', 'rabbitmq', 'nchan', 'socketio']);
     for (const [name, profile] of Object.entries(PROFILES)) expect(checkProfile(profile, name).name).toBe(name);
   });
 
@@ -37,7 +37,7 @@ describe('target profiles', () => {
       }
       throw new Error(`${text} was accepted`);
     };
-    expect((await refusal('nope')).message).toContain("--profile 'nope' is neither a built-in profile (reference, spring-chat, spring-chat-comparison, rabbitmq, nchan) nor a file path");
+    expect((await refusal('nope')).message).toContain("--profile 'nope' is neither a built-in profile (reference, spring-chat, spring-chat-comparison, rabbitmq, nchan, socketio) nor a file path");
     expect((await refusal('./no/such/profile.js')).message).toContain('no such file');
     expect((await refusal(join(packageRoot, 'README.md'))).message).toContain('expected a .js, .mjs or .ts file');
     const broken = (await refusal(join(packageRoot, 'test', 'fixtures', 'profiles', 'broken-profile.mjs'))).message;

@@ -1,0 +1,35 @@
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { detailsOf } from '../core/details.js';
+import { packageRoot } from '../core/paths.js';
+import { startChild } from '../run/child.js';
+import { getJson, testCleanup } from './helpers.js';
+import { outRoot, runJson } from './support/cli.js';
+
+const cleanup = testCleanup();
+const outDir = outRoot();
+const SERVER = join(packageRoot, 'test', 'fixtures', 'socketio-server.mjs');
+
+/** The built-in socketio profile against a real Socket.IO 4 server (the socket.io package). */
+describe('--profile socketio', () => {
+  it('measures a Socket.IO 4 server over its WebSocket transport: exact counts, no resume, said', async () => {
+    const server = await startChild('socket.io server', SERVER, []);
+    cleanup.add(() => server.stop());
+    const summary = await runJson(['burst', '--profile', 'socketio', '--target', server.url, '--transport', 'all', '--subscribers', '5', '--bursts', '20', '--out', outDir('socketio-burst')]);
+    expect(summary.transports.map((t) => t.transport)).toEqual(['ws']);
+    const [result] = summary.transports;
+    expect(result!.messages).toMatchObject({ expected: 300, received: 300, lost: 0, duplicated: 0, outOfOrder: 0, foreign: 0 });
+    expect(result!.config.resume).toEqual(false);
+    expect(result!.errors).toEqual({});
+  }, 60_000);
+
+  it("answers engine.io's pings: a soak over many ping intervals keeps every socket", async () => {
+    const server = await startChild('socket.io server', SERVER, ['--ping-ms', '200']);
+    cleanup.add(() => server.stop());
+    const [result] = (await runJson(['soak', '--profile', 'socketio', '--target', server.url, '--connections', '5', '--duration', '4s', '--interval', '500ms', '--out', outDir('socketio-soak')])).transports;
+    expect(result!.messages.lost).toBe(0);
+    expect(result!.messages.received).toBe(result!.messages.expected);
+    expect(detailsOf(result!, 'soak')!.totals).toMatchObject({ disconnects: 0, reconnects: 0 });
+    expect((await getJson(`${server.url}/dropped`)).body).toEqual({ dropped: 0 });
+  }, 60_000);
+});
