@@ -18,8 +18,12 @@ for (const file of failedFiles) console.log(`failed as a whole: ${file.name}: ${
 // had; say how many of them ran, so a CI log shows they did.
 const thirdParty = files.filter((file) => /third-party\.test\.ts$/.test(file.name)).flatMap((file) => file.assertionResults ?? []);
 const ran = thirdParty.filter((test) => test.status === 'passed' || test.status === 'failed').length;
-console.log(`third-party server tests: ${ran} ran, ${thirdParty.length - ran} skipped`);
+const skipped = thirdParty.length - ran;
+console.log(`third-party server tests: ${ran} ran, ${skipped} skipped`);
+// In CI every one of them must run: .ci/run installs and starts what they need, so a skip means the
+// set-up broke, and a green run without them would not have tested what it claims.
+if (skipped > 0) console.log(`failed: ${skipped} third-party server test(s) skipped; .ci/run could not provide their server`);
 const passed = report.numPassedTests ?? 0;
-const failed = (report.numFailedTests ?? 0) + failedFiles.length;
+const failed = (report.numFailedTests ?? 0) + failedFiles.length + (skipped > 0 ? 1 : 0);
 console.log(`${passed} passed, ${failed} failed`);
 process.exit(failed > 0 || report.success === false ? 1 : 0);

@@ -42,6 +42,15 @@ describe('rtbench compare', () => {
     expect(compareRuns([slower], [base]).outcome).toBe('pass');
   });
 
+  it('calls a change significant at p < 0.05: one overlap in five against five (p = 4/252) is a regression', () => {
+    const base = repeats('ws', FIVE);
+    // 1006 sits below one base repeat (1010): U = 1, two-sided p = 4/252, about 0.016.
+    const slower = repeats('ws', [1006, 1300, 1310, 1320, 1330]);
+    const p50 = compareRuns([base], [slower]).rows.find((r) => r.metric === 'perMessage.p50')!;
+    expect(p50.p).toBeCloseTo(4 / 252, 6);
+    expect(p50.verdict).toBe('REGRESSION');
+  });
+
   it('calls fewer than 5 runs a side inconclusive, never a pass', () => {
     const comparison = compareRuns([repeats('ws', FIVE.slice(0, 3))], [repeats('ws', FIVE.slice(0, 3))]);
     expect(comparison.outcome).toBe('inconclusive');

@@ -9,7 +9,10 @@ describe('histogram', () => {
     expect(stats.count).toBe(100_000);
     expect(stats.min).toBe(1);
     expect(Math.abs((stats.p50 ?? 0) - 50_000)).toBeLessThanOrEqual(50);
+    expect(Math.abs((stats.p90 ?? 0) - 90_000)).toBeLessThanOrEqual(90);
+    expect(Math.abs((stats.p95 ?? 0) - 95_000)).toBeLessThanOrEqual(95);
     expect(Math.abs((stats.p99 ?? 0) - 99_000)).toBeLessThanOrEqual(99);
+    expect(Math.abs((stats.p999 ?? 0) - 99_900)).toBeLessThanOrEqual(100);
     expect(Math.abs((stats.max ?? 0) - 100_000)).toBeLessThanOrEqual(100);
     expect(Number.isInteger(stats.mean)).toBe(true);
   });

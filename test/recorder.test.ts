@@ -122,6 +122,14 @@ describe('Recorder', () => {
     expect(recorder.result(due(5) + DEADLINE_US).subscriberBursts).toEqual({ ok: 1, failed: 1, pending: 0 });
   });
 
+  it('counts a second copy of a late message as a duplicate, not as a second late one', () => {
+    const { recorder, content, due } = setup(1);
+    recorder.recordArrival(0, content(1), due(1) + DEADLINE_US + 5);
+    recorder.recordArrival(0, content(1), due(1) + DEADLINE_US + 9);
+    const result = recorder.result(due(5) + DEADLINE_US);
+    expect(result.messages).toMatchObject({ received: 0, late: 1, lost: 6, duplicated: 1 });
+  });
+
   it('counts an arrival exactly at the deadline as received, one microsecond later as late', () => {
     const { recorder, content, due } = setup(1);
     recorder.recordArrival(0, content(0), due(0) + DEADLINE_US);
