@@ -228,8 +228,10 @@ describe('rtbench faults end to end', () => {
     expect(code, stderr).toBe(0);
     const rows = detailsOf((JSON.parse(stdout) as RunSummary).transports[0]!, 'faults')!.faults;
     const outage = rows.find((r) => r.fault === 'outage');
-    // One message every 250 ms during a 1 s outage: about four, times five subscribers.
+    // One message every 250 ms during a 1 s outage: about four, times five subscribers; never more
+    // than the messages of the 2.5 s from the outage to the reconnect (10 a subscriber).
     expect(outage?.messages.lost).toBeGreaterThanOrEqual(10);
+    expect(outage?.messages.lost).toBeLessThanOrEqual(10 * connections);
     expect(rows.every((r) => r.resume === false)).toBe(true);
   }, 90_000);
 });
