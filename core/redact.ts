@@ -63,6 +63,8 @@ export function redactOptions(options: Readonly<Record<string, unknown>>): Recor
   return Object.fromEntries(
     Object.entries(options).map(([key, value]) => {
       if ((key === 'header' || key === 'headerFile') && value && typeof value === 'object') return [key, Object.fromEntries(Object.keys(value).map((name) => [name, REDACTED]))];
+      // A profile's options: those named like credentials (apiKey, token...) are redacted.
+      if (key === 'profileOpt' && value && typeof value === 'object') return [key, Object.fromEntries(Object.entries(value).map(([name, v]) => [name, CREDENTIAL_NAME.test(name) ? REDACTED : v]))];
       if (typeof value === 'string') return [key, redactUrl(value)];
       if (Array.isArray(value)) return [key, value.map((item: unknown) => (typeof item === 'string' ? redactUrl(item) : item))];
       return [key, value];

@@ -109,6 +109,13 @@ function caFile(path: string): string {
   return path;
 }
 
+/** `--profile-opt key=value`, accumulated. */
+function profileOpt(text: string, previous: unknown): Record<string, string> {
+  const match = /^([A-Za-z][A-Za-z0-9_.-]*)=(.*)$/.exec(text);
+  if (!match) throw new InvalidArgumentError('expected key=value, e.g. joinEvent=subscribe.');
+  return { ...(previous as Record<string, string> | undefined), [match[1] as string]: match[2] as string };
+}
+
 /** `--header-file`: one `Name: value` a line; blank lines and lines starting with # are skipped. */
 function headerFile(path: string): Record<string, string> {
   let text: string;
@@ -149,6 +156,7 @@ export const COMMON_OPTIONS: readonly OptionSpec[] = [
   { flags: '-H, --header <header>', description: "header sent on every request and upgrade, 'Name: value' (repeatable; recorded with its value as ***)", parse: header, defaultValue: {}, defaultLabel: 'none' },
   { flags: '--ca <file>', description: 'a certificate authority (PEM) to trust for https:// and wss:// targets, beside the system\'s', parse: caFile },
   { flags: '--insecure', description: 'verify no TLS certificate (a self-signed test server); said when the run starts and recorded in the summary', defaultValue: false },
+  { flags: '--profile-opt <key=value>', description: "an option of the profile, e.g. joinEvent=subscribe for socketio (repeatable; a key it does not take is refused with the list)", parse: profileOpt, defaultValue: {}, defaultLabel: 'none' },
   { flags: '--header-file <file>', description: "headers from a file, one 'Name: value' a line, so a secret stays out of the command line (also: RTBENCH_HEADER_<NAME>=value in the environment)", parse: headerFile },
   { flags: '--delay <duration>', description: 'one-way network delay added by the proxy to each direction', parse: duration(0, 60_000), defaultValue: 0, defaultLabel: '0ms' },
   { flags: '--jitter <duration>', description: 'uniform jitter around --delay (never reorders bytes)', parse: duration(0, 60_000), defaultValue: 0, defaultLabel: '0ms' },
@@ -199,6 +207,8 @@ export interface CommonConfig {
   /** A built-in profile's name or a profile file's path. */
   readonly profile: string;
   readonly headers: Readonly<Record<string, string>>;
+  /** `--profile-opt` as given; checked against the profile once it is loaded. */
+  readonly profileOptions: Readonly<Record<string, string>>;
   /** Which TLS certificates to trust (--ca, --insecure). */
   readonly tlsTrust: TlsTrust;
   readonly delayMs: number;
@@ -279,6 +289,7 @@ export function commonConfigFrom(options: Record<string, unknown>): CommonConfig
     coordinator: options.coordinator as string,
     profile: options.profile as string,
     // The environment first, then the file, then -H: the most explicit wins.
+    profileOptions: options.profileOpt as Record<string, string>,
     tlsTrust: { ...(options.ca === undefined ? {} : { ca: readFileSync(options.ca as string, 'utf8') }), insecure: options.insecure === true },
     headers: { ...headersFromEnvironment(process.env), ...(options.headerFile as Record<string, string> | undefined), ...(options.header as Record<string, string>) },
     delayMs: options.delay as number,

@@ -24,7 +24,7 @@ import { allowedCpus, pinProcess } from './pinning.js';
 import type { Plan } from './preflight.js';
 import { saturation } from '../load/saturation.js';
 import { NO_OWN_DELAY, ownDelayQuantileUs } from '../core/own-delay.js';
-import { checkTargetGiven, resumeKindOf, resumeOf, targetContext, targetHandle, transportsOf } from './target.js';
+import { checkProfileOptions, checkTargetGiven, resumeKindOf, resumeOf, targetContext, targetHandle, transportsOf } from './target.js';
 import { redactOptions, redactUrl } from '../core/redact.js';
 
 export interface RunLog {
@@ -259,6 +259,7 @@ export async function prepareRun<Config>(request: Pick<RunRequest<Config>, 'scen
   const { common } = request;
   const { profile, ref } = await loadProfile(common.profile);
   checkTargetGiven(profile, common);
+  checkProfileOptions(profile, common.profileOptions);
   const transports = transportsOf(profile, common);
   const resume = resumeOf(profile, transports, common.resume);
   const resumeOnly = request.scenario.resumeOnly?.(request.scenarioConfig);

@@ -60,7 +60,19 @@ export function targetContext(common: CommonConfig, transport: TransportName, ru
     connectTimeoutMs: common.connectTimeoutMs,
     publishConnections: PUBLISH_CONNECTIONS,
     publishTimeoutMs: common.deadlineMs,
+    options: common.profileOptions,
   };
+}
+
+/** `--profile-opt` checked against what the profile declares: a key it does not take is a usage error listing those it does. */
+export function checkProfileOptions(profile: TargetProfile, given: Readonly<Record<string, string>>): void {
+  const declared = profile.options ?? {};
+  for (const key of Object.keys(given)) {
+    if (!Object.hasOwn(declared, key)) {
+      const accepted = Object.entries(declared).map(([name, o]) => `${name} (${o.description}; default ${o.defaultValue})`);
+      throw usageError('--profile-opt', `${key}=${given[key]}`, accepted.length > 0 ? `a key profile ${profile.name} takes: ${accepted.join(', ')}` : `nothing: profile ${profile.name} takes no options`);
+    }
+  }
 }
 
 /** What a scenario holds of its target: the profile bound to this run's context. */

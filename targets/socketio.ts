@@ -3,14 +3,15 @@ import { nowUs } from '../core/clock.js';
 import { type Delivery, NOTHING, type SendText } from '../clients/types.js';
 import { type WebSocketConnection, openWebSocket } from '../clients/ws-connection.js';
 import { endpoint, runRoomName, webSocketUrl } from './http.js';
-import type { PublishChannel, PublishOutcome, TargetContext, TargetProfile } from './types.js';
+import { type PublishChannel, type PublishOutcome, type TargetContext, type TargetProfile, profileOption } from './types.js';
 
 /**
  * A Socket.IO 4 server (engine.io protocol 4) over its WebSocket transport, spoken by rtbench's own
  * WebSocket client. The contract it measures by default: a client emits `join` with the room name;
  * the server broadcasts the event `message` with `{ room, content, ... }` to the room; a publisher
  * emits `message` with `(room, content)` and an acknowledgement, whose arrival ends the publish
- * round trip. Socket.IO keeps no history: nothing resumes.
+ * round trip. Socket.IO keeps no history: nothing resumes. Every name (path, namespace, the join,
+ * message and publish events, the payload's content field) can be changed with `--profile-opt`.
  *
  * On the wire (text frames): `0{...}` engine.io open, answered by `40` (connect to the default
  * namespace); `40{...}` connected, answered by `42["join",room]`; `2` ping, answered by `3`;
@@ -21,46 +22,81 @@ interface Provisioned {
   readonly rooms: readonly string[];
 }
 
-const PATH = '/socket.io/';
-const JOIN_EVENT = 'join';
-const MESSAGE_EVENT = 'message';
+const OPTIONS = {
+  path: { description: "the server's Socket.IO path", defaultValue: '/socket.io/' },
+  namespace: { description: 'the namespace to connect to', defaultValue: '/' },
+  joinEvent: { description: 'the event a subscriber emits with its room name to join it', defaultValue: 'join' },
+  messageEvent: { description: 'the event the server broadcasts to a room', defaultValue: 'message' },
+  contentField: { description: "the field of that event's payload holding the content", defaultValue: 'content' },
+  publishEvent: { description: 'the event a publisher emits with (room, content) and an acknowledgement', defaultValue: 'message' },
+} as const;
 
-function socketUrl(base: string): string {
-  return webSocketUrl(endpoint(base, PATH, { EIO: 4, transport: 'websocket' }));
+/** This run's names: `--profile-opt` over the defaults. */
+interface Names {
+  readonly path: string;
+  readonly namespace: string;
+  readonly joinEvent: string;
+  readonly messageEvent: string;
+  readonly contentField: string;
+  readonly publishEvent: string;
 }
 
-/** An event packet's payload (`42` or `42<ack id>` then a JSON array), or null when it is not one. */
-function eventOf(text: string): { readonly ackId: number | null; readonly args: unknown[] } | null {
-  if (!text.startsWith('42')) return null;
-  let at = 2;
-  while (at < text.length && text.charCodeAt(at) >= 48 && text.charCodeAt(at) <= 57) at++;
+function namesOf(target: TargetContext): Names {
+  const option = (key: keyof typeof OPTIONS): string => profileOption({ options: OPTIONS }, target, key);
+  return { path: option('path'), namespace: option('namespace'), joinEvent: option('joinEvent'), messageEvent: option('messageEvent'), contentField: option('contentField'), publishEvent: option('publishEvent') };
+}
+
+function socketUrl(base: string, names: Names): string {
+  return webSocketUrl(endpoint(base, names.path, { EIO: 4, transport: 'websocket' }));
+}
+
+/** A Socket.IO packet of `type` (two characters, e.g. `42`) in this namespace: its body, or null. */
+function packetBody(text: string, type: string, names: Names): string | null {
+  if (!text.startsWith(type)) return null;
+  const rest = text.slice(type.length);
+  if (names.namespace === '/') return rest.startsWith('/') ? null : rest;
+  const prefix = `${names.namespace},`;
+  return rest.startsWith(prefix) ? rest.slice(prefix.length) : rest === names.namespace ? '' : null;
+}
+
+/** A packet of `type` for this namespace, from its body. */
+function packet(type: string, body: string, names: Names): string {
+  return names.namespace === '/' ? `${type}${body}` : `${type}${names.namespace},${body}`;
+}
+
+/** An event packet's arguments (`42`, an optional ack id, then a JSON array), or null when it is not one. */
+function eventOf(text: string, names: Names): unknown[] | null {
+  const body = packetBody(text, '42', names);
+  if (body === null) return null;
+  let at = 0;
+  while (at < body.length && body.charCodeAt(at) >= 48 && body.charCodeAt(at) <= 57) at++;
   try {
-    const args: unknown = JSON.parse(text.slice(at));
-    return Array.isArray(args) ? { ackId: at > 2 ? Number(text.slice(2, at)) : null, args } : null;
+    const args: unknown = JSON.parse(body.slice(at));
+    return Array.isArray(args) ? args : null;
   } catch {
     return null;
   }
 }
 
 /** What the engine.io and Socket.IO protocols ask of every connection; true when `text` was one of them. */
-function answerProtocol(text: string, send: SendText, onConnected: () => void): boolean {
+function answerProtocol(text: string, send: SendText, names: Names, onConnected: () => void): boolean {
   if (text === '2') send('3');
-  else if (text.startsWith('0')) send('40');
-  else if (text.startsWith('40')) onConnected();
+  else if (text.startsWith('0')) send(packet('40', '', names));
+  else if (packetBody(text, '40', names) !== null) onConnected();
   else return false;
   return true;
 }
 
-/** A subscriber's frame: protocol frames answered, `message` events read, anything else counted. */
-function readFrame(text: string, send: SendText, room: string): Delivery {
-  if (answerProtocol(text, send, () => send(`42${JSON.stringify([JOIN_EVENT, room])}`))) return NOTHING;
+/** A subscriber's frame: protocol frames answered, this namespace's message events read, anything else counted. */
+function readFrame(text: string, send: SendText, room: string, names: Names): Delivery {
+  if (answerProtocol(text, send, names, () => send(packet('42', JSON.stringify([names.joinEvent, room]), names)))) return NOTHING;
   if (text.startsWith('44')) return { messages: [], error: 'SOCKETIO_CONNECT_ERROR' };
   if (text.startsWith('43') || text === '6') return NOTHING;
-  const event = eventOf(text);
-  if (!event) return { messages: [], error: 'SOCKETIO_BAD_FRAME' };
-  if (event.args[0] !== MESSAGE_EVENT) return NOTHING;
-  const payload = event.args[1] as { content?: unknown } | null;
-  return typeof payload?.content === 'string' ? { messages: [{ content: payload.content }] } : { messages: [], error: 'SOCKETIO_BAD_MESSAGE' };
+  const args = eventOf(text, names);
+  if (!args) return { messages: [], error: 'SOCKETIO_BAD_FRAME' };
+  if (args[0] !== names.messageEvent) return NOTHING;
+  const content = (args[1] as Record<string, unknown> | null)?.[names.contentField];
+  return typeof content === 'string' ? { messages: [{ content }] } : { messages: [], error: 'SOCKETIO_BAD_MESSAGE' };
 }
 
 /**
@@ -68,6 +104,7 @@ function readFrame(text: string, send: SendText, room: string): Delivery {
  * (opened on first use, publishes dealt round robin): the acknowledgement ends the round trip.
  */
 function socketioPublisher(target: TargetContext, rooms: readonly string[]): PublishChannel {
+  const names = namesOf(target);
   interface Link {
     readonly socket: WebSocketConnection;
     readonly ready: Promise<void>;
@@ -84,14 +121,14 @@ function socketioPublisher(target: TargetContext, rooms: readonly string[]): Pub
       up: false,
       ready,
       socket: openWebSocket(
-        { url: socketUrl(target.directUrl), headers: target.headers, handshakeTimeoutMs: target.connectTimeoutMs },
+        { url: socketUrl(target.directUrl, names), headers: target.headers, handshakeTimeoutMs: target.connectTimeoutMs },
         {
           open: () => {},
           text: (text) => {
             const send = (reply: string): void => void link.socket.send(reply);
-            if (answerProtocol(text, send, () => ((link.up = true), settle(null)))) return;
+            if (answerProtocol(text, send, names, () => ((link.up = true), settle(null)))) return;
             if (text.startsWith('44')) return settle(Object.assign(new Error('Socket.IO refused the connection'), { code: 'SOCKETIO_CONNECT_ERROR' }));
-            const ack = /^43(\d+)/.exec(text);
+            const ack = /^(\d+)/.exec(packetBody(text, '43', names) ?? '');
             if (ack) waiting.get(Number(ack[1]))?.(null);
           },
           closed: (code) => {
@@ -123,7 +160,7 @@ function socketioPublisher(target: TargetContext, rooms: readonly string[]): Pub
         };
         const timer = setTimeout(() => done('PUBLISH_TIMEOUT'), target.publishTimeoutMs);
         waiting.set(ackId, done);
-        if (!link.socket.send(`42${ackId}${JSON.stringify([MESSAGE_EVENT, rooms[room], content])}`)) done('SOCKETIO_DISCONNECTED');
+        if (!link.socket.send(packet('42', `${ackId}${JSON.stringify([names.publishEvent, rooms[room], content])}`, names))) done('SOCKETIO_DISCONNECTED');
       });
     },
     async close() {
@@ -138,13 +175,15 @@ export const socketioProfile: TargetProfile<Provisioned> = {
   summary: 'a Socket.IO 4 server: join a room with `join`, messages as `message` events {room, content}, published with an acknowledged `message` emit',
   transports: ['ws'],
   resume: {},
+  options: OPTIONS,
 
   async health(target) {
     // The engine.io handshake over polling: a Socket.IO server answers it with its open packet.
-    const response = await request(endpoint(target.directUrl, PATH, { EIO: 4, transport: 'polling' }), { headers: { ...target.headers }, signal: AbortSignal.timeout(target.connectTimeoutMs) });
+    const { path } = namesOf(target);
+    const response = await request(endpoint(target.directUrl, path, { EIO: 4, transport: 'polling' }), { headers: { ...target.headers }, signal: AbortSignal.timeout(target.connectTimeoutMs) });
     const body = await response.body.text();
     if (response.statusCode !== 200 || !body.includes('"sid"')) {
-      throw Object.assign(new Error(`GET ${PATH}?EIO=4&transport=polling answered ${response.statusCode}: not a Socket.IO 4 server`), { code: `HTTP_${response.statusCode}` });
+      throw Object.assign(new Error(`GET ${path}?EIO=4&transport=polling answered ${response.statusCode}: not a Socket.IO 4 server`), { code: `HTTP_${response.statusCode}` });
     }
   },
 
@@ -156,11 +195,12 @@ export const socketioProfile: TargetProfile<Provisioned> = {
 
   subscription(target, provisioned, subscriber) {
     const room = provisioned.rooms[subscriber.room] ?? '';
+    const names = namesOf(target);
     return {
       transport: 'ws',
-      url: () => socketUrl(target.url),
+      url: () => socketUrl(target.url, names),
       headers: target.headers,
-      read: (text, _cursor, send) => readFrame(text, send, room),
+      read: (text, _cursor, send) => readFrame(text, send, room, names),
     };
   },
 };

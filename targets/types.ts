@@ -29,6 +29,11 @@ export interface TargetProfile<Provisioned = unknown> {
   publisher(target: TargetContext, provisioned: Provisioned): PublishChannel;
   /** How subscriber `subscriber` subscribes over `target.transport`. */
   subscription(target: TargetContext, provisioned: Provisioned, subscriber: SubscriberRef): SubscribeSpec;
+  /**
+   * What `--profile-opt KEY=VALUE` may set, by key: what it means and its default. A key not listed
+   * is refused; the profile reads the values from `target.options` (defaults filled in).
+   */
+  readonly options?: Readonly<Record<string, { readonly description: string; readonly defaultValue: string }>>;
 }
 
 /** `cursor`: an id or position in the request (contract A's `since`); `last-event-id`: SSE's standard header; `none`: cannot resume. */
@@ -62,6 +67,8 @@ export interface TargetContext {
   readonly publishConnections: number;
   /** A publish not accepted within this is counted as failed (`PUBLISH_TIMEOUT`). */
   readonly publishTimeoutMs: number;
+  /** The profile's options as the user gave them (`--profile-opt`, checked against `TargetProfile.options`). */
+  readonly options?: Readonly<Record<string, string>>;
 }
 
 export interface ProvisionRequest {
@@ -91,4 +98,9 @@ export interface PublishOutcome {
 export interface PublishChannel {
   publish(room: number, content: string): Promise<PublishOutcome>;
   close(): Promise<void>;
+}
+
+/** The value of a profile's option for this run: the user's (`--profile-opt`) or the declared default. */
+export function profileOption(profile: Pick<TargetProfile, 'options'>, target: Pick<TargetContext, 'options'>, key: string): string {
+  return target.options?.[key] ?? profile.options?.[key]?.defaultValue ?? '';
 }

@@ -4,7 +4,7 @@ import { detailsOf } from '../core/details.js';
 import { packageRoot } from '../core/paths.js';
 import { startChild } from '../run/child.js';
 import { getJson, testCleanup } from './helpers.js';
-import { outRoot, runJson } from './support/cli.js';
+import { outRoot, runCli, runJson } from './support/cli.js';
 
 const cleanup = testCleanup();
 const outDir = outRoot();
@@ -31,5 +31,19 @@ describe('--profile socketio', () => {
     expect(result!.messages.received).toBe(result!.messages.expected);
     expect(detailsOf(result!, 'soak')!.totals).toMatchObject({ disconnects: 0, reconnects: 0 });
     expect((await getJson(`${server.url}/dropped`)).body).toEqual({ dropped: 0 });
+  }, 60_000);
+
+  it('takes other names with --profile-opt, and refuses a key it does not know, listing those it does', async () => {
+    const server = await startChild('socket.io server', SERVER, ['--other-names']);
+    cleanup.add(() => server.stop());
+    const names = ['namespace=/chat', 'joinEvent=subscribe', 'messageEvent=chat', 'contentField=text', 'publishEvent=say'].flatMap((o) => ['--profile-opt', o]);
+    const [result] = (await runJson(['burst', '--profile', 'socketio', '--target', server.url, ...names, '--subscribers', '3', '--bursts', '5', '--out', outDir('socketio-names')])).transports;
+    expect(result!.messages).toMatchObject({ expected: 45, received: 45, lost: 0 });
+    const refused = await runCli(['burst', '--profile', 'socketio', '--target', server.url, '--profile-opt', 'room=x', '--out', outDir('socketio-refused')]);
+    expect(refused.code).toBe(2);
+    expect(refused.stderr).toMatch(/--profile-opt.*room=x.*a key profile socketio takes: path .*joinEvent .*default join/);
+    const none = await runCli(['burst', '--profile-opt', 'x=1', '--out', outDir('reference-refused')]);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toContain('profile reference takes no options');
   }, 60_000);
 });
