@@ -161,7 +161,18 @@ export class KeepAliveConnection {
   }
 
   private readonly onTimer = (): void => {
-    if (this.pending && performance.now() >= this.pending.deadlineMs - 1) this.fail(this.code('TIMEOUT'));
+    if (!this.pending) return;
+    // Node times a timer from the loop's cached clock, so it can fire a little before the deadline:
+    // it is then armed again for what is left, so no request fails before its limit.
+    const leftMs = this.pending.deadlineMs - performance.now();
+    if (leftMs > 0) {
+      if (this.timer) clearTimeout(this.timer);
+      this.timerMs = -1;
+      this.timer = setTimeout(this.onTimer, Math.ceil(leftMs));
+      this.timer.unref();
+      return;
+    }
+    this.fail(this.code('TIMEOUT'));
   };
 
   /** An error code with this connection's prefix. */
