@@ -46,6 +46,7 @@ export function lostReply(request: ToWorker, ledger: MemberLedger): unknown {
         reconnects: 0,
         failedAttempts: 0,
         gaps: 0,
+        sends: 0,
         lastOpenedUs: 0,
         errors: held > 0 ? { [AGENT_LOST]: held } : {},
       } satisfies ConnectionStatus;
@@ -73,6 +74,7 @@ function lostStep(attempted: readonly number[], ledger: MemberLedger): StepReply
     connected: 0,
     reconnects: 0,
     gaps: 0,
+    sends: 0,
     ownDelay: NO_OWN_DELAY,
   };
 }

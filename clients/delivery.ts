@@ -7,6 +7,8 @@ import type { Cursor, Delivery, SubscriberHandlers } from './types.js';
 export class DeliveryState {
   cursor: Cursor | null = null;
   gaps = 0;
+  /** What the profile sent that went out (counted by the client that sent it). */
+  sends = 0;
 
   constructor(private readonly handlers: SubscriberHandlers) {}
 

@@ -1,7 +1,8 @@
 import { DeliveryState } from './delivery.js';
 import { KeepAliveConnection } from './keep-alive-http.js';
+import { LongPollSends } from './long-poll-sends.js';
 import { ConnectionLoop, subscriptionOf } from './reconnect.js';
-import type { ClientContext, LongPollSpec, SubscriberHandlers, Subscription, TransportClient } from './types.js';
+import type { ClientContext, LongPollSpec, PollRequest, SendText, SubscriberHandlers, Subscription, TransportClient } from './types.js';
 
 /**
  * Long-polling subscriber: one poll after another, each answered by the server when it has
@@ -26,17 +27,29 @@ export const longPollingClient: TransportClient<'long-polling'> = {
       },
     );
 
+    const sends = spec.sendRequest
+      ? new LongPollSends(
+          new URL(spec.poll(null).url),
+          { connectTimeoutMs: context.connectTimeoutMs, ...(context.localAddress ? { localAddress: context.localAddress } : {}) },
+          spec.sendRequest.bind(spec),
+          (texts) => (state.sends += texts),
+          (code) => handlers.onError?.(code),
+        )
+      : null;
+    const send: SendText = sends ? (text) => sends.send(text) : () => handlers.onError?.('LP_SEND_UNSUPPORTED');
+
     const loop = new ConnectionLoop(
       context.reconnect,
       context.random,
       ({ opened, lost }) => {
         // One "connection" of a long poll is a chain of polls that ends at the first failure.
         let stopped = false;
-        const pollOnce = async (request: { url: string; headers: Readonly<Record<string, string>> }, limitMs: number, answered?: () => void, probe = false): Promise<void> => {
+        sends?.reset();
+        const pollOnce = async (request: PollRequest, limitMs: number, answered?: () => void, probe = false): Promise<void> => {
           // Stamped when its last byte came off the socket; read here, after that turn's reads.
           const answer = await connection.get(request.url, { accept: 'application/json', ...request.headers }, limitMs);
           if (stopped) return;
-          const delivery = probe && spec.readProbe ? spec.readProbe(answer) : spec.read(answer, state.cursor);
+          const delivery = probe && spec.readProbe ? spec.readProbe(answer) : spec.read(answer, state.cursor, send);
           // An answer the profile does not accept ends this chain; the loop reconnects.
           if (delivery.ends) throw Object.assign(new Error(delivery.error ?? 'LP_REFUSED'), { code: delivery.error ?? 'LP_REFUSED' });
           // Counted as connected before the answer's messages are handed on, as the other transports are.
@@ -44,12 +57,16 @@ export const longPollingClient: TransportClient<'long-polling'> = {
           state.deliver(delivery, answer.receivedUs);
         };
         const run = async (): Promise<void> => {
+          if (spec.open) {
+            await spec.open((request) => connection.get(request.url, { accept: 'application/json', ...request.headers }, context.connectTimeoutMs), send);
+            if (stopped) return;
+          }
           if (spec.probe) {
             // A held poll gives no sign that it reached the server, so each chain starts with a poll
             // the server answers at once: it proves the connection works before it counts as open
             // (without it, every refused reconnect attempt would count as a connection).
             await pollOnce(spec.probe(state.resumeFrom(context.resume)), context.connectTimeoutMs, opened, true);
-          } else if (connection.socketUp) opened();
+          } else if (spec.open || connection.socketUp) opened();
           else socketOpened.add(opened);
           while (!stopped) await pollOnce(spec.poll(state.resumeFrom(context.resume)), spec.pollLimitMs);
         };
@@ -73,6 +90,7 @@ export const longPollingClient: TransportClient<'long-polling'> = {
       ...subscription,
       close: async () => {
         await subscription.close();
+        sends?.reset();
         connection.abort();
       },
     };

@@ -142,6 +142,7 @@ export function subscriptionOf(loop: ConnectionLoop, state: DeliveryState): Subs
       failedAttempts: loop.failedAttempts,
       openedUs: loop.openedUs,
       gaps: state.gaps,
+      sends: state.sends,
       cursor: state.cursor,
     }),
     interrupt: () => loop.interrupt(),

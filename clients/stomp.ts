@@ -40,10 +40,14 @@ export const stompClient: TransportClient<'stomp'> = {
           lost(code);
           socket?.terminate();
         };
+        const send = (command: string, headers: Readonly<Record<string, string>>, body = ''): void => {
+          if (socket?.send(serializeFrame(command, headers, body))) state.sends++;
+          else handlers.onError?.('STOMP_SEND_CLOSED');
+        };
         const onFrame = (frame: StompFrame, receivedUs: number): void => {
           switch (frame.command) {
             case 'MESSAGE':
-              state.deliver(spec.read({ body: frame.body, headers: frame.headers }, state.cursor), receivedUs);
+              state.deliver(spec.read({ body: frame.body, headers: frame.headers }, state.cursor, send), receivedUs);
               return;
             case 'CONNECTED': {
               for (const timer of timers.splice(0)) clearTimeout(timer);
@@ -51,6 +55,7 @@ export const stompClient: TransportClient<'stomp'> = {
               socket?.send(serializeFrame('SUBSCRIBE', { id: 'sub-0', destination: spec.destination, ...spec.subscribeHeaders(cursor) }));
               startHeartbeats(frame.headers['heart-beat']);
               opened();
+              spec.open?.(send);
               return;
             }
             case 'ERROR':

@@ -29,6 +29,9 @@ export const NOTHING: Delivery = { messages: [] };
  */
 export type SendText = (text: string) => void;
 
+/** Sends a STOMP frame on the subscription's own connection (`STOMP_SEND_CLOSED` when it is not open). */
+export type SendFrame = (command: string, headers: Readonly<Record<string, string>>, body?: string) => void;
+
 /** How to subscribe over WebSocket: one frame in, zero or more messages out, and what the client says. */
 export interface WsSpec {
   readonly transport: 'ws';
@@ -53,22 +56,52 @@ export interface SseSpec {
   read(event: { readonly type: string; readonly data: string; readonly lastEventId: string }, cursor: Cursor | null): Delivery;
 }
 
-/** How to long-poll: one request after another on one connection. */
+/** A request a long-polling profile makes: same origin as its polls. */
+export interface PollRequest {
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/** An HTTP answer as a long-polling profile reads it. */
+export interface PollAnswer {
+  readonly status: number;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: string;
+}
+
+/**
+ * How to long-poll: one request after another on one connection. A two-way profile (a session
+ * handshake, an application pong) has `open` and `sendRequest`: what it sends is POSTed on a
+ * second connection of the subscriber's own, beside the held poll, as a browser does.
+ */
 export interface LongPollSpec {
   readonly transport: 'long-polling';
-  poll(cursor: Cursor | null): { readonly url: string; readonly headers: Readonly<Record<string, string>> };
+  poll(cursor: Cursor | null): PollRequest;
   /**
    * A poll the server answers at once (e.g. `timeout=0`), sent first on each connection to prove it
    * works before it counts as open. Null when the server has none: the connection counts as open
    * once its socket is connected and the first poll is on it.
    */
-  probe: ((cursor: Cursor | null) => { readonly url: string; readonly headers: Readonly<Record<string, string>> }) | null;
+  probe: ((cursor: Cursor | null) => PollRequest) | null;
   /** Reads the probe's answer when it is not a poll answer (a channel-info request); default `read`. */
-  readProbe?(answer: { readonly status: number; readonly headers: Readonly<Record<string, string | string[] | undefined>>; readonly body: string }): Delivery;
+  readProbe?(answer: PollAnswer): Delivery;
   /** How long one poll may take before the client gives up on it (the server's hold plus a margin). */
   readonly pollLimitMs: number;
+  /**
+   * Called at the start of each connection, before its first poll (and probe): a handshake that
+   * opens a session (engine.io's open packet). `get` sends a request on the poll connection and
+   * resolves with its answer; a rejection ends the connection, which is then retried as a refused one
+   * is. Without a probe, the connection counts as open once `open` has resolved.
+   */
+  open?(get: (request: PollRequest) => Promise<PollAnswer>, send: SendText): Promise<void>;
+  /**
+   * The POST that carries what `open` and `read` send. Sends go one request at a time (engine.io
+   * closes a session on overlapping POSTs): texts sent while one is in flight wait and go together
+   * in the next, which this joins. An answer other than 2xx, or none, is an error `LP_SEND_...`.
+   */
+  sendRequest?(texts: readonly string[]): PollRequest & { readonly body: string };
   /** Reads one answer; a status the profile does not accept is returned as `error`, and ends the connection. */
-  read(answer: { readonly status: number; readonly headers: Readonly<Record<string, string | string[] | undefined>>; readonly body: string }, cursor: Cursor | null): Delivery;
+  read(answer: PollAnswer, cursor: Cursor | null, send: SendText): Delivery;
 }
 
 /** How to subscribe over STOMP 1.2 on a WebSocket (clients/stomp.ts). */
@@ -85,7 +118,10 @@ export interface StompSpec {
   subscribeHeaders(cursor: Cursor | null): Readonly<Record<string, string>>;
   /** Heart-beat offered both ways; 0 turns heart-beats off. */
   readonly heartbeatMs: number;
-  read(frame: { readonly body: string; readonly headers: Readonly<Record<string, string>> }, cursor: Cursor | null): Delivery;
+  /** Called once each session is CONNECTED and subscribed: a frame of the application's own. */
+  open?(send: SendFrame): void;
+  /** `send` answers on the same connection (a SEND, an ACK). */
+  read(frame: { readonly body: string; readonly headers: Readonly<Record<string, string>> }, cursor: Cursor | null, send: SendFrame): Delivery;
   /** A short code for an ERROR frame (counted, then the client reconnects). */
   errorCode(frame: { readonly body: string; readonly headers: Readonly<Record<string, string>> }): string;
   /** Called before reconnecting after an ERROR with this code; resolves once the session can be renewed (log in again). */
@@ -133,6 +169,8 @@ export interface SubscriptionStats {
   /** Monotonic time (µs) the current or last connection was established. */
   readonly openedUs: number;
   readonly gaps: number;
+  /** Frames and texts the profile sent on the subscription (a join, a pong) that went out. */
+  readonly sends: number;
   /** The resume cursor. */
   readonly cursor: Cursor | null;
 }

@@ -14,7 +14,8 @@ export const wsClient: TransportClient<'ws'> = {
       ({ opened, lost }) => {
         const cursor = state.resumeFrom(context.resume);
         const send = (text: string): void => {
-          if (!socket.send(text)) handlers.onError?.('WS_SEND_CLOSED');
+          if (socket.send(text)) state.sends++;
+          else handlers.onError?.('WS_SEND_CLOSED');
         };
         const socket = openWebSocket(
           {

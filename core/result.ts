@@ -110,7 +110,8 @@ export interface TransportResult {
   readonly messages: MessageCounts;
   /** Subscriber x burst pairs; ok when that subscriber received the whole burst within the deadline. */
   readonly subscriberBursts: { readonly ok: number; readonly failed: number; readonly pending: number };
-  readonly connections: { readonly subscribers: number; readonly reconnects: number; readonly gaps: number };
+  /** `sends`: frames and texts profiles sent on their subscriptions (joins, pongs); absent before it was recorded. */
+  readonly connections: { readonly subscribers: number; readonly reconnects: number; readonly gaps: number; readonly sends?: number };
   readonly errors: Readonly<Record<string, number>>;
   /** CPU and RSS of the built-in server process; null for `--target` (not ours to sample). */
   readonly serverUsage: ProcessUsage | null;

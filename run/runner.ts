@@ -102,7 +102,7 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
   /** The result as it stands; called at the end, and by checkpoints during a long run. */
   const resultNow = (state: RunState): TransportResult => {
     const watched = observed as Observed | null;
-    const snapshot = watched?.measured() ?? { result: new Recorder({ runId, plan: [], deadlineUs: 1 }).result(0), reconnects: 0, gaps: 0 };
+    const snapshot = watched?.measured() ?? { result: new Recorder({ runId, plan: [], deadlineUs: 1 }).result(0), reconnects: 0, gaps: 0, sends: 0 };
     const measured = snapshot.result;
     const judged = sampler?.judged();
     const generatorUsage = sampler?.usageOf('generator', judged) ?? { cpuPctAvg: null, cpuPctMax: null, rssBytesMax: null };
@@ -130,7 +130,7 @@ async function runTransport<Config>(request: RunRequest<Config>, transport: Tran
       latencyUs: measured.latencyUs,
       messages: measured.messages,
       subscriberBursts: measured.subscriberBursts,
-      connections: { subscribers: watched?.subscribers ?? 0, reconnects: snapshot.reconnects, gaps: snapshot.gaps },
+      connections: { subscribers: watched?.subscribers ?? 0, reconnects: snapshot.reconnects, gaps: snapshot.gaps, sends: snapshot.sends },
       errors: measured.errors,
       serverUsage: sampler?.usageOf('server', judged) ?? null,
       ...(sampler && sampler.notes().length > 0 ? { serverUsageNotes: sampler.notes() } : {}),

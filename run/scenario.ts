@@ -24,7 +24,7 @@ export interface Observed {
   /** Read once per second for samples.csv. */
   live(): LiveCounters;
   /** Everything measured so far, as one result (a ramp sums its steps). */
-  measured(): { readonly result: RecorderResult; readonly reconnects: number; readonly gaps: number };
+  measured(): { readonly result: RecorderResult; readonly reconnects: number; readonly gaps: number; readonly sends: number };
   /** What the scenario adds to the transport's result as `details` (core/details.ts: a ramp's steps). */
   details?(): ScenarioDetails;
   /** Threads of the generator doing work (main + workers); its CPU limit scales with them. Default 1. */

@@ -52,7 +52,7 @@ export async function runPooledBurst(context: ScenarioContext, config: PooledBur
   let result: RecorderResult | null = null;
   let held = 0;
   let measuring = false;
-  let status = { reconnects: 0, gaps: 0 };
+  let status = { reconnects: 0, gaps: 0, sends: 0 };
   const sent = new SentCounter();
   context.observe({
     subscribers: config.subscribers,
@@ -78,8 +78,8 @@ export async function runPooledBurst(context: ScenarioContext, config: PooledBur
     const round = await measureRound(context, pool, publisher, { plan, deadlineMs: config.deadlineMs, payloadBytes: config.payloadBytes, audience: () => held, onStart: (recorder) => sent.follow(recorder) });
     measuring = false;
     result = pooledResult(round);
-    const { reconnects, gaps } = await pool.status();
-    status = { reconnects, gaps };
+    const { reconnects, gaps, sends } = await pool.status();
+    status = { reconnects, gaps, sends };
   } finally {
     await pool?.close();
     await publisher?.close();

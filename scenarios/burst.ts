@@ -122,6 +122,7 @@ async function run(context: ScenarioContext, config: BurstConfig): Promise<void>
         result: recorder.result(nowUs()),
         reconnects: stats.reduce((n, s) => n + s.reconnects, 0),
         gaps: stats.reduce((n, s) => n + s.gaps, 0),
+        sends: stats.reduce((n, s) => n + s.sends, 0),
       };
     },
   });

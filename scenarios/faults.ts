@@ -157,9 +157,11 @@ async function runMode(
   config: FaultsConfig,
   resume: boolean,
   live: ModesLive,
-  measured: { rows: FaultRow[]; histograms: string[]; totals: Record<keyof MessageCounts, number>; errors: Record<string, number> },
+  measured: { rows: FaultRow[]; histograms: string[]; totals: Record<keyof MessageCounts, number>; errors: Record<string, number>; sends: number },
 ): Promise<void> {
   const { rows, histograms, totals, errors } = measured;
+  /** Sends of the modes before this one (each mode has a pool of its own). */
+  const sendsBefore = measured.sends;
   // Each mode in a room of its own, provisioned before anything is timed.
   const target = context.target.withResume(resume);
   const provisioned = await target.provision({ rooms: 1, subscriberRooms: roomsOf(config.connections, 1), tag: resume ? '-resume' : '-noresume' });
@@ -201,6 +203,7 @@ async function runMode(
       });
       await fault;
       const after = await pool.status();
+      measured.sends = sendsBefore + after.sends;
       addErrors(errors, { ...round.publish.errors, ...errorsSince(after.errors, before.errors, 'subscriber:') });
       const messages = round.merged.messages;
       addCounts(totals, messages);
@@ -237,6 +240,8 @@ async function run(context: ScenarioContext, config: FaultsConfig): Promise<void
   const histograms: string[] = [];
   const totals = emptyCounts();
   const errors: Record<string, number> = {};
+  /** What this run measured, added to by each mode. */
+  const measured = { rows, histograms, totals, errors, sends: 0 };
   const live = new ModesLive();
   context.observe({
     subscribers: config.connections,
@@ -247,6 +252,7 @@ async function run(context: ScenarioContext, config: FaultsConfig): Promise<void
       result: aggregateResult(totals, { perMessage: histograms }, errors),
       reconnects: rows.reduce((n, r) => n + r.reconnects, 0),
       gaps: rows.reduce((n, r) => n + r.gaps, 0),
+      sends: measured.sends,
     }),
     details: () => ({ scenario: 'faults', faults: rows, skipped }),
   });
@@ -258,7 +264,7 @@ async function run(context: ScenarioContext, config: FaultsConfig): Promise<void
       context.log(why);
       continue;
     }
-    await runMode(context, config, resume, live, { rows, histograms, totals, errors });
+    await runMode(context, config, resume, live, measured);
   }
 }
 

@@ -40,6 +40,7 @@ async function run(context: ScenarioContext, config: RampConfig): Promise<void> 
   const errorTotals: Record<string, number> = {};
   let reconnects = 0;
   let gaps = 0;
+  let sends = 0;
   let held = 0;
   /** Subscribers connected per room: the audience each room's messages are expected by. */
   const heldPerRoom = new Map<number, number>();
@@ -59,7 +60,7 @@ async function run(context: ScenarioContext, config: RampConfig): Promise<void> 
       measuring: current !== null,
       step: current?.step ?? null,
     }),
-    measured: () => ({ result: aggregateResult(totals, histograms, errorTotals), reconnects, gaps }),
+    measured: () => ({ result: aggregateResult(totals, histograms, errorTotals), reconnects, gaps, sends }),
     details: () => ({ scenario: 'ramp', steps, breakingPoint, verdict: breakingPoint ? `broke at ${breakingPoint.connections} connections` : steps.length === config.steps.length ? 'every step passed' : 'stopped before the last step' }),
     saturationReasons: () => extraReasons,
   });
@@ -135,6 +136,7 @@ async function run(context: ScenarioContext, config: RampConfig): Promise<void> 
       histograms.sendLag.push(publishResult.histograms.sendLag);
       reconnects = merged.reconnects;
       gaps = merged.gaps;
+      sends = merged.sends;
       for (const reason of reasons) extraReasons.push(`step ${step + 1} (${target}): ${reason}`);
       context.log(
         `step ${step + 1}: ${merged.connected} held, error rate ${(rate * 100).toFixed(2)}%, p50 ${((result.latencyUs.perMessage.p50 ?? 0) / 1000).toFixed(1)} ms, p99 ${((result.latencyUs.perMessage.p99 ?? 0) / 1000).toFixed(1)} ms${reasons.length ? ' (generator saturated)' : ''}`,

@@ -84,7 +84,7 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
   const faultLog: Array<{ atMs: number; what: string }> = [];
   let measuringSinceMs: number | null = null;
   const sent = new SentCounter();
-  let status: ConnectionStatus = { held: 0, connected: 0, disconnects: 0, reconnects: 0, failedAttempts: 0, gaps: 0, lastOpenedUs: 0, errors: {} };
+  let status: ConnectionStatus = { held: 0, connected: 0, disconnects: 0, reconnects: 0, failedAttempts: 0, gaps: 0, sends: 0, lastOpenedUs: 0, errors: {} };
   /** Publish and connect errors, plus every subscriber error so far (cumulative, from the connection status). */
   const allErrors = (): Record<string, number> => {
     const all = { ...errors };
@@ -98,7 +98,7 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
     generatorThreads: config.workers + 1,
     ownDelay: () => pool.ownDelay,
     live: () => ({ connections: pool.live().connected, sent: sent.total, received: pool.live().arrivals, measuring: measuringSinceMs !== null }),
-    measured: () => ({ result: aggregateResult(totals, { perMessage: histograms, ...publishHistograms }, allErrors()), reconnects: status.reconnects, gaps: status.gaps }),
+    measured: () => ({ result: aggregateResult(totals, { perMessage: histograms, ...publishHistograms }, allErrors()), reconnects: status.reconnects, gaps: status.gaps, sends: status.sends }),
     details: () => ({
       scenario: 'soak',
       intervals,

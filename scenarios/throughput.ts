@@ -90,6 +90,8 @@ async function run(context: ScenarioContext, config: ThroughputConfig): Promise<
   const heldPerRoom = new Map<number, number>();
   let current: { step: number; recorder: Recorder } | null = null;
   const sent = new SentCounter();
+  /** What subscribers' profiles sent so far (joins, pongs), read at the end of each step. */
+  let sends = 0;
   let stopped: { rate: number; causes: string[] } | null = null;
   let ceiling: Ceiling | null = null;
 
@@ -98,7 +100,7 @@ async function run(context: ScenarioContext, config: ThroughputConfig): Promise<
     generatorThreads: config.workers + 1,
     ownDelay: () => pool.ownDelay,
     live: () => ({ connections: pool.live().connected, sent: sent.total, received: pool.live().arrivals, measuring: current !== null, step: current?.step ?? null }),
-    measured: () => ({ result: aggregateResult(totals, { perMessage: histograms, ...publishHistograms }, errors), reconnects: 0, gaps: 0 }),
+    measured: () => ({ result: aggregateResult(totals, { perMessage: histograms, ...publishHistograms }, errors), reconnects: 0, gaps: 0, sends }),
     details: () => {
       const passed = steps.filter((s) => s.passed);
       const sustained = passed.at(-1)?.offeredPerS ?? null;
@@ -155,6 +157,7 @@ async function run(context: ScenarioContext, config: ThroughputConfig): Promise<
       current = null;
       const health = stepHealth(context.samples(), step, config.workers, round.publish.latencyUs.sendLag.p99, pool.takeHealth(), round.merged);
       const after = await pool.status();
+      sends = after.sends;
       const messages: MessageCounts = round.merged.messages;
       const perMessage = latencyStats(round.merged.perMessage);
       const fanOutSpread = latencyStats(round.merged.fanOutSpread);

@@ -1,6 +1,6 @@
 import { request } from 'undici';
 import { nowUs } from '../core/clock.js';
-import { type Delivery, NOTHING, type SendText } from '../clients/types.js';
+import { type Delivery, type LongPollSpec, NOTHING, type SendText } from '../clients/types.js';
 import { type WebSocketConnection, openWebSocket } from '../clients/ws-connection.js';
 import { endpoint, runRoomName, webSocketUrl } from './http.js';
 import { type PublishChannel, type PublishOutcome, type TargetContext, type TargetProfile, profileOption } from './types.js';
@@ -99,6 +99,67 @@ function readFrame(text: string, send: SendText, room: string, names: Names): De
   return typeof content === 'string' ? { messages: [{ content }] } : { messages: [], error: 'SOCKETIO_BAD_MESSAGE' };
 }
 
+/** engine.io's separator of packets in one long-polling body (the record separator). */
+const PACKET_SEPARATOR = '\x1e';
+
+/** Waits past engine.io's own hold of a poll (its ping interval) before a poll counts as lost. */
+const POLL_MARGIN_MS = 5_000;
+
+/** What engine.io's open packet says: the session and how long the server holds a poll. */
+function openPacket(body: string): { readonly sid: string; readonly holdMs: number } | null {
+  if (!body.startsWith('0')) return null;
+  try {
+    const open = JSON.parse(body.slice(1)) as { sid?: unknown; pingInterval?: unknown; pingTimeout?: unknown };
+    if (typeof open.sid !== 'string') return null;
+    const holdMs = (typeof open.pingInterval === 'number' ? open.pingInterval : 25_000) + (typeof open.pingTimeout === 'number' ? open.pingTimeout : 20_000);
+    return { sid: open.sid, holdMs };
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * A subscriber over engine.io's long-polling transport: each connection opens a session (a GET
+ * answered by the open packet), then polls with its id; a poll's body holds packets separated by
+ * U+001E, each read as a WebSocket frame is. What the subscriber says (`40`, the join, `3` to a
+ * ping) is POSTed on the session by rtbench's client, serialised, several packets in one body.
+ */
+function pollingSubscription(target: TargetContext, room: string, names: Names): LongPollSpec {
+  let sid = '';
+  let holdMs = 45_000;
+  const url = (query: Record<string, string | number>): string => endpoint(target.url, names.path, { EIO: 4, transport: 'polling', ...query }).href;
+  return {
+    transport: 'long-polling',
+    probe: null,
+    get pollLimitMs() {
+      return holdMs + POLL_MARGIN_MS;
+    },
+    async open(get, send) {
+      const answer = await get({ url: url({}), headers: target.headers });
+      const open = answer.status === 200 ? openPacket(answer.body) : null;
+      if (!open) throw Object.assign(new Error(`engine.io handshake answered ${answer.status}`), { code: answer.status === 200 ? 'SOCKETIO_BAD_OPEN' : `SOCKETIO_HTTP_${answer.status}` });
+      sid = open.sid;
+      holdMs = open.holdMs;
+      send(packet('40', '', names));
+    },
+    poll: () => ({ url: url({ sid }), headers: target.headers }),
+    sendRequest: (texts) => ({ url: url({ sid }), headers: { ...target.headers, 'content-type': 'text/plain;charset=UTF-8' }, body: texts.join(PACKET_SEPARATOR) }),
+    read(answer, _cursor, send) {
+      // 400 is engine.io's "session ID unknown": the session is gone, so is this connection.
+      if (answer.status !== 200) return { messages: [], error: `SOCKETIO_HTTP_${answer.status}`, ends: true };
+      const messages: Array<{ content: string }> = [];
+      let error: string | undefined;
+      for (const text of answer.body.split(PACKET_SEPARATOR)) {
+        if (text === '1') return { messages, error: 'SOCKETIO_CLOSED', ends: true };
+        const delivery = readFrame(text, send, room, names);
+        messages.push(...delivery.messages);
+        error ??= delivery.error;
+      }
+      return error === undefined ? { messages } : { messages, error };
+    },
+  };
+}
+
 /**
  * Publishes by emitting `message` with an acknowledgement over Socket.IO connections of its own
  * (opened on first use, publishes dealt round robin): the acknowledgement ends the round trip.
@@ -173,7 +234,7 @@ function socketioPublisher(target: TargetContext, rooms: readonly string[]): Pub
 export const socketioProfile: TargetProfile<Provisioned> = {
   name: 'socketio',
   summary: 'a Socket.IO 4 server: join a room with `join`, messages as `message` events {room, content}, published with an acknowledged `message` emit',
-  transports: ['ws'],
+  transports: ['ws', 'long-polling'],
   resume: {},
   options: OPTIONS,
 
@@ -196,6 +257,7 @@ export const socketioProfile: TargetProfile<Provisioned> = {
   subscription(target, provisioned, subscriber) {
     const room = provisioned.rooms[subscriber.room] ?? '';
     const names = namesOf(target);
+    if (target.transport === 'long-polling') return pollingSubscription(target, room, names);
     return {
       transport: 'ws',
       url: () => socketUrl(target.url, names),

@@ -55,6 +55,7 @@ describe('mergeStep', () => {
         connected: 2,
         reconnects: 1,
         gaps: 0,
+        sends: 2,
         ownDelay: { longestUs: values.length * 100, counts: [values.length, 1] },
       };
     };
@@ -69,7 +70,7 @@ describe('mergeStep', () => {
     // Spread of message 0: first arrival 100 (worker 0), last 400 (worker 1).
     expect(latencyStats(merged.fanOutSpread)).toMatchObject({ count: 1, min: 300 });
     expect(merged.errors).toEqual({ 'subscriber:X': 2 });
-    expect(merged).toMatchObject({ connected: 4, reconnects: 2, gaps: 0 });
+    expect(merged).toMatchObject({ connected: 4, reconnects: 2, gaps: 0, sends: 4 });
     // The workers' own delay: the longest run of either, bucket counts added.
     expect(merged.ownDelay.longestUs).toBe(400);
     expect(merged.ownDelay.counts.slice(0, 3)).toEqual([7, 2, 0]);
@@ -97,6 +98,7 @@ describe('mergeStep', () => {
       connected: 1,
       reconnects: 0,
       gaps,
+      sends: 0,
       ownDelay: NO_OWN_DELAY,
     });
     const audience = (room: number): number => [2, 1, 0][room] ?? 0;

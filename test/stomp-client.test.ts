@@ -141,4 +141,35 @@ describe('the STOMP subscriber (clients/stomp.ts)', () => {
     await waitFor(() => errors.length > 0, 'the bad frame');
     expect(errors[0]).toBe('STOMP_BAD_FRAME');
   });
+
+  it("lets the profile send on its session: a frame once subscribed and an answer to each message, counted", async () => {
+    const frames: StompFrame[] = [];
+    const server = await broker((frame, socket) => {
+      frames.push(frame);
+      if (frame.command === 'CONNECT') socket.send(serializeFrame('CONNECTED', { version: '1.2' }));
+      if (frame.command === 'SEND' && frame.headers.destination === '/app/join') {
+        for (const id of [1, 2, 3]) socket.send(serializeFrame('MESSAGE', { destination: '/topic/room', 'message-id': id, subscription: 'sub-0' }, `m${id}`));
+      }
+    });
+    closers.push(server.close);
+    const errors: string[] = [];
+    const talking: StompSpec = {
+      ...spec(server.url, 0),
+      open: (send) => send('SEND', { destination: '/app/join' }, 'room'),
+      read: (frame, _cursor, send) => {
+        send('ACK', { id: frame.headers['message-id'] ?? '' });
+        return { messages: [{ content: frame.body }] };
+      },
+    };
+    const contents: string[] = [];
+    const subscription = stompClient.subscribe(clientContext(), talking, { onMessage: (content) => contents.push(content), onError: (code) => errors.push(code) });
+    closers.push(() => subscription.close());
+    await waitFor(() => frames.filter((f) => f.command === 'ACK').length === 3, 'three ACKs');
+    expect(frames.map((f) => f.command)).toEqual(['CONNECT', 'SUBSCRIBE', 'SEND', 'ACK', 'ACK', 'ACK']);
+    expect(frames[2]).toMatchObject({ headers: { destination: '/app/join' }, body: 'room' });
+    expect(frames.slice(3).map((f) => f.headers.id)).toEqual(['1', '2', '3']);
+    expect(contents).toEqual(['m1', 'm2', 'm3']);
+    expect(subscription.stats().sends).toBe(4);
+    expect(errors).toEqual([]);
+  });
 });

@@ -23,6 +23,8 @@ describe('a WebSocket subscription that talks back', () => {
     expect(result!.messages.expected).toBeGreaterThanOrEqual(5 * 8);
     expect(detailsOf(result!, 'soak')!.totals).toMatchObject({ disconnects: 0, reconnects: 0 });
     expect(result!.errors).toEqual({});
+    // A subscribe per socket, and pongs: 20 pings in the 4 s measured, more while connecting.
+    expect(result!.connections.sends).toBeGreaterThanOrEqual(5 * (1 + 10));
   }, 60_000);
 
   it('is closed for silence when it does not answer (the reference profile cannot)', async () => {

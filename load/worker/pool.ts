@@ -160,6 +160,7 @@ export class SubscriberPool {
       reconnects: sum('reconnects'),
       failedAttempts: sum('failedAttempts'),
       gaps: sum('gaps'),
+      sends: sum('sends'),
       lastOpenedUs: parts.reduce((max, p) => Math.max(max, p.lastOpenedUs), 0),
       errors,
     };
@@ -213,6 +214,7 @@ export interface MergedStep {
   readonly connected: number;
   readonly reconnects: number;
   readonly gaps: number;
+  readonly sends: number;
   /** The workers' own timestamping delay during the step, merged. */
   readonly ownDelay: OwnDelay;
 }
@@ -265,6 +267,7 @@ export function mergeStep(replies: readonly StepReply[], plan: readonly PlannedM
     connected: replies.reduce((n, r) => n + r.connected, 0),
     reconnects: replies.reduce((n, r) => n + r.reconnects, 0),
     gaps: replies.reduce((n, r) => n + r.gaps, 0),
+    sends: replies.reduce((n, r) => n + r.sends, 0),
     ownDelay: mergeOwnDelay(replies.map((r) => r.ownDelay)),
   };
 }

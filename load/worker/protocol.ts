@@ -52,6 +52,8 @@ export interface ConnectionStatus {
   readonly reconnects: number;
   readonly failedAttempts: number;
   readonly gaps: number;
+  /** Frames and texts subscribers' profiles sent (joins, pongs) that went out. */
+  readonly sends: number;
   /** Latest time (µs) any held subscriber's current connection was established: when all were back. */
   readonly lastOpenedUs: number;
   /** Errors by code (disconnect reasons, bad frames) since the subscribers connected. */
@@ -80,6 +82,7 @@ export interface StepReply {
   readonly connected: number;
   readonly reconnects: number;
   readonly gaps: number;
+  readonly sends: number;
   /** This step's receive handlers run back to back: the worker's own timestamping delay bound (core/own-delay.ts). */
   readonly ownDelay: OwnDelay;
 }

@@ -124,6 +124,7 @@ function connectionStatus(): ConnectionStatus {
     reconnects: stats.reduce((n, s) => n + s.reconnects, 0),
     failedAttempts: stats.reduce((n, s) => n + s.failedAttempts, 0),
     gaps: stats.reduce((n, s) => n + s.gaps, 0),
+    sends: stats.reduce((n, s) => n + s.sends, 0),
     lastOpenedUs: stats.reduce((max, s) => Math.max(max, s.openedUs), 0),
     errors: Object.fromEntries(connectionErrors),
   };
@@ -143,6 +144,7 @@ function stepResult(attempted: readonly number[]): StepReply {
     connected: stats.filter((s) => s.connected).length,
     reconnects: stats.reduce((n, s) => n + s.reconnects, 0),
     gaps: stats.reduce((n, s) => n + s.gaps, 0),
+    sends: stats.reduce((n, s) => n + s.sends, 0),
     ownDelay: ownDelay.snapshot(),
   };
   recorder = null;
