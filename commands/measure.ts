@@ -8,7 +8,7 @@ import { formatDurationMs } from '../core/duration.js';
 import { environment } from '../core/environment.js';
 import { EXIT } from '../core/errors.js';
 import type { RunSummary } from '../core/result.js';
-import { renderSections } from '../output/sections.js';
+import { TERMINAL_COLUMNS, renderSections } from '../output/sections.js';
 import { runFolder, writeResults } from '../output/write.js';
 import { COMMON_OPTIONS, type CommonConfig, commonConfigFrom, toCommanderOption } from '../run/options.js';
 import { stderrRunLog } from '../run/progress.js';
@@ -121,7 +121,7 @@ async function runCommand(scenario: Scenario<unknown>, options: Record<string, u
   }, prepared);
   runLog.clear();
   await write(summary);
-  const tables = renderSections(scenario.tables(summary.transports));
+  const tables = renderSections(scenario.tables(summary.transports), TERMINAL_COLUMNS);
   if (common.json) {
     process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
     if (!common.quiet) process.stderr.write(`${tables}\n`);

@@ -80,6 +80,10 @@ describe('rtbench ramp end to end', () => {
     const markdown = readFileSync(join(onlyRunFolder(dir), 'summary.md'), 'utf8');
     expect(markdown).toContain('Ramp, WebSocket: every step passed');
     expect(markdown).toContain('Ramp, STOMP: every step passed');
+    // The terminal's tables (stderr with --json) fit in 120 columns; summary.md keeps them whole.
+    const width = (text: string): number => Math.max(...text.split('\n').filter((line) => line.startsWith('|')).map((line) => [...line].length));
+    expect(width(stderr)).toBeLessThanOrEqual(120);
+    expect(width(markdown)).toBeGreaterThan(120);
   }, 120_000);
 
   it('refuses, before starting anything, a step the open-file limit cannot hold', async () => {

@@ -6,7 +6,7 @@ import type { LatencyStats } from '../core/histogram.js';
 import { type RunSummary, type SampleRow, type TransportResult } from '../core/result.js';
 import { samplesCsv } from '../output/csv.js';
 import { summaryMarkdown } from '../output/markdown.js';
-import { renderSections } from '../output/sections.js';
+import { TERMINAL_COLUMNS, renderSections, tableParts } from '../output/sections.js';
 import { runFolder } from '../output/write.js';
 import { SCENARIOS } from '../scenarios/index.js';
 import type { ScenarioDetails, SoakDetails } from '../core/details.js';
@@ -94,9 +94,68 @@ function parseTables(text: string): Array<Array<Record<string, string>>> {
   return tables;
 }
 
+/** Each table of rendered text as its lines of cells (header first, the rule left out). */
+function rawTables(text: string): string[][][] {
+  const tables: string[][][] = [];
+  let inTable = false;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('|')) {
+      inTable = false;
+      continue;
+    }
+    const cells = line.slice(1, -1).split('|').map((c) => c.trim());
+    if (cells.every((c) => /^-+:?$/.test(c))) continue;
+    if (!inTable) tables.push([]);
+    inTable = true;
+    tables.at(-1)!.push(cells);
+  }
+  return tables;
+}
+
+/**
+ * Rendered for a terminal, every table line fits in 120 columns, and the parts of a cut table, put
+ * back side by side (each repeats the first column), are the whole table: no cell lost or moved.
+ */
+function expectFitsTerminal(run: RunSummary): void {
+  const cut = renderSections(sectionsOf(run), TERMINAL_COLUMNS);
+  const lines = cut.split('\n').filter((line) => line.startsWith('|'));
+  expect(Math.max(...lines.map((line) => [...line].length))).toBeLessThanOrEqual(TERMINAL_COLUMNS);
+  const parts = rawTables(cut);
+  for (const whole of rawTables(renderSections(sectionsOf(run)))) {
+    const joined = parts.shift()!.map((row) => [...row]);
+    while (joined[0]!.length < whole[0]!.length) {
+      const next = parts.shift()!;
+      expect(next.map((row) => row[0])).toEqual(joined.map((row) => row[0]));
+      next.forEach((row, i) => joined[i]!.push(...row.slice(1)));
+    }
+    expect(joined).toEqual(whole);
+  }
+  expect(parts).toEqual([]);
+}
+
+describe('tables in a terminal', () => {
+  it('cut a wide table into parts led by the first column, never between a header and its continuation', () => {
+    const headers = ['Method', 'Burst completion P50', 'P99', 'Fan-out spread P50', 'P99', 'Send lag P99 (ms)'];
+    const rows = [['Long Polling (no resume)', '101.3', '113.0', '0.49', '0.84', '11.41']];
+    const parts = tableParts(headers, rows, 80);
+    expect(parts.map((part) => rawTables(part)[0]![0])).toEqual([
+      ['Method', 'Burst completion P50', 'P99'],
+      ['Method', 'Fan-out spread P50', 'P99', 'Send lag P99 (ms)'],
+    ]);
+    expect(Math.max(...parts.flatMap((part) => part.split('\n').map((line) => line.length)))).toBeLessThanOrEqual(80);
+    // Narrow enough already: one part, the table as it is; a group wider than the limit stays whole.
+    expect(tableParts(headers, rows, 200)).toHaveLength(1);
+    expect(tableParts(headers, rows, 10).map((part) => rawTables(part)[0]![0]!.length)).toEqual([3, 3, 2]);
+  });
+});
+
 describe('report tables show exactly what summary.json holds', () => {
   const results = [result('ws', 1), result('sse', 2), result('long-polling', 3)];
   const tables = parseTables(renderTables(summary(results)));
+
+  it('fit a terminal of 120 columns, as parts of the same tables', () => {
+    expectFitsTerminal(summary([...results, { ...result('stomp', 4), config: { resume: false } }]));
+  });
 
   it('latency table: ok/failed, percentiles, loss counts', () => {
     expect(tables[0]!.map((row) => row.Method)).toEqual(['WebSocket', 'SSE (no resume)', 'Long Polling']);
@@ -180,6 +239,7 @@ describe('report tables show exactly what summary.json holds', () => {
     const steps = [step(1), step(2)];
     const ramp = result('ws', 1, { scenario: 'ramp', steps, breakingPoint: null, verdict: 'every step passed' }, 'ramp');
     const text = renderTables(summary([ramp], 'ramp'));
+    expectFitsTerminal(summary([ramp], 'ramp'));
     expect(text).toContain('Ramp, WebSocket: every step passed');
     const rows = parseTables(text).at(-1)!;
     rows.forEach((row, i) => {
@@ -207,6 +267,7 @@ describe('report tables show exactly what summary.json holds', () => {
     const rows = [fault(1, 'cut', true), fault(2, 'stall', false)];
     const faults = result('sse', 1, { scenario: 'faults', faults: rows, skipped: [] }, 'faults');
     const table = parseTables(renderTables(summary([faults], 'faults'))).find((t) => t[0]?.Fault !== undefined)!;
+    expectFitsTerminal(summary([faults], 'faults'));
     table.forEach((row, i) => {
       const f = rows[i]!;
       expect(row).toEqual({
@@ -254,6 +315,7 @@ describe('report tables show exactly what summary.json holds', () => {
     };
     const soak = result('ws', 1, details, 'soak');
     const text = renderTables(summary([soak], 'soak'));
+    expectFitsTerminal(summary([soak], 'soak'));
     const tables = parseTables(text);
     const rowOf = (column: string): Record<string, string> => tables.find((t) => t[0]?.[column] !== undefined)![0]!;
     expect(rowOf('Measured')).toEqual({
