@@ -28,6 +28,8 @@ describe('command line', () => {
       expect(help, flag).toMatch(new RegExp(`${flag!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} [^(]*${shown!.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}`));
     }
     for (const text of ['--transport', '--target', '--header', '--jitter', '--delay-mode', '--no-resume', '--out', '--json', 'Exit status']) expect(help).toContain(text);
+    // True with --target as well as on the built-in servers.
+    expect(help).toContain('each on a fresh built-in server, or on --target');
     expect((await runCli(['--help'])).stdout).toContain('burst');
   });
 
@@ -53,6 +55,8 @@ describe('command line', () => {
     const { code, stderr } = await runCli(['burst', '--target', 'http://127.0.0.1:9', '--connect-timeout', '2s', '--out', outDir('unreachable')]);
     expect(code).toBe(1);
     expect(stderr).toContain('--target http://127.0.0.1:9 is unreachable');
+    // The cause is named, not hidden behind "fetch failed".
+    expect(stderr).toMatch(/health check failed with ECONNREFUSED/);
     expect(Date.now() - started).toBeLessThan(30_000);
   });
 });
