@@ -26,6 +26,21 @@ describe('target profiles', () => {
     expect('module' in own.ref && own.ref.module.endsWith('.mjs')).toBe(true);
   });
 
+  it('rtbench profiles lists the built-ins, and shows one in full: transports, resume, options', async () => {
+    const list = await runCli(['profiles']);
+    expect(list.code).toBe(0);
+    for (const profile of Object.values(PROFILES)) expect(list.stdout).toContain(`${profile.name.padEnd(22)}  ${profile.transports.join(', ')}: `);
+    const socketio = await runCli(['profiles', 'socketio']);
+    expect(socketio.code).toBe(0);
+    expect(socketio.stdout).toMatch(/ws \(none\)\n {2}long-polling \(none\)/);
+    expect(socketio.stdout).toMatch(/joinEvent +the event a subscriber emits with its room name to join it \(default: join\)/);
+    const own = await runCli(['profiles', EXAMPLE]);
+    expect(own.stdout).toMatch(/^notify: [^]*sse \(last-event-id\)[^]*Options: none/);
+    const unknown = await runCli(['profiles', 'nope']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain("'nope' is neither a built-in profile (reference, spring-chat");
+  });
+
   it('refuses what is not a profile, naming every problem (usage errors, exit 2)', async () => {
     const refusal = async (text: string): Promise<RtbError> => {
       try {
