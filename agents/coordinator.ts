@@ -10,6 +10,8 @@ import type { PlannedMessage } from '../load/recorder.js';
 import type { ConnectReply, FromWorker, ToWorker, WorkerInit } from '../load/worker/protocol.js';
 import type { AgentClock, AgentShare } from '../core/details.js';
 import { redactUrl } from '../core/redact.js';
+import { Opener, Sealer, agentKeyFromEnv } from './seal.js';
+import { wireProfile } from './profiles-dir.js';
 export type { AgentClock, AgentShare } from '../core/details.js';
 
 /** How long a coordinator waits for the agents it was asked for. */
@@ -105,6 +107,12 @@ class AgentLink {
   private cpuAtSession: { cpuUs: number; atUs: number } | null = null;
   private reading: Promise<void> | null = null;
   private closed = false;
+  private readonly outgoing: Sealer;
+  private readonly incoming: Opener;
+  /** The agent's registration, read every second: signed by it, never older than the last one read. */
+  readonly registration: Opener;
+  /** The claim on it, refreshed every second: signed, so the agent knows it comes from a coordinator holding the key. */
+  readonly claim: Sealer;
 
   constructor(
     /** As it registered, then as it last refreshed (its CPU counter). */
@@ -112,8 +120,14 @@ class AgentLink {
     private readonly commands: RedisClient,
     url: string,
     private readonly runId: string,
+    key: Buffer,
+    private readonly log: (line: string) => void,
   ) {
     this.reader = redisClient(url, `rtbench:coordinator:${runId}:${info.name}`);
+    this.outgoing = new Sealer(key, `to:${info.name}`);
+    this.incoming = new Opener(key, `from:${info.name}`, 'increasing');
+    this.registration = new Opener(key, `agent:${info.name}`, 'repeatable');
+    this.claim = new Sealer(key, `claim:${info.name}`);
     this.clock = { kind: 'estimated', offsetUs: 0, estimatedOffsetUs: 0, uncertaintyUs: 0, uncertaintyUsMax: 0, estimates: 0 };
   }
 
@@ -129,7 +143,7 @@ class AgentLink {
   send(message: ToAgent): void {
     if (this.lost !== null || this.closed) return;
     const key = inboxKey(this.runId, this.name);
-    this.commands.multi().rPush(key, encodeWire(message)).pExpire(key, LIST_TTL_MS).exec().catch(() => {});
+    this.commands.multi().rPush(key, this.outgoing.seal(this.runId, encodeWire(message))).pExpire(key, LIST_TTL_MS).exec().catch(() => {});
   }
 
   private async read(): Promise<void> {
@@ -137,7 +151,12 @@ class AgentLink {
     while (!this.closed) {
       const popped = await this.reader.blPop(key, POP_WAIT_S).catch(() => null);
       if (!popped) continue;
-      const message = decodeWire<FromAgent>(popped.element);
+      const opened = this.incoming.open(popped.element, this.runId);
+      if ('refused' in opened) {
+        this.log(`ignored a message in agent ${this.name}'s outbox: ${opened.refused}`);
+        continue;
+      }
+      const message = decodeWire<FromAgent>(opened.body);
       if (message.t === 'pong') {
         this.pongs.get(message.id)?.(message.agentUs);
         this.pongs.delete(message.id);
@@ -195,7 +214,10 @@ class AgentLink {
     this.cpuAtSession = { cpuUs: this.info.cpuUs, atUs: nowUs() };
     if (this.lost !== null) for (const member of this.members) member.lose(this.lost);
     // The agent is on another machine: its source addresses are its own business.
-    else this.send({ t: 'open', session, workerIndexes, init: { ...init, localAddresses: [] }, clockOffsetUs: this.clock.offsetUs });
+    else {
+      const { profile, ...rest } = init;
+      this.send({ t: 'open', session, workerIndexes, init: { ...rest, localAddresses: [] }, profile: wireProfile(profile), clockOffsetUs: this.clock.offsetUs });
+    }
     return this.members;
   }
 
@@ -263,6 +285,7 @@ export class AgentSet {
     private readonly runId: string,
     private readonly commands: RedisClient,
     private readonly links: readonly AgentLink[],
+    private readonly log: (line: string) => void,
   ) {
     this.timer = setInterval(() => void this.refresh(), REFRESH_MS);
     this.clockTimer = setInterval(() => void Promise.all(this.links.map((link) => link.estimateClock())), CLOCK_EVERY_MS);
@@ -270,6 +293,7 @@ export class AgentSet {
 
   /** Claims `count` idle agents registered in `url`, waiting up to `waitMs` for enough of them to appear. */
   static async claim(url: string, count: number, runId: string, log: (line: string) => void, signal: AbortSignal, waitMs = AGENT_WAIT_MS): Promise<AgentSet> {
+    const key = agentKeyFromEnv();
     const commands = redisClient(url, `rtbench:coordinator:${runId}`);
     try {
       await commands.connect();
@@ -282,12 +306,12 @@ export class AgentSet {
     const deadline = Date.now() + waitMs;
     let announced = false;
     while (links.length < count) {
-      for (const info of await registeredAgents(commands)) {
+      for (const info of await registeredAgents(commands, key, log)) {
         if (links.length >= count) break;
         if (info.runId !== null || silent.has(info.name) || links.some((l) => l.name === info.name)) continue;
-        const ok = await commands.set(claimKey(info.name), runId, { condition: 'NX', expiration: { type: 'PX', value: LIVENESS_MS } });
+        const link = new AgentLink(info, commands, url, runId, key, log);
+        const ok = await commands.set(claimKey(info.name), link.claim.seal(runId, 'claim'), { condition: 'NX', expiration: { type: 'PX', value: LIVENESS_MS } });
         if (ok !== 'OK') continue;
-        const link = new AgentLink(info, commands, url, runId);
         await link.start();
         if (await link.answers()) {
           links.push(link);
@@ -308,7 +332,7 @@ export class AgentSet {
       announced = true;
       await sleep(250, signal).catch(() => {});
     }
-    const set = new AgentSet(url, runId, commands, links);
+    const set = new AgentSet(url, runId, commands, links, log);
     await Promise.all(links.map((link) => link.estimateClock()));
     for (const link of links) {
       const { clock } = link;
@@ -352,10 +376,14 @@ export class AgentSet {
     await Promise.all(
       this.links.map(async (link) => {
         if (link.lost !== null) return;
-        await this.commands.set(claimKey(link.name), this.runId, { expiration: { type: 'PX', value: LIVENESS_MS } }).catch(() => {});
+        await this.commands.set(claimKey(link.name), link.claim.seal(this.runId, 'claim'), { expiration: { type: 'PX', value: LIVENESS_MS } }).catch(() => {});
         const text = await this.commands.get(agentKey(link.name)).catch(() => undefined);
         if (text === undefined) return; // Redis unreachable for a moment: judged on the next refresh
-        link.refreshed(text ? (JSON.parse(text) as AgentInfo) : null);
+        if (text === null) return link.refreshed(null);
+        const opened = link.registration.open(text);
+        // A registration not signed by the agent is not its word: judged as a missed refresh.
+        if ('refused' in opened) this.log(`ignored agent ${link.name}'s registration: ${opened.refused}`);
+        else link.refreshed(JSON.parse(opened.body) as AgentInfo);
       }),
     );
   }
@@ -371,13 +399,25 @@ export class AgentSet {
   }
 }
 
-async function registeredAgents(commands: RedisClient): Promise<AgentInfo[]> {
+const unsignedSeen = new Set<string>();
+
+/** Registrations signed with the key; any other is passed over (and said once). */
+async function registeredAgents(commands: RedisClient, secret: Buffer, log: (line: string) => void): Promise<AgentInfo[]> {
   const found: AgentInfo[] = [];
   for await (const keys of commands.scanIterator({ MATCH: agentKey('*'), COUNT: 500 })) {
     for (const key of keys) {
       if (key.endsWith(':claim')) continue;
       const text = await commands.get(key);
-      if (text) found.push(JSON.parse(text) as AgentInfo);
+      if (!text) continue;
+      const name = key.slice(agentKey('').length);
+      const opened = new Opener(secret, `agent:${name}`, 'repeatable').open(text);
+      if ('refused' in opened) {
+        if (!unsignedSeen.has(`${key}:${opened.refused}`)) log(`passed over the registration ${key}: ${opened.refused}`);
+        unsignedSeen.add(`${key}:${opened.refused}`);
+        continue;
+      }
+      const info = JSON.parse(opened.body) as AgentInfo;
+      if (info.name === name) found.push(info);
     }
   }
   return found.sort((a, b) => a.name.localeCompare(b.name));

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import type { FromWorker, ToWorker, WorkerInit } from '../load/worker/protocol.js';
+import type { WireProfile } from './profiles-dir.js';
 
 /**
  * What a coordinator and its agents say to each other through Redis, and under which keys. Two
@@ -36,7 +37,7 @@ export interface AgentInfo {
 
 /** Coordinator to agent. A session is one pool of subscriber threads (one transport of the run). */
 export type ToAgent =
-  | { readonly t: 'open'; readonly session: number; readonly workerIndexes: readonly number[]; readonly init: WorkerInit; readonly clockOffsetUs: number }
+  | { readonly t: 'open'; readonly session: number; readonly workerIndexes: readonly number[]; readonly init: Omit<WorkerInit, 'profile'>; readonly profile: WireProfile; readonly clockOffsetUs: number }
   | { readonly t: 'msg'; readonly session: number; readonly thread: number; readonly body: ToWorker }
   | { readonly t: 'terminate'; readonly session: number; readonly thread: number }
   | { readonly t: 'ping'; readonly id: number }

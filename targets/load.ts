@@ -9,7 +9,8 @@ import { PROFILES } from './index.js';
 import type { TargetProfile } from './types.js';
 
 /** How a thread finds a profile again: a built-in name, or the module file to import. */
-export type ProfileRef = { readonly builtIn: string } | { readonly module: string };
+/** A loaded profile: a built-in's name, or the module to import (a `.ts` file's compiled copy) and the file it came from. */
+export type ProfileRef = { readonly builtIn: string } | { readonly module: string; readonly source: string };
 
 /** A profile that cannot be used is a usage error: named, with what is accepted, exit 2. */
 class ProfileError extends RtbError {
@@ -78,7 +79,7 @@ export async function loadProfile(nameOrPath: string): Promise<{ profile: Target
   } catch (error) {
     throw new ProfileError(`--profile ${nameOrPath} could not be loaded: ${(error as Error).message}`);
   }
-  return { profile: checkProfile(loaded.default, `--profile ${nameOrPath}`), ref: { module } };
+  return { profile: checkProfile(loaded.default, `--profile ${nameOrPath}`), ref: { module, source: path } };
 }
 
 /** In a subscriber thread: the same profile again, from what the main thread resolved. */

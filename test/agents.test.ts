@@ -10,8 +10,15 @@ import type { AgentShare } from '../agents/coordinator.js';
 import { testCleanup } from './helpers.js';
 import { type StartedCli, isAlive, onlyRunFolder, outRoot, runCli, startCli, waitForStderr } from './support/cli.js';
 import { detailsOf } from '../core/details.js';
+import { Sealer } from '../agents/seal.js';
+import { packageRoot } from '../core/paths.js';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 const REDIS_URL = 'redis://127.0.0.1:6379';
+/** Agents and coordinators sign what they say with a shared key; every process started here inherits it. */
+const AGENT_KEY = Buffer.from('rtbench-test-agent-key-0123456789');
+process.env.RTBENCH_AGENT_KEY = AGENT_KEY.toString();
 const outDir = outRoot();
 const cleanup = testCleanup();
 /** Agent names are unique to this file's process, so a leftover of another run is never claimed by mistake. */
@@ -67,6 +74,79 @@ describe('load generation over agents (rtbench agent, --agents N)', () => {
     expect(code).toBe(2);
     expect(stderr).toContain(option);
   });
+
+  it('will not start an agent or a coordinator without the shared key', async () => {
+    const env = { ...process.env, RTBENCH_AGENT_KEY: '' };
+    for (const args of [['agent', '--name', `${tag}-nokey`], ['burst', '--agents', '1', '--out', outDir('nokey')]]) {
+      const { code, stderr } = await runCli(args, { env });
+      expect(code, args.join(' ')).toBe(2);
+      expect(stderr).toContain('RTBENCH_AGENT_KEY is not set');
+    }
+  });
+
+  it('ignores a forged claim and a replayed one: it serves only runs a coordinator holding the key signed', async () => {
+    const name = `${tag}-forged`;
+    const agent = await startAgent(name);
+    const client = redisClient(REDIS_URL);
+    await client.connect();
+    cleanup.add(() => client.close());
+    const claim = `rtbench:agent:${name}:claim`;
+    // Written straight into Redis: a bare run id, then an envelope signed with another key.
+    await client.set(claim, 'forged-run', { expiration: { type: 'PX', value: 10_000 } });
+    await waitForStderr(agent, /ignored a claim: not a sealed message/);
+    await client.set(claim, new Sealer(Buffer.from('not the shared key at all'), `claim:${name}`).seal('forged-run', 'claim'), { expiration: { type: 'PX', value: 10_000 } });
+    await waitForStderr(agent, /ignored a claim: bad signature/);
+    await client.del(claim);
+    expect(agent.stderrSoFar()).not.toMatch(/serving run forged-run/);
+
+    // A real run, its claim copied while it lasts, then written back once the run is over.
+    const run = startCli(['burst', '--transport', 'ws', '--subscribers', '4', '--bursts', '5', '--agents', '1', '--out', outDir('replayed')]);
+    let ended = false;
+    const done = run.done.finally(() => (ended = true));
+    let copied: string | null = null;
+    while (copied === null && !ended) {
+      copied = await client.get(claim);
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    expect((await done).code).toBe(0);
+    expect(copied).not.toBeNull();
+    await client.set(claim, copied!, { expiration: { type: 'PX', value: 10_000 } });
+    await waitForStderr(agent, /ignored a claim for run \w+: that run was served already/);
+    await client.del(claim);
+    expect(agent.stderrSoFar().match(/serving run/g)).toHaveLength(1);
+  }, 120_000);
+
+  it('loads a profile file only from its --profiles folder, and only the very file the coordinator has', async () => {
+    const profiles = join(packageRoot, 'test', 'fixtures', 'profiles');
+    const profile = join(profiles, 'reference-copy.mjs');
+    const target = await cleanup.server();
+    const burst = (out: string) => runCli(['burst', '--transport', 'ws', '--subscribers', '4', '--bursts', '5', '--profile', profile, '--target', target, '--agents', '1', '--out', outDir(out), '--json']);
+    const stop = async (agent: StartedCli): Promise<void> => {
+      agent.child.kill('SIGTERM');
+      await agent.done;
+    };
+    const without = await startAgent(`${tag}-pa`);
+    const refused = await burst('no-profiles');
+    expect(refused.code, refused.stderr).toBe(1);
+    expect(refused.stderr).toMatch(/profile file reference-copy.mjs, and this agent loads profile files only from a folder it is given \(rtbench agent --profiles DIR\)/);
+    await stop(without);
+
+    const other = mkdtempSync(join(tmpdir(), 'rtbench-profiles-'));
+    writeFileSync(join(other, 'reference-copy.mjs'), `${readFileSync(profile, 'utf8')}\n// changed\n`);
+    const changed = await startAgent(`${tag}-pb`, ['--profiles', other]);
+    const differs = await burst('changed-profile');
+    expect(differs.code).toBe(1);
+    expect(differs.stderr).toMatch(/reference-copy.mjs differs from the coordinator's reference-copy.mjs \(SHA-256/);
+    await stop(changed);
+
+    await startAgent(`${tag}-pc`, ['--profiles', profiles]);
+    const ok = await burst('same-profile');
+    expect(ok.code, ok.stderr).toBe(0);
+    const result = parse(ok.stdout, ok.stderr).transports[0]!;
+    expect(result.config.profile).toBe('reference-copy');
+    expect(agentsOf(result).map((a) => a.subscribers)).toEqual([2]);
+    expect(result.messages).toMatchObject({ expected: 60, received: 60, lost: 0 });
+  }, 180_000);
 
   it('refuses a second agent of the same name', async () => {
     await startAgent(`${tag}-twice`);
@@ -174,7 +254,7 @@ describe('load generation over agents (rtbench agent, --agents N)', () => {
     await client.connect();
     cleanup.add(() => client.close());
     const ghost = { name: `${tag}-ghost`, host: 'nowhere', pid: 1, bootId: '', cores: 1, runId: null, cpuUs: 0 };
-    await client.set(`rtbench:agent:${ghost.name}`, JSON.stringify(ghost), { expiration: { type: 'PX', value: 20_000 } });
+    await client.set(`rtbench:agent:${ghost.name}`, new Sealer(AGENT_KEY, `agent:${ghost.name}`).seal('', JSON.stringify(ghost)), { expiration: { type: 'PX', value: 20_000 } });
     cleanup.add(() => client.del(`rtbench:agent:${ghost.name}`));
     await startAgent(`${tag}-zz`);
     const summary = parse(...(await runCli(['ramp', '--transport', 'ws', '--steps', '20', '--messages', '5', '--rate', '20', '--hold', '0', '--agents', '1', '--out', outDir('ghost'), '--json']).then((r) => [r.stdout, r.stderr] as const)));
