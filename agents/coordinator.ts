@@ -326,7 +326,7 @@ export class AgentSet {
         await Promise.all(links.map((link) => link.close()));
         await Promise.all(links.map((link) => commands.del(claimKey(link.name))));
         await commands.close();
-        throw new RtbError('RTB_ERR_NOT_READY', `--agents ${count}: ${links.length} idle agent(s) answered on ${redactUrl(url)} within ${waitMs / 1000} s; start more with \`rtbench agent --coordinator ${url}\``);
+        throw new RtbError('RTB_ERR_NOT_READY', `--agents ${count}: ${links.length} idle agent(s) answered on ${redactUrl(url)} within ${waitMs / 1000} s; start more with \`rtbench agent --coordinator ${redactUrl(url)}\``);
       }
       if (!announced) log(`waiting for ${count - links.length} more idle agent(s) on ${redactUrl(url)}`);
       announced = true;

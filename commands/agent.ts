@@ -4,7 +4,8 @@ import { resolve } from 'node:path';
 import { Command, InvalidArgumentError, Option } from 'commander';
 import { EXIT, RtbError } from '../core/errors.js';
 import { AgentNameTaken, runAgent } from '../agents/agent.js';
-import { DEFAULT_REDIS_URL, redisUrl } from '../run/options.js';
+import { DEFAULT_REDIS_URL, caFile, redisUrl } from '../run/options.js';
+import { REDIS_CA_ENV } from '../core/redis.js';
 import { AGENT_KEY_ENV, agentKeyFromEnv } from '../agents/seal.js';
 
 function folder(text: string): string {
@@ -26,13 +27,15 @@ function agentName(text: string): string {
 export function agentCommand(setExitCode: (code: number) => void): Command {
   return new Command('agent')
     .description('hold subscribers for the runs of another rtbench (--agents N): wait for work in Redis, serve runs one after another')
-    .addOption(new Option('--coordinator <url>', 'the Redis the coordinating rtbench uses: redis (127.0.0.1:6379) or redis://host:port').argParser((text: string) => redisUrl(text)).default(DEFAULT_REDIS_URL))
+    .addOption(new Option('--coordinator <url>', 'the Redis the coordinating rtbench uses: redis (127.0.0.1:6379) or redis://host:port (rediss:// for TLS, user:password@ for AUTH)').argParser((text: string) => redisUrl(text)).default(DEFAULT_REDIS_URL))
     .addOption(new Option('--name <name>', 'this agent\'s name, unique among the agents of one Redis').argParser(agentName).default(`${hostname()}-${process.pid}`.replace(/[^A-Za-z0-9._-]/g, '-').slice(0, 64), 'host-pid'))
+    .addOption(new Option('--redis-ca <file>', "a certificate authority (PEM) to trust for a rediss:// coordinator, beside the system's").argParser(caFile))
     .addOption(new Option('--once', 'exit after serving one run (as a Kubernetes Job\'s pod would)').default(false))
     .addOption(new Option('--profiles <dir>', 'the only folder profile files are loaded from, by the name the coordinator gives and only if identical to its file (default: built-in profiles only)').argParser(folder))
     .addHelpText('after', `\nThe agent obeys only what is signed with the secret in ${AGENT_KEY_ENV}, which the coordinating rtbench must share.`)
-    .action(async (options: { coordinator: string; name: string; once: boolean; profiles?: string }) => {
+    .action(async (options: { coordinator: string; name: string; once: boolean; profiles?: string; redisCa?: string }) => {
       const key = agentKeyFromEnv();
+      if (options.redisCa !== undefined) process.env[REDIS_CA_ENV] = resolve(options.redisCa);
       const controller = new AbortController();
       const stop = (code: number) => () => {
         setExitCode(code);

@@ -16,6 +16,7 @@ import { prepareRun, runScenario } from '../run/runner.js';
 import type { Scenario } from '../run/scenario.js';
 import { redactArgv, redactUrl } from '../core/redact.js';
 import { setTlsTrust } from '../core/tls-trust.js';
+import { REDIS_CA_ENV } from '../core/redis.js';
 
 /**
  * The measuring commands, one per scenario (burst, ramp, soak, faults, throughput): the scenario's
@@ -95,6 +96,8 @@ async function runCommand(scenario: Scenario<unknown>, options: Record<string, u
   const scenarioConfig = scenario.configFrom(options);
   const runLog = stderrRunLog(common.quiet || common.json);
   setTlsTrust(common.tlsTrust);
+  // Read by every Redis client here and in the servers this run starts.
+  if (common.redisCaFile !== null) process.env[REDIS_CA_ENV] = common.redisCaFile;
   if (common.tlsTrust.insecure) process.stderr.write('rtbench: --insecure: no TLS certificate is verified in this run\n');
   const prepared = await prepareRun({ scenario, common, scenarioConfig, runLog });
   if (common.dryRun) {

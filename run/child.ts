@@ -27,8 +27,8 @@ function killAllNow(): void {
 }
 process.on('exit', killAllNow);
 
-export async function startChild(name: string, entry: string, args: readonly string[], startTimeoutMs = 10_000): Promise<ChildHandle> {
-  const child = spawn(process.execPath, [entry, ...args], { stdio: ['pipe', 'pipe', 'pipe'] });
+export async function startChild(name: string, entry: string, args: readonly string[], startTimeoutMs = 10_000, env: Readonly<Record<string, string>> = {}): Promise<ChildHandle> {
+  const child = spawn(process.execPath, [entry, ...args], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, ...env } });
   live.add(child);
   let stderrTail = '';
   child.stderr?.setEncoding('utf8').on('data', (text: string) => {

@@ -1,6 +1,6 @@
 import type { TransportName } from '../core/transports.js';
 import { programPath } from '../core/entry-points.js';
-import { dropKeys } from '../core/redis.js';
+import { BUS_URL_ENV, dropKeys } from '../core/redis.js';
 import { type ChildHandle, startChild } from './child.js';
 import { waitForHealth } from './health.js';
 import { sleep } from '../core/sleep.js';
@@ -78,8 +78,9 @@ export class ServerCluster {
       '--port', port, '--exit-on-stdin-end', '--transports', this.transport,
       '--poll-timeout-ms', String(Math.round(common.pollTimeoutMs)),
       '--fan-out-delay-ms', String(Math.round(common.serverDelayMs)),
-      '--bus', this.busUrl(), '--bus-prefix', this.busPrefix,
-    ]);
+      // The bus URL may hold a password: it goes in the environment, never in a command line `ps` shows.
+      '--bus', 'env', '--bus-prefix', this.busPrefix,
+    ], undefined, { [BUS_URL_ENV]: this.busUrl() });
     void server.exited.then((how) => {
       if (!this.retiring.has(server)) this.onExit(how);
     });

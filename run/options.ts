@@ -1,3 +1,4 @@
+import { resolve } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { InvalidArgumentError, Option } from 'commander';
 import { TRANSPORTS, type TransportName } from '../core/transports.js';
@@ -76,7 +77,9 @@ export function redisUrl(text: string, alternatives = ''): string {
   } catch {
     url = null;
   }
-  if (url?.protocol !== 'redis:') throw new InvalidArgumentError(`expected ${alternatives}redis (127.0.0.1:6379) or a redis:// URL, e.g. redis://10.0.0.5:6379.`);
+  if (url?.protocol !== 'redis:' && url?.protocol !== 'rediss:') {
+    throw new InvalidArgumentError(`expected ${alternatives}redis (127.0.0.1:6379), a redis:// URL, or rediss:// for TLS, e.g. redis://10.0.0.5:6379 or rediss://user:password@10.0.0.5:6380.`);
+  }
   return text;
 }
 
@@ -98,7 +101,7 @@ function header(text: string, previous: unknown): Record<string, string> {
 }
 
 /** `--ca`: the path of a readable PEM certificate file (the path is what a result records). */
-function caFile(path: string): string {
+export function caFile(path: string): string {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -148,14 +151,15 @@ export const COMMON_OPTIONS: readonly OptionSpec[] = [
   { flags: '-t, --transport <name>', description: 'transport to measure; all: every transport the profile serves, each in turn (each on a fresh built-in server, or on --target)', choices: TRANSPORT_CHOICES, defaultValue: 'all' },
   { flags: '--target <url>', description: "the server to measure instead of the built-in one (it must speak the profile's API); several comma-separated URLs: the instances of one cluster, subscribers spread over them", parse: baseUrls },
   { flags: '--instances <count>', description: 'built-in server instances (a cluster: several need --bus redis)', parse: integer(1, 16), defaultValue: 1 },
-  { flags: '--bus <bus>', description: 'how built-in instances share messages, ids and history: memory (one instance) or redis[://host:port] (default: memory)', parse: busUrl },
+  { flags: '--bus <bus>', description: 'how built-in instances share messages, ids and history: memory (one instance) or redis[://host:port] (rediss:// for TLS, user:password@ for AUTH) (default: memory)', parse: busUrl },
   { flags: '--spread <how>', description: 'how subscribers are spread over instances, each keeping its own as a sticky load balancer would: round-robin or hash; publishes always round-robin', choices: SPREADS, defaultValue: 'round-robin' },
   { flags: '--agents <count>', description: 'load-generating agents (`rtbench agent`) that take a share of the subscribers beside this process (burst, ramp, soak, throughput)', parse: integer(0, 64), defaultValue: 0 },
-  { flags: '--coordinator <url>', description: 'the Redis through which agents are found and driven: redis (127.0.0.1:6379) or redis://host:port', parse: (text: string) => redisUrl(text), defaultValue: DEFAULT_REDIS_URL, defaultLabel: 'redis://127.0.0.1:6379' },
+  { flags: '--coordinator <url>', description: 'the Redis through which agents are found and driven: redis (127.0.0.1:6379) or redis://host:port (rediss:// for TLS, user:password@ for AUTH)', parse: (text: string) => redisUrl(text), defaultValue: DEFAULT_REDIS_URL, defaultLabel: 'redis://127.0.0.1:6379' },
   { flags: '--profile <name|file>', description: `how to talk to the target: ${BUILT_IN_PROFILES}, or a file of your own (./my-api.js or .ts, see docs/profiles.md)`, defaultValue: 'reference' },
   { flags: '-H, --header <header>', description: "header sent on every request and upgrade, 'Name: value' (repeatable; recorded with its value as ***)", parse: header, defaultValue: {}, defaultLabel: 'none' },
   { flags: '--ca <file>', description: 'a certificate authority (PEM) to trust for https:// and wss:// targets, beside the system\'s', parse: caFile },
   { flags: '--insecure', description: 'verify no TLS certificate (a self-signed test server); said when the run starts and recorded in the summary', defaultValue: false },
+  { flags: '--redis-ca <file>', description: "a certificate authority (PEM) to trust for rediss:// (--bus, --coordinator), beside the system's", parse: caFile },
   { flags: '--profile-opt <key=value>', description: "an option of the profile, e.g. joinEvent=subscribe for socketio (repeatable; a key it does not take is refused with the list)", parse: profileOpt, defaultValue: {}, defaultLabel: 'none' },
   { flags: '--header-file <file>', description: "headers from a file, one 'Name: value' a line, so a secret stays out of the command line (also: RTBENCH_HEADER_<NAME>=value in the environment)", parse: headerFile },
   { flags: '--delay <duration>', description: 'one-way network delay added by the proxy to each direction', parse: duration(0, 60_000), defaultValue: 0, defaultLabel: '0ms' },
@@ -211,6 +215,8 @@ export interface CommonConfig {
   readonly profileOptions: Readonly<Record<string, string>>;
   /** Which TLS certificates to trust (--ca, --insecure). */
   readonly tlsTrust: TlsTrust;
+  /** --redis-ca: a CA file trusted for rediss://, or null. */
+  readonly redisCaFile: string | null;
   readonly delayMs: number;
   readonly jitterMs: number;
   readonly delayMode: 'link' | 'request';
@@ -291,6 +297,7 @@ export function commonConfigFrom(options: Record<string, unknown>): CommonConfig
     // The environment first, then the file, then -H: the most explicit wins.
     profileOptions: options.profileOpt as Record<string, string>,
     tlsTrust: { ...(options.ca === undefined ? {} : { ca: readFileSync(options.ca as string, 'utf8') }), insecure: options.insecure === true },
+    redisCaFile: options.redisCa === undefined ? null : resolve(options.redisCa as string),
     headers: { ...headersFromEnvironment(process.env), ...(options.headerFile as Record<string, string> | undefined), ...(options.header as Record<string, string>) },
     delayMs: options.delay as number,
     jitterMs: options.jitter as number,

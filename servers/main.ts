@@ -6,6 +6,7 @@
  */
 import { parseArgs } from 'node:util';
 import { DEFAULT_SERVER_OPTIONS, TRANSPORTS, type TransportName, buildServer } from './app.js';
+import { BUS_URL_ENV } from '../core/redis.js';
 
 function intOption(values: Record<string, unknown>, name: string, fallback: number): number {
   const text = values[name];
@@ -45,7 +46,7 @@ const app = await buildServer({
   longPollTimeoutMs: intOption(values, 'poll-timeout-ms', DEFAULT_SERVER_OPTIONS.longPollTimeoutMs),
   stompHeartbeatMs: intOption(values, 'stomp-heartbeat-ms', DEFAULT_SERVER_OPTIONS.stompHeartbeatMs),
   fanOutDelayMs: intOption(values, 'fan-out-delay-ms', DEFAULT_SERVER_OPTIONS.fanOutDelayMs),
-  bus: String(values.bus),
+  bus: values.bus === 'env' ? (process.env[BUS_URL_ENV] ?? 'memory') : String(values.bus),
   busPrefix: String(values['bus-prefix']),
 }).catch((error: unknown) => {
   // A bus that cannot be reached at start is a failed start, said once, not a hang.
