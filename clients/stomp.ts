@@ -95,6 +95,8 @@ export const stompClient: TransportClient<'stomp'> = {
               frames = parser.push(text);
             } catch (error) {
               if (!(error instanceof FrameError)) throw error;
+              // What came whole before the bad frame arrived: it is read before the connection ends.
+              for (const frame of error.frames) onFrame(frame, receivedUs);
               return end(error.code);
             }
             for (const frame of frames) onFrame(frame, receivedUs);

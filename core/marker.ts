@@ -36,13 +36,23 @@ export function decodeMarker(content: string): Marker | null {
   if (scheduledEnd < 0) return null;
   // An empty field is not a marker (Number('') would read it as 0).
   if (runEnd === PREFIX.length || seqEnd === runEnd + 1 || groupEnd === seqEnd + 1 || scheduledEnd === groupEnd + 1) return null;
-  const seq = Number(content.slice(runEnd + 1, seqEnd));
-  const group = Number(content.slice(seqEnd + 1, groupEnd));
-  const scheduledUs = Number(content.slice(groupEnd + 1, scheduledEnd));
-  if (!Number.isSafeInteger(seq) || seq < 0) return null;
-  if (!Number.isSafeInteger(group) || group < WARMUP_GROUP) return null;
-  if (!Number.isSafeInteger(scheduledUs) || scheduledUs < 0) return null;
+  // Decimal digits only (group may be -1): Number() alone would also read '1e3', ' 1', '0x1' or '+1'.
+  const seq = digitsValue(content, runEnd + 1, seqEnd);
+  const warmUp = groupEnd === seqEnd + 3 && content.startsWith('-1', seqEnd + 1);
+  const group = warmUp ? WARMUP_GROUP : digitsValue(content, seqEnd + 1, groupEnd);
+  const scheduledUs = digitsValue(content, groupEnd + 1, scheduledEnd);
+  if (seq < 0 || (!warmUp && group < 0) || scheduledUs < 0) return null;
   return { runId: content.slice(PREFIX.length, runEnd), seq, group, scheduledUs };
+}
+
+/** The number written in decimal digits in `text[start, end)`, or -1 when it is anything else (or too large to be exact). */
+function digitsValue(text: string, start: number, end: number): number {
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 48 || c > 57) return -1;
+  }
+  const value = Number(text.slice(start, end));
+  return Number.isSafeInteger(value) ? value : -1;
 }
 
 /** Short, URL- and marker-safe run id. */

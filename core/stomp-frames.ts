@@ -21,6 +21,9 @@ export function escapeHeader(text: string): string {
 }
 
 export class FrameError extends Error {
+  /** Whole frames read before the bad one in the same push: they arrived, and are handed on. */
+  frames: readonly StompFrame[] = [];
+
   /** The error code a client counts (STOMP_BAD_FRAME unless said otherwise). */
   constructor(message: string, readonly code = 'STOMP_BAD_FRAME') {
     super(message);
@@ -51,13 +54,14 @@ export class FrameParser {
         frame = at < buffer.length ? frameAt(buffer, at) : null;
       } catch (error) {
         this.buffer = buffer.slice(at);
+        if (error instanceof FrameError) error.frames = frames;
         throw error;
       }
       if (frame === null) {
         this.buffer = at === 0 ? buffer : buffer.slice(at);
         if (this.buffer.length > MAX_FRAME_CHARS) {
           this.buffer = '';
-          throw new FrameError(`a frame longer than ${MAX_FRAME_CHARS} characters`, 'STOMP_FRAME_TOO_LARGE');
+          throw Object.assign(new FrameError(`a frame longer than ${MAX_FRAME_CHARS} characters`, 'STOMP_FRAME_TOO_LARGE'), { frames });
         }
         return frames;
       }

@@ -34,17 +34,19 @@ describe('marker', () => {
     expect(encodeMarker({ runId: 'r', seq: 3, group: 4, scheduledUs: 5 }, 14)).toBe('rtb1|r|3|4|5|.');
   });
 
-  it('reads every string as the plain split-and-Number reading of the layout does', () => {
-    // The layout read the obvious way; decodeMarker reads it without allocating an array.
+  it('reads every string as the plain split reading of the layout does, numbers in decimal digits only', () => {
+    // The layout read the obvious way; decodeMarker reads it without allocating an array. ' 3',
+    // '0x1f', '1e3' or '-0' are not how rtbench writes a number: such content is not a marker.
     const byLayout = (content: string): unknown => {
       if (!content.startsWith('rtb1|')) return null;
       const parts = content.split('|', 6);
       if (parts.length < 6 || parts.slice(1, 5).some((p) => p === '')) return null;
-      const [seq, group, scheduledUs] = parts.slice(2, 5).map(Number) as [number, number, number];
+      const decimal = (p: string): number => (/^\d+$/.test(p) ? Number(p) : Number.NaN);
+      const [seq, group, scheduledUs] = [decimal(parts[2]!), parts[3] === '-1' ? -1 : decimal(parts[3]!), decimal(parts[4]!)];
       if (!Number.isSafeInteger(seq) || seq < 0 || !Number.isSafeInteger(group) || group < WARMUP_GROUP || !Number.isSafeInteger(scheduledUs) || scheduledUs < 0) return null;
       return { runId: parts[1], seq, group, scheduledUs };
     };
-    const fields = ['r', 'run', '', '7', '0', '-1', '-2', ' 3', '0x1f', '1e3', '1.5', 'NaN', '9007199254740993', '-0', '12|'];
+    const fields = ['r', 'run', '', '7', '0', '-1', '-2', ' 3', '0x1f', '1e3', '1.5', 'NaN', '9007199254740993', '-0', '12|', '3', '42', '5', '12', '1', '99'];
     let seed = 7;
     const next = (): number => (seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31);
     let markers = 0;
