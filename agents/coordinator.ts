@@ -12,6 +12,7 @@ import type { AgentClock, AgentShare } from '../core/details.js';
 import { redactUrl } from '../core/redact.js';
 import { Opener, Sealer, agentKeyFromEnv } from './seal.js';
 import { wireProfile } from './profiles-dir.js';
+import { type Ping, UNESTIMATED, bestPing, nextClock } from './clock-offset.js';
 export type { AgentClock, AgentShare } from '../core/details.js';
 
 /** How long a coordinator waits for the agents it was asked for. */
@@ -21,8 +22,6 @@ const CLOCK_EVERY_MS = 60_000;
 const PINGS = 7;
 const PONG_TIMEOUT_MS = 2000;
 const POP_WAIT_S = 0.5;
-/** How far an estimate may stray beyond its own uncertainty and still be read as one shared clock. */
-const SHARED_TOLERANCE_US = 1000;
 
 
 
@@ -128,7 +127,7 @@ class AgentLink {
     this.incoming = new Opener(key, `from:${info.name}`, 'increasing');
     this.registration = new Opener(key, `agent:${info.name}`, 'repeatable');
     this.claim = new Sealer(key, `claim:${info.name}`);
-    this.clock = { kind: 'estimated', offsetUs: 0, estimatedOffsetUs: 0, uncertaintyUs: 0, uncertaintyUsMax: 0, estimates: 0 };
+    this.clock = UNESTIMATED;
   }
 
   get name(): string {
@@ -169,8 +168,8 @@ class AgentLink {
     }
   }
 
-  /** One ping through Redis and back: the agent's raw clock against the middle of the round trip. */
-  private async ping(): Promise<{ offsetUs: number; roundTripUs: number } | null> {
+  /** One ping through Redis and back: the agent's raw clock, and ours before and after. */
+  private async ping(): Promise<Ping | null> {
     const id = this.nextPing++;
     const sentUs = nowUs();
     const agentUs = await Promise.race([
@@ -182,8 +181,7 @@ class AgentLink {
     ]);
     this.pongs.delete(id);
     if (agentUs === null) return null;
-    const receivedUs = nowUs();
-    return { offsetUs: Math.round(agentUs - (sentUs + receivedUs) / 2), roundTripUs: receivedUs - sentUs };
+    return { sentUs, agentUs, receivedUs: nowUs() };
   }
 
   /** Whether the agent answers a ping at all: claimed, it must be alive. */
@@ -193,19 +191,12 @@ class AgentLink {
 
   /** The best of several pings (the shortest round trip bounds the error best); tells the agent when the offset applies. */
   async estimateClock(): Promise<void> {
-    let best: { offsetUs: number; roundTripUs: number } | null = null;
-    for (let i = 0; i < PINGS && this.lost === null; i++) {
-      const one = await this.ping();
-      if (one && (!best || one.roundTripUs < best.roundTripUs)) best = one;
-    }
+    const pings: Array<Ping | null> = [];
+    for (let i = 0; i < PINGS && this.lost === null; i++) pings.push(await this.ping());
+    const best = bestPing(pings);
     if (!best) return;
-    const uncertaintyUs = Math.ceil(best.roundTripUs / 2);
-    // One clock only if the machine is the same (boot id) and the estimate agrees: a process in a time
-    // namespace shares the boot id but not CLOCK_MONOTONIC. Decided once, at the first estimate.
-    const kind = this.clock.estimates > 0 ? this.clock.kind : this.info.bootId !== '' && this.info.bootId === bootId() && Math.abs(best.offsetUs) <= uncertaintyUs + SHARED_TOLERANCE_US ? 'shared' : 'estimated';
-    const applied = kind === 'shared' ? 0 : best.offsetUs;
-    this.clock = { ...this.clock, kind, offsetUs: applied, estimatedOffsetUs: best.offsetUs, uncertaintyUs, uncertaintyUsMax: Math.max(this.clock.uncertaintyUsMax, uncertaintyUs), estimates: this.clock.estimates + 1 };
-    if (this.clock.kind === 'estimated') this.send({ t: 'clock', offsetUs: applied });
+    this.clock = nextClock(this.clock, best, this.info.bootId !== '' && this.info.bootId === bootId());
+    if (this.clock.kind === 'estimated') this.send({ t: 'clock', offsetUs: this.clock.offsetUs });
   }
 
   /** Opens a session of `threads` subscriber threads on the agent. */
