@@ -14,7 +14,7 @@ export default defineConfig({
       // The decoders, the own-delay meter, the faults tables and the agents' clock.
       'test/decoders.property.test.ts', 'test/sse-client.test.ts', 'test/ws-connection.test.ts', 'test/stomp.test.ts', 'test/stomp-client.test.ts',
       'test/keep-alive-http.test.ts', 'test/long-polling-client.test.ts', 'test/hostile.test.ts', 'test/own-delay-meter.test.ts', 'test/report.test.ts',
-      'test/clock-offset.test.ts',
+      'test/clock-offset.test.ts', 'test/faults-tables.test.ts',
     ],
     testTimeout: 60_000,
     hookTimeout: 30_000,

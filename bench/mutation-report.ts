@@ -45,7 +45,8 @@ async function main(): Promise<void> {
   const failing = scores.filter((s) => s.scorePct < BREAK_PCT);
   const document = await measurementFolder('mutation');
   const lines = [
-    ...documentHeader('Mutation score', document.started, '`npm run mutation` (StrykerJS, the targets in stryker.config.mjs, the tests in vitest.mutation.config.ts)'),
+    // A run over part of the targets (stryker run --mutate ...) says so: its command is given as the argument.
+    ...documentHeader('Mutation score', document.started, process.argv[2] ?? '`npm run mutation` (StrykerJS, the targets in stryker.config.mjs, the tests in vitest.mutation.config.ts)'),
     `Each file must score at least ${BREAK_PCT}%: ${failing.length === 0 ? 'every file does.' : `${failing.length} file(s) do not: ${failing.map((s) => s.file).join(', ')}.`}`,
     '',
     '| File | Score | Killed | Timed out | Survived | No test ran it |',

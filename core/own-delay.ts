@@ -74,7 +74,8 @@ export class OwnDelayMeter {
   note(boundUs: number, latencyUs = Number.POSITIVE_INFINITY): void {
     const us = latencyUs < boundUs ? latencyUs : boundUs > 0 ? boundUs : 0;
     if (us > this.longestUs) this.longestUs = us;
-    (this.counts[bucketOf(us)] as number)++;
+    const bucket = bucketOf(us);
+    this.counts[bucket] = (this.counts[bucket] ?? 0) + 1;
   }
 
   /** Everything since the last reset. */

@@ -152,3 +152,48 @@ describe('the SSE subscriber (clients/sse.ts)', () => {
     expect(subscription.stats().connected).toBe(true);
   });
 });
+
+describe('framingOf: how an HTTP/1.1 answer says where its body ends', () => {
+  const framing = (headers: Record<string, string>) => framingOf(new Map(Object.entries(headers)));
+  it('reads chunked last in transfer-encoding, a decimal content-length, or until close', () => {
+    expect(framing({ 'transfer-encoding': 'chunked' })).toEqual({ kind: 'chunked' });
+    expect(framing({ 'transfer-encoding': 'gzip, CHUNKED' })).toEqual({ kind: 'chunked' });
+    expect(framing({ 'transfer-encoding': 'gzip ,chunked' })).toEqual({ kind: 'chunked' });
+    // Transfer-encoding wins over content-length; chunked not last (or absent) cannot be read.
+    expect(framing({ 'transfer-encoding': 'chunked', 'content-length': '5' })).toEqual({ kind: 'chunked' });
+    expect(framing({ 'transfer-encoding': 'chunked, gzip' })).toBe('bad');
+    expect(framing({ 'transfer-encoding': 'xchunked' })).toBe('bad');
+    expect(framing({ 'content-length': '42' })).toEqual({ kind: 'length', bytes: 42 });
+    expect(framing({ 'content-length': '0' })).toEqual({ kind: 'length', bytes: 0 });
+    for (const bad of ['', '4x', 'x4', '-1', '1.5', ' 4']) expect(framing({ 'content-length': bad }), bad).toBe('bad');
+    expect(framing({})).toEqual({ kind: 'close' });
+  });
+
+  it('hands on a length-framed body up to its length, and one until close as it comes', () => {
+    const read = (framed: ReturnType<typeof framingOf>, parts: string[]) => {
+      const kept: string[] = [];
+      const reader = new BodyReader(framed as Exclude<typeof framed, 'bad'>, (data, start, end) => kept.push(data.toString('latin1', start, end)));
+      const done = parts.map((part) => reader.feed(Buffer.from(`..${part}`, 'latin1'), 2, part.length + 2));
+      return { kept, done, finished: reader.done };
+    };
+    expect(read({ kind: 'length', bytes: 5 }, ['abc', 'defg'])).toEqual({ kept: ['abc', 'de'], done: [false, true], finished: true });
+    expect(read({ kind: 'length', bytes: 0 }, [])).toEqual({ kept: [], done: [], finished: true });
+    expect(read({ kind: 'close' }, ['ab', '', 'c'])).toEqual({ kept: ['ab', 'c'], done: [false, false, false], finished: false });
+  });
+
+  it('breaks a chunked body on a size line of more than 1 KiB, however it arrives, and on one that is not hex', () => {
+    const chunked = (parts: string[]) => {
+      const reader = new BodyReader({ kind: 'chunked' }, () => {});
+      for (const part of parts) reader.feed(Buffer.from(part, 'latin1'), 0, part.length);
+      return reader.broken;
+    };
+    const long = `5;${'x'.repeat(1100)}\r\nhello\r\n0\r\n\r\n`;
+    expect(chunked([long])).toBe(true);
+    expect(chunked([long.slice(0, 600), long.slice(600)])).toBe(true);
+    // Just under the limit: read.
+    const short = `5;${'x'.repeat(1000)}\r\nhello\r\n0\r\n\r\n`;
+    expect(chunked([short])).toBe(false);
+    expect(chunked(['zz\r\n'])).toBe(true);
+    expect(chunked(['5\r\nhelloXX\r\n'])).toBe(true);
+  });
+});
