@@ -68,32 +68,6 @@ function sectionsOf(run: RunSummary) {
 }
 const renderTables = (run: RunSummary): string => renderSections(sectionsOf(run));
 
-/** The tables in rendered text: each a list of rows keyed by column header (a repeated header gets a `#2`). */
-function parseTables(text: string): Array<Array<Record<string, string>>> {
-  const tables: Array<Array<Record<string, string>>> = [];
-  let headers: string[] | null = null;
-  for (const line of text.split('\n')) {
-    if (!line.startsWith('|')) {
-      headers = null;
-      continue;
-    }
-    const cells = line.slice(1, -1).split('|').map((c) => c.trim());
-    if (cells.every((c) => /^-+:?$/.test(c))) continue;
-    if (!headers) {
-      const seen = new Map<string, number>();
-      headers = cells.map((h) => {
-        const n = (seen.get(h) ?? 0) + 1;
-        seen.set(h, n);
-        return n === 1 ? h : `${h}#${n}`;
-      });
-      tables.push([]);
-      continue;
-    }
-    tables.at(-1)!.push(Object.fromEntries(headers.map((h, i) => [h, cells[i] ?? ''])));
-  }
-  return tables;
-}
-
 /** Each table of rendered text as its lines of cells (header first, the rule left out). */
 function rawTables(text: string): string[][][] {
   const tables: string[][][] = [];
@@ -110,6 +84,19 @@ function rawTables(text: string): string[][][] {
     tables.at(-1)!.push(cells);
   }
   return tables;
+}
+
+/** The tables in rendered text: each a list of rows keyed by column header (a repeated header gets a `#2`). */
+function parseTables(text: string): Array<Array<Record<string, string>>> {
+  return rawTables(text).map(([header = [], ...rows]) => {
+    const seen = new Map<string, number>();
+    const headers = header.map((h) => {
+      const n = (seen.get(h) ?? 0) + 1;
+      seen.set(h, n);
+      return n === 1 ? h : `${h}#${n}`;
+    });
+    return rows.map((cells) => Object.fromEntries(headers.map((h, i) => [h, cells[i] ?? ''])));
+  });
 }
 
 /**
