@@ -6,7 +6,7 @@ import { type RedisClient, redisClient } from '../core/redis.js';
 import { sleep } from '../core/sleep.js';
 import { LIST_TTL_MS, LIVENESS_MS, REFRESH_MS, type AgentInfo, type FromAgent, type ToAgent, agentKey, bootId, claimKey, decodeWire, encodeWire, inboxKey, outboxKey } from './wire.js';
 import { redactUrl } from '../core/redact.js';
-import { Opener, Sealer } from './seal.js';
+import { Opener, Sealer, logOnce } from './seal.js';
 import { localProfile } from './profiles-dir.js';
 
 export interface AgentOptions {
@@ -38,13 +38,8 @@ export async function runAgent(options: AgentOptions): Promise<void> {
   const { name, log, signal, key } = options;
   const registration = new Sealer(key, `agent:${name}`);
   const claims = new Opener(key, `claim:${name}`, 'repeatable');
-  /** Each refusal is logged once per reason, not every time the same forged value is read again. */
-  const refusals = new Set<string>();
-  const refused = (what: string, why: string): void => {
-    if (refusals.has(`${what}:${why}`)) return;
-    refusals.add(`${what}:${why}`);
-    log(`ignored ${what}: ${why}`);
-  };
+  const logRefusal = logOnce(log);
+  const refused = (what: string, why: string): void => logRefusal(`ignored ${what}: ${why}`);
   /** The run a claim in Redis names, if it is one a coordinator holding the key signed; null otherwise. */
   const claimedRun = async (): Promise<string | null> => {
     const text = await commands.get(claimKey(name)).catch(() => null);

@@ -10,7 +10,7 @@ import type { PlannedMessage } from '../load/recorder.js';
 import type { ConnectReply, FromWorker, ToWorker, WorkerInit } from '../load/worker/protocol.js';
 import type { AgentClock, AgentShare } from '../core/details.js';
 import { redactUrl } from '../core/redact.js';
-import { Opener, Sealer, agentKeyFromEnv } from './seal.js';
+import { Opener, Sealer, agentKeyFromEnv, logOnce } from './seal.js';
 import { wireProfile } from './profiles-dir.js';
 import { type Ping, UNESTIMATED, bestPing, nextClock } from './clock-offset.js';
 export type { AgentClock, AgentShare } from '../core/details.js';
@@ -285,6 +285,7 @@ export class AgentSet {
   /** Claims `count` idle agents registered in `url`, waiting up to `waitMs` for enough of them to appear. */
   static async claim(url: string, count: number, runId: string, log: (line: string) => void, signal: AbortSignal, waitMs = AGENT_WAIT_MS): Promise<AgentSet> {
     const key = agentKeyFromEnv();
+    const passedOver = logOnce(log);
     const commands = redisClient(url, `rtbench:coordinator:${runId}`);
     try {
       await commands.connect();
@@ -297,7 +298,7 @@ export class AgentSet {
     const deadline = Date.now() + waitMs;
     let announced = false;
     while (links.length < count) {
-      for (const info of await registeredAgents(commands, key, log)) {
+      for (const info of await registeredAgents(commands, key, passedOver)) {
         if (links.length >= count) break;
         if (info.runId !== null || silent.has(info.name) || links.some((l) => l.name === info.name)) continue;
         const link = new AgentLink(info, commands, url, runId, key, log);
@@ -390,9 +391,7 @@ export class AgentSet {
   }
 }
 
-const unsignedSeen = new Set<string>();
-
-/** Registrations signed with the key; any other is passed over (and said once). */
+/** Registrations signed with the key; any other is passed over (and said through `log`, which says each once). */
 async function registeredAgents(commands: RedisClient, secret: Buffer, log: (line: string) => void): Promise<AgentInfo[]> {
   const found: AgentInfo[] = [];
   for await (const keys of commands.scanIterator({ MATCH: agentKey('*'), COUNT: 500 })) {
@@ -403,8 +402,7 @@ async function registeredAgents(commands: RedisClient, secret: Buffer, log: (lin
       const name = key.slice(agentKey('').length);
       const opened = new Opener(secret, `agent:${name}`, 'repeatable').open(text);
       if ('refused' in opened) {
-        if (!unsignedSeen.has(`${key}:${opened.refused}`)) log(`passed over the registration ${key}: ${opened.refused}`);
-        unsignedSeen.add(`${key}:${opened.refused}`);
+        log(`passed over the registration ${key}: ${opened.refused}`);
         continue;
       }
       const info = JSON.parse(opened.body) as AgentInfo;

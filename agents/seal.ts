@@ -54,6 +54,16 @@ export class Sealer {
   }
 }
 
+/** A log that says each distinct line once: a forged value read again every second is reported once. */
+export function logOnce(log: (line: string) => void): (line: string) => void {
+  const said = new Set<string>();
+  return (line) => {
+    if (said.has(line)) return;
+    said.add(line);
+    log(line);
+  };
+}
+
 export type Opened = { readonly body: string; readonly run: string } | { readonly refused: string };
 
 /**
