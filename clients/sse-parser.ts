@@ -14,7 +14,7 @@ export interface SseEvent {
 
 /** A line or an event past these many characters breaks the stream: a server cannot make a client hold without bound. */
 export const MAX_LINE_CHARS = 1024 * 1024;
-export const MAX_EVENT_CHARS = 16 * 1024 * 1024;
+export const MAX_EVENT_CHARS = 4 * 1024 * 1024;
 
 export class SseParser {
   /** Why the stream cannot be read any further (`SSE_LINE_TOO_LONG`, `SSE_EVENT_TOO_LARGE`), or null. */

@@ -24,8 +24,8 @@ export interface FrameSink {
   fail(closeCode: number, code: string): void;
 }
 
-/** Largest message accepted (the `ws` package's default); larger ones fail with 1009. */
-export const MAX_MESSAGE_BYTES = 100 * 1024 * 1024;
+/** Largest message accepted (a chat message is far smaller); larger ones fail with 1009 before their payload is kept. */
+export const MAX_MESSAGE_BYTES = 4 * 1024 * 1024;
 
 /** Close codes a peer may send (RFC 6455 7.4.1, 7.4.2): 1000-1003, 1007-1014, 3000-4999. */
 export function isValidCloseCode(code: number): boolean {

@@ -31,19 +31,34 @@ export class FrameError extends Error {
 }
 
 /** An incomplete frame held past this many characters is refused: a server cannot make a client hold without bound. */
-export const MAX_FRAME_CHARS = 16 * 1024 * 1024;
+export const MAX_FRAME_CHARS = 4 * 1024 * 1024;
+
+/** A head with more header lines than this is refused (STOMP_TOO_MANY_HEADERS): each would become a property. */
+export const MAX_HEADER_LINES = 1000;
 
 export class FrameParser {
-  private buffer = '';
+  /** Text of an incomplete frame, in the pieces it came in: joined only once a NUL may end it. */
+  private held: string[] = [];
+  private heldChars = 0;
 
   /**
-   * Feeds received text; returns the whole frames it completes (heart-beat EOLs yield nothing). A
+   * Feeds received text; returns the whole frames it completes (heart-beat EOLs yield nothing). Every
+   * frame ends with a NUL, so text without one cannot complete a frame and is only held: a frame that
+   * arrives in many pieces is not searched again per piece. The text up to the last NUL is read; a
    * subscriber runs this for every delivery, so it walks the head line by line up to its empty line,
-   * without slicing the text per step or searching it past the head; an incomplete or bad
-   * frame is kept, from its first character, for the next push.
+   * without slicing the text per step or searching it past the head; an incomplete or bad frame is
+   * kept, from its first character, for the next push.
    */
   push(text: string): StompFrame[] {
-    const buffer = this.buffer.length === 0 ? text : this.buffer + text;
+    const lastNul = text.lastIndexOf('\0');
+    if (lastNul < 0) {
+      this.hold(text, []);
+      return [];
+    }
+    const through = lastNul === text.length - 1 ? text : text.slice(0, lastNul + 1);
+    const buffer = this.held.length === 0 ? through : this.held.join('') + through;
+    this.held = [];
+    this.heldChars = 0;
     const frames: StompFrame[] = [];
     let at = 0;
     for (;;) {
@@ -53,20 +68,32 @@ export class FrameParser {
       try {
         frame = at < buffer.length ? frameAt(buffer, at) : null;
       } catch (error) {
-        this.buffer = buffer.slice(at);
+        this.held = [buffer.slice(at), text.slice(lastNul + 1)];
+        this.heldChars = this.held[0]!.length + this.held[1]!.length;
         if (error instanceof FrameError) error.frames = frames;
         throw error;
       }
       if (frame === null) {
-        this.buffer = at === 0 ? buffer : buffer.slice(at);
-        if (this.buffer.length > MAX_FRAME_CHARS) {
-          this.buffer = '';
-          throw Object.assign(new FrameError(`a frame longer than ${MAX_FRAME_CHARS} characters`, 'STOMP_FRAME_TOO_LARGE'), { frames });
-        }
+        if (at < buffer.length) this.hold(at === 0 ? buffer : buffer.slice(at), frames);
+        if (lastNul < text.length - 1) this.hold(text.slice(lastNul + 1), frames);
         return frames;
       }
       frames.push(frame.frame);
       at = frame.end;
+    }
+  }
+
+  /** Keeps text that cannot end a frame yet; EOLs before any frame are heart-beats and not kept. */
+  private hold(text: string, frames: StompFrame[]): void {
+    let start = 0;
+    if (this.held.length === 0) while (start < text.length && (text.charCodeAt(start) === LF || text.charCodeAt(start) === CR)) start++;
+    if (start === text.length) return;
+    this.held.push(start === 0 ? text : text.slice(start));
+    this.heldChars += text.length - start;
+    if (this.heldChars > MAX_FRAME_CHARS) {
+      this.held = [];
+      this.heldChars = 0;
+      throw Object.assign(new FrameError(`a frame longer than ${MAX_FRAME_CHARS} characters`, 'STOMP_FRAME_TOO_LARGE'), { frames });
     }
   }
 }
@@ -83,7 +110,8 @@ function frameAt(buffer: string, at: number): { frame: StompFrame; end: number }
   const command = buffer.slice(at, eolStart(buffer, at, lineEnd));
   const escaped = command !== 'CONNECT' && command !== 'CONNECTED' && command !== 'STOMP';
   const headers: Record<string, string> = {};
-  for (;;) {
+  for (let lines = 0; ; lines++) {
+    if (lines > MAX_HEADER_LINES) throw new FrameError(`more than ${MAX_HEADER_LINES} header lines`, 'STOMP_TOO_MANY_HEADERS');
     const lineStart = lineEnd + 1;
     lineEnd = buffer.indexOf('\n', lineStart);
     if (lineEnd < 0) return null;

@@ -163,6 +163,11 @@ export class Recorder {
     return parts.join('; ');
   }
 
+  /** Whether any message without this run's marker arrived (a profile that reads the wrong text). */
+  foreignArrived(): boolean {
+    return this.counts.foreign > 0;
+  }
+
   countError(code: string): void {
     this.errorCounts.set(code, (this.errorCounts.get(code) ?? 0) + 1);
   }

@@ -68,12 +68,12 @@ async function connectAll(context: ScenarioContext, config: BurstConfig, provisi
   return subscriptions;
 }
 
-/** What arrived instead of the warm-up messages, pointing at the profile's `read()` when it was something. */
+/** What arrived instead of the warm-up messages, pointing at the profile's `read()` only when messages did. */
 function warmUpHint(recorder: Recorder, profile: string): string {
   const arrived = recorder.whatElseArrived();
-  return arrived === ''
-    ? ': nothing at all arrived (is the subscription live? does the server push to it?)'
-    : `; what arrived instead: ${arrived} (check profile ${profile}'s subscription read(): it must return each message's content exactly as published)`;
+  if (arrived === '') return ': nothing at all arrived (is the subscription live? does the server push to it?)';
+  if (!recorder.foreignArrived()) return `; the subscriptions failed instead: ${arrived}`;
+  return `; what arrived instead: ${arrived} (check profile ${profile}'s subscription read(): it must return each message's content exactly as published)`;
 }
 
 /**

@@ -71,6 +71,13 @@ export function subscriberSpecs(from: number, to: number, rooms: number): Subscr
 const WARMUP_ROUND_MESSAGES = 20;
 const WARMUP_ROUND_RATE_PER_S = 50;
 
+/** What arrived instead of the warm-up messages, pointing at the profile's `read()` only when messages did. */
+function warmUpOutcome(arrived: readonly string[], foreignArrived: boolean, profile: string): string {
+  if (arrived.length === 0) return ': nothing at all arrived';
+  if (!foreignArrived) return `; the subscriptions failed instead: ${arrived.join('; ')}`;
+  return `; what arrived instead: ${arrived.join('; ')} (check profile ${profile}'s subscription read())`;
+}
+
 /**
  * One warm-up message per room at a time, until every held subscriber has received one (bounded),
  * then one measured round that is thrown away. Held subscribers that never get a message are left
@@ -95,7 +102,7 @@ export async function warmUp(context: ScenarioContext, pool: SubscriberPool, pub
   const errors = Object.entries((await pool.status()).errors).map(([code, n]) => `${code} x${n}`);
   const arrived = [...(foreign ? [`${foreign} message(s) without this run's marker in their content, the first ${JSON.stringify(firstForeign)}`] : []), ...(errors.length ? [`errors ${errors.join(', ')}`] : [])];
   context.log(
-    `${expected - warmed} of ${expected} subscribers got no warm-up message within ${WARMUP_LIMIT_MS / 1000} s${arrived.length ? `; what arrived instead: ${arrived.join('; ')} (check profile ${context.target.profile.name}'s subscription read())` : ': nothing at all arrived'}`,
+    `${expected - warmed} of ${expected} subscribers got no warm-up message within ${WARMUP_LIMIT_MS / 1000} s${warmUpOutcome(arrived, (foreign ?? 0) > 0, context.target.profile.name)}`,
   );
 }
 

@@ -3,7 +3,7 @@ import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { KeepAliveConnection, MAX_BODY_BYTES } from '../clients/keep-alive-http.js';
 import { MAX_EVENT_CHARS, MAX_LINE_CHARS, SseParser } from '../clients/sse-parser.js';
-import { FrameError, FrameParser, MAX_FRAME_CHARS } from '../core/stomp-frames.js';
+import { FrameError, FrameParser, MAX_FRAME_CHARS, MAX_HEADER_LINES } from '../core/stomp-frames.js';
 import { testCleanup } from './helpers.js';
 
 const cleanup = testCleanup();
@@ -51,6 +51,19 @@ describe('decoders against a hostile server', () => {
     expect((refused as FrameError).code).toBe('STOMP_FRAME_TOO_LARGE');
     // Nothing of it is held: the next whole frame reads.
     expect(parser.push('MESSAGE\ndestination:/topic/a\n\nok\0').map((f) => f.body)).toEqual(['ok']);
+  });
+
+  it('STOMP: a head of too many header lines is refused; heart-beats alone are never held', () => {
+    const parser = new FrameParser();
+    const head = Array.from({ length: MAX_HEADER_LINES + 1 }, (_, i) => `h${i}:v\n`).join('');
+    expect(() => parser.push(`MESSAGE\n${head}\nbody\0`)).toThrow(expect.objectContaining({ code: 'STOMP_TOO_MANY_HEADERS' }));
+    const fine = new FrameParser();
+    expect(fine.push(`MESSAGE\n${head.split('\n').slice(0, MAX_HEADER_LINES).join('\n')}\n\nok\0`).map((f) => f.body)).toEqual(['ok']);
+    // Far more heart-beat EOLs than a frame may hold: nothing is kept, nothing refused.
+    const beats = new FrameParser();
+    const eols = '\r\n'.repeat(64 * 1024);
+    for (let i = 0; i * eols.length <= 2 * MAX_FRAME_CHARS; i++) expect(beats.push(eols)).toEqual([]);
+    expect(beats.push('MESSAGE\n\nafter\0').map((f) => f.body)).toEqual(['after']);
   });
 
   it('HTTP: an answer body past its limit fails the request as <prefix>_BODY_TOO_LARGE and closes the socket', async () => {
