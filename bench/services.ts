@@ -81,19 +81,32 @@ http {
 `;
 }
 
-/** Starts a private nginx + nchan on a free port; `stop` ends it and removes its folder. */
+/**
+ * Starts a private nginx + nchan on a free port; `stop` ends it and removes its folder. nginx runs
+ * under a shell that holds our end of a pipe: when this process ends in any way (a test runner
+ * killed included), the pipe closes and the shell stops nginx, so none is left behind.
+ */
 export async function startNchan(): Promise<{ url: string; stop(): Promise<void> }> {
   const prefix = mkdtempSync(join(tmpdir(), 'rtb-nchan-'));
   mkdirSync(join(prefix, 'tmp'));
   const port = await freePort();
   writeFileSync(join(prefix, 'nginx.conf'), nchanConfig(port, prefix));
-  const nginx = spawn('nginx', ['-p', prefix, '-c', join(prefix, 'nginx.conf')], { stdio: 'ignore' });
-  const exited = new Promise<void>((resolve) => nginx.once('exit', () => resolve()));
+  const watch = 'nginx -p "$1" -c "$2" & n=$!; read _; kill -TERM $n 2>/dev/null; wait $n';
+  const guard = spawn('/bin/sh', ['-c', watch, 'nchan-guard', prefix, join(prefix, 'nginx.conf')], { stdio: ['pipe', 'ignore', 'ignore'], detached: true });
+  guard.stdin!.on('error', () => {});
+  const exited = new Promise<void>((resolve) => guard.once('exit', () => resolve()));
   const url = `http://127.0.0.1:${port}`;
   const stop = async (): Promise<void> => {
-    if (nginx.exitCode === null && nginx.signalCode === null) {
-      nginx.kill('SIGTERM');
-      const force = setTimeout(() => nginx.kill('SIGKILL'), 3000);
+    if (guard.exitCode === null && guard.signalCode === null) {
+      guard.stdin!.end();
+      // nginx and its shell share a process group of their own: a hung nginx goes with it.
+      const force = setTimeout(() => {
+        try {
+          process.kill(-guard.pid!, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }, 3000);
       await exited;
       clearTimeout(force);
     }

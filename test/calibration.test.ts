@@ -18,13 +18,15 @@ describe('calibration floors (npm run bench)', () => {
 
   it('the bare receiver subscribes for real: every published message reaches every socket, and both sides spend CPU on it', async () => {
     for (const kind of ['ws', 'sse', 'stomp'] as const) {
-      const cost = await measureBareReceiver(kind, 20, 20, 1.5, 0.5);
-      // 20 messages a second over the last second: 20 (at least 19 on a slow timer) to each of 20 sockets.
-      expect(cost.deliveries, kind).toBeGreaterThanOrEqual(19 * 20);
+      const cost = await measureBareReceiver(kind, 20, 200, 1.5, 0.5);
+      // 200 messages a second over the last second, each to each of 20 sockets (a timer may slip a few).
+      expect(cost.deliveries, kind).toBeGreaterThanOrEqual(190 * 20);
+      expect(cost.deliveries, kind).toBeLessThanOrEqual(201 * 20);
       // A message read by none would leave reads short; SSE keep-alives can only add reads.
       expect(cost.reads, kind).toBeGreaterThanOrEqual(cost.deliveries);
       expect(cost.receiverCpuMs, kind).toBeGreaterThan(0);
-      expect(cost.serverCpuMs, kind).toBeGreaterThanOrEqual(0);
+      // 200 POSTs and 4,000 pushes a second cost the server well over one 10 ms clock tick.
+      expect(cost.serverCpuMs, kind).toBeGreaterThan(0);
     }
   });
 });

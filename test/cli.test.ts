@@ -5,7 +5,7 @@ import { startChild } from '../run/child.js';
 import { packageRoot } from '../core/paths.js';
 import { programPath } from '../core/entry-points.js';
 import type { RunSummary } from '../core/result.js';
-import { seededRandom } from '../core/random.js';
+import { seededCuts } from './support/faults.js';
 import { TRANSPORTS } from '../core/transports.js';
 import { getJson } from './helpers.js';
 import { isAlive, onlyRunFolder, outRoot, runCli, startCli, waitForStderr } from './support/cli.js';
@@ -177,14 +177,6 @@ describe('rtbench when things go wrong', () => {
     expect(summary.transports[0]?.messages.received).toBeGreaterThanOrEqual(5);
   });
 });
-
-/** Cuts the proxy's seeded random loss makes over `connections` that are all open again at each draw. */
-function seededCuts(seed: number, probability: number, connections: number, draws: number): number {
-  const random = seededRandom(seed);
-  let cuts = 0;
-  for (let draw = 0; draw < draws; draw++) for (let c = 0; c < connections; c++) if (random() < probability) cuts++;
-  return cuts;
-}
 
 describe('rtbench faults end to end', () => {
   const connections = 5;

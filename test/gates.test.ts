@@ -47,6 +47,12 @@ describe('--repeat and rtbench compare', () => {
     const slowed = await runCli(['compare', outDir('base'), outDir('slow')]);
     expect(slowed.code, slowed.stderr).toBe(4);
     // 30 ms added to every delivery: a regression on every transport with five clean repeats a side.
+    // Every transport's p50 regressed, unless too few of its repeats were clean to call it (named).
+    for (const transport of ['ws', 'sse', 'long-polling', 'stomp']) {
+      const row = new RegExp(`^\\| ${transport} +\\| perMessage\\.p50 \\|.*\\| +(REGRESSION|inconclusive) \\|$`, 'm').exec(slowed.stdout);
+      expect(row?.[1], `${transport}\n${slowed.stdout}`).toBeDefined();
+      if (row?.[1] === 'inconclusive') expect(slowed.stdout).toMatch(new RegExp(`- ${transport} perMessage\\.p50: inconclusive: fewer than 5 runs`));
+    }
     expect(slowed.stdout).toMatch(/\| [\w-]+ +\| perMessage\.p50 \|.*\| +REGRESSION \|/);
     expect(slowed.stdout).toContain('REGRESSION.');
     const same = await runCli(['compare', outDir('base'), outDir('base'), '--format', 'junit']);

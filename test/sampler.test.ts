@@ -5,20 +5,10 @@ import { loopDelayUs } from '../core/loop-delay.js';
 import { RetentionProbe } from './retention-probe.js';
 import { ResourceSampler, cpuPercent, summarizeRows, usageOfRows } from '../run/sampler.js';
 import { testCleanup, waitFor } from './helpers.js';
+import { loadChild } from './support/load-children.js';
 import { type SampleRow } from '../core/result.js';
 
 const cleanup = testCleanup();
-
-/** A child process that spins (about one core) or idles, killed after the test. */
-async function child(code: string): Promise<number> {
-  const process_ = spawn(process.execPath, ['-e', code], { stdio: 'ignore' });
-  await once(process_, 'spawn');
-  cleanup.add(async () => {
-    process_.kill('SIGKILL');
-    if (process_.exitCode === null && process_.signalCode === null) await once(process_, 'exit');
-  });
-  return process_.pid!;
-}
 
 function row(overrides: Partial<SampleRow>): SampleRow {
   return {
@@ -79,8 +69,8 @@ describe('sampler arithmetic', () => {
 
 describe('ResourceSampler', () => {
   it('reads a spinning process as about one core and an idle one as about none', async () => {
-    const busy = await child('for (;;) {}');
-    const idle = await child('setInterval(() => {}, 1000)');
+    const busy = await loadChild('busy', cleanup);
+    const idle = await loadChild('idle', cleanup);
     let measuring = false;
     const sampler = new ResourceSampler({ server: busy, proxy: idle, generator: process.pid }, () => ({ connections: 3, sent: 0, received: 0, measuring }), 500);
     await sampler.start();
@@ -147,7 +137,7 @@ describe('ResourceSampler', () => {
 
   it('judges only the measured seconds once there are any, and every second before that', async () => {
     let measuring = false;
-    const busy = await child('for (;;) {}');
+    const busy = await loadChild('busy', cleanup);
     const sampler = new ResourceSampler({ server: busy }, () => ({ connections: 0, sent: 0, received: 0, measuring }), 500);
     await sampler.start();
     cleanup.add(() => sampler.stop());
@@ -175,8 +165,8 @@ describe('ResourceSampler', () => {
   });
 
   it('follows a replaced process from its first reading on', async () => {
-    const first = await child('setInterval(() => {}, 1000)');
-    const second = await child('for (;;) {}');
+    const first = await loadChild('idle', cleanup);
+    const second = await loadChild('busy', cleanup);
     const sampler = new ResourceSampler({ server: first }, () => ({ connections: 0, sent: 0, received: 0, measuring: true }), 500);
     await sampler.start();
     cleanup.add(() => sampler.stop());

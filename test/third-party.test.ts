@@ -7,6 +7,7 @@ import { outRoot, runJson } from './support/cli.js';
 import { RABBITMQ_WEB_STOMP, nchanMissing, rabbitmqMissing, startNchan } from '../bench/services.js';
 import { detailsOf } from '../core/details.js';
 import type { TransportResult } from '../core/result.js';
+import { seededCuts } from './support/faults.js';
 
 /**
  * rtbench against servers written by others: RabbitMQ's Web-STOMP plugin (STOMP subscribers and a
@@ -79,7 +80,8 @@ describe.skipIf(nchan !== null)('nginx + nchan (nchan profile)', () => {
   }, 90_000);
 
   it('rtbench faults --profile nchan: with resume nothing is lost to a cut, an outage or a stall; without, long polling loses the outage', async () => {
-    const faults = ['--target', server!.url, '--profile', 'nchan', '--connections', '3', '--window', '3s', '--outage', '1s', '--deadline', '2500ms'];
+    const outageMs = 1000;
+    const faults = ['--target', server!.url, '--profile', 'nchan', '--connections', '3', '--window', '3s', '--outage', `${outageMs}ms`, '--deadline', '2500ms', '--seed', '1'];
     const rowsOf = (result: TransportResult) => detailsOf(result, 'faults')!.faults;
     const resumed = await runJson(['faults', '--transport', 'all', '--modes', 'on', ...faults, '--out', outDir('nchan-faults-on')]);
     expect(resumed.transports.map((t) => t.transport)).toEqual(['ws', 'sse', 'long-polling']);
@@ -87,8 +89,22 @@ describe.skipIf(nchan !== null)('nginx + nchan (nchan profile)', () => {
       const rows = rowsOf(result);
       // No restart row: rtbench cannot restart a server it did not start.
       expect(rows.map((r) => r.fault), result.transport).toEqual(['cut', 'outage', 'stall', 'random-loss']);
-      for (const row of rows) expect(row.messages, `${result.transport} ${row.fault}`).toMatchObject({ lost: 0, duplicated: 0 });
-      expect(rows.find((r) => r.fault === 'outage')?.disconnects, result.transport).toBe(3);
+      for (const row of rows) {
+        expect(row.messages, `${result.transport} ${row.fault}`).toMatchObject({ lost: 0, duplicated: 0 });
+        expect(row.messages.received, `${result.transport} ${row.fault}`).toBe(row.messages.expected);
+        expect(row.messages.expected, `${result.transport} ${row.fault}`).toBeGreaterThan(0);
+      }
+      // Each fault bit: what it cut, how long it kept subscribers away, what it held.
+      const byFault = Object.fromEntries(rows.map((r) => [r.fault, r]));
+      const name = result.transport;
+      expect(byFault.cut?.disconnects, name).toBe(3);
+      expect(byFault.cut?.recoveryMs, name).not.toBeNull();
+      expect(byFault.outage?.disconnects, name).toBe(3);
+      expect(byFault.outage?.recoveryMs, name).toBeGreaterThanOrEqual(outageMs);
+      expect(byFault.stall?.disconnects, name).toBe(0);
+      expect(byFault.stall?.latencyUs.max, name).toBeGreaterThanOrEqual((outageMs - 250) * 1000);
+      expect(byFault.stall?.latencyUs.max, name).toBeLessThan((outageMs + 250) * 1000);
+      expect(byFault['random-loss']?.disconnects, name).toBe(seededCuts(1, 0.2, 3, 2));
     }
     const cursorless = await runJson(['faults', '--transport', 'long-polling', '--modes', 'off', ...faults, '--out', outDir('nchan-faults-off')]);
     const outage = rowsOf(cursorless.transports[0]!).find((r) => r.fault === 'outage');

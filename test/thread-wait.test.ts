@@ -1,4 +1,3 @@
-import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { readFileSync, readdirSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
@@ -7,19 +6,9 @@ import { ThreadWaitMeter, runQueueWaitNs } from '../core/thread-wait.js';
 import { ResourceSampler, cpuWaitOfArrivals } from '../run/sampler.js';
 import type { SampleRow } from '../core/result.js';
 import { testCleanup, waitFor } from './helpers.js';
+import { loadChild } from './support/load-children.js';
 
 const cleanup = testCleanup();
-
-/** A child process pinned to one CPU, killed after the test. */
-async function pinned(code: string): Promise<number> {
-  const child = spawn('taskset', ['-c', '0', process.execPath, '-e', code], { stdio: 'ignore' });
-  await once(child, 'spawn');
-  cleanup.add(async () => {
-    child.kill('SIGKILL');
-    if (child.exitCode === null && child.signalCode === null) await once(child, 'exit');
-  });
-  return child.pid!;
-}
 
 /** utime + stime of a whole process (clock ticks of 10 ms), in ms. */
 const cpuMsOf = (pid: number): number => {
@@ -38,8 +27,8 @@ describe('run-queue wait', () => {
 
   it.skipIf(process.platform !== 'linux')('is about half the time for two threads spinning on one CPU, and about none for an idle process', async () => {
     // Main thread and a worker both spin, pinned to one CPU: each waits while the other runs.
-    const busy = await pinned("new (require('worker_threads').Worker)('for (;;) {}', { eval: true }); for (;;) {}");
-    const idle = await pinned('setInterval(() => {}, 1000)');
+    const busy = await loadChild('busy', cleanup, { cpu: 0, busyWorkers: 1 });
+    const idle = await loadChild('idle', cleanup, { cpu: 0 });
     await waitFor(() => cpuMsOf(busy) >= 200, 'the pinned threads to be running');
     const busyMeter = new ThreadWaitMeter(busy);
     const idleMeter = new ThreadWaitMeter(idle);
