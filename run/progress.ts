@@ -1,4 +1,4 @@
-import type { RunLog } from './runner.js';
+import type { RunLog } from './request.js';
 
 /**
  * Phase lines go to stderr (unless quiet); the live progress line only when stderr is a terminal,
