@@ -145,6 +145,29 @@ describe('rtbench compare', () => {
     expect(new Set(compareRuns([both], [repeats('ws', FIVE)]).rows.map((r) => r.transport))).toEqual(new Set(['ws']));
   });
 
+  it('says exactly why it refuses, and what it accepts', () => {
+    const base = repeats('ws', FIVE);
+    expect(refusal(() => compareRuns([summary([])], [base]))).toContain('a run folder (or a folder of run folders) with at least one transport result');
+    expect(refusal(() => compareRuns([base], [summary([result('ws', { scenario: 'ramp' })], 'ramp')]))).toContain('two runs of the same scenario');
+    const failed = refusal(() => compareRuns([base], [summary([result('ws', { state: 'failed' })])]));
+    expect(failed).toContain(`ws (${result('ws').startedAt}) failed`);
+    expect(failed).toContain('completed runs only');
+    // An option only one side has is named as absent on the other.
+    const extra = refusal(() => compareRuns([repeats('ws', FIVE, { config: { ...result('ws').config, extra: 1 } })], [base]));
+    expect(extra).toContain('extra: 1 in BASE, absent in NEW');
+    expect(extra).toContain('two runs with the same configuration');
+    expect(refusal(() => compareRuns([base], [repeats('ws', FIVE, { config: { ...result('ws').config, extra: 1 } })]))).toContain('extra: absent in BASE, 1 in NEW');
+  });
+
+  it('compares every transport both sides ran, each with its own spread; none around a zero median', () => {
+    const both = (values: readonly number[]) => summary([...repeats('ws', values).transports, ...repeats('sse', values).transports]);
+    const rows = compareRuns([both(FIVE)], [both(FIVE)]).rows.filter((r) => r.metric === 'perMessage.p50');
+    expect(rows.map((r) => r.transport)).toEqual(['ws', 'sse']);
+    // Two runs are enough for a spread: 50 of 1050 is ±5%.
+    expect(compareRuns([repeats('ws', [1000, 1100])], [repeats('ws', [1000, 1100])]).rows.find((r) => r.metric === 'perMessage.p50')?.base.spread).toBe('±5%');
+    expect(compareRuns([repeats('ws', [0, 0])], [repeats('ws', [0, 0])]).rows.find((r) => r.metric === 'perMessage.p50')?.base.spread).toBe('');
+  });
+
   it('refuses an empty side, naming it', () => {
     expect(refusal(() => compareRuns([summary([])], [repeats('ws', FIVE)]))).toContain('BASE');
     expect(refusal(() => compareRuns([repeats('ws', FIVE)], [summary([])]))).toContain('NEW');

@@ -53,6 +53,69 @@ describe('decoders against a hostile server', () => {
     expect(parser.push('MESSAGE\ndestination:/topic/a\n\nok\0').map((f) => f.body)).toEqual(['ok']);
   });
 
+  it('STOMP: a frame held in pieces is kept up to exactly its limit; past it, refused with the frames read before it', () => {
+    const head = 'MESSAGE\ndestination:/topic/a\n\n';
+    const piece = 'p'.repeat(256 * 1024);
+    // Exactly the limit, held across NUL-less pieces, then its NUL: read whole.
+    const atLimit = new FrameParser();
+    let held = 0;
+    const body = (chars: number): string[] => {
+      const parts: string[] = [];
+      for (let left = chars; left > 0; left -= piece.length) parts.push(left >= piece.length ? piece : piece.slice(0, left));
+      return parts;
+    };
+    for (const part of [head, ...body(MAX_FRAME_CHARS - head.length)]) {
+      expect(atLimit.push(part)).toEqual([]);
+      held += part.length;
+    }
+    expect(held).toBe(MAX_FRAME_CHARS);
+    expect(atLimit.push('\0MESSAGE\n\nnext\0').map((f) => f.body.length)).toEqual([MAX_FRAME_CHARS - head.length, 4]);
+    // One character more: refused, with nothing read before it in that push.
+    const past = new FrameParser();
+    for (const part of [head, ...body(MAX_FRAME_CHARS - head.length)]) past.push(part);
+    let refused: FrameError | null = null;
+    try {
+      past.push('q');
+    } catch (error) {
+      refused = error as FrameError;
+    }
+    expect(refused?.code).toBe('STOMP_FRAME_TOO_LARGE');
+    expect(refused?.frames).toEqual([]);
+    expect(refused?.message).toContain(String(MAX_FRAME_CHARS));
+    // A push that ends two whole frames and then starts one past the limit: the two are handed on.
+    const after = new FrameParser();
+    try {
+      after.push(`MESSAGE\n\none\0MESSAGE\n\ntwo\0${head}${'r'.repeat(MAX_FRAME_CHARS)}`);
+      expect.unreachable();
+    } catch (error) {
+      expect((error as FrameError).code).toBe('STOMP_FRAME_TOO_LARGE');
+      expect((error as FrameError).frames.map((f) => f.body)).toEqual(['one', 'two']);
+    }
+    // After the refusal nothing of it is held: the next frame reads alone.
+    expect(after.push('MESSAGE\n\nthree\0').map((f) => f.body)).toEqual(['three']);
+  });
+
+  it('STOMP: a bad frame is refused again on the next push, without the good frames read before it', () => {
+    const parser = new FrameParser();
+    let first: FrameError | null = null;
+    try {
+      parser.push('MESSAGE\n\nok\0MESSAGE\nbad line\n\nx\0');
+    } catch (error) {
+      first = error as FrameError;
+    }
+    expect(first?.code).toBe('STOMP_BAD_FRAME');
+    expect(first?.frames.map((f) => f.body)).toEqual(['ok']);
+    expect(first?.message).toContain('"bad line"');
+    let again: FrameError | null = null;
+    try {
+      parser.push('MESSAGE\n\nlater\0');
+    } catch (error) {
+      again = error as FrameError;
+    }
+    expect(again?.code).toBe('STOMP_BAD_FRAME');
+    expect(again?.frames).toEqual([]);
+  });
+
   it('STOMP: a head of too many header lines is refused; heart-beats alone are never held', () => {
     const parser = new FrameParser();
     const head = Array.from({ length: MAX_HEADER_LINES + 1 }, (_, i) => `h${i}:v\n`).join('');

@@ -113,6 +113,49 @@ describe('mergeStep', () => {
   });
 });
 
+describe('mergeStep: bursts across workers', () => {
+  it('times a burst from its first scheduled send to its last arrival anywhere, only when every message reached its whole audience', () => {
+    // Burst 0: messages 0 and 1 to room 0 (2 subscribers, one per worker); burst 1: message 2, which
+    // one subscriber missed; burst 2: message 3 to room 1, where nobody listens.
+    const plan = [
+      { seq: 0, group: 0, offsetUs: 0, room: 0 },
+      { seq: 1, group: 0, offsetUs: 1000, room: 0 },
+      { seq: 2, group: 1, offsetUs: 5000, room: 0 },
+      { seq: 3, group: 2, offsetUs: 6000, room: 1 },
+    ];
+    const empty = encodeHistogram(newHistogram());
+    const reply = (first: number[], count: number[], bursts: { ok: number; failed: number; pending: number }): StepReply => ({
+      result: {
+        messages: { expected: 0, received: 0, lost: 0, late: 0, duplicated: 0, outOfOrder: 0, pending: 0, foreign: 0 },
+        subscriberBursts: bursts,
+        latencyUs: {} as never,
+        histograms: { perMessage: empty, burstCompletion: empty, fanOutSpread: empty, publishRtt: empty, sendLag: empty },
+        errors: {},
+      },
+      firstUs: Float64Array.from(first),
+      lastUs: Float64Array.from(first),
+      count: Uint32Array.from(count),
+      connected: 1,
+      reconnects: 0,
+      gaps: 0,
+      sends: 0,
+      ownDelay: NO_OWN_DELAY,
+    });
+    const startUs = 10_000;
+    const merged = mergeStep(
+      [reply([10_100, 11_200, 15_300, Number.NaN], [1, 1, 1, 0], { ok: 2, failed: 0, pending: 1 }), reply([10_150, 11_900, Number.NaN, Number.NaN], [1, 1, 0, 0], { ok: 1, failed: 1, pending: 0 })],
+      plan,
+      (room) => (room === 0 ? 2 : 0),
+      startUs,
+    );
+    // Burst 0 only: its last arrival (11,900, in worker 1) minus its first scheduled send (10,000 + 0).
+    expect(latencyStats(merged.burstCompletion)).toMatchObject({ count: 1, min: 1900, max: 1900 });
+    // Spread per message that reached its audience: 50 and 700.
+    expect(latencyStats(merged.fanOutSpread)).toMatchObject({ count: 2, min: 50, max: 700 });
+    expect(merged.subscriberBursts).toEqual({ ok: 3, failed: 1, pending: 1 });
+  });
+});
+
 describe('SubscriberPool', () => {
   it('opens exactly the asked counts over 2 workers, step after step (10 -> 50 -> 100), and matches every delivery', async () => {
     const url = await cleanup.server();

@@ -1,9 +1,10 @@
 import { spawn } from 'node:child_process';
+import { createInterface } from 'node:readline';
 import { once } from 'node:events';
 import { describe, expect, it } from 'vitest';
 import { loopDelayUs } from '../core/loop-delay.js';
 import { RetentionProbe } from './retention-probe.js';
-import { ResourceSampler, cpuPercent, summarizeRows, usageOfRows } from '../run/sampler.js';
+import { ResourceSampler, cpuPercent, summarizeRows, usageOfRows, withDescendants } from '../run/sampler.js';
 import { testCleanup, waitFor } from './helpers.js';
 import { loadChild } from './support/load-children.js';
 import { type SampleRow } from '../core/result.js';
@@ -64,6 +65,27 @@ describe('sampler arithmetic', () => {
     const probe = new RetentionProbe(60_000);
     expect(summarizeRows(probe).count).toBe(60_000);
     expect(probe.growthBytes[0]).toBeLessThan(2 * 1_048_576);
+  });
+});
+
+describe('withDescendants', () => {
+  it.skipIf(process.platform !== 'linux')("follows a process to its children (nginx's master to its workers), and a gone one to itself", async () => {
+    // A parent that starts one child, says its pid, and takes it along when its own input closes.
+    const code = "const c = require('child_process').spawn(process.execPath, ['-e', 'setTimeout(() => {}, 60000)'], { stdio: 'ignore' }); console.log(c.pid); setTimeout(() => { c.kill(); process.exit(0); }, 60000); process.stdin.on('end', () => { c.kill(); process.exit(0); }).resume();";
+    const parent = spawn(process.execPath, ['-e', code], { stdio: ['pipe', 'pipe', 'ignore'] });
+    cleanup.add(async () => {
+      parent.stdin!.end();
+      if (parent.exitCode === null && parent.signalCode === null) await once(parent, 'exit');
+    });
+    const [line] = (await once(createInterface({ input: parent.stdout! }), 'line')) as [string];
+    const childPid = Number(line);
+    expect(childPid).toBeGreaterThan(0);
+    expect(withDescendants(parent.pid!)).toEqual([parent.pid, childPid]);
+    expect(withDescendants(childPid)).toEqual([childPid]);
+    parent.stdin!.end();
+    await once(parent, 'exit');
+    await waitFor(() => withDescendants(parent.pid!).length === 1, 'the parent to be gone');
+    expect(withDescendants(parent.pid!)).toEqual([parent.pid]);
   });
 });
 
