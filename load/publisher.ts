@@ -41,6 +41,21 @@ const MIN_SLICE_US = 50;
 const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 /**
+ * How the publisher waits for its next send, `waitUs` away: on a timer while it is far (`ms`, the
+ * event loop's resolution; `orAnswer`: an answer arriving first may send it sooner), else by a turn of
+ * the event loop, after sleeping `sleepUs` first when nothing is in flight and sleeping is allowed.
+ */
+export type Wait = { readonly kind: 'timer'; readonly ms: number; readonly orAnswer: boolean } | { readonly kind: 'turn'; readonly sleepUs: number };
+
+export function nextWait(waitUs: number, inFlight: number, sleepBeforeSend: boolean): Wait {
+  if (waitUs > SPIN_WINDOW_US) return { kind: 'timer', ms: Math.floor((waitUs - SPIN_WINDOW_US) / 1000), orAnswer: false };
+  if (sleepBeforeSend && inFlight > 0 && waitUs > MIN_SLICE_US) return { kind: 'timer', ms: 0, orAnswer: true };
+  const sliceUs = Math.min(SLICE_US, waitUs - SLICE_OVERRUN_US);
+  if (sleepBeforeSend && inFlight === 0 && sliceUs >= MIN_SLICE_US) return { kind: 'turn', sleepUs: sliceUs };
+  return { kind: 'turn', sleepUs: 0 };
+}
+
+/**
  * Publishes a schedule open loop: each send starts at its scheduled time whatever earlier sends are
  * doing, so a slow answer delays nothing after it (no coordinated omission). How a message is sent
  * (an HTTP request, a STOMP SEND) is the target profile's channel. Resolves when every send has been
@@ -96,18 +111,13 @@ export async function publishOnSchedule(
         resolve();
         return;
       }
-      const waitUs = (schedule[next] as ScheduledSend).scheduledUs - nowUs();
-      if (waitUs > SPIN_WINDOW_US) {
-        timer = setTimeout(tick, Math.floor((waitUs - SPIN_WINDOW_US) / 1000));
+      const wait = nextWait((schedule[next] as ScheduledSend).scheduledUs - nowUs(), inFlight.size, options.sleepBeforeSend === true);
+      if (wait.kind === 'timer') {
+        timer = setTimeout(tick, wait.ms);
+        waitingOnAnswers = wait.orAnswer;
         return;
       }
-      const sliceUs = Math.min(SLICE_US, waitUs - SLICE_OVERRUN_US);
-      if (options.sleepBeforeSend && inFlight.size > 0 && waitUs > MIN_SLICE_US) {
-        timer = setTimeout(tick, 0);
-        waitingOnAnswers = true;
-        return;
-      }
-      if (options.sleepBeforeSend && inFlight.size === 0 && sliceUs >= MIN_SLICE_US) Atomics.wait(sleeper, 0, 0, sliceUs / 1000);
+      if (wait.sleepUs > 0) Atomics.wait(sleeper, 0, 0, wait.sleepUs / 1000);
       immediate = setImmediate(tick);
     };
     tick();

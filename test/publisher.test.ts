@@ -3,7 +3,7 @@ import net from 'node:net';
 import { once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { nowUs } from '../core/clock.js';
-import { MAX_IN_FLIGHT, type ScheduledSend, publishOnSchedule } from '../load/publisher.js';
+import { MAX_IN_FLIGHT, type ScheduledSend, nextWait, publishOnSchedule } from '../load/publisher.js';
 import { referenceProfile } from '../targets/reference.js';
 import type { PublishChannel } from '../targets/types.js';
 import { referenceTarget } from './helpers.js';
@@ -90,6 +90,31 @@ describe('contract A publisher (HTTP)', () => {
     const outcomes = await Promise.all(Array.from({ length: 6 }, () => p.publish(0, 'x')));
     expect(outcomes.every((o) => o.errorCode === null)).toBe(true);
     expect(connections()).toBe(2);
+  });
+});
+
+describe('nextWait: how the publisher waits for its next send', () => {
+  it('waits on a timer while the send is more than 1.5 ms off, leaving that last stretch to the loop', () => {
+    expect(nextWait(3600, 0, false)).toEqual({ kind: 'timer', ms: 2, orAnswer: false });
+    expect(nextWait(1501, 5, true)).toEqual({ kind: 'timer', ms: 0, orAnswer: false });
+    expect(nextWait(1500, 0, false)).toEqual({ kind: 'turn', sleepUs: 0 });
+  });
+
+  it('never sleeps on a thread that may stamp arrivals: it turns the loop', () => {
+    for (const waitUs of [1500, 1000, 250, 51, 0]) expect(nextWait(waitUs, 0, false)).toEqual({ kind: 'turn', sleepUs: 0 });
+    expect(nextWait(1000, 3, false)).toEqual({ kind: 'turn', sleepUs: 0 });
+  });
+
+  it('allowed to sleep: with sends in flight it waits for the timer or an answer, else sleeps a slice that ends 200 µs early', () => {
+    expect(nextWait(1500, 1, true)).toEqual({ kind: 'timer', ms: 0, orAnswer: true });
+    expect(nextWait(51, 1, true)).toEqual({ kind: 'timer', ms: 0, orAnswer: true });
+    expect(nextWait(50, 1, true)).toEqual({ kind: 'turn', sleepUs: 0 });
+    expect(nextWait(1500, 0, true)).toEqual({ kind: 'turn', sleepUs: 250 });
+    expect(nextWait(300, 0, true)).toEqual({ kind: 'turn', sleepUs: 100 });
+    expect(nextWait(250, 0, true)).toEqual({ kind: 'turn', sleepUs: 50 });
+    // A sleep under 50 µs is not worth the call: the rest is spun.
+    expect(nextWait(249, 0, true)).toEqual({ kind: 'turn', sleepUs: 0 });
+    expect(nextWait(0, 0, true)).toEqual({ kind: 'turn', sleepUs: 0 });
   });
 });
 
