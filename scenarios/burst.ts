@@ -12,6 +12,7 @@ import type { Scenario, ScenarioContext } from '../run/scenario.js';
 import type { PublishChannel } from '../targets/types.js';
 import { withCommonSections } from './tables.js';
 import { runPooledBurst } from './burst-pooled.js';
+import { warmUpOutcome } from './pool-run.js';
 
 export interface BurstConfig {
   readonly subscribers: number;
@@ -68,14 +69,6 @@ async function connectAll(context: ScenarioContext, config: BurstConfig, provisi
   return subscriptions;
 }
 
-/** What arrived instead of the warm-up messages, pointing at the profile's `read()` only when messages did. */
-function warmUpHint(recorder: Recorder, profile: string): string {
-  const arrived = recorder.whatElseArrived();
-  if (arrived === '') return ': nothing at all arrived (is the subscription live? does the server push to it?)';
-  if (!recorder.foreignArrived()) return `; the subscriptions failed instead: ${arrived}`;
-  return `; what arrived instead: ${arrived} (check profile ${profile}'s subscription read(): it must return each message's content exactly as published)`;
-}
-
 /**
  * Publishes warm-up messages until every subscriber has received one: the only proof, for every
  * transport alike, that a subscription is live (a held long poll gives no other sign).
@@ -86,9 +79,10 @@ async function warmUp(context: ScenarioContext, config: BurstConfig, publisher: 
   for (let sent = 0; !context.signal.aborted; sent++) {
     if (sent >= config.warmupMessages && recorder.warmedUpSubscribers === config.subscribers) return;
     if (Date.now() > deadline) {
+      const arrived = recorder.whatElseArrived();
       throw new RtbError(
         'RTB_ERR_NOT_READY',
-        `${config.subscribers - recorder.warmedUpSubscribers} of ${config.subscribers} ${context.transport} subscribers received no warm-up message within ${limitMs / 1000} s${warmUpHint(recorder, context.target.profile.name)}`,
+        `${config.subscribers - recorder.warmedUpSubscribers} of ${config.subscribers} ${context.transport} subscribers received no warm-up message within ${limitMs / 1000} s${warmUpOutcome(arrived ? [arrived] : [], recorder.foreignArrived(), context.target.profile.name)}`,
       );
     }
     const content = encodeMarker({ runId: context.runId, seq: sent, group: WARMUP_GROUP, scheduledUs: nowUs() }, config.payloadBytes);

@@ -72,10 +72,10 @@ const WARMUP_ROUND_MESSAGES = 20;
 const WARMUP_ROUND_RATE_PER_S = 50;
 
 /** What arrived instead of the warm-up messages, pointing at the profile's `read()` only when messages did. */
-function warmUpOutcome(arrived: readonly string[], foreignArrived: boolean, profile: string): string {
-  if (arrived.length === 0) return ': nothing at all arrived';
+export function warmUpOutcome(arrived: readonly string[], foreignArrived: boolean, profile: string): string {
+  if (arrived.length === 0) return ': nothing at all arrived (is the subscription live? does the server push to it?)';
   if (!foreignArrived) return `; the subscriptions failed instead: ${arrived.join('; ')}`;
-  return `; what arrived instead: ${arrived.join('; ')} (check profile ${profile}'s subscription read())`;
+  return `; what arrived instead: ${arrived.join('; ')} (check profile ${profile}'s subscription read(): it must return each message's content exactly as published)`;
 }
 
 /**

@@ -8,6 +8,17 @@ import { testCleanup } from './helpers.js';
 
 const cleanup = testCleanup();
 
+/** What a push refused with (null when it did not). */
+function refusal(push: () => unknown): FrameError | null {
+  try {
+    push();
+  } catch (error) {
+    if (error instanceof FrameError) return error;
+    throw error;
+  }
+  return null;
+}
+
 /**
  * A server that does not play fair cannot make rtbench hold without bound: each decoder refuses past
  * its limit with a named code, drops what it held, and the connection is closed (the client then
@@ -73,45 +84,26 @@ describe('decoders against a hostile server', () => {
     // One character more: refused, with nothing read before it in that push.
     const past = new FrameParser();
     for (const part of [head, ...body(MAX_FRAME_CHARS - head.length)]) past.push(part);
-    let refused: FrameError | null = null;
-    try {
-      past.push('q');
-    } catch (error) {
-      refused = error as FrameError;
-    }
+    const refused = refusal(() => past.push('q'));
     expect(refused?.code).toBe('STOMP_FRAME_TOO_LARGE');
     expect(refused?.frames).toEqual([]);
     expect(refused?.message).toContain(String(MAX_FRAME_CHARS));
     // A push that ends two whole frames and then starts one past the limit: the two are handed on.
     const after = new FrameParser();
-    try {
-      after.push(`MESSAGE\n\none\0MESSAGE\n\ntwo\0${head}${'r'.repeat(MAX_FRAME_CHARS)}`);
-      expect.unreachable();
-    } catch (error) {
-      expect((error as FrameError).code).toBe('STOMP_FRAME_TOO_LARGE');
-      expect((error as FrameError).frames.map((f) => f.body)).toEqual(['one', 'two']);
-    }
+    const cut = refusal(() => after.push(`MESSAGE\n\none\0MESSAGE\n\ntwo\0${head}${'r'.repeat(MAX_FRAME_CHARS)}`));
+    expect(cut?.code).toBe('STOMP_FRAME_TOO_LARGE');
+    expect(cut?.frames.map((f) => f.body)).toEqual(['one', 'two']);
     // After the refusal nothing of it is held: the next frame reads alone.
     expect(after.push('MESSAGE\n\nthree\0').map((f) => f.body)).toEqual(['three']);
   });
 
   it('STOMP: a bad frame is refused again on the next push, without the good frames read before it', () => {
     const parser = new FrameParser();
-    let first: FrameError | null = null;
-    try {
-      parser.push('MESSAGE\n\nok\0MESSAGE\nbad line\n\nx\0');
-    } catch (error) {
-      first = error as FrameError;
-    }
+    const first = refusal(() => parser.push('MESSAGE\n\nok\0MESSAGE\nbad line\n\nx\0'));
     expect(first?.code).toBe('STOMP_BAD_FRAME');
     expect(first?.frames.map((f) => f.body)).toEqual(['ok']);
     expect(first?.message).toContain('"bad line"');
-    let again: FrameError | null = null;
-    try {
-      parser.push('MESSAGE\n\nlater\0');
-    } catch (error) {
-      again = error as FrameError;
-    }
+    const again = refusal(() => parser.push('MESSAGE\n\nlater\0'));
     expect(again?.code).toBe('STOMP_BAD_FRAME');
     expect(again?.frames).toEqual([]);
   });
