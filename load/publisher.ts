@@ -47,12 +47,16 @@ const sleeper = new Int32Array(new SharedArrayBuffer(4));
  */
 export type Wait = { readonly kind: 'timer'; readonly ms: number; readonly orAnswer: boolean } | { readonly kind: 'turn'; readonly sleepUs: number };
 
+/** The choices that carry no figure, made once: the publisher asks for one every turn of its loop. */
+const TIMER_OR_ANSWER: Wait = { kind: 'timer', ms: 0, orAnswer: true };
+const TURN_NOW: Wait = { kind: 'turn', sleepUs: 0 };
+
 export function nextWait(waitUs: number, inFlight: number, sleepBeforeSend: boolean): Wait {
   if (waitUs > SPIN_WINDOW_US) return { kind: 'timer', ms: Math.floor((waitUs - SPIN_WINDOW_US) / 1000), orAnswer: false };
-  if (sleepBeforeSend && inFlight > 0 && waitUs > MIN_SLICE_US) return { kind: 'timer', ms: 0, orAnswer: true };
+  if (sleepBeforeSend && inFlight > 0 && waitUs > MIN_SLICE_US) return TIMER_OR_ANSWER;
   const sliceUs = Math.min(SLICE_US, waitUs - SLICE_OVERRUN_US);
   if (sleepBeforeSend && inFlight === 0 && sliceUs >= MIN_SLICE_US) return { kind: 'turn', sleepUs: sliceUs };
-  return { kind: 'turn', sleepUs: 0 };
+  return TURN_NOW;
 }
 
 /**
