@@ -54,10 +54,39 @@ const TURN_NOW: Wait = { kind: 'turn', sleepUs: 0 };
 export function nextWait(waitUs: number, inFlight: number, sleepBeforeSend: boolean): Wait {
   if (waitUs > SPIN_WINDOW_US) return { kind: 'timer', ms: Math.floor((waitUs - SPIN_WINDOW_US) / 1000), orAnswer: false };
   if (sleepBeforeSend && inFlight > 0 && waitUs > MIN_SLICE_US) return TIMER_OR_ANSWER;
+  // Nothing is in flight here unless the send is under MIN_SLICE_US away: too close to sleep at all.
   const sliceUs = Math.min(SLICE_US, waitUs - SLICE_OVERRUN_US);
-  if (sleepBeforeSend && inFlight === 0 && sliceUs >= MIN_SLICE_US) return { kind: 'turn', sleepUs: sliceUs };
+  if (sleepBeforeSend && sliceUs >= MIN_SLICE_US) return { kind: 'turn', sleepUs: sliceUs };
   return TURN_NOW;
 }
+
+/**
+ * The clock and the event loop the publisher waits on. The real one is the default; a test passes its
+ * own to step through time and see every wait the publisher chose.
+ */
+export interface Waiter {
+  nowUs(): number;
+  /** Calls `fn` after at least `ms` (a timer: about 1 ms late at best). */
+  setTimer(fn: () => void, ms: number): unknown;
+  /** Calls `fn` on the next turn of the event loop. */
+  setTurn(fn: () => void): unknown;
+  /** Forgets a timer not yet run (or undefined). */
+  clearTimer(handle: unknown): void;
+  /** Forgets a turn not yet run (or undefined). */
+  clearTurn(handle: unknown): void;
+  /** Blocks the thread for `us` (no event, no timer runs meanwhile). */
+  sleep(us: number): void;
+}
+
+export const realWaiter: Waiter = {
+  nowUs,
+  setTimer: (fn, ms) => setTimeout(fn, ms),
+  setTurn: (fn) => setImmediate(fn),
+  // Both ignore undefined.
+  clearTimer: (handle) => clearTimeout(handle as NodeJS.Timeout | undefined),
+  clearTurn: (handle) => clearImmediate(handle as NodeJS.Immediate | undefined),
+  sleep: (us) => void Atomics.wait(sleeper, 0, 0, us / 1000),
+};
 
 /**
  * Publishes a schedule open loop: each send starts at its scheduled time whatever earlier sends are
@@ -73,31 +102,36 @@ export async function publishOnSchedule(
   options: {
     /** Sleep, not spin, just before a send (the subscribers are on other threads: nothing here is stamped but publish answers). */
     readonly sleepBeforeSend?: boolean;
+    readonly waiter?: Waiter;
   } = {},
 ): Promise<void> {
+  const waiter = options.waiter ?? realWaiter;
+  const sleepBeforeSend = options.sleepBeforeSend === true;
   const inFlight = new Set<Promise<void>>();
   let next = 0;
   await new Promise<void>((resolve) => {
-    let timer: NodeJS.Timeout | null = null;
-    let immediate: NodeJS.Immediate | null = null;
+    /** The timer or the turn pending (one at most): a tick started early by an answer cancels it, so one loop runs, never two. */
+    let timer: unknown;
+    let turn: unknown;
     /** Waiting on the short timer with sends in flight: an answer's arrival may send what is due sooner. */
+    // Stryker disable next-line BooleanLiteral: tick() below sets it before anything reads it
     let waitingOnAnswers = false;
     const onAbort = (): void => {
-      if (timer) clearTimeout(timer);
-      if (immediate) clearImmediate(immediate);
+      waiter.clearTimer(timer);
+      waiter.clearTurn(turn);
       resolve();
     };
     signal.addEventListener('abort', onAbort, { once: true });
     const tick = (): void => {
-      if (timer) clearTimeout(timer);
-      timer = null;
-      immediate = null;
+      waiter.clearTimer(timer);
+      timer = undefined;
+      turn = undefined;
       waitingOnAnswers = false;
       if (signal.aborted) return;
-      const now = nowUs();
+      const now = waiter.nowUs();
       while (next < schedule.length && (schedule[next] as ScheduledSend).scheduledUs <= now) {
         const send = schedule[next++] as ScheduledSend;
-        hooks.onSendStart(send.seq, nowUs());
+        hooks.onSendStart(send.seq, waiter.nowUs());
         if (inFlight.size >= MAX_IN_FLIGHT) {
           hooks.onSendDone(send.seq, 0, 'GENERATOR_BACKPRESSURE');
           continue;
@@ -105,8 +139,9 @@ export async function publishOnSchedule(
         const done: Promise<void> = channel.publish(send.room, send.content).then(({ rttUs, errorCode }) => {
           inFlight.delete(done);
           hooks.onSendDone(send.seq, rttUs, errorCode);
-          // The thread is awake for this answer anyway: send what has come due, rather than wait for the timer.
-          if (waitingOnAnswers && next < schedule.length && (schedule[next] as ScheduledSend).scheduledUs <= nowUs()) tick();
+          // The thread is awake for this answer anyway: send what has come due, rather than wait for the
+          // timer. (While waitingOnAnswers, a send is left: the last send never sets it.)
+          if (waitingOnAnswers && (schedule[next] as ScheduledSend).scheduledUs <= waiter.nowUs()) tick();
         });
         inFlight.add(done);
       }
@@ -115,14 +150,14 @@ export async function publishOnSchedule(
         resolve();
         return;
       }
-      const wait = nextWait((schedule[next] as ScheduledSend).scheduledUs - nowUs(), inFlight.size, options.sleepBeforeSend === true);
+      const wait = nextWait((schedule[next] as ScheduledSend).scheduledUs - waiter.nowUs(), inFlight.size, sleepBeforeSend);
       if (wait.kind === 'timer') {
-        timer = setTimeout(tick, wait.ms);
+        timer = waiter.setTimer(tick, wait.ms);
         waitingOnAnswers = wait.orAnswer;
         return;
       }
-      if (wait.sleepUs > 0) Atomics.wait(sleeper, 0, 0, wait.sleepUs / 1000);
-      immediate = setImmediate(tick);
+      if (wait.sleepUs > 0) waiter.sleep(wait.sleepUs);
+      turn = waiter.setTurn(tick);
     };
     tick();
   });

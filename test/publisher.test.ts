@@ -1,12 +1,13 @@
 import http from 'node:http';
 import net from 'node:net';
-import { once } from 'node:events';
+import { getEventListeners, once } from 'node:events';
 import { afterEach, describe, expect, it } from 'vitest';
 import { nowUs } from '../core/clock.js';
 import { MAX_IN_FLIGHT, type ScheduledSend, nextWait, publishOnSchedule } from '../load/publisher.js';
 import { referenceProfile } from '../targets/reference.js';
 import type { PublishChannel } from '../targets/types.js';
 import { referenceTarget } from './helpers.js';
+import { FakeLoop, TURN_US, drive } from './support/fake-loop.js';
 
 const closers: Array<() => unknown> = [];
 afterEach(async () => {
@@ -229,5 +230,119 @@ describe('publishOnSchedule', () => {
     await p.close();
     const outcome = await p.publish(0, 'x');
     expect(outcome.errorCode).not.toBeNull();
+  });
+});
+
+describe('publishOnSchedule on a simulated loop: every wait it chooses', () => {
+  /** A channel answering each send `rttUs(seq)` after it starts, on the loop's simulated clock. */
+  const channelOn = (loop: FakeLoop, rttUs: (seq: number) => number): PublishChannel => {
+    let seq = 0;
+    return {
+      publish: () => {
+        const rtt = rttUs(seq++);
+        return new Promise((resolve) => loop.at(loop.nowUs() + rtt, () => resolve({ rttUs: rtt, errorCode: null })));
+      },
+      close: async () => {},
+    };
+  };
+  const runOn = async (loop: FakeLoop, offsetsUs: number[], rttUs: (seq: number) => number, sleepBeforeSend: boolean, signal = new AbortController().signal) => {
+    const startUs = loop.nowUs();
+    const plan = offsetsUs.map((offsetUs, seq) => ({ seq, room: 0, scheduledUs: startUs + offsetUs, content: `m${seq}` }));
+    const sentAtUs: number[] = [];
+    const answered: number[] = [];
+    const run = publishOnSchedule(channelOn(loop, rttUs), plan, { onSendStart: (seq, atUs) => (sentAtUs[seq] = atUs - startUs), onSendDone: (seq) => answered.push(seq) }, signal, { sleepBeforeSend, waiter: loop });
+    return { run, sentAtUs, answered };
+  };
+
+  it('turns the loop (never sleeps) through the last stretch when it may not sleep: each send at its time', async () => {
+    const loop = new FakeLoop();
+    // The first answer comes just as the second send is due, while the publisher turns the loop for it.
+    const { run, sentAtUs, answered } = await runOn(loop, [0, 3000, 3600, 3610], (seq) => (seq === 0 ? 3000 : 100), false);
+    await drive(loop, run);
+    expect(answered.sort()).toEqual([0, 1, 2, 3]);
+    // Timers to 1 ms before each send, then turns of 20 µs that land on it.
+    expect(sentAtUs).toEqual([0, 3000, 3600, 3620]);
+    expect(loop.sleepsUs).toEqual([]);
+    // An answer that came while a turn was pending started no second loop.
+    expect(loop.mostPending).toBe(1);
+  });
+
+  it('with nothing in flight and sleeping allowed, sleeps slices that end before the send; never a sleep of nothing', async () => {
+    const loop = new FakeLoop();
+    // Answered at once: once the timers have brought it within 1.5 ms of the next send, nothing is in flight.
+    const { run, sentAtUs } = await runOn(loop, [0, 3000, 6000], () => 0, true);
+    await drive(loop, run);
+    for (const seq of [1, 2]) {
+      expect(sentAtUs[seq]).toBeGreaterThanOrEqual(3000 * seq);
+      expect(sentAtUs[seq]).toBeLessThanOrEqual(3000 * seq + TURN_US);
+    }
+    // Each wait: timers to 1 ms before the send, three slices of 250 µs, then under 250 µs left: turned, not slept.
+    expect(loop.sleepsUs).toEqual([250, 250, 250, 250, 250, 250]);
+  });
+
+  it('with a send in flight, an answer arriving once the next send is due sends it then, not on the timer', async () => {
+    for (const answerUs of [500, 600]) {
+      const loop = new FakeLoop();
+      // The next send is 500 µs away: it waits on a 1 ms timer or an answer.
+      const { run, sentAtUs } = await runOn(loop, [0, 500], (seq) => (seq === 0 ? answerUs : 10), true);
+      await drive(loop, run);
+      expect(sentAtUs[1]).toBe(answerUs);
+      // The timer that tick replaced was cancelled: one wait pending at a time, never two loops.
+      expect(loop.mostPending).toBe(1);
+    }
+  });
+
+  it('an answer arriving before the next send is due sends nothing early: the send goes on its timer', async () => {
+    const loop = new FakeLoop();
+    const { run, sentAtUs } = await runOn(loop, [0, 500], (seq) => (seq === 0 ? 300 : 10), true);
+    await drive(loop, run);
+    expect(sentAtUs[1]).toBe(1000);
+    expect(loop.mostPending).toBe(1);
+  });
+
+  it('an answer after the last send starts nothing', async () => {
+    const loop = new FakeLoop();
+    const started: number[] = [];
+    const plan = [{ seq: 0, room: 0, scheduledUs: loop.nowUs(), content: 'm0' }];
+    const run = publishOnSchedule(channelOn(loop, () => 700), plan, { onSendStart: (seq) => started.push(seq), onSendDone: () => {} }, new AbortController().signal, { sleepBeforeSend: true, waiter: loop });
+    await drive(loop, run);
+    expect(started).toEqual([0]);
+    expect(loop.pending()).toBe(0);
+  });
+
+  it('aborted while waiting, on a timer or on a turn, it cancels the wait and leaves no listener on the signal', async () => {
+    for (const offsetUs of [50_000, 100]) {
+      const loop = new FakeLoop();
+      const controller = new AbortController();
+      const { run, sentAtUs } = await runOn(loop, [0, offsetUs], () => 0, false, controller.signal);
+      // Let it send the first and choose its wait for the second (a timer far off, a turn near).
+      for (let step = 0; step < 3; step++) await new Promise((resolve) => setImmediate(resolve));
+      expect(loop.pending()).toBe(1);
+      controller.abort();
+      expect(loop.pending()).toBe(0);
+      await drive(loop, run);
+      expect(sentAtUs).toHaveLength(1);
+      expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+    }
+  });
+
+  it('aborted while a send is in flight, its answer starts no send, even one long due', async () => {
+    const loop = new FakeLoop();
+    const controller = new AbortController();
+    // Waiting on the timer or the first answer (at 800 µs) for the second send (at 500 µs).
+    const { run, sentAtUs, answered } = await runOn(loop, [0, 500], () => 800, true, controller.signal);
+    for (let step = 0; step < 3; step++) await new Promise((resolve) => setImmediate(resolve));
+    controller.abort();
+    await drive(loop, run);
+    expect(answered).toEqual([0]);
+    expect(sentAtUs).toHaveLength(1);
+  });
+
+  it('once every send is answered, leaves no listener on the signal a whole run shares', async () => {
+    const loop = new FakeLoop();
+    const controller = new AbortController();
+    const { run } = await runOn(loop, [0, 100, 2000], () => 50, true, controller.signal);
+    await drive(loop, run);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
   });
 });
