@@ -28,6 +28,17 @@ describe('STOMP frames', () => {
     expect(() => new FrameParser().push('SEND\ncontent-length:x\n\n\0')).toThrow(FrameError);
   });
 
+  it('writes CONNECTED headers unescaped, every other frame escaped', () => {
+    expect(serializeFrame('CONNECTED', { version: '1.2', server: 'broker:1' })).toBe('CONNECTED\nversion:1.2\nserver:broker:1\n\n\0');
+    expect(serializeFrame('MESSAGE', { x: 'a:b' }, 'hi')).toBe('MESSAGE\nx:a\\cb\n\nhi\0');
+  });
+
+  it('waits for the NUL of a frame cut right after a content-length body that ends in a NUL, and reads it when it comes', () => {
+    const parser = new FrameParser();
+    expect(parser.push('MESSAGE\ncontent-length:2\n\na\0')).toEqual([]);
+    expect(parser.push('\0')).toEqual([{ command: 'MESSAGE', headers: { 'content-length': '2' }, body: 'a\0' }]);
+  });
+
   it('ends each head line at LF or CR LF, mixed in one frame, and finds the head by its empty line, not by a blank line in the body', () => {
     const parser = new FrameParser();
     expect(parser.push('MESSAGE\r\ndestination:/a\nmessage-id:7\r\nx:v\r\n\r\nbody\r\n\r\nmore\n\n\0SEND\nh:v\r\n\n\0')).toEqual([
@@ -48,6 +59,9 @@ describe('STOMP frames', () => {
     expect(parseHeartbeat(undefined)).toEqual([0, 0]);
     expect(parseHeartbeat('10000, 5000')).toEqual([10000, 5000]);
     expect(parseHeartbeat('ten')).toBeNull();
+    // Two whole numbers and nothing else: anything before, between or after them is refused.
+    for (const bad of ['x10,20', '10,20x', '10x,20', '10,x20']) expect(parseHeartbeat(bad), bad).toBeNull();
+    expect(parseHeartbeat(' 10 , 20 ')).toEqual([10, 20]);
     expect(negotiateHeartbeat([10_000, 10_000], [4000, 20_000])).toEqual({ sendMs: 20_000, expectMs: 10_000 });
     expect(negotiateHeartbeat([10_000, 10_000], [0, 0])).toEqual({ sendMs: 0, expectMs: 0 });
     expect(negotiateHeartbeat([0, 0], [1000, 1000])).toEqual({ sendMs: 0, expectMs: 0 });
