@@ -101,7 +101,7 @@ describe('ground truth: latency', () => {
     const held = byTransport(await runJson([...args, '--target', holding.url, '--out', outDir(`hold-${holdMs}`)]));
     for (const transport of TRANSPORTS) {
       const addedUs = p50(held.get(transport)) - p50(base.get(transport));
-      // A timer never fires early and rarely more than a few ms late: hold + 0 to 8 ms, less up to
+      // The fixture never releases early and a timer is rarely more than a few ms late: hold + 0 to 8 ms, less up to
       // 2 ms for the noise of two medians taken apart (no single message beats the hold: min below).
       expect(addedUs, `${transport}: p50 ${p50(held.get(transport))} µs against ${p50(base.get(transport))} µs`).toBeGreaterThanOrEqual((holdMs - 2) * 1000);
       expect(addedUs, transport).toBeLessThanOrEqual((holdMs + 8) * 1000);
