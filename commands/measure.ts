@@ -1,18 +1,11 @@
-import chalk from 'chalk';
 import { Command } from 'commander';
-import { writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
-import { formatThresholds } from '../analysis/formats.js';
-import { evaluateThresholds } from '../analysis/thresholds.js';
 import { formatDurationMs } from '../core/duration.js';
-import { environment } from '../core/environment.js';
 import { EXIT } from '../core/errors.js';
-import type { RunSummary } from '../core/result.js';
-import { TERMINAL_COLUMNS, renderSections } from '../output/sections.js';
-import { runFolder, writeResults } from '../output/write.js';
+import { runFolder } from '../output/write.js';
 import { COMMON_OPTIONS, type CommonConfig, commonConfigFrom, toCommanderOption } from '../run/options.js';
-import { stderrRunLog } from '../run/progress.js';
 import { prepareRun, runScenario } from '../run/runner.js';
+import { everyOutput } from '../run/request.js';
+import { folderOutput, jsonOutput, terminalOutput, thresholdsOutput, whereOutput } from './outputs.js';
 import type { Scenario } from '../run/scenario.js';
 import { redactArgv, redactUrl } from '../core/redact.js';
 import { setTlsTrust } from '../core/tls-trust.js';
@@ -78,28 +71,15 @@ function placeOf(common: CommonConfig): string {
   return common.bus === 'memory' ? 'on the built-in servers' : `on the built-in servers, bus ${common.bus}`;
 }
 
-/**
- * Evaluates `--threshold` rules on what was measured: the verdicts go beside the results
- * (thresholds.json, thresholds.xml for CI test reports) and to the terminal. True when any failed.
- */
-async function checkThresholds(common: CommonConfig, summary: RunSummary, folder: string): Promise<boolean> {
-  if (common.thresholds.length === 0) return false;
-  const verdicts = evaluateThresholds(summary, common.thresholds);
-  await writeFile(join(folder, 'thresholds.json'), formatThresholds(verdicts, 'json'));
-  await writeFile(join(folder, 'thresholds.xml'), formatThresholds(verdicts, 'junit'));
-  (common.json ? process.stderr : process.stdout).write(`Thresholds\n${formatThresholds(verdicts, 'md')}\n`);
-  return verdicts.some((v) => !v.passed);
-}
-
 async function runCommand(scenario: Scenario<unknown>, options: Record<string, unknown>): Promise<number> {
   const common = commonConfigFrom(options);
   const scenarioConfig = scenario.configFrom(options);
-  const runLog = stderrRunLog(common.quiet || common.json);
+  const terminal = terminalOutput(scenario, common);
   setTlsTrust(common.tlsTrust);
   // Read by every Redis client here and in the servers this run starts.
   if (common.redisCaFile !== null) process.env[REDIS_CA_ENV] = common.redisCaFile;
   if (common.tlsTrust.insecure) process.stderr.write('rtbench: --insecure: no TLS certificate is verified in this run\n');
-  const prepared = await prepareRun({ scenario, common, scenarioConfig, runLog });
+  const prepared = await prepareRun({ scenario, common, scenarioConfig, output: everyOutput([terminal]) });
   if (common.dryRun) {
     const { plan, transports } = prepared;
     process.stdout.write(
@@ -108,10 +88,10 @@ async function runCommand(scenario: Scenario<unknown>, options: Record<string, u
     return EXIT.ok;
   }
   const interrupt = interruptSignal();
-  // The folder is fixed before the run, so checkpoints of a long run land where the final result will.
   const folder = runFolder(common.outDir, scenario.name, new Date().toISOString());
-  // The scenario knows its tables and files; the writers only write them.
-  const write = (summary: RunSummary): Promise<void> => writeResults(folder, summary, scenario.tables(summary.transports), scenario.files?.(summary.transports) ?? []);
+  const thresholds = thresholdsOutput(common, folder);
+  // In this order: the files are written before the tables and verdicts are shown, and the line naming the folder comes last.
+  const outputs = [folderOutput(folder, scenario), terminal, ...(common.json ? [jsonOutput()] : []), thresholds, whereOutput(folder)];
   const summary = await runScenario({
     scenario,
     common,
@@ -119,24 +99,10 @@ async function runCommand(scenario: Scenario<unknown>, options: Record<string, u
     options,
     command: ['rtbench', ...redactArgv(process.argv.slice(2))],
     signal: interrupt.signal,
-    runLog,
-    checkpoint: (partial) => write(partial),
+    output: everyOutput(outputs),
   }, prepared);
-  runLog.clear();
-  await write(summary);
-  const tables = renderSections(scenario.tables(summary.transports), TERMINAL_COLUMNS);
-  if (common.json) {
-    process.stdout.write(`${JSON.stringify(summary, null, 2)}\n`);
-    if (!common.quiet) process.stderr.write(`${tables}\n`);
-  } else {
-    const env = environment();
-    process.stdout.write(`\n${chalk.bold(`rtbench ${scenario.name}`)} on ${env.cpuModel} (${env.cores} cores), Node ${env.node}\n\n${tables}\n\n`);
-  }
-  const thresholdsFailed = await checkThresholds(common, summary, folder);
-  process.stderr.write(`rtbench: results in ${folder}\n`);
   const interrupted = interrupt.exitCode();
   if (interrupted !== null) return interrupted;
   if (summary.state !== 'completed') return EXIT.failed;
-  return thresholdsFailed ? EXIT.thresholds : EXIT.ok;
+  return thresholds.failed() ? EXIT.thresholds : EXIT.ok;
 }
-

@@ -1,5 +1,6 @@
 import { encodeHistogram, latencyStats, mergeEncoded, type LatencyStats } from '../core/histogram.js';
 import { LATENCY_KINDS, type LatencyKind, type MessageCounts, type RecorderResult } from '../core/result.js';
+import type { MergedStep } from './worker/pool.js';
 
 export function emptyCounts(): Record<keyof MessageCounts, number> {
   return { expected: 0, received: 0, lost: 0, late: 0, duplicated: 0, outOfOrder: 0, pending: 0, foreign: 0 };
@@ -24,11 +25,6 @@ export function errorsSince(after: Readonly<Record<string, number>>, before: Rea
 }
 
 /**
- * One result from many measured rounds (ramp steps, soak intervals, fault windows): counts added,
- * each latency kind's encoded histograms merged. Each message is its own group in those scenarios,
- * so subscriber x group pairs are deliveries.
- */
-/**
  * Folds one more encoded histogram into `into`, which then holds a single encoded histogram of
  * everything folded so far. A long run that keeps one histogram per round and merges them all at
  * every checkpoint does work (and allocation) that grows with its length; this keeps it constant.
@@ -39,6 +35,11 @@ export function foldEncoded(into: string[], next: string): void {
   into.push(merged);
 }
 
+/**
+ * One result from many measured rounds (ramp steps, soak intervals, fault windows): counts added,
+ * each latency kind's encoded histograms merged. Each message is its own group in those scenarios,
+ * so subscriber x group pairs are deliveries.
+ */
 export function aggregateResult(
   counts: MessageCounts,
   histograms: Partial<Record<LatencyKind, readonly string[]>>,
@@ -58,4 +59,38 @@ export function aggregateResult(
     histograms: encoded,
     errors: { ...errors },
   };
+}
+
+/** What one measured round hands the totals: the workers' merged step and the publisher's result. */
+export interface RoundParts {
+  readonly merged: Pick<MergedStep, 'messages' | 'perMessage' | 'fanOutSpread' | 'reconnects' | 'gaps' | 'sends'>;
+  readonly publish: Pick<RecorderResult, 'histograms'>;
+}
+
+/** A transport's result over many measured rounds, added up round by round. */
+export class RoundTotals {
+  private readonly counts = emptyCounts();
+  private readonly errors: Record<string, number> = {};
+  private readonly histograms: Record<LatencyKind, string[]> = { perMessage: [], burstCompletion: [], fanOutSpread: [], publishRtt: [], sendLag: [] };
+  /** The subscribers' reconnects, gaps and sends as of the latest round (the workers count them from the start). */
+  connections = { reconnects: 0, gaps: 0, sends: 0 };
+
+  add(round: RoundParts, errors: Readonly<Record<string, number>>): void {
+    const { merged, publish } = round;
+    addCounts(this.counts, merged.messages);
+    addErrors(this.errors, errors);
+    this.histograms.perMessage.push(encodeHistogram(merged.perMessage));
+    this.histograms.fanOutSpread.push(encodeHistogram(merged.fanOutSpread));
+    this.histograms.publishRtt.push(publish.histograms.publishRtt);
+    this.histograms.sendLag.push(publish.histograms.sendLag);
+    this.connections = { reconnects: merged.reconnects, gaps: merged.gaps, sends: merged.sends };
+  }
+
+  addErrors(errors: Readonly<Record<string, number>>, prefix = ''): void {
+    addErrors(this.errors, errors, prefix);
+  }
+
+  result(): RecorderResult {
+    return aggregateResult(this.counts, this.histograms, this.errors);
+  }
 }

@@ -19,7 +19,7 @@ export interface Prepared {
   readonly transports: readonly TransportName[];
 }
 
-export async function prepareRun<Config>(request: Pick<RunRequest<Config>, 'scenario' | 'common' | 'scenarioConfig' | 'runLog'>): Promise<Prepared> {
+export async function prepareRun<Config>(request: Pick<RunRequest<Config>, 'scenario' | 'common' | 'scenarioConfig' | 'output'>): Promise<Prepared> {
   const runId = newRunId();
   const { common } = request;
   const { profile, ref } = await loadProfile(common.profile);
@@ -33,7 +33,7 @@ export async function prepareRun<Config>(request: Pick<RunRequest<Config>, 'scen
     throw usageError(resumeOnly.option, resumeOnly.value, `a mode that runs without resume: profile ${profile.name} cannot resume over ${cannotResume.join(', ')} (it has no cursor there)`);
   }
   const machine = request.scenario.preflight?.(request.scenarioConfig, common) ?? null;
-  for (const check of machine?.checks ?? []) request.runLog.log(`preflight: ${check}`);
+  for (const check of machine?.checks ?? []) request.output.phase(`preflight: ${check}`);
   const instances = Math.max(common.instances, common.targets.length);
   if (instances > 1 && request.scenario.needsProxy?.(request.scenarioConfig)) {
     throw usageError(common.targets.length > 1 ? '--target' : '--instances', common.targets.length > 1 ? redactUrl(common.targets.join(',')) : common.instances, `one server for rtbench ${request.scenario.name} as configured: its faults go through the proxy, which fronts one server`);
@@ -45,7 +45,7 @@ export async function prepareRun<Config>(request: Pick<RunRequest<Config>, 'scen
   return { plan: { runId, repeat: null, profile, ref, resume, machine }, transports };
 }
 
-/** Runs a scenario for every requested transport, one after another, and returns the whole summary. */
+/** Runs a scenario for every requested transport, one after another, tells the outputs, and returns the whole summary. */
 export async function runScenario<Config>(request: RunRequest<Config>, prepared?: Prepared): Promise<RunSummary> {
   const startedAt = new Date().toISOString();
   const { common } = request;
@@ -55,7 +55,7 @@ export async function runScenario<Config>(request: RunRequest<Config>, prepared?
   if (common.generatorCpus) pinProcess(process.pid, common.generatorCpus);
   const results: TransportResult[] = [];
   // The agents are claimed once for the whole run, and serve every transport in turn.
-  const agents = common.agents > 0 ? await AgentSet.claim(common.coordinator, common.agents, runId, request.runLog.log, request.signal) : null;
+  const agents = common.agents > 0 ? await AgentSet.claim(common.coordinator, common.agents, runId, request.output.phase, request.signal) : null;
   const summaryOf = (transports: readonly TransportResult[], state: RunState, checkpoint: boolean): RunSummary => ({
     schema: SCHEMA_ID,
     schemaVersion: SCHEMA_VERSION,
@@ -77,7 +77,7 @@ export async function runScenario<Config>(request: RunRequest<Config>, prepared?
       for (const transport of transports) {
         if (request.signal.aborted) break;
         // A checkpoint says `aborted` with `checkpoint: true`: if rtbench is gone, that is where it stopped.
-        const checkpoint = async (current: TransportResult): Promise<void> => request.checkpoint?.(summaryOf([...results, current], 'aborted', true));
+        const checkpoint = (current: TransportResult): Promise<void> => request.output.checkpoint(summaryOf([...results, current], 'aborted', true));
         results.push(await runTransport(request, transport, repeatPlan, agents, checkpoint));
       }
     }
@@ -86,5 +86,7 @@ export async function runScenario<Config>(request: RunRequest<Config>, prepared?
   }
 
   const state: RunState = request.signal.aborted ? 'aborted' : results.some((r) => r.state !== 'completed') ? 'failed' : 'completed';
-  return summaryOf(results, state, false);
+  const summary = summaryOf(results, state, false);
+  await request.output.done(summary);
+  return summary;
 }

@@ -76,7 +76,7 @@ export async function measureCeiling(context: ScenarioContext, config: CeilingCo
   let why = `every rate up to ${Math.round(config.firstRatePerS * 2 ** (MAX_STEPS - 1))}/s held`;
   try {
     const connect = await pool.connect(subscriberSpecs(0, config.subscribers, config.rooms), config.connectConcurrency);
-    await warmUp(context, pool, publisher, config.rooms, config.payloadBytes, connect.ok);
+    await warmUp(context, pool, publisher, { rooms: config.rooms, payloadBytes: config.payloadBytes, expected: connect.ok });
     const heldPerRoom = new Map(Object.entries(connect.okByRoom).map(([room, n]) => [Number(room), n]));
     const tryRate = async (ratePerS: number): Promise<CeilingStep> => {
       const perRoom = Math.max(1, Math.round((ratePerS * STEP_S) / config.rooms));

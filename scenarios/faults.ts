@@ -172,7 +172,7 @@ async function runMode(
   try {
     const connect = await pool.connect(subscriberSpecs(0, config.connections, 1), 100);
     const held = connect.ok;
-    await warmUp(context, pool, publisher, 1, config.payloadBytes, held);
+    await warmUp(context, pool, publisher, { rooms: 1, payloadBytes: config.payloadBytes, expected: held });
     const kinds = faultsOf(context);
     for (const kind of kinds) {
       if (context.signal.aborted) break;

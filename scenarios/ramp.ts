@@ -1,18 +1,18 @@
 import { nowUs } from '../core/clock.js';
-import { encodeHistogram, latencyStats } from '../core/histogram.js';
+import { type Histogram, latencyStats } from '../core/histogram.js';
 import { duration, integer } from '../run/options.js';
 import { preflight } from '../run/preflight.js';
-import { addCounts, addErrors, aggregateResult, emptyCounts, errorsSince } from '../load/aggregate.js';
-import { Recorder } from '../load/recorder.js';
+import { RoundTotals, errorsSince } from '../load/aggregate.js';
 import { SentCounter } from '../load/sent-counter.js';
 import { sleep } from '../core/sleep.js';
 import { type RampStep, breakingCause, errorRate, parsePercent, parseSteps, stepPlan } from './ramp-step.js';
-import { stepHealth } from './step-health.js';
-import { loadRequest, measureRound, roomsOf, startPool, subscriberSpecs, warmUp } from './pool-run.js';
+import { type StepHealth, stepHealth } from './step-health.js';
+import { type Round, loadRequest, measureRound, roomsOf, startPool, subscriberSpecs, warmUp } from './pool-run.js';
 import { rampSections } from './ramp-tables.js';
 import { withCommonSections } from './tables.js';
 import type { Scenario, ScenarioContext } from '../run/scenario.js';
-import type { LatencyKind } from '../core/result.js';
+import type { RampDetails } from '../core/details.js';
+import type { PublishChannel } from '../targets/types.js';
 
 export interface RampConfig {
   readonly steps: readonly number[];
@@ -28,59 +28,88 @@ export interface RampConfig {
   readonly connectTimeoutMs: number;
 }
 
+/** One step's connecting: how many it tried, and what the pool said. */
+interface StepConnect {
+  readonly attempted: number;
+  readonly ok: number;
+  readonly okByRoom: Readonly<Record<number, number>>;
+  readonly failed: Readonly<Record<string, number>>;
+  readonly connectUs: Histogram;
+}
+
+/** A step's row: its connects, deliveries, error rate, latency, and the server's and generator's health over its seconds. */
+function stepResult(context: ScenarioContext, config: RampConfig, step: number, connect: StepConnect, round: Round, health: StepHealth, errors: Record<string, number>, startedUs: number, previousRssBytes: number | null): RampStep {
+  const { merged, publish } = round;
+  const { server, generator } = health;
+  const failed = connect.attempted - connect.ok;
+  const rate = errorRate(connect.attempted, failed, merged.messages);
+  const rssPerConnection = server.rssBytesMax !== null && previousRssBytes !== null && connect.attempted > 0 ? Math.round((server.rssBytesMax - previousRssBytes) / connect.attempted) : null;
+  return {
+    step: step + 1,
+    target: config.steps[step] ?? 0,
+    connectionsHeld: merged.connected,
+    connect: { attempted: connect.attempted, ok: connect.ok, failed, errors: connect.failed, latencyUs: latencyStats(connect.connectUs) },
+    messages: merged.messages,
+    errorRate: rate,
+    latencyUs: {
+      perMessage: latencyStats(merged.perMessage),
+      fanOutSpread: latencyStats(merged.fanOutSpread),
+      publishRtt: publish.latencyUs.publishRtt,
+      sendLag: publish.latencyUs.sendLag,
+    },
+    errors,
+    server: server.rssBytesMax !== null ? { ...server, rssPerConnectionBytes: rssPerConnection } : null,
+    generator,
+    passed: rate <= config.maxErrorRate && !context.signal.aborted,
+    durationMs: Math.round((nowUs() - startedUs) / 1000),
+  };
+}
+
+const ms = (us: number | null): string => ((us ?? 0) / 1000).toFixed(1);
+
+/**
+ * Each step: connect the step's new subscribers, warm up, publish the step's messages open loop to
+ * everyone held, hold the connections, and judge the step; the first step past --max-error-rate is
+ * the breaking point.
+ */
 async function run(context: ScenarioContext, config: RampConfig): Promise<void> {
   // Users, rooms and tokens for the largest step, before anything is timed.
   const provisioned = await context.target.provision({ rooms: config.rooms, subscriberRooms: roomsOf(config.steps.at(-1) ?? 0, config.rooms), tag: '' });
   const pool = startPool(context, config.workers, provisioned);
-  const cleanups: Array<() => Promise<void>> = [];
   const steps: RampStep[] = [];
-  /** Encoded per-step histograms of each kind, merged for the transport's overall figures. */
-  const histograms: Record<LatencyKind, string[]> = { perMessage: [], burstCompletion: [], fanOutSpread: [], publishRtt: [], sendLag: [] };
-  const totals = emptyCounts();
-  const errorTotals: Record<string, number> = {};
-  let reconnects = 0;
-  let gaps = 0;
-  let sends = 0;
+  const totals = new RoundTotals();
   let held = 0;
   /** Subscribers connected per room: the audience each room's messages are expected by. */
   const heldPerRoom = new Map<number, number>();
-  let current: { step: number; publishRecorder: Recorder } | null = null;
+  let current: { step: number } | null = null;
   const sent = new SentCounter();
-  let breakingPoint: { step: number; connections: number; errorRate: number; cause: string } | null = null;
+  let breakingPoint: RampDetails['breakingPoint'] = null;
   const extraReasons: string[] = [];
 
   context.observe({
     subscribers: config.steps.at(-1) ?? 0,
     generatorThreads: config.workers + 1,
     ownDelay: () => pool.ownDelay,
-    live: () => ({
-      connections: pool.live().connected,
-      sent: sent.total,
-      received: pool.live().arrivals,
-      measuring: current !== null,
-      step: current?.step ?? null,
-    }),
-    measured: () => ({ result: aggregateResult(totals, histograms, errorTotals), reconnects, gaps, sends }),
+    live: () => ({ connections: pool.live().connected, sent: sent.total, received: pool.live().arrivals, measuring: current !== null, step: current?.step ?? null }),
+    measured: () => ({ result: totals.result(), ...totals.connections }),
     details: () => ({ scenario: 'ramp', steps, breakingPoint, verdict: breakingPoint ? `broke at ${breakingPoint.connections} connections` : steps.length === config.steps.length ? 'every step passed' : 'stopped before the last step' }),
     saturationReasons: () => extraReasons,
   });
 
+  let publisher: PublishChannel | null = null;
   try {
-    const baseline = await context.sampleNow();
-    const publisher = context.target.publisher(provisioned);
-    cleanups.push(() => publisher.close());
-    let previousRss = baseline?.serverRssBytes ?? null;
+    publisher = context.target.publisher(provisioned);
+    let previousRss = (await context.sampleNow())?.serverRssBytes ?? null;
     for (const [step, target] of config.steps.entries()) {
       if (context.signal.aborted) break;
       const stepStartUs = nowUs();
       const before = await pool.status();
       const specs = subscriberSpecs(held, target, config.rooms);
-      const connect = await pool.connect(specs, config.connectConcurrency);
-      const connectFailed = specs.length - connect.ok;
+      const connect = { attempted: specs.length, ...(await pool.connect(specs, config.connectConcurrency)) };
       held += connect.ok;
       for (const [room, n] of Object.entries(connect.okByRoom)) heldPerRoom.set(Number(room), (heldPerRoom.get(Number(room)) ?? 0) + n);
       const connectedAtMs = Date.now();
-      await warmUp(context, pool, publisher, config.rooms, config.payloadBytes, held);
+      await warmUp(context, pool, publisher, { rooms: config.rooms, payloadBytes: config.payloadBytes, expected: held });
 
       const plan = stepPlan(config.messages, config.ratePerS, config.rooms);
       context.log(`step ${step + 1}: publishing ${plan.length} messages to ${config.rooms} room(s), ${held} subscribers`);
@@ -90,61 +119,29 @@ async function run(context: ScenarioContext, config: RampConfig): Promise<void> 
         payloadBytes: config.payloadBytes,
         audience: (room) => heldPerRoom.get(room) ?? 0,
         onStart: (publishRecorder) => {
-          current = { step: step + 1, publishRecorder }; // 1-based, as in the report
+          current = { step: step + 1 }; // 1-based, as in the report
           sent.follow(publishRecorder);
           pool.takeHealth(); // after the workers' measure replies: every older tick has been received and is dropped
         },
       });
       await sleep(Math.max(0, connectedAtMs + config.holdMs - Date.now()), context.signal);
-
-      const { merged, publish: publishResult } = round;
       await context.sampleNow(); // the step's closing reading, still tagged with this step
       current = null;
-      const { server, generator } = stepHealth(context.samples(), step + 1, config.workers, publishResult.latencyUs.sendLag.p99, pool.takeHealth(), merged);
-      const reasons = generator.saturationReasons;
-      const messages = merged.messages;
-      const rate = errorRate(specs.length, connectFailed, messages);
-      const rssPerConnection =
-        server.rssBytesMax !== null && previousRss !== null && specs.length > 0 ? Math.round((server.rssBytesMax - previousRss) / specs.length) : null;
-      previousRss = server.rssBytesMax ?? previousRss;
-      const result: RampStep = {
-        step: step + 1,
-        target,
-        connectionsHeld: merged.connected,
-        connect: { attempted: specs.length, ok: connect.ok, failed: connectFailed, errors: connect.failed, latencyUs: latencyStats(connect.connectUs) },
-        messages,
-        errorRate: rate,
-        latencyUs: {
-          perMessage: latencyStats(merged.perMessage),
-          fanOutSpread: latencyStats(merged.fanOutSpread),
-          publishRtt: publishResult.latencyUs.publishRtt,
-          sendLag: publishResult.latencyUs.sendLag,
-        },
-        errors: { ...merged.errors, ...publishResult.errors, ...errorsSince((await pool.status()).errors, before.errors, 'subscriber:') },
-        server: server.rssBytesMax !== null ? { ...server, rssPerConnectionBytes: rssPerConnection } : null,
-        generator,
-        passed: rate <= config.maxErrorRate && !context.signal.aborted,
-        durationMs: Math.round((nowUs() - stepStartUs) / 1000),
-      };
+
+      const health = stepHealth(context.samples(), step + 1, config.workers, round.publish.latencyUs.sendLag.p99, pool.takeHealth(), round.merged);
+      const errors = { ...round.merged.errors, ...round.publish.errors, ...errorsSince((await pool.status()).errors, before.errors, 'subscriber:') };
+      const result = stepResult(context, config, step, connect, round, health, errors, stepStartUs, previousRss);
+      previousRss = health.server.rssBytesMax ?? previousRss;
       steps.push(result);
-      addCounts(totals, messages);
-      addErrors(errorTotals, result.errors);
-      addErrors(errorTotals, connect.failed, 'connect:');
-      histograms.perMessage.push(encodeHistogram(merged.perMessage));
-      histograms.fanOutSpread.push(encodeHistogram(merged.fanOutSpread));
-      histograms.publishRtt.push(publishResult.histograms.publishRtt);
-      histograms.sendLag.push(publishResult.histograms.sendLag);
-      reconnects = merged.reconnects;
-      gaps = merged.gaps;
-      sends = merged.sends;
+      totals.add(round, errors);
+      totals.addErrors(connect.failed, 'connect:');
+      const reasons = health.generator.saturationReasons;
       for (const reason of reasons) extraReasons.push(`step ${step + 1} (${target}): ${reason}`);
-      context.log(
-        `step ${step + 1}: ${merged.connected} held, error rate ${(rate * 100).toFixed(2)}%, p50 ${((result.latencyUs.perMessage.p50 ?? 0) / 1000).toFixed(1)} ms, p99 ${((result.latencyUs.perMessage.p99 ?? 0) / 1000).toFixed(1)} ms${reasons.length ? ' (generator saturated)' : ''}`,
-      );
+      context.log(`step ${step + 1}: ${result.connectionsHeld} held, error rate ${(result.errorRate * 100).toFixed(2)}%, p50 ${ms(result.latencyUs.perMessage.p50)} ms, p99 ${ms(result.latencyUs.perMessage.p99)} ms${reasons.length ? ' (generator saturated)' : ''}`);
       await context.checkpoint();
       if (context.signal.aborted) break;
       if (!result.passed) {
-        breakingPoint = { step: step + 1, connections: target, errorRate: rate, cause: breakingCause(result, false) };
+        breakingPoint = { step: step + 1, connections: target, errorRate: result.errorRate, cause: breakingCause(result, false) };
         context.log(`breaking point at ${target} connections: ${breakingPoint.cause}`);
         break;
       }
@@ -152,9 +149,8 @@ async function run(context: ScenarioContext, config: RampConfig): Promise<void> 
   } finally {
     current = null;
     await pool.close();
-    for (const cleanup of cleanups) await cleanup();
+    await publisher?.close();
   }
-
 }
 
 export const rampScenario: Scenario<RampConfig> = {

@@ -5,12 +5,14 @@ import { duration, integer } from '../run/options.js';
 import { preflight } from '../run/preflight.js';
 import { addCounts, addErrors, aggregateResult, emptyCounts, errorsSince, foldEncoded } from '../load/aggregate.js';
 import type { ConnectionStatus } from '../load/worker/protocol.js';
+import type { SubscriberPool } from '../load/worker/pool.js';
+import type { SampleRow } from '../core/result.js';
 import { usageOfRows } from '../run/sampler.js';
 import { sleep } from '../core/sleep.js';
 import { SentCounter } from '../load/sent-counter.js';
 import { compacting, heapAfterGc } from '../core/heap.js';
 import { settledRssBytes } from '../core/settled-rss.js';
-import { loadRequest, measureRound, roomsOf, startPool, subscriberSpecs, warmUp } from './pool-run.js';
+import { type Round, loadRequest, measureRound, roomsOf, startPool, subscriberSpecs, warmUp } from './pool-run.js';
 import { withCommonSections } from './tables.js';
 import { stepPlan } from './ramp-step.js';
 import { type SoakInterval, heapTrend, outsideHeapTrend, rssTrends, soakFiles, soakSection } from './soak-tables.js';
@@ -64,6 +66,58 @@ function cutTimes(at: readonly number[], everyMs: number | undefined, durationMs
 /** Errors whose code names a timeout (connect, headers, body, publish). */
 function timeoutsIn(errors: Readonly<Record<string, number>>): number {
   return Object.entries(errors).filter(([code]) => /TIMEOUT/i.test(code)).reduce((n, [, v]) => n + v, 0);
+}
+
+/** The proxy cuts (and outages) asked for, at their times from the start of measuring, each logged as it happens. */
+function scheduleCuts(context: ScenarioContext, config: SoakConfig, startedMs: number, faultLog: Array<{ atMs: number; what: string }>, timers: NodeJS.Timeout[]): void {
+  for (const cutAtMs of config.cutAtMs) {
+    timers.push(
+      setTimeout(() => {
+        const what = config.outageMs > 0 ? `cut + ${formatDurationMs(config.outageMs)} outage` : 'cut';
+        faultLog.push({ atMs: Date.now() - startedMs, what });
+        if (config.outageMs > 0) context.proxy?.refuse(true);
+        context.proxy?.cut();
+        if (config.outageMs > 0) timers.push(setTimeout(() => context.proxy?.refuse(false), config.outageMs));
+      }, cutAtMs),
+    );
+  }
+}
+
+/** One interval's row: its round, what the connections did since the last, the resources of its seconds, the generator's memory after a GC. */
+function intervalRow(
+  k: number,
+  startedMs: number,
+  status: { readonly before: ConnectionStatus; readonly now: ConnectionStatus },
+  round: Round,
+  roundErrors: Readonly<Record<string, number>>,
+  rows: readonly SampleRow[],
+  memory: { readonly mainHeap: ReturnType<typeof heapAfterGc>; readonly workersHeap: Awaited<ReturnType<SubscriberPool['heapAfterGc']>>; readonly generatorRssAfterGcBytes: number },
+  faults: string[],
+): SoakInterval {
+  const { before, now } = status;
+  const server = usageOfRows(rows, 'server');
+  const generator = usageOfRows(rows, 'generator');
+  const last = rows.at(-1);
+  return {
+    interval: k + 1,
+    elapsedS: Math.round((Date.now() - startedMs) / 100) / 10,
+    connectionsAlive: now.connected,
+    disconnects: now.disconnects - before.disconnects,
+    reconnects: now.reconnects - before.reconnects,
+    failedReconnects: now.failedAttempts - before.failedAttempts,
+    timeouts: timeoutsIn(roundErrors),
+    gaps: now.gaps - before.gaps,
+    messages: round.merged.messages,
+    latencyUs: latencyStats(round.merged.perMessage),
+    serverCpuPct: server.cpuPctAvg,
+    serverRssBytes: last?.serverRssBytes ?? null,
+    generatorCpuPct: generator.cpuPctAvg,
+    generatorRssBytes: last?.generatorRssBytes ?? null,
+    generatorHeapAfterGcBytes: memory.mainHeap.usedBytes + memory.workersHeap.usedBytes,
+    generatorHeapResidentBytes: memory.mainHeap.residentBytes + memory.workersHeap.localResidentBytes,
+    generatorRssAfterGcBytes: memory.generatorRssAfterGcBytes,
+    faults,
+  };
 }
 
 async function run(context: ScenarioContext, config: SoakConfig): Promise<void> {
@@ -121,21 +175,11 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
     for (const [room, n] of Object.entries(connect.okByRoom)) heldPerRoom.set(Number(room), n);
     addErrors(errors, connect.failed, 'connect:');
     if (connect.ok < config.connections) context.log(`${config.connections - connect.ok} subscribers could not connect: ${JSON.stringify(connect.failed)}`);
-    await warmUp(context, pool, publisher, config.rooms, config.payloadBytes, connect.ok);
+    await warmUp(context, pool, publisher, { rooms: config.rooms, payloadBytes: config.payloadBytes, expected: connect.ok });
 
     measuringSinceMs = Date.now();
     const startedMs = measuringSinceMs;
-    for (const cutAtMs of config.cutAtMs) {
-      timers.push(
-        setTimeout(() => {
-          const what = config.outageMs > 0 ? `cut + ${formatDurationMs(config.outageMs)} outage` : 'cut';
-          faultLog.push({ atMs: Date.now() - startedMs, what });
-          if (config.outageMs > 0) context.proxy?.refuse(true);
-          context.proxy?.cut();
-          if (config.outageMs > 0) timers.push(setTimeout(() => context.proxy?.refuse(false), config.outageMs));
-        }, cutAtMs),
-      );
-    }
+    scheduleCuts(context, config, startedMs, faultLog, timers);
     const count = Math.max(1, Math.floor(config.durationMs / config.intervalMs));
     context.log(`soaking for ${formatDurationMs(config.durationMs)}: ${count} intervals of ${formatDurationMs(config.intervalMs)}, one message per room each`);
     let lastCheckpointMs = Date.now();
@@ -166,35 +210,13 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
       status = now;
       await context.sampleNow();
       const rows = context.samples().recent(Math.max(1, Math.round(config.intervalMs / 1000))).filter((r) => r.measuring && r.elapsedS > 0);
-      const server = usageOfRows(rows, 'server');
-      const generator = usageOfRows(rows, 'generator');
       const roundErrors = { ...round.merged.errors, ...round.publish.errors, ...errorsSince(now.errors, before.errors, 'subscriber:') };
       addErrors(errors, { ...round.merged.errors, ...round.publish.errors });
       addCounts(totals, round.merged.messages);
       foldEncoded(histograms, encodeHistogram(round.merged.perMessage));
       foldEncoded(publishHistograms.publishRtt, round.publish.histograms.publishRtt);
       foldEncoded(publishHistograms.sendLag, round.publish.histograms.sendLag);
-      const last = rows.at(-1);
-      const row: SoakInterval = {
-        interval: k + 1,
-        elapsedS: Math.round((Date.now() - startedMs) / 100) / 10,
-        connectionsAlive: now.connected,
-        disconnects: now.disconnects - before.disconnects,
-        reconnects: now.reconnects - before.reconnects,
-        failedReconnects: now.failedAttempts - before.failedAttempts,
-        timeouts: timeoutsIn(roundErrors),
-        gaps: now.gaps - before.gaps,
-        messages: round.merged.messages,
-        latencyUs: latencyStats(round.merged.perMessage),
-        serverCpuPct: server.cpuPctAvg,
-        serverRssBytes: last?.serverRssBytes ?? null,
-        generatorCpuPct: generator.cpuPctAvg,
-        generatorRssBytes: last?.generatorRssBytes ?? null,
-        generatorHeapAfterGcBytes: mainHeap.usedBytes + workersHeap.usedBytes,
-        generatorHeapResidentBytes: mainHeap.residentBytes + workersHeap.localResidentBytes,
-        generatorRssAfterGcBytes,
-        faults: faultLog.slice(faultsReported).map((f) => f.what),
-      };
+      const row = intervalRow(k, startedMs, { before, now }, round, roundErrors, rows, { mainHeap, workersHeap, generatorRssAfterGcBytes }, faultLog.slice(faultsReported).map((f) => f.what));
       faultsReported = faultLog.length;
       intervals.push(row);
       const elapsedMs = Date.now() - startedMs;

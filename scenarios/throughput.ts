@@ -8,9 +8,9 @@ import { preflight } from '../run/preflight.js';
 import type { Recorder } from '../load/recorder.js';
 import { SentCounter } from '../load/sent-counter.js';
 import type { Scenario, ScenarioContext } from '../run/scenario.js';
-import { loadRequest, measureRound, roomsOf, startPool, subscriberSpecs, warmUp } from './pool-run.js';
+import { type Round, loadRequest, measureRound, roomsOf, startPool, subscriberSpecs, warmUp } from './pool-run.js';
 import { stepPlan } from './ramp-step.js';
-import { stepHealth } from './step-health.js';
+import { type StepHealth, stepHealth } from './step-health.js';
 import { type Ceiling, measureCeiling } from './ceiling.js';
 import { withCommonSections } from './tables.js';
 import { type ThroughputStep, throughputSections } from './throughput-tables.js';
@@ -78,6 +78,47 @@ function sloValue(slo: Threshold, latency: { perMessage: ReturnType<typeof laten
   return (stats as unknown as Record<string, number | null>)[stat] ?? null;
 }
 
+const publishFailuresOf = (round: Round): number => Object.values(round.publish.errors).reduce((a, b) => a + b, 0);
+
+/**
+ * A rate's row and whether it held: nothing lost, every publish accepted, the SLO kept, and the rate
+ * actually offered. When it did not, the causes say so, and name the generator or a busy server
+ * where either may be why.
+ */
+export function throughputStep(config: Pick<ThroughputConfig, 'slo'>, at: { step: number; ratePerS: number; attempt: number; planned: number; windowS: number }, round: Round, health: StepHealth): ThroughputStep {
+  const messages: MessageCounts = round.merged.messages;
+  const perMessage = latencyStats(round.merged.perMessage);
+  const fanOutSpread = latencyStats(round.merged.fanOutSpread);
+  const accepted = round.publish.latencyUs.publishRtt.count;
+  const sloUs = sloValue(config.slo, { perMessage, fanOutSpread });
+  const causes: string[] = [];
+  if (messages.lost > 0) causes.push(`${messages.lost} of ${messages.expected} deliveries lost`);
+  const publishFailures = publishFailuresOf(round);
+  if (publishFailures > 0) causes.push(`${publishFailures} publishes failed (${Object.keys(round.publish.errors).join(', ')})`);
+  if (sloUs === null || !holds(sloUs, config.slo.operator, config.slo.limit)) causes.push(`SLO ${config.slo.text} broken: ${sloUs === null ? 'nothing measured' : `${(sloUs / 1000).toFixed(1)} ms`}`);
+  // The publisher could not keep the rate: the server was not offered what the step claims.
+  const achievedShare = accepted / Math.max(1, at.planned);
+  if (publishFailures === 0 && achievedShare < OFFERED_SHARE) causes.push(`the publisher offered ${Math.round(achievedShare * 100)}% of this rate`);
+  // rtbench's own delay and CPU can only make a rate look worse, never better: a flag alone fails
+  // no step that held (it stays marked), but it may be why one that broke did.
+  if (causes.length > 0 && health.generator.saturated) causes.push(`the generator could not offer or read this rate, so the limit may be rtbench's: ${health.generator.saturationReasons.join('; ')}`);
+  if (causes.length > 0 && (health.server.cpuPctMax ?? 0) >= SERVER_BUSY_PCT) causes.push(`the server was busy (CPU up to ${health.server.cpuPctMax}% of one core)`);
+  return {
+    step: at.step,
+    offeredPerS: at.ratePerS,
+    attempt: at.attempt,
+    planned: at.planned,
+    achievedPublishPerS: Math.round(accepted / at.windowS),
+    deliveredPerS: Math.round(messages.received / at.windowS),
+    messages,
+    latencyUs: { perMessage, fanOutSpread, publishRtt: round.publish.latencyUs.publishRtt, sendLag: round.publish.latencyUs.sendLag },
+    server: health.server,
+    generator: health.generator,
+    passed: causes.length === 0,
+    causes,
+  };
+}
+
 async function run(context: ScenarioContext, config: ThroughputConfig): Promise<void> {
   const provisioned = await context.target.provision({ rooms: config.rooms, subscriberRooms: roomsOf(config.subscribers, config.rooms), tag: '' });
   const pool = startPool(context, config.workers, provisioned);
@@ -129,7 +170,7 @@ async function run(context: ScenarioContext, config: ThroughputConfig): Promise<
     const connect = await pool.connect(subscriberSpecs(0, config.subscribers, config.rooms), config.connectConcurrency);
     for (const [room, n] of Object.entries(connect.okByRoom)) heldPerRoom.set(Number(room), n);
     addErrors(errors, connect.failed, 'connect:');
-    await warmUp(context, pool, publisher, config.rooms, config.payloadBytes, connect.ok);
+    await warmUp(context, pool, publisher, { rooms: config.rooms, payloadBytes: config.payloadBytes, expected: connect.ok });
     let step = 0;
     const queue = config.ratesPerS.map((ratePerS) => ({ ratePerS, attempt: 1 }));
     for (let next = queue.shift(); next !== undefined; next = queue.shift()) {
@@ -158,39 +199,9 @@ async function run(context: ScenarioContext, config: ThroughputConfig): Promise<
       const health = stepHealth(context.samples(), step, config.workers, round.publish.latencyUs.sendLag.p99, pool.takeHealth(), round.merged);
       const after = await pool.status();
       sends = after.sends;
-      const messages: MessageCounts = round.merged.messages;
-      const perMessage = latencyStats(round.merged.perMessage);
-      const fanOutSpread = latencyStats(round.merged.fanOutSpread);
-      const windowS = ((plan.at(-1)?.offsetUs ?? 0) / 1e6) || durationS;
-      const accepted = round.publish.latencyUs.publishRtt.count;
-      const sloUs = sloValue(config.slo, { perMessage, fanOutSpread });
-      const causes: string[] = [];
-      if (messages.lost > 0) causes.push(`${messages.lost} of ${messages.expected} deliveries lost`);
-      const publishFailures = Object.values(round.publish.errors).reduce((a, b) => a + b, 0);
-      if (publishFailures > 0) causes.push(`${publishFailures} publishes failed (${Object.keys(round.publish.errors).join(', ')})`);
-      if (sloUs === null || !holds(sloUs, config.slo.operator, config.slo.limit)) causes.push(`SLO ${config.slo.text} broken: ${sloUs === null ? 'nothing measured' : `${(sloUs / 1000).toFixed(1)} ms`}`);
-      // The publisher could not keep the rate: the server was not offered what the step claims.
-      const achievedShare = accepted / Math.max(1, plan.length);
-      const offerShort = publishFailures === 0 && achievedShare < OFFERED_SHARE;
-      if (offerShort) causes.push(`the publisher offered ${Math.round(achievedShare * 100)}% of this rate`);
-      // rtbench's own delay and CPU can only make a rate look worse, never better: a flag alone fails
-      // no step that held (it stays marked), but it may be why one that broke did.
-      if (causes.length > 0 && health.generator.saturated) causes.push(`the generator could not offer or read this rate, so the limit may be rtbench's: ${health.generator.saturationReasons.join('; ')}`);
-      if (causes.length > 0 && (health.server.cpuPctMax ?? 0) >= SERVER_BUSY_PCT) causes.push(`the server was busy (CPU up to ${health.server.cpuPctMax}% of one core)`);
-      const result: ThroughputStep = {
-        step,
-        offeredPerS: ratePerS,
-        attempt,
-        planned: plan.length,
-        achievedPublishPerS: Math.round(accepted / windowS),
-        deliveredPerS: Math.round(messages.received / windowS),
-        messages,
-        latencyUs: { perMessage, fanOutSpread, publishRtt: round.publish.latencyUs.publishRtt, sendLag: round.publish.latencyUs.sendLag },
-        server: health.server,
-        generator: health.generator,
-        passed: causes.length === 0,
-        causes,
-      };
+      const result = throughputStep(config, { step, ratePerS, attempt, planned: plan.length, windowS: ((plan.at(-1)?.offsetUs ?? 0) / 1e6) || config.stepMs / 1000 }, round, health);
+      const { messages, causes } = result;
+      const perMessage = result.latencyUs.perMessage;
       steps.push(result);
       addCounts(totals, messages);
       addErrors(errors, { ...round.publish.errors, ...errorsSince(after.errors, before.errors, 'subscriber:') });
@@ -203,12 +214,12 @@ async function run(context: ScenarioContext, config: ThroughputConfig): Promise<
       // One stall of a shared machine can flag the generator for a whole short step. A rate whose
       // only fault may be rtbench's (nothing lost, every publish accepted) is tried once more
       // before it is called the limit; both attempts stay in the steps.
-      if (attempt === 1 && health.generator.saturated && messages.lost === 0 && publishFailures === 0) {
+      if (attempt === 1 && health.generator.saturated && messages.lost === 0 && publishFailuresOf(round) === 0) {
         context.log(`${ratePerS}/s: the generator was flagged; trying this rate once more before calling it the limit`);
         queue.unshift({ ratePerS, attempt: 2 });
         continue;
       }
-      stopped = { rate: ratePerS, causes };
+      stopped = { rate: ratePerS, causes: [...causes] };
       break;
     }
   } finally {
