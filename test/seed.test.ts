@@ -8,7 +8,7 @@ afterEach(() => vi.restoreAllMocks());
 /** What startPool reads from a context; the rest of a run is not needed to see where the seed goes. */
 function contextWithSeed(seed: number): ScenarioContext {
   const target = { ref: { name: 'reference' }, context: { baseUrl: 'http://127.0.0.1:1' } } as unknown as TargetHandle;
-  return { transport: 'ws', target, seed, runId: 'r', reconnect: { baseMs: 100, maxMs: 5000 }, machine: null, agents: null } as unknown as ScenarioContext;
+  return { transport: 'ws', target, seed, runId: 'r', clientContext: { reconnect: { initialMs: 100, maxMs: 5000 } }, machine: null, agents: null } as unknown as ScenarioContext;
 }
 
 describe('--seed', () => {
