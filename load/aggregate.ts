@@ -64,7 +64,7 @@ export function aggregateResult(
 /** What one measured round hands the totals: the workers' merged step and the publisher's result. */
 export interface RoundParts {
   readonly merged: Pick<MergedStep, 'messages' | 'perMessage' | 'fanOutSpread' | 'reconnects' | 'gaps' | 'sends'>;
-  readonly publish: Pick<RecorderResult, 'histograms'>;
+  readonly publish: { readonly histograms: Pick<RecorderResult['histograms'], 'publishRtt' | 'sendLag'> };
 }
 
 /** A transport's result over many measured rounds, added up round by round. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { addCounts, addErrors, aggregateResult, emptyCounts, errorsSince, foldEncoded } from '../load/aggregate.js';
+import { RoundTotals, addCounts, addErrors, aggregateResult, emptyCounts, errorsSince, foldEncoded } from '../load/aggregate.js';
 import { decodeHistogram, encodeHistogram, latencyStats, mergeEncoded, newHistogram, recordUs } from '../core/histogram.js';
 
 describe('aggregate', () => {
@@ -56,5 +56,49 @@ describe('aggregate', () => {
     expect(errorsSince({ A: 5, B: 2, C: 1 }, { A: 3, B: 2 }, 'subscriber:')).toEqual({ 'subscriber:A': 2, 'subscriber:C': 1 });
     expect(errorsSince({ A: 1 }, { A: 1 })).toEqual({});
     expect(errorsSince({ A: 4 }, {})).toEqual({ A: 4 });
+  });
+});
+
+describe('RoundTotals', () => {
+  const histogramOf = (valuesUs: number[]) => {
+    const histogram = newHistogram();
+    for (const value of valuesUs) recordUs(histogram, value);
+    return histogram;
+  };
+  const round = (latencyUs: number[], spreadUs: number, rttUs: number, received: number, connections: { reconnects: number; gaps: number; sends: number }) => ({
+    merged: {
+      messages: { expected: 10, received, lost: 10 - received, late: 0, duplicated: 0, outOfOrder: 0, pending: 0, foreign: 0 },
+      perMessage: histogramOf(latencyUs),
+      fanOutSpread: histogramOf([spreadUs]),
+      ...connections,
+    },
+    publish: { histograms: { publishRtt: encodeHistogram(histogramOf([rttUs])), sendLag: encodeHistogram(histogramOf([rttUs / 10])) } },
+  });
+
+  it('adds rounds up: counts, errors, each latency kind merged, the connections as of the latest round', () => {
+    const totals = new RoundTotals();
+    totals.add(round([1000, 2000], 100, 500, 9, { reconnects: 1, gaps: 0, sends: 2 }), { 'subscriber:X': 1 });
+    totals.add(round([3000], 300, 700, 10, { reconnects: 4, gaps: 1, sends: 5 }), { 'subscriber:X': 2, HTTP_503: 1 });
+    totals.addErrors({ ECONNREFUSED: 2 }, 'connect:');
+    const result = totals.result();
+    expect(result.messages).toEqual({ expected: 20, received: 19, lost: 1, late: 0, duplicated: 0, outOfOrder: 0, pending: 0, foreign: 0 });
+    expect(result.errors).toEqual({ 'subscriber:X': 3, HTTP_503: 1, 'connect:ECONNREFUSED': 2 });
+    expect(result.latencyUs.perMessage).toMatchObject({ count: 3, min: 1000, max: latencyStats(histogramOf([3000])).max });
+    expect(result.latencyUs.fanOutSpread).toMatchObject({ count: 2, min: 100 });
+    expect(result.latencyUs.publishRtt).toMatchObject({ count: 2, min: 500 });
+    expect(result.latencyUs.sendLag).toMatchObject({ count: 2, min: 50 });
+    expect(result.latencyUs.burstCompletion.count).toBe(0);
+    expect(totals.connections).toEqual({ reconnects: 4, gaps: 1, sends: 5 });
+    // The result is a copy: more rounds change later results, not one already taken.
+    totals.addErrors({ ECONNREFUSED: 1 }, 'connect:');
+    expect(result.errors['connect:ECONNREFUSED']).toBe(2);
+  });
+
+  it('starts empty', () => {
+    const totals = new RoundTotals();
+    expect(totals.result().messages.expected).toBe(0);
+    expect(totals.result().errors).toEqual({});
+    expect(totals.result().latencyUs.perMessage.count).toBe(0);
+    expect(totals.connections).toEqual({ reconnects: 0, gaps: 0, sends: 0 });
   });
 });
