@@ -39,7 +39,7 @@ export function terminalOutput(scenario: Scenario<unknown>, common: Pick<CommonC
       clear();
       const tables = renderSections(scenario.tables(summary.transports), TERMINAL_COLUMNS);
       if (common.json) {
-        if (!common.quiet) process.stderr.write(`${tables}\n`);
+        if (!common.quiet) stream.write(`${tables}\n`);
         return;
       }
       const env = environment();

@@ -78,7 +78,7 @@ export interface Waiter {
   sleep(us: number): void;
 }
 
-export const realWaiter: Waiter = {
+const realWaiter: Waiter = {
   nowUs,
   setTimer: (fn, ms) => setTimeout(fn, ms),
   setTurn: (fn) => setImmediate(fn),
