@@ -1,5 +1,5 @@
-import { nowUs } from '../core/clock.js';
 import type { PublishChannel } from '../targets/types.js';
+import { type Waiter, realWaiter } from './waiter.js';
 
 export interface ScheduledSend {
   readonly seq: number;
@@ -38,7 +38,6 @@ const SLICE_US = 250;
 const SLICE_OVERRUN_US = 200;
 /** Shorter sleeps than this are not worth a futex call: the last of the wait is spun. */
 const MIN_SLICE_US = 50;
-const sleeper = new Int32Array(new SharedArrayBuffer(4));
 
 /**
  * How the publisher waits for its next send, `waitUs` away: on a timer while it is far (`ms`, the
@@ -61,34 +60,6 @@ export function nextWait(waitUs: number, inFlight: number, sleepBeforeSend: bool
 }
 
 /**
- * The clock and the event loop the publisher waits on. The real one is the default; a test passes its
- * own to step through time and see every wait the publisher chose.
- */
-export interface Waiter {
-  nowUs(): number;
-  /** Calls `fn` after at least `ms` (a timer: about 1 ms late at best). */
-  setTimer(fn: () => void, ms: number): unknown;
-  /** Calls `fn` on the next turn of the event loop. */
-  setTurn(fn: () => void): unknown;
-  /** Forgets a timer not yet run (or undefined). */
-  clearTimer(handle: unknown): void;
-  /** Forgets a turn not yet run (or undefined). */
-  clearTurn(handle: unknown): void;
-  /** Blocks the thread for `us` (no event, no timer runs meanwhile). */
-  sleep(us: number): void;
-}
-
-const realWaiter: Waiter = {
-  nowUs,
-  setTimer: (fn, ms) => setTimeout(fn, ms),
-  setTurn: (fn) => setImmediate(fn),
-  // Both ignore undefined.
-  clearTimer: (handle) => clearTimeout(handle as NodeJS.Timeout | undefined),
-  clearTurn: (handle) => clearImmediate(handle as NodeJS.Immediate | undefined),
-  sleep: (us) => void Atomics.wait(sleeper, 0, 0, us / 1000),
-};
-
-/**
  * Publishes a schedule open loop: each send starts at its scheduled time whatever earlier sends are
  * doing, so a slow answer delays nothing after it (no coordinated omission). How a message is sent
  * (an HTTP request, a STOMP SEND) is the target profile's channel. Resolves when every send has been
@@ -105,6 +76,8 @@ export async function publishOnSchedule(
     readonly waiter?: Waiter;
   } = {},
 ): Promise<void> {
+  // An abort already past fires no event: without this, the wait below would never end.
+  if (signal.aborted) return;
   const waiter = options.waiter ?? realWaiter;
   const sleepBeforeSend = options.sleepBeforeSend === true;
   const inFlight = new Set<Promise<void>>();

@@ -1,4 +1,4 @@
-import type { ClientContext, SubscribeSpec, TransportClient } from '../clients/types.js';
+import type { ReconnectPolicy, SubscribeSpec } from '../clients/types.js';
 import type { RunFile, TableSection } from '../core/sections.js';
 import type { LiveCounters, RecorderResult, SampleRow, TransportResult } from '../core/result.js';
 import type { TransportName } from '../core/transports.js';
@@ -61,8 +61,8 @@ export interface SampleRows extends Iterable<SampleRow> {
 /** What the runner hands a scenario for one transport: everything it needs, and nothing it must clean up. */
 export interface ScenarioContext {
   readonly transport: TransportName;
-  readonly client: TransportClient;
-  readonly clientContext: ClientContext;
+  /** How every subscriber of this run waits between reconnect attempts. */
+  readonly reconnect: ReconnectPolicy;
   readonly target: TargetHandle;
   readonly runId: string;
   /** `--seed`: every random draw of the run (reconnect waits, jitter, faults) starts from it, so a run can be replayed. */
@@ -106,12 +106,6 @@ export interface Scenario<Config> {
   needsProxy?(config: Config): boolean;
   /** Whether its subscribers live in a pool that `--agents` can share (ramp, soak, throughput). */
   readonly agents?: boolean;
-  /**
-   * Whether its subscribers stamp arrivals on the main thread (a burst without agents): only then
-   * does the sampler monitor that thread's event-loop delay, whose timer costs more than it tells
-   * where the main thread only publishes.
-   */
-  readonly stampsOnMainThread?: boolean;
   /** How long it measures one transport, at most (ms): what --dry-run says the run will take, before connecting and warm-up. */
   measuringMs?(config: Config): number;
   /** The option that asks for runs with resume only (faults --modes on), refused like --resume for a transport that cannot resume. */

@@ -1,10 +1,7 @@
-import { CLIENTS } from '../clients/index.js';
-import type { ClientContext } from '../clients/types.js';
 import type { AgentSet } from '../agents/coordinator.js';
 import { nowUs } from '../core/clock.js';
 import { programPath } from '../core/entry-points.js';
 import { RtbError } from '../core/errors.js';
-import { seededRandom } from '../core/random.js';
 import type { TransportResult } from '../core/result.js';
 import type { TransportName } from '../core/transports.js';
 import { referenceProfile } from '../targets/reference.js';
@@ -94,12 +91,13 @@ async function startServers<Config>(request: RunRequest<Config>, state: Transpor
 
 /** Samples the generator, the built-in servers (or the target's own processes or metrics) and the proxy. */
 function startSampler<Config>(request: RunRequest<Config>, state: TransportState, processes: Processes): ResourceSampler {
-  const { common, scenario } = request;
+  const { common } = request;
   const pids: Partial<Record<'server' | 'generator' | 'proxy', number | readonly number[]>> = { generator: process.pid };
   if (processes.cluster) pids.server = processes.cluster.pids;
   if (processes.proxy) pids.proxy = processes.proxy.pid;
   return new ResourceSampler(pids, () => state.observed?.live() ?? { connections: 0, sent: 0, received: 0, measuring: false }, undefined, {
-    loopMonitor: scenario.stampsOnMainThread === true && state.agents === null,
+    // Every scenario's arrivals are stamped in subscriber threads: no monitor wakes this one.
+    loopMonitor: false,
     externalServer: common.serverPids.length > 0 ? { pids: common.serverPids } : common.serverMetricsUrl ? { metricsUrl: common.serverMetricsUrl } : null,
   });
 }
@@ -111,12 +109,7 @@ async function scenarioContext<Config>(request: RunRequest<Config>, state: Trans
   const { runId } = plan;
   const resume = plan.resume[transport] ?? false;
   const { upstream, baseUrl, instanceUrls } = await startServers(request, state, processes, hooks.serverExited, hooks.log);
-  const clientContext: ClientContext = {
-    resume,
-    reconnect: { baseMs: RECONNECT_POLICY.baseMs, maxMs: Math.min(RECONNECT_POLICY.maxMs, scenario.reconnectMaxMs?.(request.scenarioConfig) ?? RECONNECT_POLICY.maxMs) },
-    connectTimeoutMs: common.connectTimeoutMs,
-    random: seededRandom(common.seed),
-  };
+  const reconnect = { baseMs: RECONNECT_POLICY.baseMs, maxMs: Math.min(RECONNECT_POLICY.maxMs, scenario.reconnectMaxMs?.(request.scenarioConfig) ?? RECONNECT_POLICY.maxMs) };
   const sampler = startSampler(request, state, processes);
   state.sampler = sampler;
   await sampler.start();
@@ -124,8 +117,7 @@ async function scenarioContext<Config>(request: RunRequest<Config>, state: Trans
   const instances = processes.cluster;
   return {
     transport,
-    client: CLIENTS[transport] as ScenarioContext['client'],
-    clientContext,
+    reconnect,
     target: targetHandle(plan.profile, plan.ref, targetContext(common, transport, runId, baseUrl, upstream, resume, instanceUrls)),
     runId,
     seed: common.seed,

@@ -1,18 +1,16 @@
-import { nowUs } from '../core/clock.js';
-import { OwnDelayMeter } from '../core/own-delay.js';
-import { ownWaitUs } from '../clients/read-turns.js';
-import { integer, duration } from '../run/options.js';
-import { WARMUP_GROUP, encodeMarker } from '../core/marker.js';
-import { publishOnSchedule, type ScheduledSend } from '../load/publisher.js';
-import { type PlannedMessage, Recorder } from '../load/recorder.js';
+import { type Histogram, encodeHistogram, latencyStats, mergeEncoded } from '../core/histogram.js';
 import { RtbError } from '../core/errors.js';
-import { sleep } from '../core/sleep.js';
-import type { Subscription } from '../clients/types.js';
+import { NO_OWN_DELAY } from '../core/own-delay.js';
+import { LATENCY_KINDS, type LatencyKind, type RecorderResult } from '../core/result.js';
+import { integer, duration } from '../run/options.js';
+import { type PlannedMessage, Recorder } from '../load/recorder.js';
+import { SentCounter } from '../load/sent-counter.js';
+import { errorsSince } from '../load/aggregate.js';
+import type { SubscriberPool } from '../load/worker/pool.js';
 import type { Scenario, ScenarioContext } from '../run/scenario.js';
 import type { PublishChannel } from '../targets/types.js';
+import { measureRound, startPool, subscriberSpecs, warmUp, type Round } from './pool-run.js';
 import { withCommonSections } from './tables.js';
-import { runPooledBurst } from './burst-pooled.js';
-import { warmUpOutcome } from './pool-run.js';
 
 export interface BurstConfig {
   readonly subscribers: number;
@@ -30,9 +28,10 @@ export interface BurstConfig {
   readonly warmupMessages: number;
 }
 
-const WARMUP_INTERVAL_MS = 20;
-/** Lead time between building the schedule and its first send, so the first burst is not late. */
-const START_LEAD_US = 100_000;
+/** One subscriber thread here; each agent holds as many. */
+const LOCAL_THREADS = 1;
+/** Every subscriber gets a warm-up message within this (or --connect-timeout, if longer), else the run fails. */
+const WARMUP_LIMIT_MS = 5000;
 
 /** The schedule: burst b's message i is due at start + b * (gaps + pause) + i * gap. */
 export function burstPlan(config: Pick<BurstConfig, 'bursts' | 'burstSize' | 'gapMs' | 'pauseMs'>): PlannedMessage[] {
@@ -46,125 +45,81 @@ export function burstPlan(config: Pick<BurstConfig, 'bursts' | 'burstSize' | 'ga
   return plan;
 }
 
-async function connectAll(context: ScenarioContext, config: BurstConfig, provisioned: unknown, recorder: Recorder, ownDelay: OwnDelayMeter): Promise<Subscription[]> {
-  const subscriptions: Subscription[] = [];
-  for (let index = 0; index < config.subscribers; index++) {
-    subscriptions.push(
-      context.client.subscribe(context.clientContext, context.target.spec(provisioned, { index, room: 0 }) as never, {
-        onMessage: (content, receivedUs) => {
-          const latencyUs = recorder.recordArrival(index, content, receivedUs);
-          if (recorder.measuring) ownDelay.note(ownWaitUs(receivedUs), latencyUs);
-        },
-        onError: (code) => recorder.countError(`subscriber:${code}`),
-      }),
-    );
+/** A burst's result from the pool's merged round: the same fields a one-thread burst reports. */
+export function pooledResult(round: Round): RecorderResult {
+  const { merged, publish } = round;
+  const histograms: Record<LatencyKind, Histogram> = {
+    perMessage: merged.perMessage,
+    burstCompletion: merged.burstCompletion,
+    fanOutSpread: merged.fanOutSpread,
+    publishRtt: mergeEncoded([publish.histograms.publishRtt]),
+    sendLag: mergeEncoded([publish.histograms.sendLag]),
+  };
+  const latencyUs = {} as RecorderResult['latencyUs'];
+  const encoded = {} as RecorderResult['histograms'];
+  for (const kind of LATENCY_KINDS) {
+    latencyUs[kind] = latencyStats(histograms[kind]);
+    encoded[kind] = encodeHistogram(histograms[kind]);
   }
-  const settled = await Promise.allSettled(subscriptions.map((s) => s.ready));
-  const failures = settled.filter((s): s is PromiseRejectedResult => s.status === 'rejected');
-  if (failures.length > 0) {
-    await Promise.all(subscriptions.map((s) => s.close()));
-    const reason = (failures[0]?.reason as Error | undefined)?.message ?? 'unknown';
-    throw new RtbError('RTB_ERR_NOT_READY', `${failures.length} of ${config.subscribers} ${context.transport} subscribers could not connect (${reason})`);
-  }
-  return subscriptions;
+  return { messages: merged.messages, subscriberBursts: merged.subscriberBursts, latencyUs, histograms: encoded, errors: { ...merged.errors, ...publish.errors } };
 }
 
 /**
- * Publishes warm-up messages until every subscriber has received one: the only proof, for every
- * transport alike, that a subscription is live (a held long poll gives no other sign).
+ * N subscribers in one room, held by subscriber threads (one here, one on each agent), every one
+ * connected and warmed up before the bursts are published on their schedule.
  */
-async function warmUp(context: ScenarioContext, config: BurstConfig, publisher: PublishChannel, recorder: Recorder): Promise<void> {
-  const limitMs = Math.max(config.connectTimeoutMs, 5000);
-  const deadline = Date.now() + limitMs;
-  for (let sent = 0; !context.signal.aborted; sent++) {
-    if (sent >= config.warmupMessages && recorder.warmedUpSubscribers === config.subscribers) return;
-    if (Date.now() > deadline) {
-      const arrived = recorder.whatElseArrived();
-      throw new RtbError(
-        'RTB_ERR_NOT_READY',
-        `${config.subscribers - recorder.warmedUpSubscribers} of ${config.subscribers} ${context.transport} subscribers received no warm-up message within ${limitMs / 1000} s${warmUpOutcome(arrived ? [arrived] : [], recorder.foreignArrived(), context.target.profile.name)}`,
-      );
-    }
-    const content = encodeMarker({ runId: context.runId, seq: sent, group: WARMUP_GROUP, scheduledUs: nowUs() }, config.payloadBytes);
-    const outcome = await publisher.publish(0, content);
-    if (outcome.errorCode) throw new RtbError('RTB_ERR_NOT_READY', `warm-up publish failed: ${outcome.errorCode}`);
-    await sleep(WARMUP_INTERVAL_MS, context.signal);
-  }
-}
-
 async function run(context: ScenarioContext, config: BurstConfig): Promise<void> {
   const plan = burstPlan(config);
-  // With agents the subscribers live in subscriber threads, here and on each agent.
-  if (context.agents) return runPooledBurst(context, config, plan);
-  const recorder = new Recorder({ runId: context.runId, subscriberCount: config.subscribers, plan, deadlineUs: config.deadlineMs * 1000 });
-  let subscriptions: Subscription[] = [];
+  let pool: SubscriberPool | null = null;
   let publisher: PublishChannel | null = null;
-  const ownDelay = new OwnDelayMeter();
+  let result: RecorderResult | null = null;
+  let held = 0;
+  let measuring = false;
+  let status = { reconnects: 0, gaps: 0, sends: 0 };
+  /** What broke or troubled the subscriptions (`subscriber:<code>`), read before the pool closes, whatever ended the run. */
+  let subscriberErrors: Record<string, number> = {};
+  const sent = new SentCounter();
   context.observe({
     subscribers: config.subscribers,
     details: () => ({ scenario: 'burst' }),
-    ownDelay: () => ownDelay.snapshot(),
-    live: () => ({
-      connections: subscriptions.reduce((n, s) => n + (s.stats().connected ? 1 : 0), 0),
-      sent: recorder.attemptedMessages,
-      received: recorder.arrivals,
-      measuring: recorder.measuring,
-    }),
+    generatorThreads: LOCAL_THREADS + 1,
+    ownDelay: () => pool?.ownDelay ?? NO_OWN_DELAY,
+    live: () => ({ connections: pool?.live().connected ?? 0, sent: sent.total, received: pool?.live().arrivals ?? 0, measuring }),
     measured: () => {
-      const stats = subscriptions.map((s) => s.stats());
-      return {
-        result: recorder.result(nowUs()),
-        reconnects: stats.reduce((n, s) => n + s.reconnects, 0),
-        gaps: stats.reduce((n, s) => n + s.gaps, 0),
-        sends: stats.reduce((n, s) => n + s.sends, 0),
-      };
+      const measuredSoFar = result ?? new Recorder({ runId: context.runId, plan: [], deadlineUs: 1 }).result(0);
+      return { result: { ...measuredSoFar, errors: { ...measuredSoFar.errors, ...subscriberErrors } }, ...status };
     },
   });
   try {
-    // Untimed: users, tokens and rooms the target needs, before anything is measured.
     const provisioned = await context.target.provision({ rooms: 1, subscriberRooms: new Array<number>(config.subscribers).fill(0), tag: '' });
     publisher = context.target.publisher(provisioned);
-    context.log(`connecting ${config.subscribers} subscribers to one room`);
-    subscriptions = await connectAll(context, config, provisioned, recorder, ownDelay);
-    await warmUp(context, config, publisher, recorder);
-
-    const startUs = nowUs() + START_LEAD_US;
-    recorder.begin(startUs);
-    const schedule: ScheduledSend[] = plan.map((m) => ({
-      seq: m.seq,
-      room: 0,
-      scheduledUs: startUs + m.offsetUs,
-      content: encodeMarker({ runId: context.runId, seq: m.seq, group: m.group, scheduledUs: startUs + m.offsetUs }, config.payloadBytes),
-    }));
-    const lastSendUs = startUs + (plan.at(-1)?.offsetUs ?? 0);
-    const lastDueUs = lastSendUs + config.deadlineMs * 1000;
-    context.log(`publishing ${config.bursts} bursts of ${config.burstSize} (${plan.length} messages) over ${((lastSendUs - nowUs()) / 1e6).toFixed(1)} s`);
-
-    const expectedArrivals = plan.length * config.subscribers;
-    const progress = setInterval(() => {
-      context.progress(`${context.transport}: sent ${recorder.attemptedMessages}/${plan.length}, received ${recorder.receivedInTime}/${expectedArrivals}`);
-    }, 250);
-    try {
-      await publishOnSchedule(
-        publisher,
-        schedule,
-        {
-          onSendStart: (seq, actualUs) => recorder.recordSendStart(seq, actualUs),
-          onSendDone: (_seq, rttUs, errorCode) => recorder.recordPublishDone(rttUs, errorCode),
-        },
-        context.signal,
-      );
-      // Drain: until every message has arrived everywhere, or the last one's deadline has passed.
-      const drained = new AbortController();
-      const stop = AbortSignal.any([context.signal, drained.signal]);
-      await Promise.race([recorder.waitFor(() => recorder.complete, stop), sleep(Math.max(0, (lastDueUs - nowUs()) / 1000), stop)]);
-      drained.abort();
-    } finally {
-      clearInterval(progress);
-      recorder.end();
+    pool = startPool(context, LOCAL_THREADS, provisioned);
+    context.log(`connecting ${config.subscribers} subscribers to one room over ${pool.size} subscriber thread${pool.size === 1 ? '' : 's'}${context.agents ? ' (agents included)' : ''}`);
+    const connect = await pool.connect(subscriberSpecs(0, config.subscribers, 1), 100);
+    held = connect.ok;
+    if (held < config.subscribers) {
+      throw new RtbError('RTB_ERR_NOT_READY', `${config.subscribers - held} of ${config.subscribers} ${context.transport} subscribers could not connect (${JSON.stringify(connect.failed)})`);
     }
+    await warmUp(context, pool, publisher, {
+      rooms: 1,
+      payloadBytes: config.payloadBytes,
+      expected: held,
+      atLeast: config.warmupMessages,
+      limitMs: Math.max(config.connectTimeoutMs, WARMUP_LIMIT_MS),
+      required: true,
+      discardRound: false,
+    });
+    context.log(`publishing ${config.bursts} bursts of ${config.burstSize} (${plan.length} messages)`);
+    measuring = true;
+    const round = await measureRound(context, pool, publisher, { plan, keepAwake: true, deadlineMs: config.deadlineMs, payloadBytes: config.payloadBytes, audience: () => held, onStart: (recorder) => sent.follow(recorder) });
+    measuring = false;
+    result = pooledResult(round);
+    const { reconnects, gaps, sends } = await pool.status();
+    status = { reconnects, gaps, sends };
   } finally {
-    await Promise.all(subscriptions.map((s) => s.close()));
+    const errors = await pool?.status().then((s) => s.errors, () => ({}));
+    subscriberErrors = errorsSince(errors ?? {}, {}, 'subscriber:');
+    await pool?.close();
     await publisher?.close();
   }
 }
@@ -173,7 +128,6 @@ export const burstScenario: Scenario<BurstConfig> = {
   name: 'burst',
   summary: "the original study's burst-latency test: N subscribers in one room, bursts of messages sent on a fixed open-loop schedule",
   agents: true,
-  stampsOnMainThread: true,
   options: [
     { flags: '-s, --subscribers <count>', description: 'subscribers in the room', parse: integer(1, 100_000), defaultValue: 10 },
     { flags: '-b, --bursts <count>', description: 'bursts to send', parse: integer(1, 1_000_000), defaultValue: 200 },

@@ -52,6 +52,8 @@ function notRun(context: ScenarioContext): string[] {
   return ['restart: skipped, rtbench can restart only a built-in server it started (not a --target)'];
 }
 
+/** Reconnect waits stop growing here: a subscriber back within half a second of the fault's end, not five. */
+export const FAULTS_RECONNECT_MAX_MS = 500;
 /** A fault starts this far into its window, so the window opens with a clean message. */
 const FAULT_OFFSET_MS = 1000;
 const STATUS_POLL_MS = 50;
@@ -312,6 +314,6 @@ export const faultsScenario: Scenario<FaultsConfig> = {
   needsProxy: (config) => config.instances === 1,
   resumeOnly: (config) => (config.modes.length === 1 && config.modes[0] === true ? { option: '--modes', value: 'on' } : null),
   busFaults: (config) => config.bus !== 'memory',
-  reconnectMaxMs: () => 500,
+  reconnectMaxMs: () => FAULTS_RECONNECT_MAX_MS,
   run,
 };

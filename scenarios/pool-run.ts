@@ -2,6 +2,7 @@ import { nowUs } from '../core/clock.js';
 import { WARMUP_GROUP, encodeMarker } from '../core/marker.js';
 import type { RecorderResult } from '../core/result.js';
 import { sleep } from '../core/sleep.js';
+import { RtbError } from '../core/errors.js';
 import type { CommonConfig } from '../run/options.js';
 import type { LoadRequest } from '../run/preflight.js';
 import { publishOnSchedule, type ScheduledSend } from '../load/publisher.js';
@@ -46,7 +47,7 @@ export function startPool(context: ScenarioContext, workers: number, provisioned
     profile: target.ref,
     target: target.context,
     provisioned,
-    reconnect: context.clientContext.reconnect,
+    reconnect: context.reconnect,
     seed: context.seed,
     tlsTrust: currentTlsTrust(),
     localAddresses: context.machine?.localAddresses ?? [],
@@ -83,22 +84,44 @@ export interface WarmUpOptions {
   readonly payloadBytes: number;
   /** Subscribers that must each receive a warm-up message. */
   readonly expected: number;
+  /** Warm-up messages per room sent at least, even once every subscriber has one (burst's --warmup). */
+  readonly atLeast?: number;
+  /** How long every subscriber may take to get one (default 30 s). */
+  readonly limitMs?: number;
+  /** A subscriber without one fails the run (RTB_ERR_NOT_READY) instead of showing up as lost deliveries. */
+  readonly required?: boolean;
+  /**
+   * Measure one round and throw it away once all are warm (default true). A burst does without: its
+   * server is sent exactly the burst's plan, every message of which is reported.
+   */
+  readonly discardRound?: boolean;
 }
+
+/** Between the warm-up messages sent before every subscriber could have received the first. */
+const WARMUP_GAP_MS = 20;
 
 /**
  * One warm-up message per room at a time, until every held subscriber has received one (bounded),
  * then one measured round that is thrown away. Held subscribers that never get a message are left
- * to show up as lost deliveries.
+ * to show up as lost deliveries, unless every one is `required`.
  */
 export async function warmUp(context: ScenarioContext, pool: SubscriberPool, publisher: PublishChannel, options: WarmUpOptions): Promise<void> {
   const { rooms, payloadBytes, expected } = options;
+  const limitMs = options.limitMs ?? WARMUP_LIMIT_MS;
   await pool.warmReset();
-  const deadline = Date.now() + WARMUP_LIMIT_MS;
+  const deadline = Date.now() + limitMs;
   for (let n = 0; !context.signal.aborted && Date.now() < deadline; n++) {
-    await Promise.all(Array.from({ length: rooms }, (_, room) => publisher.publish(room, encodeMarker({ runId: context.runId, seq: n, group: WARMUP_GROUP, scheduledUs: nowUs() }, payloadBytes))));
-    const until = Date.now() + 1000;
+    const outcomes = await Promise.all(Array.from({ length: rooms }, (_, room) => publisher.publish(room, encodeMarker({ runId: context.runId, seq: n, group: WARMUP_GROUP, scheduledUs: nowUs() }, payloadBytes))));
+    const failed = outcomes.find((outcome) => outcome.errorCode);
+    if (failed && options.required) throw new RtbError('RTB_ERR_NOT_READY', `warm-up publish failed: ${failed.errorCode}`);
+    if (n + 1 < (options.atLeast ?? 0)) {
+      await sleep(WARMUP_GAP_MS, context.signal);
+      continue;
+    }
+    const until = Math.min(deadline, Date.now() + 1000);
     while (Date.now() < until && !context.signal.aborted) {
       if ((await pool.warmStatus()).warmed >= expected) {
+        if (options.discardRound === false) return;
         await measureRound(context, pool, publisher, { plan: stepPlan(WARMUP_ROUND_MESSAGES, WARMUP_ROUND_RATE_PER_S, rooms), deadlineMs: 2000, payloadBytes, audience: () => 0 });
         return;
       }
@@ -106,12 +129,12 @@ export async function warmUp(context: ScenarioContext, pool: SubscriberPool, pub
     }
   }
   const { warmed, foreign, firstForeign } = await pool.warmStatus();
-  if (warmed >= expected) return;
+  if (warmed >= expected || context.signal.aborted) return;
   const errors = Object.entries((await pool.status()).errors).map(([code, n]) => `${code} x${n}`);
   const arrived = [...(foreign ? [`${foreign} message(s) without this run's marker in their content, the first ${JSON.stringify(firstForeign)}`] : []), ...(errors.length ? [`errors ${errors.join(', ')}`] : [])];
-  context.log(
-    `${expected - warmed} of ${expected} subscribers got no warm-up message within ${WARMUP_LIMIT_MS / 1000} s${warmUpOutcome(arrived, (foreign ?? 0) > 0, context.target.profile.name)}`,
-  );
+  const missing = `${expected - warmed} of ${expected} ${context.transport} subscribers received no warm-up message within ${limitMs / 1000} s${warmUpOutcome(arrived, (foreign ?? 0) > 0, context.target.profile.name)}`;
+  if (options.required) throw new RtbError('RTB_ERR_NOT_READY', missing);
+  context.log(missing);
 }
 
 export interface RoundOptions {
@@ -120,6 +143,8 @@ export interface RoundOptions {
   readonly payloadBytes: number;
   /** Subscribers held per room: the audience each room's messages are expected by. */
   readonly audience: (room: number) => number;
+  /** Keep the subscriber threads awake up to each send (load/worker/keep-awake.ts): a sparse schedule's. */
+  readonly keepAwake?: boolean;
   /** Called once the round's start time is fixed (for the scenario's live counters). */
   readonly onStart?: (publishRecorder: Recorder, startUs: number) => void;
 }
@@ -136,7 +161,7 @@ export async function measureRound(context: ScenarioContext, pool: SubscriberPoo
   const publishRecorder = new Recorder({ runId: context.runId, plan, deadlineUs: options.deadlineMs * 1000 });
   const startUs = nowUs() + START_LEAD_US;
   publishRecorder.begin(startUs);
-  await pool.measure(plan, startUs, options.deadlineMs * 1000);
+  await pool.measure(plan, startUs, options.deadlineMs * 1000, options.keepAwake === true);
   options.onStart?.(publishRecorder, startUs);
   const schedule: ScheduledSend[] = plan.map((m) => ({
     seq: m.seq,
@@ -152,8 +177,10 @@ export async function measureRound(context: ScenarioContext, pool: SubscriberPoo
       onSendDone: (_seq, rttUs, errorCode) => publishRecorder.recordPublishDone(rttUs, errorCode),
     },
     context.signal,
-    // The subscribers are in worker threads (or on agents): no arrival is stamped on this one.
-    { sleepBeforeSend: true },
+    // Nothing is stamped on this thread (the subscribers are in worker threads or on agents), so it
+    // may sleep before a send; when the workers are kept awake up to each send, it turns its loop
+    // there as they do (the design measured in docs/architecture.md).
+    { sleepBeforeSend: options.keepAwake !== true },
   );
   const lastDueUs = startUs + (plan.at(-1)?.offsetUs ?? 0) + options.deadlineMs * 1000;
   await Promise.race([pool.waitComplete(lastDueUs), sleep(Math.max(0, (lastDueUs - nowUs()) / 1000) + 1000, context.signal)]);

@@ -17,7 +17,7 @@ type StepGenerator = { ownDelayUs: number | null; ownDelayLongestUs: number; own
  * takes 160 ms. Reads are stamped before handling, and handling yields to the sockets between
  * messages, so no stamp waits for more than the one handling under way (about 8 ms), not for the 152
  * ms of handling before the last subscriber's turn; the bound must say that much, and that it is a
- * large share of the p99 it is part of. In the burst (main thread) and in a ramp step (worker
+ * large share of the p99 it is part of. In a burst and in a ramp step (each in a subscriber
  * thread); the same run without the slow reader must show a small fraction of it.
  */
 describe("the generator's own timestamping delay", () => {
@@ -44,9 +44,8 @@ describe("the generator's own timestamping delay", () => {
     // (Well under it, not a fixed fraction: on a busy 2-core machine a plain run's bound reaches a
     // few ms too, the time the machine held the thread mid-turn.)
     expect(fast.generator.ownDelayP99Us!).toBeLessThan(slow.generator.ownDelayP99Us! * 0.75);
-    // A burst stamps on the main thread, so that thread's event-loop delay is monitored there.
-    expect(fast.generator.eventLoopDelayP99UsMax).toEqual(expect.any(Number));
-    expect([...fast.samples].every((row) => typeof row.eventLoopDelayP99Us === 'number')).toBe(true);
+    // A burst's subscribers stamp in a subscriber thread: no monitor wakes the main thread.
+    expect(fast.generator.eventLoopDelayP99UsMax).toBeNull();
 
     const ramp = ['ramp', '--target', url, '--transport', 'ws', '--steps', '20', '--workers', '1', '--hold', '0', '--messages', '10', '--rate', '10'];
     const step = (result: TransportResult): StepGenerator => detailsOf(result, 'ramp')!.steps[0]!.generator;

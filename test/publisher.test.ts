@@ -338,6 +338,17 @@ describe('publishOnSchedule on a simulated loop: every wait it chooses', () => {
     expect(sentAtUs).toHaveLength(1);
   });
 
+  it('aborted before it starts (Ctrl-C as the round is set up), sends nothing and returns at once', async () => {
+    const loop = new FakeLoop();
+    const controller = new AbortController();
+    controller.abort();
+    const { run, sentAtUs } = await runOn(loop, [0, 100], () => 50, false, controller.signal);
+    await drive(loop, run, 10);
+    expect(sentAtUs).toEqual([]);
+    expect(loop.pending()).toBe(0);
+    expect(getEventListeners(controller.signal, 'abort')).toHaveLength(0);
+  });
+
   it('once every send is answered, leaves no listener on the signal a whole run shares', async () => {
     const loop = new FakeLoop();
     const controller = new AbortController();

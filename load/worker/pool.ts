@@ -131,8 +131,8 @@ export class SubscriberPool {
     };
   }
 
-  async measure(plan: readonly PlannedMessage[], startUs: number, deadlineUs?: number): Promise<void> {
-    await this.all({ type: 'measure', plan, startUs, ...(deadlineUs === undefined ? {} : { deadlineUs }) });
+  async measure(plan: readonly PlannedMessage[], startUs: number, deadlineUs?: number, keepAwake = false): Promise<void> {
+    await this.all({ type: 'measure', plan, startUs, keepAwake, ...(deadlineUs === undefined ? {} : { deadlineUs }) });
   }
 
   /** Resolves true when every worker has every expected message, false at `untilUs`. */

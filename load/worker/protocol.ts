@@ -36,7 +36,15 @@ export type ToWorker =
   | { readonly id: number; readonly type: 'connect'; readonly subscribers: readonly SubscriberSpec[]; readonly concurrency: number }
   | { readonly id: number; readonly type: 'warm-reset' }
   | { readonly id: number; readonly type: 'warm-status' }
-  | { readonly id: number; readonly type: 'measure'; readonly plan: readonly PlannedMessage[]; readonly startUs: number; readonly deadlineUs?: number }
+  | {
+      readonly id: number;
+      readonly type: 'measure';
+      readonly plan: readonly PlannedMessage[];
+      readonly startUs: number;
+      readonly deadlineUs?: number;
+      /** Keep the thread awake up to each send (load/worker/keep-awake.ts): for sparse schedules. */
+      readonly keepAwake?: boolean;
+    }
   | { readonly id: number; readonly type: 'wait-complete'; readonly untilUs: number }
   | { readonly id: number; readonly type: 'result'; readonly attempted: readonly number[] }
   | { readonly id: number; readonly type: 'status' }

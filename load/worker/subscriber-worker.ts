@@ -21,6 +21,7 @@ import { heapAfterGc } from '../../core/heap.js';
 import type { ConnectReply, ConnectionStatus, FromWorker, StepReply, SubscriberSpec, ToWorker, WorkerInit } from './protocol.js';
 import type { WarmStatus } from './pool.js';
 import { setTlsTrust } from '../../core/tls-trust.js';
+import { keepAwake } from './keep-awake.js';
 
 const init = workerData as WorkerInit & { workerIndex: number };
 if (init.tlsTrust) setTlsTrust(init.tlsTrust);
@@ -52,6 +53,8 @@ let warm = new Set<number>();
 let foreign = 0;
 let firstForeign = '';
 let recorder: Recorder | null = null;
+/** Stops keeping the thread awake around the current round's sends (a no-op when it is not). */
+let stopKeepingAwake = (): void => {};
 /**
  * Subscriber errors (disconnect reasons, bad frames), counted whether or not a round is being
  * measured and reported, cumulative, with the connection status: a soak's disconnect between two
@@ -111,8 +114,13 @@ async function connect(specs: readonly SubscriberSpec[], concurrency: number): P
 
 function measure(plan: ToWorker & { type: 'measure' }): void {
   held.forEach((entry, slot) => (entry.slot = slot));
-  recorder = new Recorder({ runId: init.runId, plan: plan.plan, deadlineUs: plan.deadlineUs ?? init.deadlineUs, subscriberRooms: held.map((h) => h.spec.room) });
-  recorder.begin(plan.startUs);
+  const current = new Recorder({ runId: init.runId, plan: plan.plan, deadlineUs: plan.deadlineUs ?? init.deadlineUs, subscriberRooms: held.map((h) => h.spec.room) });
+  current.begin(plan.startUs);
+  recorder = current;
+  stopKeepingAwake();
+  if (plan.keepAwake) {
+    stopKeepingAwake = keepAwake(plan.plan.map((m) => plan.startUs + m.offsetUs).sort((a, b) => a - b));
+  }
 }
 
 function connectionStatus(): ConnectionStatus {
@@ -148,6 +156,7 @@ function stepResult(attempted: readonly number[]): StepReply {
     ownDelay: ownDelay.snapshot(),
   };
   recorder = null;
+  stopKeepingAwake();
   for (const entry of held) entry.slot = -1;
   return reply;
 }
@@ -195,6 +204,7 @@ async function handle(message: ToWorker): Promise<unknown> {
     case 'close':
       await Promise.all(held.map((h) => h.subscription.close()));
       held.length = 0;
+      stopKeepingAwake();
       clearInterval(ticker);
       gcObserver.disconnect();
       return null;

@@ -1,4 +1,4 @@
-import type { Waiter } from '../../load/publisher.js';
+import type { Waiter } from '../../load/waiter.js';
 
 interface Pending {
   readonly at: number;
