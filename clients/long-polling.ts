@@ -1,5 +1,7 @@
 import { DeliveryState } from './delivery.js';
 import { KeepAliveConnection } from './keep-alive-http.js';
+import { PollConnection } from './h2-polls.js';
+import { offerH2 } from './h2.js';
 import { LongPollSends } from './long-poll-sends.js';
 import { ConnectionLoop, subscriptionOf } from './reconnect.js';
 import type { ClientContext, LongPollSpec, PollRequest, SendText, SubscriberHandlers, Subscription, TransportClient } from './types.js';
@@ -18,14 +20,16 @@ export const longPollingClient: TransportClient<'long-polling'> = {
     // One connection per subscriber, as a browser holds one: polls go out one after another on it.
     // (A shared keep-alive pool opened new sockets when thousands of answers landed at once, about
     // 1.6 per subscriber at 5,000, which ran a 10,000-subscriber generator out of descriptors.)
-    const connection = new KeepAliveConnection(
-      new URL(spec.poll(null).url),
-      { connectTimeoutMs: context.connectTimeoutMs, ...(context.localAddress ? { localAddress: context.localAddress } : {}) },
-      () => {
-        for (const wake of socketOpened) wake();
-        socketOpened.clear();
-      },
-    );
+    // With --http2 and an https target, the polls go as streams of an h2 session when the server agrees (h2-polls.ts).
+    const origin = new URL(spec.poll(null).url);
+    const connectionOptions = { connectTimeoutMs: context.connectTimeoutMs, ...(context.localAddress ? { localAddress: context.localAddress } : {}) };
+    const onSocketOpen = (): void => {
+      for (const wake of socketOpened) wake();
+      socketOpened.clear();
+    };
+    const connection: PollConnection | KeepAliveConnection = offerH2(origin, context.http2 === true)
+      ? new PollConnection(origin, connectionOptions, onSocketOpen)
+      : new KeepAliveConnection(origin, connectionOptions, onSocketOpen);
 
     const sends = spec.sendRequest
       ? new LongPollSends(
@@ -86,8 +90,10 @@ export const longPollingClient: TransportClient<'long-polling'> = {
       (code) => handlers.onError?.(code),
     );
     const subscription = subscriptionOf(loop, state);
+    const httpsOrigin = origin.protocol === 'https:';
     return {
       ...subscription,
+      stats: () => ({ ...subscription.stats(), protocol: connection instanceof PollConnection ? connection.protocol : httpsOrigin ? 'http/1.1' : null }),
       close: async () => {
         await subscription.close();
         sends?.reset();

@@ -156,6 +156,8 @@ export interface ClientContext {
   /** Source address for connections (127.0.0.x spreads sockets over several loopback addresses). */
   readonly localAddress?: string;
   readonly random: Random;
+  /** SSE and long polling offer HTTP/2 to an https target and use it when the server agrees (clients/h2.ts). */
+  readonly http2?: boolean;
 }
 
 export interface SubscriptionStats {
@@ -173,6 +175,8 @@ export interface SubscriptionStats {
   readonly sends: number;
   /** The resume cursor. */
   readonly cursor: Cursor | null;
+  /** The HTTP protocol of the current or last connection over TLS (`h2`, `http/1.1`); null otherwise. */
+  readonly protocol?: 'h2' | 'http/1.1' | null;
 }
 
 export interface Subscription {

@@ -111,7 +111,14 @@ export interface TransportResult {
   /** Subscriber x burst pairs; ok when that subscriber received the whole burst within the deadline. */
   readonly subscriberBursts: { readonly ok: number; readonly failed: number; readonly pending: number };
   /** `sends`: frames and texts profiles sent on their subscriptions (joins, pongs); absent before it was recorded. */
-  readonly connections: { readonly subscribers: number; readonly reconnects: number; readonly gaps: number; readonly sends?: number };
+  readonly connections: {
+    readonly subscribers: number;
+    readonly reconnects: number;
+    readonly gaps: number;
+    readonly sends?: number;
+    /** Subscribers connected over each HTTP protocol their TLS connection took (`h2`, `http/1.1`): SSE and long polling with --http2, any https target; absent over plain HTTP. */
+    readonly protocols?: Readonly<Record<string, number>>;
+  };
   readonly errors: Readonly<Record<string, number>>;
   /** CPU and RSS of the built-in server process; null for `--target` (not ours to sample). */
   readonly serverUsage: ProcessUsage | null;

@@ -17,8 +17,9 @@ export interface TlsTrust {
 let trust: TlsTrust = { insecure: false };
 
 export function setTlsTrust(next: TlsTrust): void {
+  const customised = trust.ca !== undefined || trust.insecure;
   trust = next;
-  if (next.ca === undefined && !next.insecure) return;
+  if (next.ca === undefined && !next.insecure && !customised) return;
   // undici's global dispatcher serves its `request` and Node's global fetch alike.
   setGlobalDispatcher(new Agent({ connect: connectOptions() }));
 }

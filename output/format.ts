@@ -2,12 +2,22 @@ import type { TransportResult } from '../core/result.js';
 import { transportLabel } from '../core/transports.js';
 
 /** A transport's row label: its name, `(no resume)` when it did not resume, and its state unless completed. */
-export function methodName(result: Pick<TransportResult, 'transport' | 'config' | 'state' | 'repeat'>): string {
-  let name = transportLabel(result.transport);
+export function methodName(result: Pick<TransportResult, 'transport' | 'config' | 'state' | 'repeat'> & { readonly connections?: TransportResult['connections'] }): string {
+  let name = transportLabel(result.transport) + protocolLabel(result);
   if (result.repeat !== undefined) name += ` #${result.repeat}`;
   if (result.config.resume === false) name += ' (no resume)';
   if (result.state !== 'completed') name += ` [${result.state}]`;
   return name;
+}
+
+/** With --http2, what the subscribers got: ` over h2`, ` over HTTP/1.1` (a server that did not agree), or the mix. */
+function protocolLabel(result: Pick<TransportResult, 'config'> & { readonly connections?: TransportResult['connections'] }): string {
+  const protocols = result.connections?.protocols;
+  if (result.config.http2 !== true || !protocols) return '';
+  const h2 = protocols.h2 ?? 0;
+  const total = Object.values(protocols).reduce((n, count) => n + count, 0);
+  if (h2 === total) return ' over h2';
+  return h2 === 0 ? ' over HTTP/1.1' : ` (h2 ${h2} of ${total})`;
 }
 
 /** Whole microseconds shown as milliseconds: two decimals below 100 ms, one above. */

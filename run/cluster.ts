@@ -6,6 +6,8 @@ import { waitForHealth } from './health.js';
 import { sleep } from '../core/sleep.js';
 import type { CommonConfig } from './options.js';
 import { pinProcess } from './pinning.js';
+import { TLS_CERT_ENV, TLS_KEY_ENV, type ThrowawayCert, throwawayCert } from '../core/throwaway-cert.js';
+import { type TlsTrust, currentTlsTrust, setTlsTrust } from '../core/tls-trust.js';
 
 const SERVER_START_TIMEOUT_MS = 10_000;
 
@@ -38,10 +40,14 @@ export class ServerCluster {
   /** In front of Redis when the run injects bus faults: the instances reach Redis only through it. */
   private busProxy: ChildHandle | null = null;
 
+  /** With --http2: the certificate every instance serves (restarts included), and the trust before it was added. */
+  private tls: { readonly cert: ThrowawayCert; readonly before: TlsTrust } | null = null;
+
   static async start(transport: TransportName, common: CommonConfig, runId: string, onExit: (how: string) => void, busFaults = false): Promise<ServerCluster> {
     const cluster = new ServerCluster(transport, common, `rtbench:${runId}:${transport}`, onExit);
     try {
       if (busFaults && common.bus !== 'memory') cluster.busProxy = await startBusProxy(common.bus, common.seed);
+      if (common.http2) cluster.trustOwnCertificate();
       for (let i = 0; i < common.instances; i++) cluster.instances.push(await cluster.startInstance('0'));
     } catch (error) {
       await cluster.stop();
@@ -62,6 +68,17 @@ export class ServerCluster {
     return this.instances.length;
   }
 
+  /**
+   * Makes the run's throwaway certificate and trusts it, beside what the user trusts, in this thread
+   * and (through the pool's init) every subscriber thread started from now on, until the cluster stops.
+   */
+  private trustOwnCertificate(): void {
+    const cert = throwawayCert();
+    const before = currentTlsTrust();
+    this.tls = { cert, before };
+    setTlsTrust({ ...before, ca: before.ca === undefined ? cert.certPem : `${before.ca}\n${cert.certPem}` });
+  }
+
   /** The bus the instances use: the user's, or the same URL (credentials, database) through the bus proxy. */
   private busUrl(): string {
     if (!this.busProxy) return this.common.bus;
@@ -80,7 +97,8 @@ export class ServerCluster {
       '--fan-out-delay-ms', String(Math.round(common.serverDelayMs)),
       // The bus URL may hold a password: it goes in the environment, never in a command line `ps` shows.
       '--bus', 'env', '--bus-prefix', this.busPrefix,
-    ], undefined, { [BUS_URL_ENV]: this.busUrl() });
+      ...(this.tls ? ['--http2'] : []),
+    ], undefined, { [BUS_URL_ENV]: this.busUrl(), ...(this.tls ? { [TLS_KEY_ENV]: this.tls.cert.keyPem, [TLS_CERT_ENV]: this.tls.cert.certPem } : {}) });
     void server.exited.then((how) => {
       if (!this.retiring.has(server)) this.onExit(how);
     });
@@ -130,5 +148,7 @@ export class ServerCluster {
     await Promise.all(instances.map((instance) => instance.stop()));
     await this.busProxy?.stop();
     if (this.common.bus !== 'memory') await dropKeys(this.common.bus, this.busPrefix).catch(() => 0);
+    if (this.tls) setTlsTrust(this.tls.before);
+    this.tls = null;
   }
 }

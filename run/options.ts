@@ -159,6 +159,7 @@ export const COMMON_OPTIONS: readonly OptionSpec[] = [
   { flags: '-H, --header <header>', description: "header sent on every request and upgrade, 'Name: value' (repeatable; recorded with its value as ***)", parse: header, defaultValue: {}, defaultLabel: 'none' },
   { flags: '--ca <file>', description: 'a certificate authority (PEM) to trust for https:// and wss:// targets, beside the system\'s', parse: caFile },
   { flags: '--insecure', description: 'verify no TLS certificate (a self-signed test server); said when the run starts and recorded in the summary', defaultValue: false },
+  { flags: '--http2', description: 'SSE and long polling over HTTP/2: the built-in server serves TLS (a throwaway certificate made for the run) offering h2 and http/1.1, and an https:// --target is offered h2, used if it agrees; WebSocket and STOMP stay HTTP/1.1 upgrades', defaultValue: false },
   { flags: '--redis-ca <file>', description: "a certificate authority (PEM) to trust for rediss:// (--bus, --coordinator), beside the system's", parse: caFile },
   { flags: '--profile-opt <key=value>', description: "an option of the profile, e.g. joinEvent=subscribe for socketio (repeatable; a key it does not take is refused with the list)", parse: profileOpt, defaultValue: {}, defaultLabel: 'none' },
   { flags: '--header-file <file>', description: "headers from a file, one 'Name: value' a line, so a secret stays out of the command line (also: RTBENCH_HEADER_<NAME>=value in the environment)", parse: headerFile },
@@ -213,6 +214,8 @@ export interface CommonConfig {
   readonly headers: Readonly<Record<string, string>>;
   /** `--profile-opt` as given; checked against the profile once it is loaded. */
   readonly profileOptions: Readonly<Record<string, string>>;
+  /** SSE and long polling offer h2 over TLS; the built-in server serves TLS with h2 (--http2). */
+  readonly http2: boolean;
   /** Which TLS certificates to trust (--ca, --insecure). */
   readonly tlsTrust: TlsTrust;
   /** --redis-ca: a CA file trusted for rediss://, or null. */
@@ -261,6 +264,10 @@ export function commonConfigFrom(options: Record<string, unknown>): CommonConfig
   if (instances > 1 && bus === 'memory') {
     throw usageError('--instances', instances, `several instances with --bus redis (or redis://host:port): instances share messages, ids and history through Redis, which an in-memory bus cannot`);
   }
+  const plainTarget = targets.find((url) => !url.startsWith('https:'));
+  if (options.http2 === true && plainTarget !== undefined) {
+    throw usageError('--http2', plainTarget, 'an https:// --target: HTTP/2 is offered in the TLS handshake (ALPN); without --target the built-in server serves TLS by itself');
+  }
   if (target?.startsWith('https:') && (options.delay as number) > 0) {
     // The proxy forwards TCP; clients would reach it by IP and fail the target's certificate check.
     throw usageError('--delay', formatDurationMs(options.delay as number), 'no --delay with an https:// --target (the proxy cannot present its certificate); use an http:// target');
@@ -296,6 +303,7 @@ export function commonConfigFrom(options: Record<string, unknown>): CommonConfig
     profile: options.profile as string,
     // The environment first, then the file, then -H: the most explicit wins.
     profileOptions: options.profileOpt as Record<string, string>,
+    http2: options.http2 === true,
     tlsTrust: { ...(options.ca === undefined ? {} : { ca: readFileSync(options.ca as string, 'utf8') }), insecure: options.insecure === true },
     redisCaFile: options.redisCa === undefined ? null : resolve(options.redisCa as string),
     headers: { ...headersFromEnvironment(process.env), ...(options.headerFile as Record<string, string> | undefined), ...(options.header as Record<string, string>) },

@@ -73,6 +73,8 @@ export interface ScenarioContext {
   progress(line: string): void;
   /** Call once, before measuring starts. */
   observe(observed: Observed): void;
+  /** Subscribers connected over each HTTP protocol (TLS targets): what `connections.protocols` reports. */
+  connectedOver(protocols: Readonly<Record<string, number>>): void;
   /** The per-second rows so far, oldest first (most of a long run's on disk: iterate, or take the recent ones). */
   samples(): SampleRows;
   sampleNow(): Promise<SampleRow | undefined>;

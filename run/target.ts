@@ -61,6 +61,7 @@ export function targetContext(common: CommonConfig, transport: TransportName, ru
     publishConnections: PUBLISH_CONNECTIONS,
     publishTimeoutMs: common.deadlineMs,
     options: common.profileOptions,
+    ...(common.http2 ? { http2: true } : {}),
   };
 }
 

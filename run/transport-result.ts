@@ -46,6 +46,8 @@ export interface TransportState {
   failure: unknown;
   /** The CPUs the built-in server may use, read once it started (it is gone by the time the result is made). */
   serverCpusAllowed: string | null;
+  /** Subscribers connected over each HTTP protocol, summed over the run's pools (TLS targets only). */
+  readonly protocols: Record<string, number>;
 }
 
 /** Whether rtbench itself may have limited the numbers, and why. */
@@ -98,7 +100,7 @@ export function transportResult(state: TransportState, runState: RunState): Tran
     latencyUs: measured.latencyUs,
     messages: measured.messages,
     subscriberBursts: measured.subscriberBursts,
-    connections: { subscribers: observed?.subscribers ?? 0, reconnects: snapshot.reconnects, gaps: snapshot.gaps, sends: snapshot.sends },
+    connections: { subscribers: observed?.subscribers ?? 0, reconnects: snapshot.reconnects, gaps: snapshot.gaps, sends: snapshot.sends, ...(Object.keys(state.protocols).length > 0 ? { protocols: { ...state.protocols } } : {}) },
     errors: measured.errors,
     serverUsage: sampler?.usageOf('server', judged) ?? null,
     ...(sampler && sampler.notes().length > 0 ? { serverUsageNotes: sampler.notes() } : {}),

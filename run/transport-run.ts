@@ -127,6 +127,9 @@ async function scenarioContext<Config>(request: RunRequest<Config>, state: Trans
     observe: (what) => {
       state.observed = what;
     },
+    connectedOver: (protocols) => {
+      for (const [protocol, n] of Object.entries(protocols)) state.protocols[protocol] = (state.protocols[protocol] ?? 0) + n;
+    },
     samples: () => sampled,
     sampleNow: async () => sampler.sampleNow(),
     machine: plan.machine,
@@ -150,7 +153,7 @@ async function scenarioContext<Config>(request: RunRequest<Config>, state: Trans
 export async function runTransport<Config>(request: RunRequest<Config>, transport: TransportName, plan: RunPlan, agents: AgentSet | null, checkpoint: (current: TransportResult) => Promise<void>): Promise<TransportResult> {
   const state: TransportState = {
     transport, scenario: request.scenario.name, plan, common: request.common, options: request.options, agents,
-    startedAt: new Date(), startedUs: nowUs(), sampler: null, observed: null, failure: null, serverCpusAllowed: null,
+    startedAt: new Date(), startedUs: nowUs(), sampler: null, observed: null, failure: null, serverCpusAllowed: null, protocols: {},
   };
   const processes: Processes = { cluster: null, proxy: null, nullServers: [] };
   const log = (line: string): void => request.output.phase(`${transport}: ${line}`);

@@ -42,7 +42,7 @@ export function roomsOf(count: number, rooms: number): number[] {
 
 /** The subscriber threads of one transport run, with what the target's profile provisioned for it. */
 export function startPool(context: ScenarioContext, workers: number, provisioned: unknown, target: TargetHandle = context.target): SubscriberPool {
-  return SubscriberPool.start(workers, {
+  const pool = SubscriberPool.start(workers, {
     transport: context.transport,
     profile: target.ref,
     target: target.context,
@@ -54,6 +54,8 @@ export function startPool(context: ScenarioContext, workers: number, provisioned
     runId: context.runId,
     deadlineUs: 0, // set per round by `measureRound`
   }, context.agents);
+  pool.onProtocols((protocols) => context.connectedOver(protocols));
+  return pool;
 }
 
 /** Subscribers `from`..`to - 1`, dealt to rooms round-robin. */

@@ -1,3 +1,4 @@
+import { isClosed } from './raw-response.js';
 import type { FastifyPluginAsync, FastifyReply } from 'fastify';
 import { type Bus, type Published, framed } from './bus.js';
 import { type RoomParams, roomParamsSchema, sendError, sinceSchema } from './http-errors.js';
@@ -52,7 +53,7 @@ export const longPollingPlugin: FastifyPluginAsync<LongPollingPluginOptions> = a
         clearTimeout(timer);
         unsubscribe();
         waiting.delete(answerEmpty);
-        if (!reply.sent && !reply.raw.destroyed) answer();
+        if (!reply.sent && !isClosed(reply.raw)) answer();
       };
       const finish = (body: string | Buffer): void => settle(() => json(body));
       // Node keeps one timer list per duration, so equal per-request timeouts share one underlying timer.

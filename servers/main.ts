@@ -1,12 +1,14 @@
 #!/usr/bin/env node
 /**
  * Runs one reference server as its own process, so its CPU and memory are measured apart from the
- * load generator. Prints one JSON line `{"url", "pid"}` once listening; exits on SIGTERM/SIGINT and
+ * load generator. Prints one JSON line `{"url", "pid", "transports"}` once listening (with `--http2`,
+ * an https URL and `ca`, the PEM of the throwaway certificate made at start, to trust for this run); exits on SIGTERM/SIGINT and
  * when its standard input closes (the harness died), so no server outlives its run.
  */
 import { parseArgs } from 'node:util';
 import { DEFAULT_SERVER_OPTIONS, TRANSPORTS, type TransportName, buildServer } from './app.js';
 import { BUS_URL_ENV } from '../core/redis.js';
+import { TLS_CERT_ENV, TLS_KEY_ENV, throwawayCert } from '../core/throwaway-cert.js';
 
 function intOption(values: Record<string, unknown>, name: string, fallback: number): number {
   const text = values[name];
@@ -32,6 +34,7 @@ const { values } = parseArgs({
     bus: { type: 'string', default: 'memory' },
     'bus-prefix': { type: 'string', default: DEFAULT_SERVER_OPTIONS.busPrefix },
     'exit-on-stdin-end': { type: 'boolean', default: false },
+    http2: { type: 'boolean', default: false },
   },
 });
 
@@ -39,7 +42,11 @@ const transports = String(values.transports)
   .split(',')
   .filter((name): name is TransportName => (TRANSPORTS as readonly string[]).includes(name));
 
+// rtbench hands every instance of a run the same certificate (it trusts that one); alone, it makes its own.
+const given = process.env[TLS_KEY_ENV] && process.env[TLS_CERT_ENV] ? { keyPem: process.env[TLS_KEY_ENV], certPem: process.env[TLS_CERT_ENV] } : null;
+const cert = values.http2 ? (given ?? throwawayCert()) : null;
 const app = await buildServer({
+  http2: cert ? { key: cert.keyPem, cert: cert.certPem } : null,
   transports,
   historyLimit: intOption(values, 'history', DEFAULT_SERVER_OPTIONS.historyLimit) || 1,
   heartbeatMs: intOption(values, 'heartbeat-ms', DEFAULT_SERVER_OPTIONS.heartbeatMs) || 1,
@@ -72,4 +79,4 @@ if (values['exit-on-stdin-end']) {
 }
 
 const url = await app.listen({ host: String(values.host), port: intOption(values, 'port', 0), backlog: 4096 });
-process.stdout.write(`${JSON.stringify({ url, pid: process.pid, transports })}\n`);
+process.stdout.write(`${JSON.stringify({ url, pid: process.pid, transports, ...(cert ? { ca: cert.certPem } : {}) })}\n`);

@@ -2,6 +2,7 @@ import type { FastifyPluginAsync } from 'fastify';
 import type { ServerResponse } from 'node:http';
 import { type Bus, type Published, deliverOnce, framed } from './bus.js';
 import { type RoomParams, roomParamsSchema, sendError, sinceSchema } from './http-errors.js';
+import { bufferedBytes, isClosed } from './raw-response.js';
 
 export interface SsePluginOptions {
   readonly bus: Bus;
@@ -60,16 +61,18 @@ export const ssePlugin: FastifyPluginAsync<SsePluginOptions> = async (app, optio
 
       reply.hijack();
       const stream = reply.raw;
+      // HTTP/2 forbids connection headers, and its socket is the whole session's, already set not to delay.
+      const overHttp2 = request.raw.httpVersionMajor >= 2;
       stream.writeHead(200, {
         'content-type': 'text/event-stream; charset=utf-8',
         'cache-control': 'no-cache, no-transform',
-        connection: 'keep-alive',
+        ...(overHttp2 ? {} : { connection: 'keep-alive' }),
         'x-accel-buffering': 'no',
       });
-      stream.socket?.setNoDelay(true);
+      if (!overHttp2) stream.socket?.setNoDelay(true);
       const send = deliverOnce((published: Published): void => {
-        if (stream.destroyed) return;
-        if (stream.writableLength > maxBufferedBytes) {
+        if (isClosed(stream)) return;
+        if (bufferedBytes(stream) > maxBufferedBytes) {
           stream.destroy();
           return;
         }
@@ -78,7 +81,7 @@ export const ssePlugin: FastifyPluginAsync<SsePluginOptions> = async (app, optio
       stream.write(`retry: ${retryMs}\n\nevent: connected\ndata: ${JSON.stringify({ chatRoomId, since })}\n\n`);
       const unsubscribe = bus.follow(chatRoomId, since, {
         replay: (replay) => {
-          if (replay.gap && !stream.destroyed) stream.write(`event: gap\ndata: ${JSON.stringify(replay.gap)}\n\n`);
+          if (replay.gap && !isClosed(stream)) stream.write(`event: gap\ndata: ${JSON.stringify(replay.gap)}\n\n`);
           for (const published of replay.messages) send(published);
         },
         live: send,

@@ -69,6 +69,8 @@ export interface TargetContext {
   readonly publishTimeoutMs: number;
   /** The profile's options as the user gave them (`--profile-opt`, checked against `TargetProfile.options`). */
   readonly options?: Readonly<Record<string, string>>;
+  /** SSE and long-polling subscribers offer HTTP/2 (`--http2`). */
+  readonly http2?: boolean;
 }
 
 export interface ProvisionRequest {

@@ -110,11 +110,21 @@ export class SubscriberPool {
     replies.forEach((reply, index) => (this.ticks[index] = { ...(this.ticks[index] as Tick), connected: reply.connected }));
     const failed: Record<string, number> = {};
     const okByRoom: Record<number, number> = {};
+    const protocols: Record<string, number> = {};
     for (const reply of replies) {
+      for (const [protocol, n] of Object.entries(reply.protocols ?? {})) protocols[protocol] = (protocols[protocol] ?? 0) + n;
       for (const [code, n] of Object.entries(reply.failed)) failed[code] = (failed[code] ?? 0) + n;
       for (const [room, n] of Object.entries(reply.okByRoom)) okByRoom[Number(room)] = (okByRoom[Number(room)] ?? 0) + n;
     }
+    if (Object.keys(protocols).length > 0) this.protocolListener(protocols);
     return { ok: replies.reduce((n, r) => n + r.ok, 0), okByRoom, failed, connectUs: mergeEncoded(replies.map((r) => r.connectHistogram)) };
+  }
+
+  private protocolListener: (protocols: Readonly<Record<string, number>>) => void = () => {};
+
+  /** Told, after each connect, how many subscribers it connected over each HTTP protocol (TLS only). */
+  onProtocols(listener: (protocols: Readonly<Record<string, number>>) => void): void {
+    this.protocolListener = listener;
   }
 
   async warmReset(): Promise<void> {

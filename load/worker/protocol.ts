@@ -80,6 +80,8 @@ export interface ConnectReply {
    * connecting ends instead of at the next 500 ms tick (a run's first sample read 0 before).
    */
   readonly connected: number;
+  /** Subscribers this call connected, by the HTTP protocol their connection took over TLS (`h2`, `http/1.1`); absent when none went over TLS. */
+  readonly protocols?: Readonly<Record<string, number>>;
 }
 
 export interface StepReply {

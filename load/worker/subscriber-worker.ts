@@ -38,6 +38,7 @@ const contexts: ClientContext[] = addresses.map((localAddress) => ({
   connectTimeoutMs: init.target.connectTimeoutMs,
   random,
   ...(localAddress ? { localAddress } : {}),
+  ...(init.target.http2 ? { http2: true } : {}),
 }));
 
 interface Held {
@@ -83,6 +84,7 @@ async function connect(specs: readonly SubscriberSpec[], concurrency: number): P
   const histogram = newHistogram();
   const failed: Record<string, number> = {};
   const okByRoom: Record<number, number> = {};
+  const protocols: Record<string, number> = {};
   let ok = 0;
   let next = 0;
   const one = async (spec: SubscriberSpec): Promise<void> => {
@@ -98,6 +100,8 @@ async function connect(specs: readonly SubscriberSpec[], concurrency: number): P
       held.push(entry);
       ok++;
       okByRoom[spec.room] = (okByRoom[spec.room] ?? 0) + 1;
+      const protocol = entry.subscription.stats().protocol;
+      if (protocol) protocols[protocol] = (protocols[protocol] ?? 0) + 1;
     } catch (error) {
       const code = (error as { code?: string }).code ?? 'CONNECT_FAILED';
       failed[code] = (failed[code] ?? 0) + 1;
@@ -109,7 +113,7 @@ async function connect(specs: readonly SubscriberSpec[], concurrency: number): P
     while (next < specs.length) await one(specs[next++] as SubscriberSpec);
   });
   await Promise.all(lanes);
-  return { ok, okByRoom, failed, connectHistogram: encodeHistogram(histogram), connected: connectedCount() };
+  return { ok, okByRoom, failed, connectHistogram: encodeHistogram(histogram), connected: connectedCount(), ...(Object.keys(protocols).length > 0 ? { protocols } : {}) };
 }
 
 function measure(plan: ToWorker & { type: 'measure' }): void {
