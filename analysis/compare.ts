@@ -66,12 +66,21 @@ export interface Comparison {
  */
 const IRRELEVANT = new Set(['out', 'json', 'quiet', 'repeat', 'threshold', 'thresholdFormat', 'seed', 'target', 'serverDelay']);
 
+/**
+ * Options rtbench gained after runs were already being kept, each with the value that does what a run
+ * without the option did: absent on one side and this value on the other is the same workload, so a
+ * new build's run compares with an older baseline's.
+ */
+const ADDED_LATER: Readonly<Record<string, unknown>> = { http2: false };
+
 function configDifference(a: TransportResult, b: TransportResult): string | null {
   const keys = new Set([...Object.keys(a.config), ...Object.keys(b.config)]);
+  const valueOf = (config: Readonly<Record<string, unknown>>, key: string): string | undefined =>
+    JSON.stringify(key in config || !(key in ADDED_LATER) ? config[key] : ADDED_LATER[key]);
   for (const key of [...keys].sort()) {
     if (IRRELEVANT.has(key)) continue;
-    const left = JSON.stringify(a.config[key]);
-    const right = JSON.stringify(b.config[key]);
+    const left = valueOf(a.config, key);
+    const right = valueOf(b.config, key);
     if (left !== right) return `${key}: ${left ?? 'absent'} in BASE, ${right ?? 'absent'} in NEW`;
   }
   return null;

@@ -157,6 +157,12 @@ describe('rtbench compare', () => {
     expect(extra).toContain('extra: 1 in BASE, absent in NEW');
     expect(extra).toContain('two runs with the same configuration');
     expect(refusal(() => compareRuns([base], [repeats('ws', FIVE, { config: { ...result('ws').config, extra: 1 } })]))).toContain('extra: absent in BASE, 1 in NEW');
+    // An option added later, at the value that does what runs without it did, is the same workload;
+    // at any other value it is not (a baseline from before --http2 against a run with it).
+    const withHttp2 = (http2: boolean) => repeats('ws', FIVE, { config: { ...result('ws').config, http2 } });
+    expect(compareRuns([base], [withHttp2(false)]).outcome).toBe('pass');
+    expect(compareRuns([withHttp2(false)], [base]).outcome).toBe('pass');
+    expect(refusal(() => compareRuns([base], [withHttp2(true)]))).toContain('http2: false in BASE, true in NEW');
   });
 
   it('compares every transport both sides ran, each with its own spread; none around a zero median', () => {
