@@ -12,13 +12,18 @@ export interface Marker {
   readonly runId: string;
   /** Global sequence number, 0-based, unique within the run. */
   readonly seq: number;
-  /** Burst (or step) index; -1 marks a warm-up message that is never counted. */
+  /**
+   * Burst (or step) index. Negative groups are warm-up, never reported: -1 a warm-up message, -2 a
+   * message of the round measured and thrown away before a scenario measures (its measuring path run
+   * once), so a server that counts measured messages counts neither.
+   */
   readonly group: number;
   readonly scheduledUs: number;
 }
 
 const PREFIX = 'rtb1|';
 export const WARMUP_GROUP = -1;
+export const WARMUP_ROUND_GROUP = -2;
 
 export function encodeMarker(marker: Marker, payloadBytes = 0): string {
   const text = `${PREFIX}${marker.runId}|${marker.seq}|${marker.group}|${marker.scheduledUs}|`;
@@ -36,10 +41,11 @@ export function decodeMarker(content: string): Marker | null {
   if (scheduledEnd < 0) return null;
   // An empty field is not a marker (Number('') would read it as 0).
   if (runEnd === PREFIX.length || seqEnd === runEnd + 1 || groupEnd === seqEnd + 1 || scheduledEnd === groupEnd + 1) return null;
-  // Decimal digits only (group may be -1): Number() alone would also read '1e3', ' 1', '0x1' or '+1'.
+  // Decimal digits only (group may be -1 or -2): Number() alone would also read '1e3', ' 1', '0x1' or '+1'.
   const seq = digitsValue(content, runEnd + 1, seqEnd);
-  const warmUp = groupEnd === seqEnd + 3 && content.startsWith('-1', seqEnd + 1);
-  const group = warmUp ? WARMUP_GROUP : digitsValue(content, seqEnd + 1, groupEnd);
+  const negative = groupEnd === seqEnd + 3 && content.charCodeAt(seqEnd + 1) === 45 ? content.charCodeAt(seqEnd + 2) - 48 : 0;
+  const warmUp = negative === 1 || negative === 2;
+  const group = warmUp ? -negative : digitsValue(content, seqEnd + 1, groupEnd);
   const scheduledUs = digitsValue(content, groupEnd + 1, scheduledEnd);
   if (seq < 0 || (!warmUp && group < 0) || scheduledUs < 0) return null;
   return { runId: content.slice(PREFIX.length, runEnd), seq, group, scheduledUs };

@@ -107,7 +107,6 @@ async function run(context: ScenarioContext, config: BurstConfig): Promise<void>
       atLeast: config.warmupMessages,
       limitMs: Math.max(config.connectTimeoutMs, WARMUP_LIMIT_MS),
       required: true,
-      discardRound: false,
     });
     context.log(`publishing ${config.bursts} bursts of ${config.burstSize} (${plan.length} messages)`);
     measuring = true;

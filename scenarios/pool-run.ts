@@ -1,5 +1,5 @@
 import { nowUs } from '../core/clock.js';
-import { WARMUP_GROUP, encodeMarker } from '../core/marker.js';
+import { WARMUP_GROUP, WARMUP_ROUND_GROUP, encodeMarker } from '../core/marker.js';
 import type { RecorderResult } from '../core/result.js';
 import { sleep } from '../core/sleep.js';
 import { RtbError } from '../core/errors.js';
@@ -92,11 +92,6 @@ export interface WarmUpOptions {
   readonly limitMs?: number;
   /** A subscriber without one fails the run (RTB_ERR_NOT_READY) instead of showing up as lost deliveries. */
   readonly required?: boolean;
-  /**
-   * Measure one round and throw it away once all are warm (default true). A burst does without: its
-   * server is sent exactly the burst's plan, every message of which is reported.
-   */
-  readonly discardRound?: boolean;
 }
 
 /** Between the warm-up messages sent before every subscriber could have received the first. */
@@ -123,8 +118,8 @@ export async function warmUp(context: ScenarioContext, pool: SubscriberPool, pub
     const until = Math.min(deadline, Date.now() + 1000);
     while (Date.now() < until && !context.signal.aborted) {
       if ((await pool.warmStatus()).warmed >= expected) {
-        if (options.discardRound === false) return;
-        await measureRound(context, pool, publisher, { plan: stepPlan(WARMUP_ROUND_MESSAGES, WARMUP_ROUND_RATE_PER_S, rooms), deadlineMs: 2000, payloadBytes, audience: () => 0 });
+        const plan = stepPlan(WARMUP_ROUND_MESSAGES, WARMUP_ROUND_RATE_PER_S, rooms).map((message) => ({ ...message, group: WARMUP_ROUND_GROUP }));
+        await measureRound(context, pool, publisher, { plan, deadlineMs: 2000, payloadBytes, audience: () => 0 });
         return;
       }
       await sleep(50, context.signal);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { WARMUP_GROUP, decodeMarker, encodeMarker, newRunId } from '../core/marker.js';
+import { WARMUP_GROUP, WARMUP_ROUND_GROUP, decodeMarker, encodeMarker, newRunId } from '../core/marker.js';
 
 describe('marker', () => {
   const marker = { runId: 'abc12345', seq: 42, group: 7, scheduledUs: 123_456_789_012 };
@@ -20,7 +20,7 @@ describe('marker', () => {
   it('rejects anything that is not a whole marker', () => {
     for (const content of [
       '', 'hello', 'rtb1|', 'rtb1|run|x|0|5|', 'rtb1|run|1|0|-5|', 'rtb1|run|1|0|5', 'rtb2|run|1|0|5|', 'rtb1|run|1.5|0|5|',
-      'rtb1||1|0|5|', 'rtb1|run||0|5|', 'rtb1|run|1||5|', 'rtb1|run|1|0||', 'rtb1|run|-1|0|5|', 'rtb1|run|1|-2|5|', 'rtb1|run|1|0.5|5|',
+      'rtb1||1|0|5|', 'rtb1|run||0|5|', 'rtb1|run|1||5|', 'rtb1|run|1|0||', 'rtb1|run|-1|0|5|', 'rtb1|run|1|-3|5|', 'rtb1|run|1|-0|5|', 'rtb1|run|1|-12|5|', 'rtb1|run|1|0.5|5|',
       'rtb1|run|9007199254740993|0|5|', 'rtb1|run|1|0|9007199254740993|',
     ]) {
       expect(decodeMarker(content), content).toBeNull();
@@ -29,6 +29,7 @@ describe('marker', () => {
 
   it('accepts the edges of the valid ranges: sequence 0, warm-up group, time 0', () => {
     expect(decodeMarker('rtb1|run|0|-1|0|')).toEqual({ runId: 'run', seq: 0, group: WARMUP_GROUP, scheduledUs: 0 });
+    expect(decodeMarker('rtb1|run|0|-2|0|')).toEqual({ runId: 'run', seq: 0, group: WARMUP_ROUND_GROUP, scheduledUs: 0 });
     expect(decodeMarker('rtb1|r|3|4|5|....')).toEqual({ runId: 'r', seq: 3, group: 4, scheduledUs: 5 });
     expect(encodeMarker({ runId: 'r', seq: 3, group: 4, scheduledUs: 5 }, 13)).toBe('rtb1|r|3|4|5|');
     expect(encodeMarker({ runId: 'r', seq: 3, group: 4, scheduledUs: 5 }, 14)).toBe('rtb1|r|3|4|5|.');
@@ -42,8 +43,8 @@ describe('marker', () => {
       const parts = content.split('|', 6);
       if (parts.length < 6 || parts.slice(1, 5).some((p) => p === '')) return null;
       const decimal = (p: string): number => (/^\d+$/.test(p) ? Number(p) : Number.NaN);
-      const [seq, group, scheduledUs] = [decimal(parts[2]!), parts[3] === '-1' ? -1 : decimal(parts[3]!), decimal(parts[4]!)];
-      if (!Number.isSafeInteger(seq) || seq < 0 || !Number.isSafeInteger(group) || group < WARMUP_GROUP || !Number.isSafeInteger(scheduledUs) || scheduledUs < 0) return null;
+      const [seq, group, scheduledUs] = [decimal(parts[2]!), parts[3] === '-1' || parts[3] === '-2' ? Number(parts[3]) : decimal(parts[3]!), decimal(parts[4]!)];
+      if (!Number.isSafeInteger(seq) || seq < 0 || !Number.isSafeInteger(group) || group < WARMUP_ROUND_GROUP || !Number.isSafeInteger(scheduledUs) || scheduledUs < 0) return null;
       return { runId: parts[1], seq, group, scheduledUs };
     };
     const fields = ['r', 'run', '', '7', '0', '-1', '-2', ' 3', '0x1f', '1e3', '1.5', 'NaN', '9007199254740993', '-0', '12|', '3', '42', '5', '12', '1', '99'];
