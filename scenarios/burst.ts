@@ -6,6 +6,7 @@ import { integer, duration } from '../run/options.js';
 import { type PlannedMessage, Recorder } from '../load/recorder.js';
 import { SentCounter } from '../load/sent-counter.js';
 import { errorsSince } from '../load/aggregate.js';
+import { sleep } from '../core/sleep.js';
 import type { SubscriberPool } from '../load/worker/pool.js';
 import type { Scenario, ScenarioContext } from '../run/scenario.js';
 import type { PublishChannel } from '../targets/types.js';
@@ -30,6 +31,8 @@ export interface BurstConfig {
 
 /** One subscriber thread here; each agent holds as many. */
 const LOCAL_THREADS = 1;
+/** How long a failed or interrupted burst waits for its threads' error counts before it closes them. */
+const STATUS_LIMIT_MS = 2000;
 /** Every subscriber gets a warm-up message within this (or --connect-timeout, if longer), else the run fails. */
 const WARMUP_LIMIT_MS = 5000;
 
@@ -116,8 +119,11 @@ async function run(context: ScenarioContext, config: BurstConfig): Promise<void>
     const { reconnects, gaps, sends } = await pool.status();
     status = { reconnects, gaps, sends };
   } finally {
-    const errors = await pool?.status().then((s) => s.errors, () => ({}));
-    subscriberErrors = errorsSince(errors ?? {}, {}, 'subscriber:');
+    // Bounded: a thread that is gone (an agent that refused the run) never answers.
+    const limit = new AbortController();
+    const errors = pool ? await Promise.race([pool.status().then((s) => s.errors, () => ({})), sleep(STATUS_LIMIT_MS, limit.signal).then(() => ({}))]) : {};
+    limit.abort();
+    subscriberErrors = errorsSince(errors, {}, 'subscriber:');
     await pool?.close();
     await publisher?.close();
   }
