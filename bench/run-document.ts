@@ -47,7 +47,7 @@ const header = [
   reportOfRuns(document),
   '',
 ];
-await writeFile(join(folder, 'report.md'), `${header.join('\n')}${sections.join('\n')}`);
+await writeFile(join(folder, 'report.md'), `${header.join('\n')}\n${sections.join('\n')}`);
 await indexMeasurements(root);
 process.stderr.write(`bench:run: written to ${join(folder, 'report.md')}\n`);
 process.exit(status);
