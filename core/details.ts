@@ -21,6 +21,36 @@ export interface AgentDetails {
 
 export interface BurstDetails extends AgentDetails {
   readonly scenario: 'burst';
+  /** Subscribers that were Chromium pages (`--browsers`), measured beside the Node ones; absent without. */
+  readonly browsers?: BrowserSubscribers;
+}
+
+/** Chromium pages as subscribers: what they received, stamped in the page, matched by the same recorder. */
+export interface BrowserSubscribers {
+  readonly client: 'chromium';
+  /** Asked for (`--browsers`), and how many shared one page (`--per-page`). */
+  readonly subscribers: number;
+  readonly perPage: number;
+  readonly pages: number;
+  /** Subscriptions that opened; the rest waited on the browser within the connect limit (`waiting`) or failed. */
+  readonly opened: number;
+  readonly waiting: number;
+  readonly failed: Readonly<Record<string, number>>;
+  readonly messages: MessageCounts;
+  /** Publisher's scheduled send to the page's stamp, per message and subscriber. */
+  readonly latencyUs: LatencyStats;
+  /** HdrHistogram V2 compressed base64 of `latencyUs`. */
+  readonly histogram: string;
+  readonly crashedPages: number;
+  /** Half the shortest round trip of the clock probes of the worst page (µs): how far a page's stamps may sit from Node's clock. */
+  readonly clockUncertaintyUs: number;
+  /** The smallest step of a page's clock that was seen (µs). */
+  readonly timerResolutionUs: number;
+  /** CPU time of every Chromium process during the measured round (ms), and their memory at its end (bytes: proportional set sizes summed, so shared pages count once). */
+  readonly cpuMs: number;
+  readonly memoryBytes: number;
+  /** In words: what the browser itself held back (the HTTP/1.1 limit of six connections per origin); empty when nothing waited. */
+  readonly note: string;
 }
 
 export interface RampDetails extends AgentDetails {

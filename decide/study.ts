@@ -83,6 +83,8 @@ export function performanceTable(results: readonly TransportResult[], sources: S
   const throughputs = results.filter((r) => r.scenario === 'throughput');
   const transports = TRANSPORTS.filter((t) => results.some((r) => r.transport === t));
   const rows: string[][] = [];
+  /** Browser minus Node subscribers of the same burst run, per transport. */
+  const calibration: string[] = [];
   for (const transport of transports) {
     const held = throughputs.filter((r) => r.transport === transport);
     const throughput = held.map((r) => {
@@ -101,6 +103,12 @@ export function performanceTable(results: readonly TransportResult[], sources: S
         throughput.join('; ') || '-',
         `${cite(sources, r)} (${String(r.config.delay ?? 0)} ms link)`,
       ]);
+      const browsers = r.details?.scenario === 'burst' ? r.details.browsers : undefined;
+      if (browsers) {
+        const b = browsers.latencyUs;
+        rows.push([`${transportLabel(transport)}, Chromium`, formatMs(b.p50), formatMs(b.p99), formatMs(b.p999), '-', '-', '-', `${browsers.messages.lost}/${browsers.messages.expected}`, '-', cite(sources, r)]);
+        calibration.push(`${transportLabel(transport)} p50 ${signedMs(b.p50, l.perMessage.p50)}, p99 ${signedMs(b.p99, l.perMessage.p99)}`);
+      }
     }
     if (burstRuns.length === 0 && held.length > 0) rows.push([transportLabel(transport), '-', '-', '-', '-', '-', '-', '-', throughput.join('; '), '-']);
   }
@@ -109,10 +117,17 @@ export function performanceTable(results: readonly TransportResult[], sources: S
     notes: [
       'Latency per message runs from its scheduled send to its receipt (ms); burst completion from a burst\'s first scheduled send to its last receipt anywhere; fan-out spread from the first to the last subscriber of one message. Throughput: the highest publish rate (messages/s over all rooms) that held the SLO and lost nothing.',
       ...(rows.some((row) => row.some((cell) => /\*/.test(cell.replace(/`\*`/g, '')))) ? [SATURATED] : []),
+      ...(calibration.length > 0 ? [`Chromium rows: subscribers that were headless Chromium pages in the same run, stamped in the page. Calibration, browser minus Node (ms): ${calibration.join('; ')}.`] : []),
     ],
     headers: ['Transport', 'P50', 'P99', 'P99.9', 'Burst completion P50', 'Fan-out P99', 'Publish RTT P50', 'Lost', 'Throughput at the SLO', 'Source'],
     rows,
   };
+}
+
+/** `a - b` in ms with its sign; '-' where either is missing. */
+function signedMs(a: number | null, b: number | null): string {
+  if (a === null || b === null) return '-';
+  return `${a >= b ? '+' : '-'}${formatMs(Math.abs(a - b))}`;
 }
 
 /** Lines of code of a source file, without blank lines and comments. */

@@ -1,9 +1,9 @@
-import { readFileSync } from 'node:fs';
 import { type IntervalHistogram, monitorEventLoopDelay } from 'node:perf_hooks';
 import pidusage from 'pidusage';
 import { MetricsCpu, readMetrics } from './prometheus.js';
 import { LOOP_RESOLUTION_MS, loopDelayUs } from '../core/loop-delay.js';
 import { ThreadWaitMeter } from '../core/thread-wait.js';
+import { withDescendants } from '../core/process-tree.js';
 import { SampleLog } from './sample-log.js';
 
 import type { LiveCounters, ProcessUsage, Role, SampleRow } from '../core/result.js';
@@ -87,20 +87,6 @@ export function cpuPercent(previous: { cpuMs: number; atMs: number }, current: {
 const MIN_INTERVAL_MS = 500;
 /** A metrics endpoint that has not answered within this is read as missing for that second. */
 const METRICS_TIMEOUT_MS = 800;
-
-/** A process and its descendants (nginx's master and workers), from /proc's children lists; the pid alone where those cannot be read. */
-export function withDescendants(pid: number): number[] {
-  const found = [pid];
-  for (let i = 0; i < found.length && found.length < 4096; i++) {
-    try {
-      const children = readFileSync(`/proc/${found[i]}/task/${found[i]}/children`, 'utf8').trim();
-      if (children) for (const child of children.split(/\s+/)) found.push(Number(child));
-    } catch {
-      // Gone, or no children lists on this kernel: what was found stands.
-    }
-  }
-  return found;
-}
 
 /** Where the server's CPU and memory come from when rtbench did not start it (`--server-pid`, `--server-metrics`). */
 export type ExternalServer = { readonly pids: readonly number[] } | { readonly metricsUrl: string };

@@ -12,8 +12,10 @@ import type { Scenario, ScenarioContext } from '../run/scenario.js';
 import type { PublishChannel } from '../targets/types.js';
 import { measureRound, startPool, subscriberSpecs, warmUp, type Round } from './pool-run.js';
 import { withCommonSections } from './tables.js';
+import { BROWSER_OPTIONS, type BrowserConfig, browserConfigFrom, browserSection, browserSubscribers } from './browser-subscribers.js';
+import type { BrowserSubscribers } from '../core/details.js';
 
-export interface BurstConfig {
+export interface BurstConfig extends BrowserConfig {
   readonly subscribers: number;
   readonly bursts: number;
   readonly burstSize: number;
@@ -77,6 +79,7 @@ async function run(context: ScenarioContext, config: BurstConfig): Promise<void>
   let publisher: PublishChannel | null = null;
   let result: RecorderResult | null = null;
   let held = 0;
+  let browsers: BrowserSubscribers | undefined;
   let measuring = false;
   let status = { reconnects: 0, gaps: 0, sends: 0 };
   /** What broke or troubled the subscriptions (`subscriber:<code>`), read before the pool closes, whatever ended the run. */
@@ -84,7 +87,7 @@ async function run(context: ScenarioContext, config: BurstConfig): Promise<void>
   const sent = new SentCounter();
   context.observe({
     subscribers: config.subscribers,
-    details: () => ({ scenario: 'burst' }),
+    details: () => ({ scenario: 'burst', ...(browsers ? { browsers } : {}) }),
     generatorThreads: LOCAL_THREADS + 1,
     ownDelay: () => pool?.ownDelay ?? NO_OWN_DELAY,
     live: () => ({ connections: pool?.live().connected ?? 0, sent: sent.total, received: pool?.live().arrivals ?? 0, measuring }),
@@ -94,28 +97,52 @@ async function run(context: ScenarioContext, config: BurstConfig): Promise<void>
     },
   });
   try {
-    const provisioned = await context.target.provision({ rooms: 1, subscriberRooms: new Array<number>(config.subscribers).fill(0), tag: '' });
+    const everyone = config.subscribers + config.browsers;
+    const provisioned = await context.target.provision({ rooms: 1, subscriberRooms: new Array<number>(everyone).fill(0), tag: '' });
     publisher = context.target.publisher(provisioned);
-    pool = startPool(context, LOCAL_THREADS, provisioned);
+    const http2 = context.target.context.http2 === true;
+    pool = startPool(context, LOCAL_THREADS, provisioned, context.target, config.chromiumPath ? { chromiumPath: config.chromiumPath, perPage: config.perPage } : undefined);
     context.log(`connecting ${config.subscribers} subscribers to one room over ${pool.size} subscriber thread${pool.size === 1 ? '' : 's'}${context.agents ? ' (agents included)' : ''}`);
     const connect = await pool.connect(subscriberSpecs(0, config.subscribers, 1), 100);
     held = connect.ok;
     if (held < config.subscribers) {
       throw new RtbError('RTB_ERR_NOT_READY', `${config.subscribers - held} of ${config.subscribers} ${context.transport} subscribers could not connect (${JSON.stringify(connect.failed)})`);
     }
+    let browsersHeld = 0;
+    let browserConnect = { ok: 0, failed: {} as Record<string, number> };
+    if (config.browsers > 0) {
+      context.log(`opening ${config.browsers} Chromium subscriber${config.browsers === 1 ? '' : 's'}, ${config.perPage} to a page`);
+      browserConnect = await pool.connect(subscriberSpecs(config.subscribers, everyone, 1), 100, 'browser');
+      browsersHeld = browserConnect.ok;
+      browsers = browserSubscribers(config, context.transport, http2, browserConnect, null);
+      const failed = Object.entries(browserConnect.failed).filter(([code]) => code !== 'BROWSER_WAITING');
+      if (failed.length > 0) {
+        throw new RtbError('RTB_ERR_NOT_READY', `${failed.reduce((n, [, count]) => n + count, 0)} of ${config.browsers} Chromium ${context.transport} subscribers could not open (${failed.map(([code, n]) => `${code} x${n}`).join(', ')})`);
+      }
+      if (browsers.note) context.log(browsers.note);
+    }
     await warmUp(context, pool, publisher, {
       rooms: 1,
       payloadBytes: config.payloadBytes,
-      expected: held,
+      expected: held + browsersHeld,
       atLeast: config.warmupMessages,
       limitMs: Math.max(config.connectTimeoutMs, WARMUP_LIMIT_MS),
       required: true,
     });
     context.log(`publishing ${config.bursts} bursts of ${config.burstSize} (${plan.length} messages)`);
     measuring = true;
-    const round = await measureRound(context, pool, publisher, { plan, keepAwake: true, deadlineMs: config.deadlineMs, payloadBytes: config.payloadBytes, audience: () => held, onStart: (recorder) => sent.follow(recorder) });
+    const round = await measureRound(context, pool, publisher, {
+      plan,
+      keepAwake: true,
+      deadlineMs: config.deadlineMs,
+      payloadBytes: config.payloadBytes,
+      audience: () => held,
+      browserAudience: () => browsersHeld,
+      onStart: (recorder) => sent.follow(recorder),
+    });
     measuring = false;
     result = pooledResult(round);
+    if (config.browsers > 0) browsers = browserSubscribers(config, context.transport, http2, browserConnect, round);
     const { reconnects, gaps, sends } = await pool.status();
     status = { reconnects, gaps, sends };
   } finally {
@@ -141,6 +168,7 @@ export const burstScenario: Scenario<BurstConfig> = {
     { flags: '--pause <duration>', description: 'from the last message of a burst to the first of the next', parse: duration(0, 3_600_000), defaultValue: 100, defaultLabel: '100ms' },
     { flags: '--payload-bytes <bytes>', description: 'content length; the marker (about 40 bytes) is padded up to it', parse: integer(0, 10_000), defaultValue: 0, defaultLabel: 'marker only' },
     { flags: '--warmup <count>', description: 'warm-up messages before measuring (never counted)', parse: integer(1, 10_000), defaultValue: 10 },
+    ...BROWSER_OPTIONS,
   ],
   configFrom(options) {
     return {
@@ -153,9 +181,10 @@ export const burstScenario: Scenario<BurstConfig> = {
       deadlineMs: options.deadline as number,
       connectTimeoutMs: options.connectTimeout as number,
       warmupMessages: options.warmup as number,
+      ...browserConfigFrom(options),
     };
   },
   run,
-  tables: (results) => withCommonSections(results, []),
+  tables: (results) => withCommonSections(results, browserSection(results)),
   measuringMs: (config) => config.bursts * ((config.burstSize - 1) * config.gapMs + config.pauseMs),
 };

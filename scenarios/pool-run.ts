@@ -10,7 +10,7 @@ import { type PlannedMessage, Recorder } from '../load/recorder.js';
 import type { ScenarioContext, TargetHandle } from '../run/scenario.js';
 import { PUBLISH_CONNECTIONS } from '../run/target.js';
 import { type MergedStep, SubscriberPool, mergeStep } from '../load/worker/pool.js';
-import type { SubscriberSpec } from '../load/worker/protocol.js';
+import type { StepReply, SubscriberSpec, WorkerInit } from '../load/worker/protocol.js';
 import type { PublishChannel } from '../targets/types.js';
 import { stepPlan } from './ramp-step.js';
 import { currentTlsTrust } from '../core/tls-trust.js';
@@ -40,8 +40,8 @@ export function roomsOf(count: number, rooms: number): number[] {
   return Array.from({ length: count }, (_, index) => index % rooms);
 }
 
-/** The subscriber threads of one transport run, with what the target's profile provisioned for it. */
-export function startPool(context: ScenarioContext, workers: number, provisioned: unknown, target: TargetHandle = context.target): SubscriberPool {
+/** The subscriber threads of one transport run, with what the target's profile provisioned for it; with `browser`, a thread of Chromium pages besides. */
+export function startPool(context: ScenarioContext, workers: number, provisioned: unknown, target: TargetHandle = context.target, browser?: WorkerInit['browser']): SubscriberPool {
   const pool = SubscriberPool.start(workers, {
     transport: context.transport,
     profile: target.ref,
@@ -53,7 +53,7 @@ export function startPool(context: ScenarioContext, workers: number, provisioned
     localAddresses: context.machine?.localAddresses ?? [],
     runId: context.runId,
     deadlineUs: 0, // set per round by `measureRound`
-  }, context.agents);
+  }, context.agents, browser);
   pool.onProtocols((protocols) => context.connectedOver(protocols));
   return pool;
 }
@@ -140,6 +140,8 @@ export interface RoundOptions {
   readonly payloadBytes: number;
   /** Subscribers held per room: the audience each room's messages are expected by. */
   readonly audience: (room: number) => number;
+  /** The same for the browser threads' subscribers, merged apart (`Round.browser`). */
+  readonly browserAudience?: (room: number) => number;
   /** Keep the subscriber threads awake up to each send (load/worker/keep-awake.ts): a sparse schedule's. */
   readonly keepAwake?: boolean;
   /** Called once the round's start time is fixed (for the scenario's live counters). */
@@ -147,7 +149,10 @@ export interface RoundOptions {
 }
 
 export interface Round {
+  /** The Node subscribers' step (every subscriber's, when there are no browser threads). */
   readonly merged: MergedStep;
+  /** The browser threads' step, and their replies (for what the pages report); null without browser threads. */
+  readonly browser: { readonly merged: MergedStep; readonly replies: readonly StepReply[] } | null;
   readonly publish: RecorderResult;
   readonly startUs: number;
 }
@@ -181,6 +186,11 @@ export async function measureRound(context: ScenarioContext, pool: SubscriberPoo
   );
   const lastDueUs = startUs + (plan.at(-1)?.offsetUs ?? 0) + options.deadlineMs * 1000;
   await Promise.race([pool.waitComplete(lastDueUs), sleep(Math.max(0, (lastDueUs - nowUs()) / 1000) + 1000, context.signal)]);
-  const replies = await pool.results(publishRecorder.attemptedSeqs());
-  return { merged: mergeStep(replies, plan, options.audience, startUs), publish: publishRecorder.result(nowUs()), startUs };
+  const { node, browser } = pool.byKind(await pool.results(publishRecorder.attemptedSeqs()));
+  return {
+    merged: mergeStep(node, plan, options.audience, startUs),
+    browser: browser.length > 0 ? { merged: mergeStep(browser, plan, options.browserAudience ?? (() => 0), startUs), replies: browser } : null,
+    publish: publishRecorder.result(nowUs()),
+    startUs,
+  };
 }

@@ -22,6 +22,7 @@ function round(options: { lost?: number; accepted?: number; publishErrors?: Reco
   return {
     merged: { messages, perMessage, fanOutSpread: histogramOf([100]), burstCompletion: histogramOf([]) } as unknown as Round['merged'],
     publish: { latencyUs: { publishRtt: rtt, sendLag: rtt }, errors: options.publishErrors ?? {}, histograms: { publishRtt: encodeHistogram(histogramOf([1])), sendLag: encodeHistogram(histogramOf([1])) } } as unknown as Round['publish'],
+    browser: null,
     startUs: 0,
   };
 }

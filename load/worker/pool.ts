@@ -42,10 +42,11 @@ export class SubscriberPool {
   private health = { utilizationMax: 0, gcPauseUsMax: 0 };
   private runOwnDelay: OwnDelay = NO_OWN_DELAY;
 
-  /** `workers` holds this process's own threads first, `localCount` of them, then the agents'. */
+  /** `workers` holds this process's own threads first, `localCount` of them, then the agents', then the browser threads from `browserFrom`. */
   private constructor(
     private readonly workers: readonly PoolMember[],
     private readonly localCount: number,
+    private readonly browserFrom: number = workers.length,
   ) {
     this.ticks = workers.map(() => ({ type: 'tick', connected: 0, arrivals: 0, utilization: 0, gcPauseMaxUs: 0 }));
     workers.forEach((worker, index) => {
@@ -68,12 +69,19 @@ export class SubscriberPool {
     });
   }
 
-  /** `count` threads here, and `count` on each agent of `remote`. */
-  static start(count: number, init: WorkerInit, remote?: RemoteThreads | null): SubscriberPool {
+  /** `count` threads here, and `count` on each agent of `remote`; and with `browser`, one more thread here whose subscribers are Chromium pages. */
+  static start(count: number, init: WorkerInit, remote?: RemoteThreads | null, browser?: WorkerInit['browser']): SubscriberPool {
     if (!Number.isInteger(count) || count < 1) throw new RangeError(`worker count must be an integer >= 1, got ${count}`);
     const entry = programPath('subscriberWorker');
     const local: PoolMember[] = Array.from({ length: count }, (_, workerIndex) => new Worker(entry, { workerData: { ...init, workerIndex } }));
-    return new SubscriberPool([...local, ...(remote?.members(count, init) ?? [])], local.length);
+    const members = [...local, ...(remote?.members(count, init) ?? [])];
+    const browsers: PoolMember[] = browser ? [new Worker(entry, { workerData: { ...init, browser, workerIndex: members.length } })] : [];
+    return new SubscriberPool([...members, ...browsers], local.length, members.length);
+  }
+
+  /** Replies of `results()` from Node subscriber threads, and from browser threads. */
+  byKind<T>(replies: readonly T[]): { node: T[]; browser: T[] } {
+    return { node: replies.slice(0, this.browserFrom), browser: replies.slice(this.browserFrom) };
   }
 
   get size(): number {
@@ -97,17 +105,23 @@ export class SubscriberPool {
     return Promise.all(this.workers.map((_, index) => this.call<T>(index, request)));
   }
 
-  /** Splits `specs` round-robin over the workers; each opens its share with its part of `concurrency`. */
+  /** Splits `specs` round-robin over the workers of one kind (Node threads, or browser threads); each opens its share with its part of `concurrency`. */
   async connect(
     specs: readonly SubscriberSpec[],
     concurrency: number,
+    kind: 'node' | 'browser' = 'node',
   ): Promise<{ ok: number; okByRoom: Record<number, number>; failed: Record<string, number>; connectUs: Histogram }> {
-    const shares: SubscriberSpec[][] = this.workers.map(() => []);
+    const indexes = this.workers.map((_, index) => index).filter((index) => (index >= this.browserFrom) === (kind === 'browser'));
+    if (indexes.length === 0) throw new RangeError(`this pool has no ${kind} subscriber threads`);
+    const shares: SubscriberSpec[][] = indexes.map(() => []);
     specs.forEach((spec, position) => shares[position % shares.length]?.push(spec));
-    const perWorker = Math.max(1, Math.ceil(concurrency / this.workers.length));
-    const replies = await Promise.all(shares.map((share, index) => this.call<ConnectReply>(index, { type: 'connect', subscribers: share, concurrency: perWorker })));
+    const perWorker = Math.max(1, Math.ceil(concurrency / indexes.length));
+    const replies = await Promise.all(shares.map((share, at) => this.call<ConnectReply>(indexes[at] as number, { type: 'connect', subscribers: share, concurrency: perWorker })));
     // A tick sent before the reply arrived before it (one port, in order): the reply's count is the newer.
-    replies.forEach((reply, index) => (this.ticks[index] = { ...(this.ticks[index] as Tick), connected: reply.connected }));
+    replies.forEach((reply, at) => {
+      const index = indexes[at] as number;
+      this.ticks[index] = { ...(this.ticks[index] as Tick), connected: reply.connected };
+    });
     const failed: Record<string, number> = {};
     const okByRoom: Record<number, number> = {};
     const protocols: Record<string, number> = {};

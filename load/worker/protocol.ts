@@ -5,6 +5,7 @@ import type { PlannedMessage } from '../recorder.js';
 import { type RecorderResult } from '../../core/result.js';
 import type { OwnDelay } from '../../core/own-delay.js';
 import type { TlsTrust } from '../../core/tls-trust.js';
+import type { BrowserStatus } from '../../clients/browser/page-client.js';
 
 /** How a worker builds its client contexts; everything is plain data, cloned into the thread. */
 export interface WorkerInit {
@@ -24,6 +25,8 @@ export interface WorkerInit {
   readonly clockOffsetUs?: number;
   /** The run's TLS trust (--ca, --insecure), set in the thread before it connects. */
   readonly tlsTrust?: TlsTrust;
+  /** This thread's subscribers are Chromium pages (`--browsers`), `perPage` to a page. */
+  readonly browser?: { readonly chromiumPath: string; readonly perPage: number };
 }
 
 export interface SubscriberSpec {
@@ -95,6 +98,8 @@ export interface StepReply {
   readonly sends: number;
   /** This step's receive handlers run back to back: the worker's own timestamping delay bound (core/own-delay.ts). */
   readonly ownDelay: OwnDelay;
+  /** A browser thread's pages: clock alignment, crashes, and the browser's CPU (during the step) and memory. */
+  readonly browser?: BrowserStatus;
 }
 
 /** Sent by a worker every 500 ms without being asked: live counters and its own event-loop health. */

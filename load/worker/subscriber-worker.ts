@@ -22,13 +22,28 @@ import type { ConnectReply, ConnectionStatus, FromWorker, StepReply, SubscriberS
 import type { WarmStatus } from './pool.js';
 import { setTlsTrust } from '../../core/tls-trust.js';
 import { keepAwake } from './keep-awake.js';
+import { BrowserClient } from '../../clients/browser/page-client.js';
+import { launchTag } from '../../clients/browser/chromium.js';
 
 const init = workerData as WorkerInit & { workerIndex: number };
 if (init.tlsTrust) setTlsTrust(init.tlsTrust);
 // On an agent of another machine, every time this thread takes reads on the coordinator's clock.
 setClockOffsetUs(init.clockOffsetUs ?? 0);
 const port = parentPort!;
-const client = CLIENTS[init.transport] as TransportClient;
+/** With `browser`, this thread's subscribers are Chromium pages (clients/browser/). */
+const browserClient = init.browser
+  ? new BrowserClient(init.transport, {
+      chromiumPath: init.browser.chromiumPath,
+      perPage: init.browser.perPage,
+      tag: launchTag(init.runId, init.workerIndex),
+      originUrl: init.target.url,
+      ignoreHttpsErrors: init.target.url.startsWith('https:') && init.tlsTrust !== undefined,
+    })
+  : null;
+const client = browserClient ?? (CLIENTS[init.transport] as TransportClient);
+const liveConnections = browserClient ? () => browserClient.connectedCount() : connectedCount;
+/** The browser's CPU time when the current step began. */
+let browserCpuAtStepMs = 0;
 const profile = await profileFromRef(init.profile);
 const random = seededRandom(init.seed + init.workerIndex * 7919);
 const addresses = init.localAddresses.length > 0 ? init.localAddresses : [undefined];
@@ -113,7 +128,7 @@ async function connect(specs: readonly SubscriberSpec[], concurrency: number): P
     while (next < specs.length) await one(specs[next++] as SubscriberSpec);
   });
   await Promise.all(lanes);
-  return { ok, okByRoom, failed, connectHistogram: encodeHistogram(histogram), connected: connectedCount(), ...(Object.keys(protocols).length > 0 ? { protocols } : {}) };
+  return { ok, okByRoom, failed, connectHistogram: encodeHistogram(histogram), connected: liveConnections(), ...(Object.keys(protocols).length > 0 ? { protocols } : {}) };
 }
 
 function measure(plan: ToWorker & { type: 'measure' }): void {
@@ -142,7 +157,9 @@ function connectionStatus(): ConnectionStatus {
   };
 }
 
-function stepResult(attempted: readonly number[]): StepReply {
+async function stepResult(attempted: readonly number[]): Promise<StepReply> {
+  if (browserClient) await browserClient.flush();
+  const browser = browserClient ? await browserClient.status() : null;
   const current = recorder;
   if (!current) throw new Error('no step is being measured');
   for (const seq of attempted) current.markAttempted(seq);
@@ -158,6 +175,7 @@ function stepResult(attempted: readonly number[]): StepReply {
     gaps: stats.reduce((n, s) => n + s.gaps, 0),
     sends: stats.reduce((n, s) => n + s.sends, 0),
     ownDelay: ownDelay.snapshot(),
+    ...(browser ? { browser: { ...browser, cpuMs: browser.cpuMs - browserCpuAtStepMs } } : {}),
   };
   recorder = null;
   stopKeepingAwake();
@@ -192,6 +210,7 @@ async function handle(message: ToWorker): Promise<unknown> {
       return heapAfterGc();
     case 'measure':
       measure(message);
+      if (browserClient) browserCpuAtStepMs = (await browserClient.status()).cpuMs;
       // Thread health is judged on the measured part of a step only, not on connecting.
       gcPauseMaxUs = 0;
       ownDelay.reset();
@@ -208,6 +227,7 @@ async function handle(message: ToWorker): Promise<unknown> {
     case 'close':
       await Promise.all(held.map((h) => h.subscription.close()));
       held.length = 0;
+      await browserClient?.shutdown();
       stopKeepingAwake();
       clearInterval(ticker);
       gcObserver.disconnect();
@@ -246,7 +266,7 @@ const ticker = setInterval(() => {
   lastUtilization = performance.eventLoopUtilization();
   port.postMessage({
     type: 'tick',
-    connected: connectedCount(),
+    connected: liveConnections(),
     arrivals,
     utilization: utilization.utilization,
     gcPauseMaxUs,

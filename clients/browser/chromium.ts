@@ -1,0 +1,99 @@
+import { accessSync, constants, readFileSync, readdirSync } from 'node:fs';
+import { delimiter, join } from 'node:path';
+import type { Browser } from 'playwright-core';
+import { withDescendants } from '../../core/process-tree.js';
+
+/** Names the system's Chromium goes by (Debian's `chromium`, others' `chromium-browser`, Chrome). */
+const NAMES = ['chromium', 'chromium-browser', 'google-chrome', 'google-chrome-stable'];
+
+/** The first Chromium on PATH, or null: rtbench drives the system's browser and never downloads one. */
+export function findChromium(path = process.env.PATH ?? ''): string | null {
+  for (const dir of path.split(delimiter).filter(Boolean)) {
+    for (const name of NAMES) {
+      const candidate = join(dir, name);
+      try {
+        accessSync(candidate, constants.X_OK);
+        return candidate;
+      } catch {
+        // Not here.
+      }
+    }
+  }
+  return null;
+}
+
+/**
+ * A switch Chromium ignores, added to its command line so the processes of one launch can be found
+ * in /proc (for their CPU and memory) among every other browser of the machine.
+ */
+export function launchTag(runId: string, thread: number): string {
+  return `--rtbench-subscribers=${runId}-${thread}`;
+}
+
+/** Headless Chromium with nothing of its own on the network: no sync, no updates, no QUIC. */
+export async function launchChromium(executablePath: string, tag: string): Promise<Browser> {
+  const { chromium } = await import('playwright-core');
+  return chromium.launch({
+    executablePath,
+    // No sandbox as root in a container. The subscriber page is served by Playwright on the target's
+    // origin, not loaded from it, so Chromium cannot tell that the page itself is on this machine and
+    // would refuse its loopback WebSockets as a public page reaching into the local network.
+    args: ['--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-renderer-backgrounding', '--disable-background-timer-throttling', tag],
+  });
+}
+
+/** The processes of one launch (browser, renderers, GPU and network services), by its tag. */
+export function browserProcesses(tag: string): number[] {
+  let roots: number[] = [];
+  try {
+    roots = readdirSync('/proc')
+      .filter((name) => /^\d+$/.test(name))
+      .map(Number)
+      .filter((pid) => {
+        try {
+          return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').includes(tag);
+        } catch {
+          return false;
+        }
+      });
+  } catch {
+    return [];
+  }
+  // Every process of the launch carries the tag only where Chromium passes it on; its children are found from the root.
+  return [...new Set(roots.flatMap(withDescendants))];
+}
+
+/**
+ * CPU time (ms) and memory of some processes: their proportional set size summed (each shared page
+ * split among the processes sharing it, so the sum is what the browser holds), or the resident size
+ * where the kernel gives no PSS.
+ */
+export function processUsage(pids: readonly number[]): { cpuMs: number; memoryBytes: number } {
+  let cpuMs = 0;
+  let memoryBytes = 0;
+  for (const pid of pids) {
+    try {
+      // After the command name (which may hold spaces), fields 14 and 15 of stat are utime and stime.
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+      cpuMs += ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
+      memoryBytes += pssBytes(pid) ?? Number(fields[21]) * PAGE_BYTES;
+    } catch {
+      // Gone since it was listed.
+    }
+  }
+  return { cpuMs: Math.round(cpuMs), memoryBytes };
+}
+
+/** Linux's USER_HZ and page size on the machines rtbench runs on (x86-64 and arm64 defaults). */
+const CLOCK_TICKS_PER_S = 100;
+const PAGE_BYTES = 4096;
+
+function pssBytes(pid: number): number | null {
+  try {
+    const match = /^Pss:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/smaps_rollup`, 'utf8'));
+    return match ? Number(match[1]) * 1024 : null;
+  } catch {
+    return null;
+  }
+}

@@ -1,0 +1,354 @@
+import { createRequire } from 'node:module';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { TransportName } from '../../core/transports.js';
+import { reconnectDelayMs } from '../reconnect.js';
+import type { ClientContext, Cursor, Delivery, SubscribeSpec, SubscriberHandlers, Subscription, SubscriptionStats, TransportClient } from '../types.js';
+import { browserProcesses, launchChromium, processUsage } from './chromium.js';
+import { type PageEvent, type PageNext, type PageSubscribe, type PollReport, installPageClients } from './page-script.js';
+import { type PageClock, alignPageClock } from './page-clock.js';
+
+/** How the subscribers of one thread live in Chromium. */
+export interface BrowserOptions {
+  readonly chromiumPath: string;
+  /** Subscribers that share one page (and its browser context's connection pool). */
+  readonly perPage: number;
+  /** Marks this launch's processes (chromium.ts `launchTag`). */
+  readonly tag: string;
+  /** The target's base URL: each page is opened on its origin, so its requests are same-origin. */
+  readonly originUrl: string;
+  /** Accept the target's certificate without checking it: the run trusts a certificate Chromium cannot be given (the built-in server's throwaway one, --ca, --insecure). */
+  readonly ignoreHttpsErrors: boolean;
+}
+
+/** What the pages of one thread did, for the step's result. */
+export interface BrowserStatus {
+  readonly pages: number;
+  readonly crashedPages: number;
+  /** The worst page's clock alignment: half the shortest round trip of its probes (µs). */
+  readonly clockUncertaintyUs: number;
+  /** The smallest step of the page's clock that was seen (µs): Chromium coarsens `performance.now()`. */
+  readonly timerResolutionUs: number;
+  /** CPU time (ms) of every process of the launch since it started, and their memory now (bytes, proportional set sizes summed). */
+  readonly cpuMs: number;
+  readonly memoryBytes: number;
+}
+
+/** Between a page's arrivals and their trip to Node (stamps are taken before). */
+const FLUSH_MS = 10;
+
+interface Slot {
+  readonly context: BrowserContext;
+  readonly page: Page;
+  readonly clock: PageClock;
+  crashed: boolean;
+  readonly subscribers: Set<PageSubscriber>;
+}
+
+/** Why a browser cannot subscribe as this profile asks (it sends headers, or frames of its own); null when it can. */
+export function browserCannot(spec: SubscribeSpec): string | null {
+  switch (spec.transport) {
+    case 'sse':
+      return Object.keys(spec.headers(null)).length > 0 ? 'BROWSER_NEEDS_HEADERS' : null;
+    case 'ws':
+      return Object.keys(spec.headers).length > 0 ? 'BROWSER_NEEDS_HEADERS' : spec.open ? 'BROWSER_NEEDS_OPEN_FRAME' : null;
+    case 'stomp':
+      return Object.keys(spec.headers).length > 0 ? 'BROWSER_NEEDS_HEADERS' : spec.open ? 'BROWSER_NEEDS_OPEN_FRAME' : null;
+    case 'long-polling':
+      return spec.open || spec.sendRequest ? 'BROWSER_NEEDS_SEND' : null;
+  }
+}
+
+/** One subscriber living in a page: its counters, and what it does with what the page reports. */
+class PageSubscriber implements Subscription {
+  readonly ready: Promise<void>;
+  resolveReady!: () => void;
+  rejectReady!: (error: Error) => void;
+  private state = { connected: false, everOpened: false, reconnects: 0, disconnects: 0, failedAttempts: 0, openedUs: 0, gaps: 0, attempt: 0 };
+  cursor: Cursor | null = null;
+  slot: Slot | null = null;
+
+  constructor(
+    readonly id: number,
+    readonly spec: SubscribeSpec,
+    private readonly handlers: SubscriberHandlers,
+    private readonly context: ClientContext,
+    private readonly onClose: (subscriber: PageSubscriber) => Promise<void>,
+  ) {
+    this.ready = new Promise<void>((resolve, reject) => {
+      this.resolveReady = resolve;
+      this.rejectReady = reject;
+    });
+    this.ready.catch(() => {});
+  }
+
+  opened(receivedUs: number): void {
+    if (this.state.everOpened) this.state.reconnects++;
+    this.state.everOpened = true;
+    this.state.connected = true;
+    this.state.attempt = 0;
+    this.state.openedUs = receivedUs;
+    this.resolveReady();
+  }
+
+  lost(code: string): void {
+    if (this.state.connected) this.state.disconnects++;
+    else if (this.state.everOpened) this.state.failedAttempts++;
+    this.state.connected = false;
+    this.handlers.onError?.(code);
+  }
+
+  /** The wait before the next connection or poll after a failure, as every rtbench client backs off. */
+  nextWaitMs(failed: boolean): number {
+    if (!failed) return 0;
+    return Math.round(reconnectDelayMs(this.context.reconnect, this.state.attempt++, this.context.random));
+  }
+
+  deliver(delivery: Delivery, receivedUs: number): void {
+    for (const message of delivery.messages) this.handlers.onMessage(message.content, receivedUs, message.id);
+    if (delivery.cursor !== undefined) this.cursor = delivery.cursor;
+    if (delivery.gap) {
+      this.state.gaps++;
+      this.handlers.onGap?.(delivery.gap.from, delivery.gap.to);
+    }
+    if (delivery.error) this.handlers.onError?.(delivery.error);
+  }
+
+  /** A profile that answers on the subscription (a pong) cannot, from a page: counted, never silent. */
+  readonly cannotSend = (): void => this.handlers.onError?.('BROWSER_SEND_UNSUPPORTED');
+
+  stats(): SubscriptionStats {
+    const { connected, reconnects, disconnects, failedAttempts, openedUs, gaps } = this.state;
+    return { connected, reconnects, disconnects, failedAttempts, openedUs, gaps, sends: 0, cursor: this.cursor, protocol: null };
+  }
+
+  interrupt(): void {
+    // A page's connection is the browser's: rtbench cuts it from the outside (the proxy), not here.
+  }
+
+  close(): Promise<void> {
+    return this.onClose(this);
+  }
+}
+
+/**
+ * A transport client whose subscribers are Chromium pages, `perPage` to a page, each page in its own
+ * browser context (its own connection pool, as a separate user's browser). Each page runs the
+ * browser's own client for the transport (page-script.ts); what it reports is read by the target
+ * profile's `read`, exactly as for a Node subscriber, and stamped with the page's time on this
+ * thread's clock.
+ */
+export class BrowserClient implements TransportClient {
+  private browser: Promise<Browser> | null = null;
+  private readonly slots: Array<Promise<Slot>> = [];
+  private readonly byId = new Map<number, PageSubscriber>();
+  private count = 0;
+  private crashedPages = 0;
+
+  constructor(
+    readonly name: TransportName,
+    private readonly options: BrowserOptions,
+  ) {}
+
+  subscribe(context: ClientContext, spec: SubscribeSpec, handlers: SubscriberHandlers): Subscription {
+    const id = this.count++;
+    const subscriber = new PageSubscriber(id, spec, handlers, context, (s) => this.unsubscribe(s));
+    const cannot = browserCannot(spec);
+    if (cannot) {
+      subscriber.rejectReady(Object.assign(new Error(`a page cannot subscribe as profile asks (${cannot})`), { code: cannot }));
+      return subscriber;
+    }
+    this.byId.set(id, subscriber);
+    void this.start(subscriber, Math.floor(id / this.options.perPage), context.connectTimeoutMs);
+    return subscriber;
+  }
+
+  private async start(subscriber: PageSubscriber, slotIndex: number, limitMs: number): Promise<void> {
+    let slot: Slot;
+    try {
+      slot = await this.slot(slotIndex);
+    } catch (error) {
+      if (process.env.RTBENCH_PAGE_CONSOLE) process.stderr.write(`page: ${(error as Error).message}\n`);
+      subscriber.rejectReady(Object.assign(new Error(`Chromium page failed: ${(error as Error).message}`), { code: 'BROWSER_PAGE_FAILED' }));
+      return;
+    }
+    subscriber.slot = slot;
+    slot.subscribers.add(subscriber);
+    // Once its page is up, a subscription that does not open within the limit waits on the
+    // browser itself (six HTTP/1.1 connections per origin): reported as such, not as a failure of the server.
+    const timer = setTimeout(() => subscriber.rejectReady(Object.assign(new Error('still waiting to open in its page'), { code: 'BROWSER_WAITING' })), limitMs);
+    void subscriber.ready.then(
+      () => clearTimeout(timer),
+      () => clearTimeout(timer),
+    );
+    try {
+      await slot.page.evaluate(([id, page]) => (globalThis as unknown as { rtbSubscribe: (id: number, page: unknown) => void }).rtbSubscribe(id, page), [subscriber.id, pageSpec(subscriber.spec, subscriber)] as const);
+    } catch (error) {
+      subscriber.rejectReady(Object.assign(new Error(`Chromium page failed: ${(error as Error).message}`), { code: 'BROWSER_PAGE_FAILED' }));
+    }
+  }
+
+  private slot(index: number): Promise<Slot> {
+    this.slots[index] ??= this.openSlot();
+    return this.slots[index] as Promise<Slot>;
+  }
+
+  private async openSlot(): Promise<Slot> {
+    this.browser ??= launchChromium(this.options.chromiumPath, this.options.tag);
+    const browser = await this.browser;
+    const context = await browser.newContext({ ignoreHTTPSErrors: this.options.ignoreHttpsErrors });
+    const subscribers = new Set<PageSubscriber>();
+    await context.exposeBinding('rtbReport', (_source, batch: PageEvent[]) => this.onReport(batch, slot));
+    await context.exposeBinding('rtbNext', (_source, id: number, answer: PollReport | null) => this.onNext(id, answer, slot));
+    const page = await context.newPage();
+    if (process.env.RTBENCH_PAGE_CONSOLE) page.on('console', (message) => process.stderr.write(`page: ${message.text()}\n`));
+    // The page is a blank one on the target's own origin: every request it makes is same-origin, so a
+    // server that does not allow rtbench's origin (CORS) is measured all the same.
+    // Served by Playwright, then unrouted: requests the page makes afterwards are not intercepted.
+    const subscriberPage = new URL('/rtbench-subscriber-page', this.options.originUrl).toString();
+    await page.route(subscriberPage, (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>rtbench subscribers</title>' }));
+    await page.goto(subscriberPage);
+    await page.unroute(subscriberPage);
+    // @stomp/stompjs's CommonJS entry is its UMD bundle: the build a page loads with a script tag.
+    if (this.name === 'stomp') await page.addScriptTag({ path: createRequire(import.meta.url).resolve('@stomp/stompjs') });
+    await page.evaluate(`(${installPageClients.toString()})(${FLUSH_MS})`);
+    const clock = await alignPageClock(
+      () => page.evaluate(() => (globalThis as unknown as { rtbNow: () => number }).rtbNow()),
+      () => page.evaluate(() => (globalThis as unknown as { rtbResolutionUs: () => number }).rtbResolutionUs()),
+    );
+    const slot: Slot = { context, page, clock, crashed: false, subscribers };
+    page.on('crash', () => this.crashed(slot));
+    page.on('close', () => this.crashed(slot));
+    return slot;
+  }
+
+  private crashed(slot: Slot): void {
+    if (slot.crashed) return;
+    slot.crashed = true;
+    this.crashedPages++;
+    for (const subscriber of slot.subscribers) {
+      subscriber.lost('BROWSER_CRASHED');
+      subscriber.rejectReady(Object.assign(new Error('its page crashed'), { code: 'BROWSER_CRASHED' }));
+    }
+  }
+
+  /** A page's clock in ms since the epoch, on this thread's monotonic clock in µs. */
+  private static receivedUs(slot: Slot, stampMs: number): number {
+    return Math.round(stampMs * 1000 - slot.clock.offsetUs);
+  }
+
+  private onReport(batch: readonly PageEvent[], slot: Slot): void {
+    for (const event of batch) {
+      const subscriber = this.byId.get(event[0]);
+      if (!subscriber) continue;
+      const receivedUs = BrowserClient.receivedUs(slot, event[2]);
+      const spec = subscriber.spec;
+      switch (event[1]) {
+        case 'open':
+          subscriber.opened(receivedUs);
+          break;
+        case 'ws':
+          if (spec.transport === 'ws') subscriber.deliver(spec.read(event[3], subscriber.cursor, subscriber.cannotSend), receivedUs);
+          break;
+        case 'sse':
+          if (spec.transport === 'sse') subscriber.deliver(spec.read({ type: event[3], data: event[4], lastEventId: event[5] }, subscriber.cursor), receivedUs);
+          break;
+        case 'stomp':
+          if (spec.transport === 'stomp') subscriber.deliver(spec.read({ body: event[3], headers: event[4] }, subscriber.cursor, subscriber.cannotSend), receivedUs);
+          break;
+        case 'error':
+          subscriber.lost(event[3]);
+          break;
+        case 'closed':
+          subscriber.lost(event[3]);
+          break;
+      }
+    }
+  }
+
+  /** Where a page's WebSocket connects next, or its next poll, after reading the last poll's answer. */
+  private onNext(id: number, answer: PollReport | null, slot: Slot): PageNext {
+    const subscriber = this.byId.get(id);
+    if (!subscriber) return null;
+    const spec = subscriber.spec;
+    if (spec.transport === 'ws') {
+      const failed = subscriber.stats().reconnects > 0 || subscriber.stats().disconnects > 0;
+      return { url: spec.url(subscriber.cursor), headers: {}, waitMs: subscriber.nextWaitMs(failed) };
+    }
+    if (spec.transport !== 'long-polling') return null;
+    let failed = false;
+    if (answer && 'error' in answer) {
+      subscriber.lost(answer.error);
+      failed = true;
+    } else if (answer) {
+      const delivery = spec.read({ status: answer.status, headers: answer.headers, body: answer.body }, subscriber.cursor, subscriber.cannotSend);
+      subscriber.deliver(delivery, BrowserClient.receivedUs(slot, answer.stampMs));
+      failed = delivery.ends === true;
+    }
+    const poll = spec.poll(subscriber.cursor);
+    return { url: poll.url, headers: { ...poll.headers }, waitMs: subscriber.nextWaitMs(failed) };
+  }
+
+  private async unsubscribe(subscriber: PageSubscriber): Promise<void> {
+    this.byId.delete(subscriber.id);
+    subscriber.rejectReady(Object.assign(new Error('closed'), { code: 'CLOSED' }));
+    const slot = subscriber.slot;
+    if (!slot || slot.crashed) return;
+    slot.subscribers.delete(subscriber);
+    await slot.page.evaluate((id) => (globalThis as unknown as { rtbClose: (id: number) => void }).rtbClose(id), subscriber.id).catch(() => {});
+  }
+
+  /** Subscribers of this thread's pages connected now. */
+  connectedCount(): number {
+    let n = 0;
+    for (const subscriber of this.byId.values()) if (subscriber.stats().connected) n++;
+    return n;
+  }
+
+  async status(): Promise<BrowserStatus> {
+    const slots = await Promise.all(this.slots.map((slot) => slot.catch(() => null)));
+    const clocks = slots.flatMap((slot) => (slot ? [slot.clock] : []));
+    const usage = processUsage(browserProcesses(this.options.tag));
+    return {
+      pages: slots.filter(Boolean).length,
+      crashedPages: this.crashedPages,
+      clockUncertaintyUs: clocks.reduce((max, c) => Math.max(max, c.uncertaintyUs), 0),
+      timerResolutionUs: clocks.reduce((max, c) => Math.max(max, c.resolutionUs), 0),
+      ...usage,
+    };
+  }
+
+  /** Asks each page to hand over what it has stamped but not yet sent. */
+  async flush(): Promise<void> {
+    const slots = await Promise.all(this.slots.map((slot) => slot.catch(() => null)));
+    await Promise.all(slots.map((slot) => (slot && !slot.crashed ? slot.page.evaluate(() => (globalThis as unknown as { rtbFlush: () => void }).rtbFlush()).catch(() => {}) : null)));
+  }
+
+  async shutdown(): Promise<void> {
+    if (!this.browser) return;
+    const browser = await this.browser.catch(() => null);
+    await browser?.close().catch(() => {});
+  }
+}
+
+/** What the page is told to open for one subscriber. */
+function pageSpec(spec: SubscribeSpec, subscriber: PageSubscriber): PageSubscribe {
+  switch (spec.transport) {
+    case 'sse':
+      return { transport: 'sse', url: spec.url(subscriber.cursor), openEvent: spec.openEvent, events: [...spec.events] };
+    case 'ws':
+      return { transport: 'ws', protocols: [...(spec.protocols ?? [])] };
+    case 'long-polling':
+      return { transport: 'long-polling' };
+    case 'stomp':
+      return {
+        transport: 'stomp',
+        url: spec.url(subscriber.cursor),
+        protocols: [...(spec.protocols ?? [])],
+        connectHeaders: { ...spec.connectHeaders() },
+        destination: spec.destination,
+        subscribeHeaders: { ...spec.subscribeHeaders(subscriber.cursor) },
+        heartbeatMs: spec.heartbeatMs,
+        reconnectMs: 1000,
+      };
+  }
+}

@@ -1,0 +1,154 @@
+import { mkdirSync, readFileSync, readdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { alignPageClock } from '../clients/browser/page-clock.js';
+import { browserCannot } from '../clients/browser/page-client.js';
+import { findChromium } from '../clients/browser/chromium.js';
+import type { BrowserSubscribers } from '../core/details.js';
+import type { TransportResult } from '../core/result.js';
+import { TRANSPORTS } from '../core/transports.js';
+import { waitingNote } from '../scenarios/browser-subscribers.js';
+import { withDescendants } from '../core/process-tree.js';
+import { CHROMIUM, chromiumMissing } from './support/browser.js';
+import { onlyRunFolder, outRoot, runCli, runJson, startCli, waitForStderr } from './support/cli.js';
+
+const chromium = chromiumMissing();
+if (chromium) console.warn(`skipping the Chromium subscriber tests: ${chromium}`);
+const outDir = outRoot();
+
+function browsersOf(result: TransportResult): BrowserSubscribers {
+  const details = result.details;
+  if (details?.scenario !== 'burst' || !details.browsers) throw new Error(`no browser subscribers in ${result.transport}'s result`);
+  return details.browsers;
+}
+
+describe('what a page can subscribe to', () => {
+  const read = () => ({ messages: [] });
+  it('refuses a profile that needs headers or frames of its own, naming why', () => {
+    expect(browserCannot({ transport: 'sse', url: () => 'u', headers: () => ({}), openEvent: null, events: ['message'], read })).toBeNull();
+    expect(browserCannot({ transport: 'sse', url: () => 'u', headers: () => ({ authorization: 'x' }), openEvent: null, events: ['message'], read })).toBe('BROWSER_NEEDS_HEADERS');
+    expect(browserCannot({ transport: 'ws', url: () => 'u', headers: {}, open: () => {}, read })).toBe('BROWSER_NEEDS_OPEN_FRAME');
+    expect(browserCannot({ transport: 'long-polling', poll: () => ({ url: 'u', headers: {} }), probe: null, pollLimitMs: 1, sendRequest: () => ({ url: 'u', headers: {}, body: '' }), read })).toBe('BROWSER_NEEDS_SEND');
+  });
+
+  it('says in words what waited, and blames HTTP/1.1 only where it is the cause', () => {
+    expect(waitingNote('sse', 6, 10, 1, 10, false)).toBe('6 of 10 SSE streams opened in one page; the rest waited: HTTP/1.1 connection limit per origin');
+    expect(waitingNote('sse', 10, 10, 1, 10, false)).toBe('');
+    expect(waitingNote('sse', 6, 10, 1, 10, true)).toContain('held back by the browser');
+    expect(waitingNote('long-polling', 12, 20, 2, 10, false)).toBe('12 of 20 long polls opened in 2 pages of 10; the rest waited: HTTP/1.1 connection limit per origin');
+  });
+});
+
+describe('aligning a page clock', () => {
+  it('takes the offset from the probe with the shortest round trip, and half that trip as its uncertainty', async () => {
+    // A page whose clock reads this thread's plus 5 s; the probes answer after varying waits.
+    const waitsMs = [3, 1, 0, 2];
+    let probe = 0;
+    const { nowUs } = await import('../core/clock.js');
+    const readPageMs = async (): Promise<number> => {
+      const waitMs = waitsMs[probe++ % waitsMs.length] as number;
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+      const pageMs = (nowUs() + 5_000_000) / 1000;
+      await new Promise((resolve) => setTimeout(resolve, waitMs));
+      return pageMs;
+    };
+    const clock = await alignPageClock(readPageMs, async () => 100);
+    expect(clock.resolutionUs).toBe(100);
+    expect(clock.uncertaintyUs).toBeGreaterThan(0);
+    // The true offset lies within the uncertainty claimed.
+    expect(Math.abs(clock.offsetUs - 5_000_000)).toBeLessThanOrEqual(clock.uncertaintyUs);
+  });
+});
+
+describe('finding Chromium', () => {
+  it('looks on PATH for the names it goes by, and finds none on an empty one', () => {
+    expect(findChromium('')).toBeNull();
+    if (!chromium) expect(findChromium('/usr/bin')).toBe(CHROMIUM);
+  });
+
+  it('refuses a Chromium that is not there, naming the option (exit 2)', async () => {
+    const { code, stderr } = await runCli(['burst', '--browsers', '1', '--chromium', '/nonexistent/chromium', '--dry-run']);
+    expect(code).toBe(2);
+    expect(stderr).toContain("'--chromium'");
+    expect(stderr).toContain('/nonexistent/chromium');
+  });
+});
+
+describe.skipIf(chromium !== null)('Chromium pages as subscribers (burst --browsers)', () => {
+  it('every transport has its Chromium row, with exact counts and nothing lost', async () => {
+    const summary = await runJson(['burst', '--transport', 'all', '--subscribers', '2', '--browsers', '2', '--bursts', '5', '--out', outDir('all')]);
+    expect(summary.transports.map((t) => t.transport)).toEqual([...TRANSPORTS]);
+    for (const result of summary.transports) {
+      expect(result.state, `${result.transport}: ${JSON.stringify(result.error)}`).toBe('completed');
+      const browsers = browsersOf(result);
+      // Two pages, 15 messages each: exactly 30 deliveries, each matched once, in order.
+      expect({ transport: result.transport, opened: browsers.opened, pages: browsers.pages, ...browsers.messages }).toEqual({
+        transport: result.transport,
+        opened: 2,
+        pages: 2,
+        expected: 30,
+        received: 30,
+        lost: 0,
+        late: 0,
+        duplicated: 0,
+        outOfOrder: 0,
+        pending: 0,
+        foreign: 0,
+      });
+      expect(browsers.latencyUs.count).toBe(30);
+      // Node's subscribers are counted apart, as before.
+      expect(result.messages.expected).toBe(30);
+      expect(result.messages.lost).toBe(0);
+      expect(browsers.cpuMs).toBeGreaterThan(0);
+      expect(browsers.memoryBytes).toBeGreaterThan(0);
+    }
+    const folder = onlyRunFolder(outDir('all'));
+    expect(readFileSync(join(folder, 'summary.md'), 'utf8')).toMatch(/\| SSE, Chromium +\| +2\/2 \|/);
+    // The decision report shows the Chromium rows and the browser-minus-Node calibration per transport.
+    const report = await runCli(['report', outDir('all'), '--out', outDir('all-report')]);
+    expect(report.code, report.stderr).toBe(0);
+    const text = readFileSync(join(outDir('all-report'), 'report.md'), 'utf8');
+    expect(text).toMatch(/Calibration, browser minus Node \(ms\): WebSocket p50 [+-]\d+\.\d\d, p99 [+-]\d+\.\d\d; SSE p50 /);
+    expect(text).toMatch(/\| STOMP, Chromium +\| +\d/);
+  }, 180_000);
+
+  it('one page of 10 SSE subscribers over HTTP/1.1: six open, four wait; over h2 all ten open and nothing is lost', async () => {
+    const h1 = await runJson(['burst', '--transport', 'sse', '--subscribers', '1', '--browsers', '10', '--per-page', '10', '--bursts', '3', '--connect-timeout', '3s', '--out', outDir('h1')]);
+    const waited = browsersOf(h1.transports[0]!);
+    expect([waited.opened, waited.waiting]).toEqual([6, 4]);
+    expect(waited.note).toBe('6 of 10 SSE streams opened in one page; the rest waited: HTTP/1.1 connection limit per origin');
+    expect(waited.messages).toMatchObject({ expected: 6 * 9, received: 6 * 9, lost: 0 });
+
+    const h2 = await runJson(['burst', '--transport', 'sse', '--http2', '--subscribers', '1', '--browsers', '10', '--per-page', '10', '--bursts', '3', '--connect-timeout', '3s', '--out', outDir('h2')]);
+    const all = browsersOf(h2.transports[0]!);
+    expect([all.opened, all.waiting, all.note]).toEqual([10, 0, '']);
+    expect(all.messages).toMatchObject({ expected: 10 * 9, received: 10 * 9, lost: 0, duplicated: 0, outOfOrder: 0 });
+  }, 180_000);
+
+  it('a browser that dies mid-run: its deliveries count as lost, the Node ones do not, and the run ends', async () => {
+    mkdirSync(outDir('crash'), { recursive: true });
+    const run = startCli(['burst', '--transport', 'ws', '--subscribers', '2', '--browsers', '2', '--bursts', '40', '--deadline', '1s', '--out', outDir('crash')]);
+    await waitForStderr(run, /publishing 40 bursts/, 60_000);
+    // Every process of the run's Chromium: descendants of the CLI (its worker thread started them) named chromium.
+    const browserPids = withDescendants(run.child.pid!).filter((pid) => {
+      try {
+        return readFileSync(`/proc/${pid}/comm`, 'utf8').trim().startsWith('chrom');
+      } catch {
+        return false;
+      }
+    });
+    expect(browserPids.length).toBeGreaterThan(0);
+    for (const pid of browserPids) process.kill(pid, 'SIGKILL');
+    const { code, stderr } = await run.done;
+    expect(code, stderr).toBe(0);
+    const folder = onlyRunFolder(outDir('crash'));
+    expect(readdirSync(folder)).toContain('summary.json');
+    const result = (JSON.parse(readFileSync(join(folder, 'summary.json'), 'utf8')) as { transports: TransportResult[] }).transports[0]!;
+    const browsers = browsersOf(result);
+    expect(browsers.crashedPages).toBe(2);
+    expect(browsers.messages.expected).toBe(2 * 120);
+    expect(browsers.messages.lost).toBeGreaterThan(0);
+    expect(browsers.messages.received + browsers.messages.lost).toBe(browsers.messages.expected);
+    expect(result.messages).toMatchObject({ expected: 2 * 120, received: 2 * 120, lost: 0 });
+  }, 180_000);
+});
