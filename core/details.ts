@@ -257,6 +257,20 @@ export interface FaultRow {
   readonly publishErrors: number;
   /** The window's per-message latency as an encoded histogram, so windows of one mode can be merged (absent in older runs). */
   readonly histogram?: string;
+  /** The same window for the Chromium subscribers (`--browsers`): what the browser's own clients did. */
+  readonly browsers?: FaultBrowserRow;
+}
+
+/** A fault window as the Chromium subscribers lived it (their counters apart from the Node ones). */
+export interface FaultBrowserRow {
+  readonly recoveryMs: number | null;
+  readonly disconnects: number;
+  readonly reconnects: number;
+  readonly failedReconnects: number;
+  readonly messages: MessageCounts;
+  readonly latencyUs: LatencyStats;
+  /** Encoded, as the Node window's, so a mode's windows merge. */
+  readonly histogram: string;
 }
 
 export interface AgentClock {

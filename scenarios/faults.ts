@@ -1,4 +1,5 @@
 import { InvalidArgumentError } from 'commander';
+import { RtbError } from '../core/errors.js';
 import { nowUs } from '../core/clock.js';
 import { encodeHistogram, latencyStats } from '../core/histogram.js';
 import { duration, integer } from '../run/options.js';
@@ -13,10 +14,12 @@ import { stepPlan } from './ramp-step.js';
 import type { Scenario, ScenarioContext } from '../run/scenario.js';
 import { type FaultRow, faultsHeadline, faultsSection } from './faults-tables.js';
 import { withCommonSections } from './tables.js';
+import { BROWSER_OPTIONS, type BrowserConfig, browserConfigFrom, waitingNote } from './browser-subscribers.js';
+import type { ConnectionStatus } from '../load/worker/protocol.js';
 import type { LiveCounters, MessageCounts } from '../core/result.js';
 import { SentCounter } from '../load/sent-counter.js';
 
-export interface FaultsConfig {
+export interface FaultsConfig extends BrowserConfig {
   readonly connections: number;
   readonly intervalMs: number;
   /** Messages are published for this long around each fault; the timeline is five windows long. */
@@ -80,12 +83,12 @@ function describe(kind: FaultKind, config: FaultsConfig): string {
   }
 }
 
-/** Polls until every held subscriber is connected on a connection opened at or after `sinceUs`. */
-async function recovery(pool: SubscriberPool, sinceUs: number, untilMs: number, signal: AbortSignal, requireNew: boolean): Promise<number | null> {
+/** Polls until every held subscriber (of one kind) is connected on a connection opened at or after `sinceUs`. */
+async function recovery(status: () => Promise<ConnectionStatus>, sinceUs: number, untilMs: number, signal: AbortSignal, requireNew: boolean): Promise<number | null> {
   while (Date.now() < untilMs && !signal.aborted) {
-    const status = await pool.status();
-    if (status.connected === status.held && (!requireNew || status.lastOpenedUs >= sinceUs)) {
-      return Math.max(0, Math.round(((requireNew ? status.lastOpenedUs : nowUs()) - sinceUs) / 1000));
+    const now = await status();
+    if (now.connected === now.held && (!requireNew || now.lastOpenedUs >= sinceUs)) {
+      return Math.max(0, Math.round(((requireNew ? now.lastOpenedUs : nowUs()) - sinceUs) / 1000));
     }
     await sleep(STATUS_POLL_MS, signal);
   }
@@ -166,22 +169,26 @@ async function runMode(
   const sendsBefore = measured.sends;
   // Each mode in a room of its own, provisioned before anything is timed.
   const target = context.target.withResume(resume);
-  const provisioned = await target.provision({ rooms: 1, subscriberRooms: roomsOf(config.connections, 1), tag: resume ? '-resume' : '-noresume' });
-  const pool = startPool(context, config.workers, provisioned, target);
+  const everyone = config.connections + config.browsers;
+  const provisioned = await target.provision({ rooms: 1, subscriberRooms: roomsOf(everyone, 1), tag: resume ? '-resume' : '-noresume' });
+  const pool = startPool(context, config.workers, provisioned, target, config.chromiumPath ? { chromiumPath: config.chromiumPath, perPage: config.perPage } : undefined);
   live.begin(pool);
   // The publisher talks to the server directly, so it keeps publishing through subscriber-side faults.
   const publisher = target.direct().publisher(provisioned);
   try {
     const connect = await pool.connect(subscriberSpecs(0, config.connections, 1), 100);
     const held = connect.ok;
-    await warmUp(context, pool, publisher, { rooms: 1, payloadBytes: config.payloadBytes, expected: held });
+    const browsersHeld = config.browsers > 0 ? await connectBrowsers(context, pool, config, everyone) : 0;
+    await warmUp(context, pool, publisher, { rooms: 1, payloadBytes: config.payloadBytes, expected: held + browsersHeld });
     const kinds = faultsOf(context);
     for (const kind of kinds) {
       if (context.signal.aborted) break;
       context.log(`resume ${resume ? 'on' : 'off'}: ${describe(kind, config)}`);
       const windowStartMs = Date.now();
-      const before = await pool.status();
+      const before = await pool.status('node');
+      const browsersBefore = browsersHeld > 0 ? await pool.status('browser') : null;
       let recoveryMs: number | null = null;
+      let browserRecoveryMs: number | null = null;
       const faultAt = windowStartMs + FAULT_OFFSET_MS;
       const fault = (async () => {
         await sleep(Math.max(0, faultAt - Date.now()), context.signal);
@@ -191,7 +198,13 @@ async function runMode(
         const fromUs = kind === 'bus-outage' ? nowUs() : faultUs;
         // A stall drops no connection: there is nothing to reconnect, so no recovery time. Random
         // loss and a bus outage need not cut every connection: recovery is all of them open again.
-        if (kind !== 'stall') recoveryMs = await recovery(pool, fromUs, Date.now() + config.windowMs + config.deadlineMs, context.signal, kind !== 'random-loss' && kind !== 'bus-outage');
+        if (kind === 'stall') return;
+        const untilMs = Date.now() + config.windowMs + config.deadlineMs;
+        const requireNew = kind !== 'random-loss' && kind !== 'bus-outage';
+        [recoveryMs, browserRecoveryMs] = await Promise.all([
+          recovery(() => pool.status('node'), fromUs, untilMs, context.signal, requireNew),
+          browsersHeld > 0 ? recovery(() => pool.status('browser'), fromUs, untilMs, context.signal, requireNew) : null,
+        ]);
       })();
       // One round per window: every message keeps the full deadline, so a message held through an
       // outage or a stall and delivered after it counts as received (late only past the deadline).
@@ -201,10 +214,12 @@ async function runMode(
         deadlineMs: config.deadlineMs,
         payloadBytes: config.payloadBytes,
         audience: () => held,
+        browserAudience: () => browsersHeld,
         onStart: (recorder) => live.sent.follow(recorder),
       });
       await fault;
-      const after = await pool.status();
+      const after = await pool.status('node');
+      const browsersAfter = browsersBefore ? await pool.status('browser') : null;
       measured.sends = sendsBefore + after.sends;
       addErrors(errors, { ...round.publish.errors, ...errorsSince(after.errors, before.errors, 'subscriber:') });
       const messages = round.merged.messages;
@@ -224,6 +239,19 @@ async function runMode(
         messages,
         latencyUs: latencyStats(round.merged.perMessage),
         publishErrors: Object.values(round.publish.errors).reduce((a, b) => a + b, 0),
+        ...(round.browser && browsersBefore && browsersAfter
+          ? {
+              browsers: {
+                recoveryMs: browserRecoveryMs,
+                disconnects: browsersAfter.disconnects - browsersBefore.disconnects,
+                reconnects: browsersAfter.reconnects - browsersBefore.reconnects,
+                failedReconnects: browsersAfter.failedAttempts - browsersBefore.failedAttempts,
+                messages: round.browser.merged.messages,
+                latencyUs: latencyStats(round.browser.merged.perMessage),
+                histogram: encodeHistogram(round.browser.merged.perMessage),
+              },
+            }
+          : {}),
       });
       await context.checkpoint();
     }
@@ -232,6 +260,18 @@ async function runMode(
     await pool.close();
     await publisher.close();
   }
+}
+
+/** Opens the Chromium subscribers; those a page could not open are refused, those that waited on the browser said. */
+async function connectBrowsers(context: ScenarioContext, pool: SubscriberPool, config: FaultsConfig, everyone: number): Promise<number> {
+  const connect = await pool.connect(subscriberSpecs(config.connections, everyone, 1), 100, 'browser');
+  const failed = Object.entries(connect.failed).filter(([code]) => code !== 'BROWSER_WAITING');
+  if (failed.length > 0) {
+    throw new RtbError('RTB_ERR_NOT_READY', `Chromium ${context.transport} subscribers could not open (${failed.map(([code, n]) => `${code} x${n}`).join(', ')})`);
+  }
+  const note = waitingNote(context.transport, connect.ok, config.browsers, Math.ceil(config.browsers / config.perPage), config.perPage, context.target.context.http2 === true);
+  if (note) context.log(note);
+  return connect.ok;
 }
 
 async function run(context: ScenarioContext, config: FaultsConfig): Promise<void> {
@@ -289,6 +329,7 @@ export const faultsScenario: Scenario<FaultsConfig> = {
     { flags: '--loss <probability>', description: 'random loss: chance per connection per second of being cut', parse: probability, defaultValue: 0.2 },
     { flags: '--modes <which>', description: 'resume on, off, or both (each a separate run)', choices: ['both', 'on', 'off'], defaultValue: 'both' },
     { flags: '--workers <count>', description: 'subscriber worker threads', parse: integer(1, 64), defaultValue: 1 },
+    ...BROWSER_OPTIONS,
   ],
   configFrom(options) {
     return {
@@ -303,6 +344,7 @@ export const faultsScenario: Scenario<FaultsConfig> = {
       payloadBytes: 0,
       instances: options.instances as number,
       bus: (options.bus as string | undefined) ?? 'memory',
+      ...browserConfigFrom(options),
     };
   },
   // Six runs of five windows must fit in five minutes: a lost message is given up on sooner than in burst.

@@ -151,4 +151,23 @@ describe.skipIf(chromium !== null)('Chromium pages as subscribers (burst --brows
     expect(browsers.messages.received + browsers.messages.lost).toBe(browsers.messages.expected);
     expect(result.messages).toMatchObject({ expected: 2 * 120, received: 2 * 120, lost: 0 });
   }, 180_000);
+
+  it("faults: the browser's EventSource reconnects by itself and resumes with Last-Event-ID, counted apart from Node's", async () => {
+    const summary = await runJson(['faults', '--transport', 'sse', '--connections', '2', '--browsers', '2', '--window', '3s', '--outage', '1s', '--modes', 'off', '--out', outDir('faults')]);
+    const result = summary.transports[0]!;
+    const rows = result.details?.scenario === 'faults' ? result.details.faults : [];
+    expect(rows.map((row) => row.fault)).toContain('cut');
+    for (const row of rows) expect(row.browsers, row.fault).toBeDefined();
+    const cut = rows.find((row) => row.fault === 'cut')!;
+    // Both pages' streams were cut once and came back on their own, with nothing lost.
+    expect(cut.browsers).toMatchObject({ disconnects: 2, reconnects: 2 });
+    expect(cut.browsers!.recoveryMs).not.toBeNull();
+    expect(cut.browsers!.messages).toMatchObject({ lost: 0, duplicated: 0, outOfOrder: 0 });
+    expect(cut.browsers!.messages.received).toBe(cut.browsers!.messages.expected);
+    // The Node subscribers' counters are their own.
+    expect(cut.disconnects).toBe(2);
+    const text = readFileSync(join(onlyRunFolder(outDir('faults')), 'summary.md'), 'utf8');
+    expect(text).toMatch(/\| SSE, Chromium +\| +off \| +cut \|/);
+    expect(text).toContain('EventSource reconnects by itself');
+  }, 180_000);
 });

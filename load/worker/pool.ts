@@ -171,9 +171,10 @@ export class SubscriberPool {
     return replies;
   }
 
-  /** Connection counters summed over the workers. */
-  async status(): Promise<ConnectionStatus> {
-    const parts = await this.all<ConnectionStatus>({ type: 'status' });
+  /** Connection counters summed over the workers (of one kind, when asked: Node threads, or browser threads). */
+  async status(kind?: 'node' | 'browser'): Promise<ConnectionStatus> {
+    const indexes = this.workers.map((_, index) => index).filter((index) => kind === undefined || (index >= this.browserFrom) === (kind === 'browser'));
+    const parts = await Promise.all(indexes.map((index) => this.call<ConnectionStatus>(index, { type: 'status' })));
     const sum = (key: Exclude<keyof ConnectionStatus, 'lastOpenedUs' | 'errors'>): number => parts.reduce((n, p) => n + p[key], 0);
     const errors: Record<string, number> = {};
     for (const part of parts) for (const [code, n] of Object.entries(part.errors)) errors[code] = (errors[code] ?? 0) + n;
