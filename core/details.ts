@@ -76,6 +76,8 @@ export interface SoakDetails extends AgentDetails {
   readonly generatorHeap?: IntervalTrend | null;
   /** Absent in soaks written before it was measured. */
   readonly generatorRssOutsideHeap?: IntervalTrend | null;
+  /** The Chromium subscribers over every round (`--browsers`), and their memory after the first round. */
+  readonly browsers?: BrowserRound & { readonly memoryFirstBytes: number };
 }
 
 export interface FaultsDetails extends AgentDetails {
@@ -134,6 +136,20 @@ export interface RampStep {
   readonly generator: StepGenerator;
   readonly passed: boolean;
   readonly durationMs: number;
+  /** The step's round for the Chromium subscribers (`--browsers`, held from the first step on). */
+  readonly browsers?: BrowserRound;
+}
+
+/** A measured round as the Chromium subscribers lived it (ramp steps, a whole soak). */
+export interface BrowserRound {
+  readonly held: number;
+  readonly messages: MessageCounts;
+  readonly latencyUs: LatencyStats;
+  readonly histogram: string;
+  readonly crashedPages: number;
+  /** CPU time of every Chromium process during the round(s) (ms); their proportional set sizes summed at the end (bytes). */
+  readonly cpuMs: number;
+  readonly memoryBytes: number;
 }
 
 /** One rate of a throughput run. */

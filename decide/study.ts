@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { packageRoot } from '../core/paths.js';
 import type { TransportResult } from '../core/result.js';
 import { TRANSPORTS, TRANSPORT_INFO, transportLabel } from '../core/transports.js';
-import { formatKiB, formatMs, methodName } from '../output/format.js';
+import { formatKiB, formatMs, formatMsDifference, methodName } from '../output/format.js';
 import type { FaultRow } from '../scenarios/faults-tables.js';
 import type { RampStep } from '../scenarios/ramp-step.js';
 import type { Sources } from './sources.js';
@@ -107,7 +107,7 @@ export function performanceTable(results: readonly TransportResult[], sources: S
       if (browsers) {
         const b = browsers.latencyUs;
         rows.push([`${transportLabel(transport)}, Chromium`, formatMs(b.p50), formatMs(b.p99), formatMs(b.p999), '-', '-', '-', `${browsers.messages.lost}/${browsers.messages.expected}`, '-', cite(sources, r)]);
-        calibration.push(`${transportLabel(transport)} p50 ${signedMs(b.p50, l.perMessage.p50)}, p99 ${signedMs(b.p99, l.perMessage.p99)}`);
+        calibration.push(`${transportLabel(transport)} p50 ${formatMsDifference(b.p50, l.perMessage.p50)}, p99 ${formatMsDifference(b.p99, l.perMessage.p99)}`);
       }
     }
     if (burstRuns.length === 0 && held.length > 0) rows.push([transportLabel(transport), '-', '-', '-', '-', '-', '-', '-', throughput.join('; '), '-']);
@@ -124,11 +124,6 @@ export function performanceTable(results: readonly TransportResult[], sources: S
   };
 }
 
-/** `a - b` in ms with its sign; '-' where either is missing. */
-function signedMs(a: number | null, b: number | null): string {
-  if (a === null || b === null) return '-';
-  return `${a >= b ? '+' : '-'}${formatMs(Math.abs(a - b))}`;
-}
 
 /** Lines of code of a source file, without blank lines and comments. */
 export function codeLines(path: string): number | null {

@@ -20,6 +20,12 @@ function protocolLabel(result: Pick<TransportResult, 'config'> & { readonly conn
   return h2 === 0 ? ' over HTTP/1.1' : ` (h2 ${h2} of ${total})`;
 }
 
+/** `a - b` (µs) as signed milliseconds (`+0.79`, `-1.20`); '-' where either is missing. */
+export function formatMsDifference(a: number | null, b: number | null): string {
+  if (a === null || b === null) return '-';
+  return `${a >= b ? '+' : '-'}${formatMs(Math.abs(a - b))}`;
+}
+
 /** Whole microseconds shown as milliseconds: two decimals below 100 ms, one above. */
 export function formatMs(us: number | null | undefined): string {
   if (us === null || us === undefined) return '-';

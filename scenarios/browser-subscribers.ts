@@ -1,12 +1,16 @@
 import { accessSync, constants } from 'node:fs';
 import { findChromium } from '../clients/browser/chromium.js';
-import { encodeHistogram, latencyStats, newHistogram } from '../core/histogram.js';
+import { encodeHistogram, latencyStats, mergeEncoded, newHistogram } from '../core/histogram.js';
 import { usageError } from '../core/errors.js';
-import type { BrowserSubscribers } from '../core/details.js';
+import type { BrowserRound, BrowserSubscribers } from '../core/details.js';
+import { RtbError } from '../core/errors.js';
+import type { SubscriberPool } from '../load/worker/pool.js';
+import type { ScenarioContext } from '../run/scenario.js';
+import { subscriberSpecs } from './pool-run.js';
 import type { TableSection } from '../core/sections.js';
 import type { TransportResult } from '../core/result.js';
 import { transportLabel } from '../core/transports.js';
-import { formatMiB, formatMs } from '../output/format.js';
+import { formatMiB, formatMs, formatMsDifference } from '../output/format.js';
 import { type OptionSpec, integer } from '../run/options.js';
 import type { Round } from './pool-run.js';
 
@@ -49,6 +53,43 @@ export function waitingNote(transport: string, opened: number, asked: number, pa
   const where = pages === 1 ? 'in one page' : `in ${pages} pages of ${perPage}`;
   const limited = (transport === 'sse' || transport === 'long-polling') && !http2;
   return `${opened} of ${asked} ${STREAMS[transport] ?? 'subscriptions'} opened ${where}; the rest waited: ${limited ? 'HTTP/1.1 connection limit per origin' : 'held back by the browser'}`;
+}
+
+/**
+ * Opens the Chromium subscribers `from`..`from + browsers - 1`, dealt to rooms round-robin. One a page
+ * could not open at all (a profile it cannot follow, a page that failed) refuses the run; those that
+ * waited on the browser are said in words and left out.
+ */
+export async function openBrowsers(context: ScenarioContext, pool: SubscriberPool, config: BrowserConfig, from: number, rooms: number): Promise<Awaited<ReturnType<SubscriberPool['connect']>>> {
+  context.log(`opening ${config.browsers} Chromium subscriber${config.browsers === 1 ? '' : 's'}, ${config.perPage} to a page`);
+  const connect = await pool.connect(subscriberSpecs(from, from + config.browsers, rooms), 100, 'browser');
+  const failed = Object.entries(connect.failed).filter(([code]) => code !== 'BROWSER_WAITING');
+  if (failed.length > 0) {
+    throw new RtbError('RTB_ERR_NOT_READY', `${failed.reduce((n, [, count]) => n + count, 0)} of ${config.browsers} Chromium ${context.transport} subscribers could not open (${failed.map(([code, n]) => `${code} x${n}`).join(', ')})`);
+  }
+  const note = waitingNote(context.transport, connect.ok, config.browsers, Math.ceil(config.browsers / config.perPage), config.perPage, context.target.context.http2 === true);
+  if (note) context.log(note);
+  return connect;
+}
+
+/** The browser threads' part of one round; undefined without browser threads. */
+export function browserRound(round: Round, held: number): BrowserRound | undefined {
+  if (!round.browser) return undefined;
+  const status = round.browser.replies.map((r) => r.browser).filter((b) => b !== undefined);
+  return {
+    held,
+    messages: round.browser.merged.messages,
+    latencyUs: latencyStats(round.browser.merged.perMessage),
+    histogram: encodeHistogram(round.browser.merged.perMessage),
+    crashedPages: status.reduce((n, s) => n + s.crashedPages, 0),
+    cpuMs: status.reduce((n, s) => n + s.cpuMs, 0),
+    memoryBytes: status.reduce((n, s) => n + s.memoryBytes, 0),
+  };
+}
+
+/** The browser options a pool is started with; undefined without `--browsers`. */
+export function browserThread(config: BrowserConfig): { chromiumPath: string; perPage: number } | undefined {
+  return config.chromiumPath && config.browsers > 0 ? { chromiumPath: config.chromiumPath, perPage: config.perPage } : undefined;
 }
 
 /** The browser subscribers' part of a round, for the burst's details. */
@@ -94,7 +135,6 @@ export function browserSection(results: readonly TransportResult[]): TableSectio
     if (!browsers) continue;
     const node = result.latencyUs.perMessage;
     const b = browsers.latencyUs;
-    const minus = (a: number | null, z: number | null): string => (a === null || z === null ? '-' : `${a >= z ? '+' : '-'}${formatMs(Math.abs(a - z))}`);
     rows.push([
       `${transportLabel(result.transport)}, Chromium`,
       `${browsers.opened}/${browsers.subscribers}`,
@@ -102,7 +142,7 @@ export function browserSection(results: readonly TransportResult[]): TableSectio
       `${browsers.messages.lost}/${browsers.messages.expected}`,
       String(browsers.messages.duplicated),
       String(browsers.messages.outOfOrder),
-      minus(b.p50, node.p50), minus(b.p99, node.p99),
+      formatMsDifference(b.p50, node.p50), formatMsDifference(b.p99, node.p99),
       `${formatMs(browsers.clockUncertaintyUs)} / ${formatMs(browsers.timerResolutionUs)}`,
       (browsers.cpuMs / 1000).toFixed(2),
       formatMiB(browsers.memoryBytes),
@@ -123,4 +163,51 @@ export function browserSection(results: readonly TransportResult[]): TableSectio
       ],
     },
   ];
+}
+
+/** The Chromium subscribers of each ramp step and of a whole soak, beside the Node figures of the same round. */
+export function browserStepsSection(results: readonly TransportResult[]): TableSection[] {
+  const rows: string[][] = [];
+  for (const result of results) {
+    const details = result.details;
+    const label = `${transportLabel(result.transport)}, Chromium`;
+    const row = (when: string, nodeHeld: number, node: { p50: number | null; p99: number | null }, b: BrowserRound): string[] => [
+      label, when, String(nodeHeld), String(b.held),
+      formatMs(b.latencyUs.p50), formatMs(b.latencyUs.p99),
+      `${b.messages.lost}/${b.messages.expected}`,
+      formatMsDifference(b.latencyUs.p50, node.p50), formatMsDifference(b.latencyUs.p99, node.p99),
+      (b.cpuMs / 1000).toFixed(2), formatMiB(b.memoryBytes),
+    ];
+    if (details?.scenario === 'ramp') {
+      for (const step of details.steps) if (step.browsers) rows.push(row(`step ${step.step}`, step.connectionsHeld, step.latencyUs.perMessage, step.browsers));
+    }
+    if (details?.scenario === 'soak' && details.browsers) rows.push(row('whole soak', result.connections.subscribers, result.latencyUs.perMessage, details.browsers));
+  }
+  if (rows.length === 0) return [];
+  return [
+    {
+      title: "Chromium subscribers beside the Node ones: scheduled send -> the page's stamp (ms)",
+      headers: ['Method', 'Round', 'Node held', 'Chromium held', 'P50', 'P99', 'Lost', 'Browser - Node P50', 'P99', 'Chromium CPU (s)', 'Memory, PSS (MiB)'],
+      rows,
+    },
+  ];
+}
+
+
+/** A soak's Chromium subscribers so far, with one more round added: counts summed, latencies merged, memory as after the first and the last round. */
+export function addBrowserRound(total: (BrowserRound & { readonly memoryFirstBytes: number }) | undefined, round: BrowserRound): BrowserRound & { readonly memoryFirstBytes: number } {
+  if (!total) return { ...round, memoryFirstBytes: round.memoryBytes };
+  const merged = mergeEncoded([total.histogram, round.histogram]);
+  const messages = { ...total.messages };
+  for (const key of Object.keys(messages) as Array<keyof typeof messages>) messages[key] += round.messages[key];
+  return {
+    held: round.held,
+    messages,
+    latencyUs: latencyStats(merged),
+    histogram: encodeHistogram(merged),
+    crashedPages: Math.max(total.crashedPages, round.crashedPages),
+    cpuMs: total.cpuMs + round.cpuMs,
+    memoryBytes: round.memoryBytes,
+    memoryFirstBytes: total.memoryFirstBytes,
+  };
 }

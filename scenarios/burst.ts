@@ -12,7 +12,7 @@ import type { Scenario, ScenarioContext } from '../run/scenario.js';
 import type { PublishChannel } from '../targets/types.js';
 import { measureRound, startPool, subscriberSpecs, warmUp, type Round } from './pool-run.js';
 import { withCommonSections } from './tables.js';
-import { BROWSER_OPTIONS, type BrowserConfig, browserConfigFrom, browserSection, browserSubscribers } from './browser-subscribers.js';
+import { BROWSER_OPTIONS, type BrowserConfig, browserConfigFrom, browserSection, browserSubscribers, browserThread, openBrowsers } from './browser-subscribers.js';
 import type { BrowserSubscribers } from '../core/details.js';
 
 export interface BurstConfig extends BrowserConfig {
@@ -101,7 +101,7 @@ async function run(context: ScenarioContext, config: BurstConfig): Promise<void>
     const provisioned = await context.target.provision({ rooms: 1, subscriberRooms: new Array<number>(everyone).fill(0), tag: '' });
     publisher = context.target.publisher(provisioned);
     const http2 = context.target.context.http2 === true;
-    pool = startPool(context, LOCAL_THREADS, provisioned, context.target, config.chromiumPath ? { chromiumPath: config.chromiumPath, perPage: config.perPage } : undefined);
+    pool = startPool(context, LOCAL_THREADS, provisioned, context.target, browserThread(config));
     context.log(`connecting ${config.subscribers} subscribers to one room over ${pool.size} subscriber thread${pool.size === 1 ? '' : 's'}${context.agents ? ' (agents included)' : ''}`);
     const connect = await pool.connect(subscriberSpecs(0, config.subscribers, 1), 100);
     held = connect.ok;
@@ -111,15 +111,9 @@ async function run(context: ScenarioContext, config: BurstConfig): Promise<void>
     let browsersHeld = 0;
     let browserConnect = { ok: 0, failed: {} as Record<string, number> };
     if (config.browsers > 0) {
-      context.log(`opening ${config.browsers} Chromium subscriber${config.browsers === 1 ? '' : 's'}, ${config.perPage} to a page`);
-      browserConnect = await pool.connect(subscriberSpecs(config.subscribers, everyone, 1), 100, 'browser');
+      browserConnect = await openBrowsers(context, pool, config, config.subscribers, 1);
       browsersHeld = browserConnect.ok;
       browsers = browserSubscribers(config, context.transport, http2, browserConnect, null);
-      const failed = Object.entries(browserConnect.failed).filter(([code]) => code !== 'BROWSER_WAITING');
-      if (failed.length > 0) {
-        throw new RtbError('RTB_ERR_NOT_READY', `${failed.reduce((n, [, count]) => n + count, 0)} of ${config.browsers} Chromium ${context.transport} subscribers could not open (${failed.map(([code, n]) => `${code} x${n}`).join(', ')})`);
-      }
-      if (browsers.note) context.log(browsers.note);
     }
     await warmUp(context, pool, publisher, {
       rooms: 1,
@@ -143,12 +137,12 @@ async function run(context: ScenarioContext, config: BurstConfig): Promise<void>
     measuring = false;
     result = pooledResult(round);
     if (config.browsers > 0) browsers = browserSubscribers(config, context.transport, http2, browserConnect, round);
-    const { reconnects, gaps, sends } = await pool.status();
+    const { reconnects, gaps, sends } = await pool.status('node');
     status = { reconnects, gaps, sends };
   } finally {
     // Bounded: a thread that is gone (an agent that refused the run) never answers.
     const limit = new AbortController();
-    const errors = pool ? await Promise.race([pool.status().then((s) => s.errors, () => ({})), sleep(STATUS_LIMIT_MS, limit.signal).then(() => ({}))]) : {};
+    const errors = pool ? await Promise.race([pool.status('node').then((s) => s.errors, () => ({})), sleep(STATUS_LIMIT_MS, limit.signal).then(() => ({}))]) : {};
     limit.abort();
     subscriberErrors = errorsSince(errors, {}, 'subscriber:');
     await pool?.close();

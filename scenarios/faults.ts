@@ -1,5 +1,4 @@
 import { InvalidArgumentError } from 'commander';
-import { RtbError } from '../core/errors.js';
 import { nowUs } from '../core/clock.js';
 import { encodeHistogram, latencyStats } from '../core/histogram.js';
 import { duration, integer } from '../run/options.js';
@@ -14,7 +13,7 @@ import { stepPlan } from './ramp-step.js';
 import type { Scenario, ScenarioContext } from '../run/scenario.js';
 import { type FaultRow, faultsHeadline, faultsSection } from './faults-tables.js';
 import { withCommonSections } from './tables.js';
-import { BROWSER_OPTIONS, type BrowserConfig, browserConfigFrom, waitingNote } from './browser-subscribers.js';
+import { BROWSER_OPTIONS, type BrowserConfig, browserConfigFrom, browserThread, openBrowsers } from './browser-subscribers.js';
 import type { ConnectionStatus } from '../load/worker/protocol.js';
 import type { LiveCounters, MessageCounts } from '../core/result.js';
 import { SentCounter } from '../load/sent-counter.js';
@@ -171,14 +170,14 @@ async function runMode(
   const target = context.target.withResume(resume);
   const everyone = config.connections + config.browsers;
   const provisioned = await target.provision({ rooms: 1, subscriberRooms: roomsOf(everyone, 1), tag: resume ? '-resume' : '-noresume' });
-  const pool = startPool(context, config.workers, provisioned, target, config.chromiumPath ? { chromiumPath: config.chromiumPath, perPage: config.perPage } : undefined);
+  const pool = startPool(context, config.workers, provisioned, target, browserThread(config));
   live.begin(pool);
   // The publisher talks to the server directly, so it keeps publishing through subscriber-side faults.
   const publisher = target.direct().publisher(provisioned);
   try {
     const connect = await pool.connect(subscriberSpecs(0, config.connections, 1), 100);
     const held = connect.ok;
-    const browsersHeld = config.browsers > 0 ? await connectBrowsers(context, pool, config, everyone) : 0;
+    const browsersHeld = config.browsers > 0 ? (await openBrowsers(context, pool, config, config.connections, 1)).ok : 0;
     await warmUp(context, pool, publisher, { rooms: 1, payloadBytes: config.payloadBytes, expected: held + browsersHeld });
     const kinds = faultsOf(context);
     for (const kind of kinds) {
@@ -260,18 +259,6 @@ async function runMode(
     await pool.close();
     await publisher.close();
   }
-}
-
-/** Opens the Chromium subscribers; those a page could not open are refused, those that waited on the browser said. */
-async function connectBrowsers(context: ScenarioContext, pool: SubscriberPool, config: FaultsConfig, everyone: number): Promise<number> {
-  const connect = await pool.connect(subscriberSpecs(config.connections, everyone, 1), 100, 'browser');
-  const failed = Object.entries(connect.failed).filter(([code]) => code !== 'BROWSER_WAITING');
-  if (failed.length > 0) {
-    throw new RtbError('RTB_ERR_NOT_READY', `Chromium ${context.transport} subscribers could not open (${failed.map(([code, n]) => `${code} x${n}`).join(', ')})`);
-  }
-  const note = waitingNote(context.transport, connect.ok, config.browsers, Math.ceil(config.browsers / config.perPage), config.perPage, context.target.context.http2 === true);
-  if (note) context.log(note);
-  return connect.ok;
 }
 
 async function run(context: ScenarioContext, config: FaultsConfig): Promise<void> {

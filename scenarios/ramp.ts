@@ -10,11 +10,12 @@ import { type StepHealth, stepHealth } from './step-health.js';
 import { type Round, loadRequest, measureRound, roomsOf, startPool, subscriberSpecs, warmUp } from './pool-run.js';
 import { rampSections } from './ramp-tables.js';
 import { withCommonSections } from './tables.js';
+import { BROWSER_OPTIONS, type BrowserConfig, browserConfigFrom, browserRound, browserStepsSection, browserThread, openBrowsers } from './browser-subscribers.js';
 import type { Scenario, ScenarioContext } from '../run/scenario.js';
 import type { RampDetails } from '../core/details.js';
 import type { PublishChannel } from '../targets/types.js';
 
-export interface RampConfig {
+export interface RampConfig extends BrowserConfig {
   readonly steps: readonly number[];
   readonly rooms: number;
   readonly holdMs: number;
@@ -74,8 +75,12 @@ const ms = (us: number | null): string => ((us ?? 0) / 1000).toFixed(1);
  */
 async function run(context: ScenarioContext, config: RampConfig): Promise<void> {
   // Users, rooms and tokens for the largest step, before anything is timed.
-  const provisioned = await context.target.provision({ rooms: config.rooms, subscriberRooms: roomsOf(config.steps.at(-1) ?? 0, config.rooms), tag: '' });
-  const pool = startPool(context, config.workers, provisioned);
+  const nodeSubscribers = config.steps.at(-1) ?? 0;
+  const provisioned = await context.target.provision({ rooms: config.rooms, subscriberRooms: roomsOf(nodeSubscribers + config.browsers, config.rooms), tag: '' });
+  const pool = startPool(context, config.workers, provisioned, context.target, browserThread(config));
+  /** Chromium subscribers per room, held from the first step on beside the Node ones. */
+  const browsersPerRoom = new Map<number, number>();
+  let browsersHeld = 0;
   const steps: RampStep[] = [];
   const totals = new RoundTotals();
   let held = 0;
@@ -103,13 +108,18 @@ async function run(context: ScenarioContext, config: RampConfig): Promise<void> 
     for (const [step, target] of config.steps.entries()) {
       if (context.signal.aborted) break;
       const stepStartUs = nowUs();
-      const before = await pool.status();
+      const before = await pool.status('node');
       const specs = subscriberSpecs(held, target, config.rooms);
       const connect = { attempted: specs.length, ...(await pool.connect(specs, config.connectConcurrency)) };
       held += connect.ok;
       for (const [room, n] of Object.entries(connect.okByRoom)) heldPerRoom.set(Number(room), (heldPerRoom.get(Number(room)) ?? 0) + n);
+      if (step === 0 && config.browsers > 0) {
+        const browsers = await openBrowsers(context, pool, config, nodeSubscribers, config.rooms);
+        browsersHeld = browsers.ok;
+        for (const [room, n] of Object.entries(browsers.okByRoom)) browsersPerRoom.set(Number(room), n);
+      }
       const connectedAtMs = Date.now();
-      await warmUp(context, pool, publisher, { rooms: config.rooms, payloadBytes: config.payloadBytes, expected: held });
+      await warmUp(context, pool, publisher, { rooms: config.rooms, payloadBytes: config.payloadBytes, expected: held + browsersHeld });
 
       const plan = stepPlan(config.messages, config.ratePerS, config.rooms);
       context.log(`step ${step + 1}: publishing ${plan.length} messages to ${config.rooms} room(s), ${held} subscribers`);
@@ -118,6 +128,7 @@ async function run(context: ScenarioContext, config: RampConfig): Promise<void> 
         deadlineMs: config.deadlineMs,
         payloadBytes: config.payloadBytes,
         audience: (room) => heldPerRoom.get(room) ?? 0,
+        browserAudience: (room) => browsersPerRoom.get(room) ?? 0,
         onStart: (publishRecorder) => {
           current = { step: step + 1 }; // 1-based, as in the report
           sent.follow(publishRecorder);
@@ -129,8 +140,9 @@ async function run(context: ScenarioContext, config: RampConfig): Promise<void> 
       current = null;
 
       const health = stepHealth(context.samples(), step + 1, config.workers, round.publish.latencyUs.sendLag.p99, pool.takeHealth(), round.merged);
-      const errors = { ...round.merged.errors, ...round.publish.errors, ...errorsSince((await pool.status()).errors, before.errors, 'subscriber:') };
-      const result = stepResult(context, config, step, connect, round, health, errors, stepStartUs, previousRss);
+      const errors = { ...round.merged.errors, ...round.publish.errors, ...errorsSince((await pool.status('node')).errors, before.errors, 'subscriber:') };
+      const browsers = browserRound(round, browsersHeld);
+      const result = { ...stepResult(context, config, step, connect, round, health, errors, stepStartUs, previousRss), ...(browsers ? { browsers } : {}) };
       previousRss = health.server.rssBytesMax ?? previousRss;
       steps.push(result);
       totals.add(round, errors);
@@ -167,9 +179,11 @@ export const rampScenario: Scenario<RampConfig> = {
     { flags: '--connect-concurrency <count>', description: 'connections being opened at once, over all workers', parse: integer(1, 10_000), defaultValue: 100 },
     { flags: '--max-error-rate <percent>', description: 'a step whose (failed connects + lost deliveries) / (attempts + expected) passes this is the breaking point', parse: parsePercent, defaultValue: 0.05, defaultLabel: '5%' },
     { flags: '--payload-bytes <bytes>', description: 'content length; the marker (about 40 bytes) is padded up to it', parse: integer(0, 10_000), defaultValue: 0, defaultLabel: 'marker only' },
+    ...BROWSER_OPTIONS,
   ],
   configFrom(options) {
     return {
+      ...browserConfigFrom(options),
       steps: options.steps as number[],
       rooms: options.rooms as number,
       holdMs: options.hold as number,
@@ -184,7 +198,7 @@ export const rampScenario: Scenario<RampConfig> = {
     };
   },
   preflight: (config, common) => preflight(loadRequest(config.steps.at(-1) ?? 0, common, false)),
-  tables: (results) => withCommonSections(results, rampSections(results)),
+  tables: (results) => withCommonSections(results, [...rampSections(results), ...browserStepsSection(results)]),
   measuringMs: (config) => config.steps.length * Math.max(config.holdMs, (config.messages / config.ratePerS) * 1000),
   run,
 };

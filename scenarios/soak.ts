@@ -14,13 +14,15 @@ import { compacting, heapAfterGc } from '../core/heap.js';
 import { settledRssBytes } from '../core/settled-rss.js';
 import { type Round, loadRequest, measureRound, roomsOf, startPool, subscriberSpecs, warmUp } from './pool-run.js';
 import { withCommonSections } from './tables.js';
+import { BROWSER_OPTIONS, type BrowserConfig, addBrowserRound, browserConfigFrom, browserRound, browserStepsSection, browserThread, openBrowsers } from './browser-subscribers.js';
+import type { SoakDetails } from '../core/details.js';
 import { stepPlan } from './ramp-step.js';
 import { type SoakInterval, heapTrend, outsideHeapTrend, rssTrends, soakFiles, soakSection } from './soak-tables.js';
 import type { Scenario, ScenarioContext } from '../run/scenario.js';
 import { SLOPE_MIN_S, isSlopeMetric } from '../analysis/metrics.js';
 import type { Threshold } from '../analysis/thresholds.js';
 
-export interface SoakConfig {
+export interface SoakConfig extends BrowserConfig {
   readonly connections: number;
   readonly durationMs: number;
   readonly intervalMs: number;
@@ -121,8 +123,12 @@ function intervalRow(
 }
 
 async function run(context: ScenarioContext, config: SoakConfig): Promise<void> {
-  const provisioned = await context.target.provision({ rooms: config.rooms, subscriberRooms: roomsOf(config.connections, config.rooms), tag: '' });
-  const pool = startPool(context, config.workers, provisioned);
+  const provisioned = await context.target.provision({ rooms: config.rooms, subscriberRooms: roomsOf(config.connections + config.browsers, config.rooms), tag: '' });
+  const pool = startPool(context, config.workers, provisioned, context.target, browserThread(config));
+  /** Chromium subscribers per room (`--browsers`), and what they received over every round so far. */
+  const browsersPerRoom = new Map<number, number>();
+  let browsersHeld = 0;
+  let browsers: SoakDetails['browsers'];
   const faulty = config.cutAtMs.length > 0;
   // Through a subscriber-side fault the publisher must keep publishing, so it talks to the server directly.
   const publisher = (faulty ? context.target.direct() : context.target).publisher(provisioned);
@@ -164,6 +170,7 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
       ...rssTrends(context.samples(), config.intervalMs / 1000),
       generatorHeap: heapTrend(intervals),
       generatorRssOutsideHeap: outsideHeapTrend(intervals),
+      ...(browsers ? { browsers } : {}),
     }),
   });
 
@@ -175,7 +182,12 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
     for (const [room, n] of Object.entries(connect.okByRoom)) heldPerRoom.set(Number(room), n);
     addErrors(errors, connect.failed, 'connect:');
     if (connect.ok < config.connections) context.log(`${config.connections - connect.ok} subscribers could not connect: ${JSON.stringify(connect.failed)}`);
-    await warmUp(context, pool, publisher, { rooms: config.rooms, payloadBytes: config.payloadBytes, expected: connect.ok });
+    if (config.browsers > 0) {
+      const opened = await openBrowsers(context, pool, config, config.connections, config.rooms);
+      browsersHeld = opened.ok;
+      for (const [room, n] of Object.entries(opened.okByRoom)) browsersPerRoom.set(Number(room), n);
+    }
+    await warmUp(context, pool, publisher, { rooms: config.rooms, payloadBytes: config.payloadBytes, expected: connect.ok + browsersHeld });
 
     measuringSinceMs = Date.now();
     const startedMs = measuringSinceMs;
@@ -196,10 +208,13 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
         deadlineMs: roundDeadlineMs,
         payloadBytes: config.payloadBytes,
         audience: (room) => heldPerRoom.get(room) ?? 0,
+        browserAudience: (room) => browsersPerRoom.get(room) ?? 0,
         onStart: (recorder) => sent.follow(recorder),
       });
+      const browserPart = browserRound(round, browsersHeld);
+      if (browserPart) browsers = addBrowserRound(browsers, browserPart);
       const before = status;
-      const now = await pool.status();
+      const now = await pool.status('node');
       // Between rounds nothing is in flight: a full GC here delays no measured message.
       const { mainHeap, workersHeap } = await compacting(async () => ({ mainHeap: heapAfterGc(), workersHeap: await pool.heapAfterGc() }));
       // RSS once V8 has handed back the pages the compaction left (core/settled-rss.ts), waiting at
@@ -237,7 +252,7 @@ async function run(context: ScenarioContext, config: SoakConfig): Promise<void> 
     await sleep(Math.max(0, startedMs + count * config.intervalMs - Date.now()), context.signal);
     interrupted = context.signal.aborted;
     // What happened to the connections after the last round counts too.
-    status = await pool.status();
+    status = await pool.status('node');
   } finally {
     for (const timer of timers) clearTimeout(timer);
     await pool.close();
@@ -266,6 +281,7 @@ export const soakScenario: Scenario<SoakConfig> = {
     { flags: '--cut-every <duration>', description: 'also cut every subscriber connection once per this period', parse: duration(1000, 24 * 3_600_000) },
     { flags: '--outage <duration>', description: 'after each cut, refuse new connections this long', parse: duration(0, 3_600_000), defaultValue: 0, defaultLabel: '0ms' },
     { flags: '--reconnect-max <duration>', description: "cap on the clients' reconnect backoff (default: the clients' own 5s)", parse: duration(10, 600_000) },
+    ...BROWSER_OPTIONS,
   ],
   configFrom(options) {
     // A soak measures whole intervals and lasts as long as they do: a shorter --duration would
@@ -289,10 +305,11 @@ export const soakScenario: Scenario<SoakConfig> = {
       cutAtMs: cutTimes(options.cutAt as number[], options.cutEvery as number | undefined, options.duration as number),
       outageMs: options.outage as number,
       reconnectMaxMs: options.reconnectMax as number | undefined,
+      ...browserConfigFrom(options),
     };
   },
   preflight: (config, common) => preflight(loadRequest(config.connections, common, config.cutAtMs.length > 0)),
-  tables: (results) => withCommonSections(results, soakSection(results)),
+  tables: (results) => withCommonSections(results, [...soakSection(results), ...browserStepsSection(results)]),
   measuringMs: (config) => config.durationMs,
   files: (results) => soakFiles(results),
   needsProxy: (config) => config.cutAtMs.length > 0,

@@ -170,4 +170,22 @@ describe.skipIf(chromium !== null)('Chromium pages as subscribers (burst --brows
     expect(text).toMatch(/\| SSE, Chromium +\| +off \| +cut \|/);
     expect(text).toContain('EventSource reconnects by itself');
   }, 180_000);
+
+  it('ramp and soak hold Chromium subscribers beside the Node ones, each step and the whole soak counted exactly', async () => {
+    const ramp = (await runJson(['ramp', '--transport', 'ws', '--steps', '4,8', '--hold', '0s', '--messages', '3', '--browsers', '2', '--out', outDir('ramp')])).transports[0]!;
+    const steps = ramp.details?.scenario === 'ramp' ? ramp.details.steps : [];
+    expect(steps.map((step) => [step.connectionsHeld, step.browsers?.held, step.browsers?.messages.expected, step.browsers?.messages.received, step.browsers?.messages.lost])).toEqual([
+      [4, 2, 6, 6, 0],
+      [8, 2, 6, 6, 0],
+    ]);
+    // The Node figures stay the Node subscribers' own.
+    expect(steps.map((step) => step.messages.expected)).toEqual([4 * 3, 8 * 3]);
+
+    const soak = (await runJson(['soak', '--transport', 'sse', '--connections', '2', '--duration', '4s', '--interval', '2s', '--browsers', '2', '--out', outDir('soak')])).transports[0]!;
+    const browsers = soak.details?.scenario === 'soak' ? soak.details.browsers : undefined;
+    expect(browsers).toMatchObject({ held: 2, messages: { expected: 4, received: 4, lost: 0, duplicated: 0 } });
+    expect(browsers!.memoryFirstBytes).toBeGreaterThan(0);
+    expect(soak.messages).toMatchObject({ expected: 4, received: 4, lost: 0 });
+    expect(readFileSync(join(onlyRunFolder(outDir('soak')), 'summary.md'), 'utf8')).toMatch(/\| SSE, Chromium +\| +whole soak \|/);
+  }, 180_000);
 });
