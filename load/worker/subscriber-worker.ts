@@ -137,7 +137,8 @@ function measure(plan: ToWorker & { type: 'measure' }): void {
   current.begin(plan.startUs);
   recorder = current;
   stopKeepingAwake();
-  if (plan.keepAwake) {
+  // A browser thread stamps nothing itself (its pages do): keeping it awake would only take a core from them.
+  if (plan.keepAwake && !browserClient) {
     stopKeepingAwake = keepAwake(plan.plan.map((m) => plan.startUs + m.offsetUs).sort((a, b) => a - b));
   }
 }
