@@ -64,6 +64,8 @@ class PageSubscriber implements Subscription {
   resolveReady!: () => void;
   rejectReady!: (error: Error) => void;
   private state = { connected: false, everOpened: false, reconnects: 0, disconnects: 0, failedAttempts: 0, openedUs: 0, gaps: 0, attempt: 0 };
+  /** A connection was lost or refused since the last one opened: the next waits, backing off. */
+  failedSinceOpen = false;
   cursor: Cursor | null = null;
   slot: Slot | null = null;
 
@@ -86,6 +88,7 @@ class PageSubscriber implements Subscription {
     this.state.everOpened = true;
     this.state.connected = true;
     this.state.attempt = 0;
+    this.failedSinceOpen = false;
     this.state.openedUs = receivedUs;
     this.resolveReady();
   }
@@ -94,6 +97,7 @@ class PageSubscriber implements Subscription {
     if (this.state.connected) this.state.disconnects++;
     else if (this.state.everOpened) this.state.failedAttempts++;
     this.state.connected = false;
+    this.failedSinceOpen = true;
     this.handlers.onError?.(code);
   }
 
@@ -270,10 +274,7 @@ export class BrowserClient implements TransportClient {
     const subscriber = this.byId.get(id);
     if (!subscriber) return null;
     const spec = subscriber.spec;
-    if (spec.transport === 'ws') {
-      const failed = subscriber.stats().reconnects > 0 || subscriber.stats().disconnects > 0;
-      return { url: spec.url(subscriber.cursor), headers: {}, waitMs: subscriber.nextWaitMs(failed) };
-    }
+    if (spec.transport === 'ws') return { url: spec.url(subscriber.cursor), headers: {}, waitMs: subscriber.nextWaitMs(subscriber.failedSinceOpen) };
     if (spec.transport !== 'long-polling') return null;
     let failed = false;
     if (answer && 'error' in answer) {

@@ -122,6 +122,8 @@ export function installPageClients(flushMs: number): void {
     let closed = false;
     let socket: PageWebSocket | null = null;
     const connect = async (): Promise<void> => {
+      // What happened to the last connection reaches rtbench before it is asked for the next one.
+      flush();
       const next = (await w.rtbNext(id, null)) as PageNext;
       if (closed || next === null) return;
       if (next.waitMs > 0) await new Promise<void>((resolve) => w.setTimeout(resolve, next.waitMs));

@@ -37,7 +37,8 @@ const browserClient = init.browser
       perPage: init.browser.perPage,
       tag: launchTag(init.runId, init.workerIndex),
       originUrl: init.target.url,
-      ignoreHttpsErrors: init.target.url.startsWith('https:') && init.tlsTrust !== undefined,
+      // Chromium cannot be given the run's extra CA: a page accepts the certificate only where the run itself was told to trust more than the system does.
+      ignoreHttpsErrors: init.target.url.startsWith('https:') && (init.tlsTrust?.insecure === true || init.tlsTrust?.ca !== undefined),
     })
   : null;
 const client = browserClient ?? (CLIENTS[init.transport] as TransportClient);
