@@ -1,9 +1,9 @@
 import { accessSync, constants } from 'node:fs';
 import { findChromium } from '../clients/browser/chromium.js';
 import { encodeHistogram, latencyStats, mergeEncoded, newHistogram } from '../core/histogram.js';
-import { usageError } from '../core/errors.js';
+import { RtbError, usageError } from '../core/errors.js';
 import type { BrowserRound, BrowserSubscribers } from '../core/details.js';
-import { RtbError } from '../core/errors.js';
+import { addCounts, emptyCounts } from '../load/aggregate.js';
 import type { SubscriberPool } from '../load/worker/pool.js';
 import type { ScenarioContext } from '../run/scenario.js';
 import { subscriberSpecs } from './pool-run.js';
@@ -100,9 +100,8 @@ export function browserSubscribers(
   connect: { readonly ok: number; readonly failed: Readonly<Record<string, number>> },
   round: Round | null,
 ): BrowserSubscribers {
-  const replies = round?.browser?.replies ?? [];
-  const status = replies.map((r) => r.browser).filter((b) => b !== undefined);
-  const merged = round?.browser?.merged;
+  const part = round ? browserRound(round, connect.ok) : undefined;
+  const status = (round?.browser?.replies ?? []).map((r) => r.browser).filter((b) => b !== undefined);
   const waiting = connect.failed.BROWSER_WAITING ?? 0;
   const failed = Object.fromEntries(Object.entries(connect.failed).filter(([code]) => code !== 'BROWSER_WAITING'));
   const pages = Math.ceil(config.browsers / config.perPage);
@@ -114,14 +113,14 @@ export function browserSubscribers(
     opened: connect.ok,
     waiting,
     failed,
-    messages: merged?.messages ?? { expected: 0, received: 0, lost: 0, late: 0, duplicated: 0, outOfOrder: 0, pending: 0, foreign: 0 },
-    latencyUs: latencyStats(merged?.perMessage ?? newHistogram()),
-    histogram: merged ? encodeHistogram(merged.perMessage) : '',
-    crashedPages: status.reduce((n, s) => n + s.crashedPages, 0),
+    messages: part?.messages ?? emptyCounts(),
+    latencyUs: part?.latencyUs ?? latencyStats(newHistogram()),
+    histogram: part?.histogram ?? '',
+    crashedPages: part?.crashedPages ?? 0,
     clockUncertaintyUs: status.reduce((max, s) => Math.max(max, s.clockUncertaintyUs), 0),
     timerResolutionUs: status.reduce((max, s) => Math.max(max, s.timerResolutionUs), 0),
-    cpuMs: status.reduce((n, s) => n + s.cpuMs, 0),
-    memoryBytes: status.reduce((n, s) => n + s.memoryBytes, 0),
+    cpuMs: part?.cpuMs ?? 0,
+    memoryBytes: part?.memoryBytes ?? 0,
     note: waitingNote(transport, connect.ok, config.browsers, pages, config.perPage, http2),
   };
 }
@@ -199,7 +198,7 @@ export function addBrowserRound(total: (BrowserRound & { readonly memoryFirstByt
   if (!total) return { ...round, memoryFirstBytes: round.memoryBytes };
   const merged = mergeEncoded([total.histogram, round.histogram]);
   const messages = { ...total.messages };
-  for (const key of Object.keys(messages) as Array<keyof typeof messages>) messages[key] += round.messages[key];
+  addCounts(messages, round.messages);
   return {
     held: round.held,
     messages,

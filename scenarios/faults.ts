@@ -13,7 +13,7 @@ import { stepPlan } from './ramp-step.js';
 import type { Scenario, ScenarioContext } from '../run/scenario.js';
 import { type FaultRow, faultsHeadline, faultsSection } from './faults-tables.js';
 import { withCommonSections } from './tables.js';
-import { BROWSER_OPTIONS, type BrowserConfig, browserConfigFrom, browserThread, openBrowsers } from './browser-subscribers.js';
+import { BROWSER_OPTIONS, type BrowserConfig, browserConfigFrom, browserRound, browserThread, openBrowsers } from './browser-subscribers.js';
 import type { ConnectionStatus } from '../load/worker/protocol.js';
 import type { LiveCounters, MessageCounts } from '../core/result.js';
 import { SentCounter } from '../load/sent-counter.js';
@@ -219,6 +219,7 @@ async function runMode(
       await fault;
       const after = await pool.status('node');
       const browsersAfter = browsersBefore ? await pool.status('browser') : null;
+      const browserPart = browserRound(round, browsersHeld);
       measured.sends = sendsBefore + after.sends;
       addErrors(errors, { ...round.publish.errors, ...errorsSince(after.errors, before.errors, 'subscriber:') });
       const messages = round.merged.messages;
@@ -238,16 +239,16 @@ async function runMode(
         messages,
         latencyUs: latencyStats(round.merged.perMessage),
         publishErrors: Object.values(round.publish.errors).reduce((a, b) => a + b, 0),
-        ...(round.browser && browsersBefore && browsersAfter
+        ...(browserPart && browsersBefore && browsersAfter
           ? {
               browsers: {
                 recoveryMs: browserRecoveryMs,
                 disconnects: browsersAfter.disconnects - browsersBefore.disconnects,
                 reconnects: browsersAfter.reconnects - browsersBefore.reconnects,
                 failedReconnects: browsersAfter.failedAttempts - browsersBefore.failedAttempts,
-                messages: round.browser.merged.messages,
-                latencyUs: latencyStats(round.browser.merged.perMessage),
-                histogram: encodeHistogram(round.browser.merged.perMessage),
+                messages: browserPart.messages,
+                latencyUs: browserPart.latencyUs,
+                histogram: browserPart.histogram,
               },
             }
           : {}),

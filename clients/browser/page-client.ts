@@ -260,8 +260,6 @@ export class BrowserClient implements TransportClient {
           if (spec.transport === 'stomp') subscriber.deliver(spec.read({ body: event[3], headers: event[4] }, subscriber.cursor, subscriber.cannotSend), receivedUs);
           break;
         case 'error':
-          subscriber.lost(event[3]);
-          break;
         case 'closed':
           subscriber.lost(event[3]);
           break;
@@ -305,8 +303,13 @@ export class BrowserClient implements TransportClient {
     return n;
   }
 
+  /** Every page opened so far; null for one that failed to open. */
+  private settledSlots(): Promise<Array<Slot | null>> {
+    return Promise.all(this.slots.map((slot) => slot.catch(() => null)));
+  }
+
   async status(): Promise<BrowserStatus> {
-    const slots = await Promise.all(this.slots.map((slot) => slot.catch(() => null)));
+    const slots = await this.settledSlots();
     const clocks = slots.flatMap((slot) => (slot ? [slot.clock] : []));
     const usage = processUsage(browserProcesses(this.options.tag));
     return {
@@ -320,7 +323,7 @@ export class BrowserClient implements TransportClient {
 
   /** Asks each page to hand over what it has stamped but not yet sent. */
   async flush(): Promise<void> {
-    const slots = await Promise.all(this.slots.map((slot) => slot.catch(() => null)));
+    const slots = await this.settledSlots();
     await Promise.all(slots.map((slot) => (slot && !slot.crashed ? slot.page.evaluate(() => (globalThis as unknown as { rtbFlush: () => void }).rtbFlush()).catch(() => {}) : null)));
   }
 

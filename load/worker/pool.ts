@@ -79,6 +79,11 @@ export class SubscriberPool {
     return new SubscriberPool([...members, ...browsers], local.length, members.length);
   }
 
+  /** The workers of one kind (Node threads here and on agents, or browser threads); all without one. */
+  private indexesOf(kind?: 'node' | 'browser'): number[] {
+    return this.workers.map((_, index) => index).filter((index) => kind === undefined || (index >= this.browserFrom) === (kind === 'browser'));
+  }
+
   /** Replies of `results()` from Node subscriber threads, and from browser threads. */
   byKind<T>(replies: readonly T[]): { node: T[]; browser: T[] } {
     return { node: replies.slice(0, this.browserFrom), browser: replies.slice(this.browserFrom) };
@@ -111,7 +116,7 @@ export class SubscriberPool {
     concurrency: number,
     kind: 'node' | 'browser' = 'node',
   ): Promise<{ ok: number; okByRoom: Record<number, number>; failed: Record<string, number>; connectUs: Histogram }> {
-    const indexes = this.workers.map((_, index) => index).filter((index) => (index >= this.browserFrom) === (kind === 'browser'));
+    const indexes = this.indexesOf(kind);
     if (indexes.length === 0) throw new RangeError(`this pool has no ${kind} subscriber threads`);
     const shares: SubscriberSpec[][] = indexes.map(() => []);
     specs.forEach((spec, position) => shares[position % shares.length]?.push(spec));
@@ -173,7 +178,7 @@ export class SubscriberPool {
 
   /** Connection counters summed over the workers (of one kind, when asked: Node threads, or browser threads). */
   async status(kind?: 'node' | 'browser'): Promise<ConnectionStatus> {
-    const indexes = this.workers.map((_, index) => index).filter((index) => kind === undefined || (index >= this.browserFrom) === (kind === 'browser'));
+    const indexes = this.indexesOf(kind);
     const parts = await Promise.all(indexes.map((index) => this.call<ConnectionStatus>(index, { type: 'status' })));
     const sum = (key: Exclude<keyof ConnectionStatus, 'lastOpenedUs' | 'errors'>): number => parts.reduce((n, p) => n + p[key], 0);
     const errors: Record<string, number> = {};
