@@ -2,6 +2,7 @@ import { nowUs } from '../core/clock.js';
 import { encodeMarker } from '../core/marker.js';
 import type { PublishChannel } from '../targets/types.js';
 import { publishOnSchedule } from './publisher.js';
+import { planSchedule } from './send-schedule.js';
 import { Recorder } from './recorder.js';
 import { SEND_LAG_LIMIT_US } from './saturation.js';
 import type { PublishStep } from '../core/details.js';
@@ -29,7 +30,7 @@ export async function publishCeiling(channel: PublishChannel, signal: AbortSigna
     const recorder = new Recorder({ runId: 'ceiling', plan, deadlineUs: 10_000_000 });
     const startUs = nowUs() + LEAD_US;
     recorder.begin(startUs);
-    const schedule = plan.map((m) => ({ seq: m.seq, room: 0, scheduledUs: startUs + m.offsetUs, content: encodeMarker({ runId: 'ceiling', seq: m.seq, group: m.group, scheduledUs: startUs + m.offsetUs }) }));
+    const schedule = planSchedule(plan, startUs, (m, dueUs) => encodeMarker({ runId: 'ceiling', seq: m.seq, group: m.group, scheduledUs: dueUs }));
     await publishOnSchedule(channel, schedule, { onSendStart: (seq, atUs) => recorder.recordSendStart(seq, atUs), onSendDone: (_seq, rttUs, code) => recorder.recordPublishDone(rttUs, code) }, signal, { sleepBeforeSend: true });
     const result = recorder.result(nowUs());
     const failed = Object.values(result.errors).reduce((a, b) => a + b, 0);

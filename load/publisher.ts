@@ -1,13 +1,8 @@
 import type { PublishChannel } from '../targets/types.js';
+import { type ScheduledSend, type SendSchedule, listSchedule } from './send-schedule.js';
 import { type Waiter, realWaiter } from './waiter.js';
 
-export interface ScheduledSend {
-  readonly seq: number;
-  /** Room index; the target profile knows its id. */
-  readonly room: number;
-  readonly scheduledUs: number;
-  readonly content: string;
-}
+export type { ScheduledSend, SendSchedule } from './send-schedule.js';
 
 export interface PublishHooks {
   /** Called as the send starts, with the actual start time (open loop: never waits for earlier sends). */
@@ -24,16 +19,16 @@ export const MAX_IN_FLIGHT = 1024;
 /** Timers fire up to ~1 ms late; the last stretch before a send is waited without a timer instead. */
 const SPIN_WINDOW_US = 1500;
 /**
- * With `sleepBeforeSend`, the thread sleeps through that last stretch in slices this long
- * (Atomics.wait: a futex with a µs timeout) between turns of the event loop, instead of turning the
- * loop with nothing to do. It sleeps only while no send is in flight, so no publish answer is
- * stamped late; other I/O on the thread waits at most one slice, which is why a thread that also
- * receives never sleeps. With sends in flight it waits for the next send on a timer (about 1 ms,
- * the loop's resolution) or for the next answer, whichever comes first, and sends what has come due:
- * at a high rate answers arrive often enough to keep the sends close to their schedule, without the
- * thread spinning a core between them.
+ * With `sleepBeforeSend`, the thread sleeps through that last stretch in slices (Atomics.wait: a
+ * futex with a µs timeout) between turns of the event loop, instead of turning the loop with nothing
+ * to do; other I/O on the thread waits at most one slice, which is why a thread that also receives
+ * never sleeps. With nothing in flight the slices are SLICE_US long. With sends in flight they are
+ * IN_FLIGHT_SLICE_US: each turn between them reads the answers that came, so a publish round trip
+ * reads at most that much (plus the futex's overrun) long, and the next send still starts on time,
+ * which a timer (the loop's 1 ms resolution, often 2) could not promise at thousands a second.
  */
 const SLICE_US = 250;
+const IN_FLIGHT_SLICE_US = 100;
 /** How much later than asked a slice may end (a 2-core VM's futex wake-ups): none starts closer than this to the send. */
 const SLICE_OVERRUN_US = 200;
 /** Shorter sleeps than this are not worth a futex call: the last of the wait is spun. */
@@ -41,22 +36,19 @@ const MIN_SLICE_US = 50;
 
 /**
  * How the publisher waits for its next send, `waitUs` away: on a timer while it is far (`ms`, the
- * event loop's resolution; `orAnswer`: an answer arriving first may send it sooner), else by a turn of
- * the event loop, after sleeping `sleepUs` first when nothing is in flight and sleeping is allowed.
+ * event loop's resolution), else by a turn of the event loop, after sleeping `sleepUs` first when
+ * sleeping is allowed (shorter slices while answers are awaited).
  */
-export type Wait = { readonly kind: 'timer'; readonly ms: number; readonly orAnswer: boolean } | { readonly kind: 'turn'; readonly sleepUs: number };
+export type Wait = { readonly kind: 'timer'; readonly ms: number } | { readonly kind: 'turn'; readonly sleepUs: number };
 
-/** The choices that carry no figure, made once: the publisher asks for one every turn of its loop. */
-const TIMER_OR_ANSWER: Wait = { kind: 'timer', ms: 0, orAnswer: true };
+/** The choice that carries no figure, made once: the publisher asks for one every turn of its loop. */
 const TURN_NOW: Wait = { kind: 'turn', sleepUs: 0 };
 
 export function nextWait(waitUs: number, inFlight: number, sleepBeforeSend: boolean): Wait {
-  if (waitUs > SPIN_WINDOW_US) return { kind: 'timer', ms: Math.floor((waitUs - SPIN_WINDOW_US) / 1000), orAnswer: false };
-  if (sleepBeforeSend && inFlight > 0 && waitUs > MIN_SLICE_US) return TIMER_OR_ANSWER;
-  // Nothing is in flight here unless the send is under MIN_SLICE_US away: too close to sleep at all.
-  const sliceUs = Math.min(SLICE_US, waitUs - SLICE_OVERRUN_US);
-  if (sleepBeforeSend && sliceUs >= MIN_SLICE_US) return { kind: 'turn', sleepUs: sliceUs };
-  return TURN_NOW;
+  if (waitUs > SPIN_WINDOW_US) return { kind: 'timer', ms: Math.floor((waitUs - SPIN_WINDOW_US) / 1000) };
+  if (!sleepBeforeSend) return TURN_NOW;
+  const sliceUs = Math.min(inFlight > 0 ? IN_FLIGHT_SLICE_US : SLICE_US, waitUs - SLICE_OVERRUN_US);
+  return sliceUs >= MIN_SLICE_US ? { kind: 'turn', sleepUs: sliceUs } : TURN_NOW;
 }
 
 /**
@@ -67,7 +59,7 @@ export function nextWait(waitUs: number, inFlight: number, sleepBeforeSend: bool
  */
 export async function publishOnSchedule(
   channel: PublishChannel,
-  schedule: readonly ScheduledSend[],
+  sends: SendSchedule | readonly ScheduledSend[],
   hooks: PublishHooks,
   signal: AbortSignal,
   options: {
@@ -78,6 +70,7 @@ export async function publishOnSchedule(
 ): Promise<void> {
   // An abort already past fires no event: without this, the wait below would never end.
   if (signal.aborted) return;
+  const schedule = Array.isArray(sends) ? listSchedule(sends) : (sends as SendSchedule);
   const waiter = options.waiter ?? realWaiter;
   const sleepBeforeSend = options.sleepBeforeSend === true;
   const inFlight = new Set<Promise<void>>();
@@ -86,9 +79,6 @@ export async function publishOnSchedule(
     /** The timer or the turn pending (one at most): a tick started early by an answer cancels it, so one loop runs, never two. */
     let timer: unknown;
     let turn: unknown;
-    /** Waiting on the short timer with sends in flight: an answer's arrival may send what is due sooner. */
-    // Stryker disable next-line BooleanLiteral: tick() below sets it before anything reads it
-    let waitingOnAnswers = false;
     const onAbort = (): void => {
       waiter.clearTimer(timer);
       waiter.clearTurn(turn);
@@ -99,22 +89,19 @@ export async function publishOnSchedule(
       waiter.clearTimer(timer);
       timer = undefined;
       turn = undefined;
-      waitingOnAnswers = false;
       if (signal.aborted) return;
       const now = waiter.nowUs();
-      while (next < schedule.length && (schedule[next] as ScheduledSend).scheduledUs <= now) {
-        const send = schedule[next++] as ScheduledSend;
-        hooks.onSendStart(send.seq, waiter.nowUs());
+      while (next < schedule.length && schedule.dueUs(next) <= now) {
+        const index = next++;
+        const seq = schedule.seq(index);
+        hooks.onSendStart(seq, waiter.nowUs());
         if (inFlight.size >= MAX_IN_FLIGHT) {
-          hooks.onSendDone(send.seq, 0, 'GENERATOR_BACKPRESSURE');
+          hooks.onSendDone(seq, 0, 'GENERATOR_BACKPRESSURE');
           continue;
         }
-        const done: Promise<void> = channel.publish(send.room, send.content).then(({ rttUs, errorCode }) => {
+        const done: Promise<void> = channel.publish(schedule.room(index), schedule.content(index)).then(({ rttUs, errorCode }) => {
           inFlight.delete(done);
-          hooks.onSendDone(send.seq, rttUs, errorCode);
-          // The thread is awake for this answer anyway: send what has come due, rather than wait for the
-          // timer. (While waitingOnAnswers, a send is left: the last send never sets it.)
-          if (waitingOnAnswers && (schedule[next] as ScheduledSend).scheduledUs <= waiter.nowUs()) tick();
+          hooks.onSendDone(seq, rttUs, errorCode);
         });
         inFlight.add(done);
       }
@@ -123,10 +110,9 @@ export async function publishOnSchedule(
         resolve();
         return;
       }
-      const wait = nextWait((schedule[next] as ScheduledSend).scheduledUs - waiter.nowUs(), inFlight.size, sleepBeforeSend);
+      const wait = nextWait(schedule.dueUs(next) - waiter.nowUs(), inFlight.size, sleepBeforeSend);
       if (wait.kind === 'timer') {
         timer = waiter.setTimer(tick, wait.ms);
-        waitingOnAnswers = wait.orAnswer;
         return;
       }
       if (wait.sleepUs > 0) waiter.sleep(wait.sleepUs);

@@ -5,7 +5,8 @@ import { sleep } from '../core/sleep.js';
 import { RtbError } from '../core/errors.js';
 import type { CommonConfig } from '../run/options.js';
 import type { LoadRequest } from '../run/preflight.js';
-import { publishOnSchedule, type ScheduledSend } from '../load/publisher.js';
+import { publishOnSchedule } from '../load/publisher.js';
+import { planSchedule } from '../load/send-schedule.js';
 import { type PlannedMessage, Recorder } from '../load/recorder.js';
 import type { ScenarioContext, TargetHandle } from '../run/scenario.js';
 import { PUBLISH_CONNECTIONS } from '../run/target.js';
@@ -165,12 +166,7 @@ export async function measureRound(context: ScenarioContext, pool: SubscriberPoo
   publishRecorder.begin(startUs);
   await pool.measure(plan, startUs, options.deadlineMs * 1000, options.keepAwake === true);
   options.onStart?.(publishRecorder, startUs);
-  const schedule: ScheduledSend[] = plan.map((m) => ({
-    seq: m.seq,
-    room: m.room ?? 0,
-    scheduledUs: startUs + m.offsetUs,
-    content: encodeMarker({ runId: context.runId, seq: m.seq, group: m.group, scheduledUs: startUs + m.offsetUs }, options.payloadBytes),
-  }));
+  const schedule = planSchedule(plan, startUs, (m, dueUs) => encodeMarker({ runId: context.runId, seq: m.seq, group: m.group, scheduledUs: dueUs }, options.payloadBytes));
   await publishOnSchedule(
     publisher,
     schedule,
