@@ -53,7 +53,8 @@ export function takeRead(sink: ReadSink, data: Uint8Array, bytes: number): void 
   const receivedUs = nowUs();
   if (!turnOpen) openTurn(receivedUs);
   if (heldEnd + bytes > held.length || count === stamps.length) makeRoom(bytes);
-  held.set(bytes === data.length ? data : data.subarray(0, bytes), heldEnd);
+  // A plain view, not Buffer#subarray (which builds a Buffer through its species constructor).
+  held.set(bytes === data.length ? data : new Uint8Array(data.buffer, data.byteOffset, bytes), heldEnd);
   sinks[count] = sink;
   starts[count] = heldEnd;
   ends[count] = heldEnd + bytes;

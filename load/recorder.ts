@@ -1,6 +1,6 @@
 import { type Histogram, type LatencyStats, encodeHistogram, latencyStats, newHistogram, recordUs } from '../core/histogram.js';
 import { LATENCY_KINDS, type LatencyKind, type RecorderResult } from '../core/result.js';
-import { WARMUP_GROUP, decodeMarker } from '../core/marker.js';
+import { MarkerFields, WARMUP_GROUP, readMarker } from '../core/marker.js';
 
 /** One message the publisher will send, known before the run starts. */
 export interface PlannedMessage {
@@ -60,6 +60,8 @@ export class Recorder {
   /** The first content that carried no marker of this run, cut to 80 characters. */
   private firstForeign = '';
   private readonly waiters: Array<() => void> = [];
+  /** The marker of the arrival being recorded. */
+  private readonly marker = new MarkerFields();
   private counts = { received: 0, late: 0, duplicated: 0, outOfOrder: 0, foreign: 0 };
   /** Total arrivals of any kind; the per-second sampler reads the difference. */
   arrivals = 0;
@@ -179,8 +181,8 @@ export class Recorder {
    */
   recordArrival(subscriber: number, content: string, receivedUs: number): number {
     this.arrivals++;
-    const marker = decodeMarker(content);
-    if (!marker || marker.runId !== this.runId || subscriber < 0 || subscriber >= this.subscriberCount) {
+    const marker = this.marker;
+    if (readMarker(content, marker, this.runId) < 0 || subscriber < 0 || subscriber >= this.subscriberCount) {
       if (this.counts.foreign === 0) this.firstForeign = content.length > 80 ? `${content.slice(0, 80)}...` : content;
       this.counts.foreign++;
       return Number.NaN;

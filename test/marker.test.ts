@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { WARMUP_GROUP, WARMUP_ROUND_GROUP, decodeMarker, encodeMarker, newRunId } from '../core/marker.js';
+import { MarkerFields, WARMUP_GROUP, WARMUP_ROUND_GROUP, decodeMarker, encodeMarker, newRunId, readMarker } from '../core/marker.js';
 
 describe('marker', () => {
   const marker = { runId: 'abc12345', seq: 42, group: 7, scheduledUs: 123_456_789_012 };
@@ -60,6 +60,20 @@ describe('marker', () => {
     // The strings cover both outcomes, not only rejections.
     expect(markers).toBeGreaterThan(500);
     expect(markers).toBeLessThan(19_000);
+  });
+
+  it('readMarker fills one reused object, and given a run id reads only that run\'s markers', () => {
+    const fields = new MarkerFields();
+    const content = encodeMarker({ runId: 'abcd1234', seq: 7, group: 3, scheduledUs: 99 }, 64);
+    expect(readMarker(content, fields, 'abcd1234')).toBe('rtb1|abcd1234'.length);
+    expect({ ...fields }).toEqual({ seq: 7, group: 3, scheduledUs: 99 });
+    // Another run: one whose id is a prefix, one that extends it, one that differs in a character.
+    for (const other of ['abcd123', 'abcd12345', 'abcd1235']) expect(readMarker(content, fields, other)).toBe(-1);
+    expect(readMarker(encodeMarker({ runId: 'abcd123', seq: 1, group: 1, scheduledUs: 1 }), fields, 'abcd1234')).toBe(-1);
+    // Not a marker: fields are left as they were.
+    expect(readMarker('rtb1|abcd1234|x|3|99|', fields, 'abcd1234')).toBe(-1);
+    expect({ ...fields }).toEqual({ seq: 7, group: 3, scheduledUs: 99 });
+    expect(readMarker(content, fields, null)).toBe('rtb1|abcd1234'.length);
   });
 
   it('makes distinct run ids', () => {
