@@ -76,7 +76,7 @@ export async function publishOnSchedule(
   const inFlight = new Set<Promise<void>>();
   let next = 0;
   await new Promise<void>((resolve) => {
-    /** The timer or the turn pending (one at most): a tick started early by an answer cancels it, so one loop runs, never two. */
+    /** The timer or the turn pending (one at most), so one loop runs, never two. */
     let timer: unknown;
     let turn: unknown;
     const onAbort = (): void => {
