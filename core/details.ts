@@ -51,6 +51,8 @@ export interface BrowserSubscribers {
   readonly memoryBytes: number;
   /** In words: what the browser itself held back (the HTTP/1.1 limit of six connections per origin); empty when nothing waited. */
   readonly note: string;
+  /** Long polling: from a poll's answer in the page to its next request (µs), rtbench's share (see BrowserRound). */
+  readonly pollGapUs?: LatencyStats;
 }
 
 export interface RampDetails extends AgentDetails {
@@ -150,6 +152,12 @@ export interface BrowserRound {
   /** CPU time of every Chromium process during the round(s) (ms); their proportional set sizes summed at the end (bytes). */
   readonly cpuMs: number;
   readonly memoryBytes: number;
+  /**
+   * Long polling: from a poll's answer in the page to its next request (µs). The page asks rtbench
+   * for each next poll, so this is rtbench's share of the page's latency. Absent for the other
+   * transports and in older runs.
+   */
+  readonly pollGapUs?: LatencyStats;
 }
 
 /** One rate of a throughput run. */

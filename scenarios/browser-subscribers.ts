@@ -1,6 +1,7 @@
 import { accessSync, constants } from 'node:fs';
 import { findChromium } from '../clients/browser/chromium.js';
-import { encodeHistogram, latencyStats, mergeEncoded, newHistogram } from '../core/histogram.js';
+import { type LatencyStats, encodeHistogram, latencyStats, mergeEncoded, newHistogram } from '../core/histogram.js';
+import type { BrowserStatus } from '../clients/browser/page-client.js';
 import { RtbError, usageError } from '../core/errors.js';
 import type { BrowserRound, BrowserSubscribers } from '../core/details.js';
 import { addCounts, emptyCounts } from '../load/aggregate.js';
@@ -84,7 +85,14 @@ export function browserRound(round: Round, held: number): BrowserRound | undefin
     crashedPages: status.reduce((n, s) => n + s.crashedPages, 0),
     cpuMs: status.reduce((n, s) => n + s.cpuMs, 0),
     memoryBytes: status.reduce((n, s) => n + s.memoryBytes, 0),
+    ...pollGaps(status),
   };
+}
+
+/** The poll gaps of the browser thread that long-polled most (there is one browser thread per process). */
+function pollGaps(status: readonly BrowserStatus[]): { pollGapUs?: LatencyStats } {
+  const most = status.reduce<LatencyStats | null>((best, s) => (s.pollGapUs && s.pollGapUs.count > (best?.count ?? 0) ? s.pollGapUs : best), null);
+  return most ? { pollGapUs: most } : {};
 }
 
 /** The browser options a pool is started with; undefined without `--browsers`. */
@@ -121,6 +129,7 @@ export function browserSubscribers(
     timerResolutionUs: status.reduce((max, s) => Math.max(max, s.timerResolutionUs), 0),
     cpuMs: part?.cpuMs ?? 0,
     memoryBytes: part?.memoryBytes ?? 0,
+    ...(part?.pollGapUs ? { pollGapUs: part.pollGapUs } : {}),
     note: waitingNote(transport, connect.ok, config.browsers, pages, config.perPage, http2),
   };
 }
@@ -147,6 +156,12 @@ export function browserSection(results: readonly TransportResult[]): TableSectio
       formatMiB(browsers.memoryBytes),
     ]);
     if (browsers.note) lines.push(`${transportLabel(result.transport)}: ${browsers.note}.`);
+    const gaps = browsers.pollGapUs;
+    if (gaps && gaps.count > 0) {
+      lines.push(
+        `${transportLabel(result.transport)}: a page asks rtbench for each next poll (the profile reads each answer in Node); from an answer in the page to its next request took p50 ${formatMs(gaps.p50)} ms, p99 ${formatMs(gaps.p99)} ms over ${gaps.count} polls. A message that comes while no poll is out waits for it: that share of the Chromium latency is rtbench's, which a page polling on its own would not pay.`,
+      );
+    }
     if (browsers.crashedPages > 0) lines.push(`${transportLabel(result.transport)}: ${browsers.crashedPages} Chromium page(s) crashed; what their subscribers did not receive is counted lost.`);
     for (const [code, n] of Object.entries(browsers.failed)) lines.push(`${transportLabel(result.transport)}: ${n} Chromium subscriber(s) failed to open (${code}).`);
   }
@@ -208,5 +223,7 @@ export function addBrowserRound(total: (BrowserRound & { readonly memoryFirstByt
     cpuMs: total.cpuMs + round.cpuMs,
     memoryBytes: round.memoryBytes,
     memoryFirstBytes: total.memoryFirstBytes,
+    // The last round's: gaps are a property of the machine's load, not a count to add up.
+    ...(round.pollGapUs ? { pollGapUs: round.pollGapUs } : total.pollGapUs ? { pollGapUs: total.pollGapUs } : {}),
   };
 }

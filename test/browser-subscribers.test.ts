@@ -101,9 +101,16 @@ describe.skipIf(chromium !== null)('Chromium pages as subscribers (burst --brows
       expect(result.messages.lost).toBe(0);
       expect(browsers.cpuMs).toBeGreaterThan(0);
       expect(browsers.memoryBytes).toBeGreaterThan(0);
+      // Only long polling asks rtbench between requests: its gaps are measured, every poll after a page's first.
+      if (result.transport === 'long-polling') {
+        expect(browsers.pollGapUs?.count).toBeGreaterThanOrEqual(15);
+        expect(browsers.pollGapUs?.p50).toBeGreaterThan(0);
+      } else expect(browsers.pollGapUs).toBeUndefined();
     }
     const folder = onlyRunFolder(outDir('all'));
-    expect(readFileSync(join(folder, 'summary.md'), 'utf8')).toMatch(/\| SSE, Chromium +\| +2\/2 \|/);
+    const summaryText = readFileSync(join(folder, 'summary.md'), 'utf8');
+    expect(summaryText).toMatch(/\| SSE, Chromium +\| +2\/2 \|/);
+    expect(summaryText).toMatch(/Long Polling: a page asks rtbench for each next poll .* p50 \d+\.\d+ ms, p99 \d+\.\d+ ms over \d+ polls/);
     // The decision report shows the Chromium rows and the browser-minus-Node calibration per transport.
     const report = await runCli(['report', outDir('all'), '--out', outDir('all-report')]);
     expect(report.code, report.stderr).toBe(0);

@@ -1,5 +1,6 @@
 import { createRequire } from 'node:module';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { type LatencyStats, latencyStats, newHistogram, recordUs } from '../../core/histogram.js';
 import type { TransportName } from '../../core/transports.js';
 import { reconnectDelayMs } from '../reconnect.js';
 import type { ClientContext, Cursor, Delivery, SubscribeSpec, SubscriberHandlers, Subscription, SubscriptionStats, TransportClient } from '../types.js';
@@ -31,6 +32,13 @@ export interface BrowserStatus {
   /** CPU time (ms) of every process of the launch since it started, and their memory now (bytes, proportional set sizes summed). */
   readonly cpuMs: number;
   readonly memoryBytes: number;
+  /**
+   * Long polling: from a poll's answer in the page to the page's next request, since the step began.
+   * The page asks rtbench for each next poll (the profile reads the answer in Node), and a message
+   * that comes meanwhile waits for that request: rtbench's share of the page's latency. Null when
+   * no page long-polled twice.
+   */
+  readonly pollGapUs: LatencyStats | null;
 }
 
 /** Between a page's arrivals and their trip to Node (stamps are taken before). */
@@ -68,6 +76,8 @@ class PageSubscriber implements Subscription {
   failedSinceOpen = false;
   cursor: Cursor | null = null;
   slot: Slot | null = null;
+  /** Long polling: when the page had the last answer's body (page clock, ms). */
+  lastAnswerMs: number | null = null;
 
   constructor(
     readonly id: number,
@@ -147,6 +157,8 @@ export class BrowserClient implements TransportClient {
   private readonly byId = new Map<number, PageSubscriber>();
   private count = 0;
   private crashedPages = 0;
+  /** Long polling: each answer-to-next-request gap in the pages (µs). */
+  private readonly pollGaps = newHistogram();
 
   constructor(
     readonly name: TransportName,
@@ -275,6 +287,8 @@ export class BrowserClient implements TransportClient {
     if (spec.transport === 'ws') return { url: spec.url(subscriber.cursor), headers: {}, waitMs: subscriber.nextWaitMs(subscriber.failedSinceOpen) };
     if (spec.transport !== 'long-polling') return null;
     let failed = false;
+    if (answer && subscriber.lastAnswerMs !== null) recordUs(this.pollGaps, (answer.startedMs - subscriber.lastAnswerMs) * 1000);
+    if (answer) subscriber.lastAnswerMs = answer.stampMs;
     if (answer && 'error' in answer) {
       subscriber.lost(answer.error);
       failed = true;
@@ -318,7 +332,13 @@ export class BrowserClient implements TransportClient {
       clockUncertaintyUs: clocks.reduce((max, c) => Math.max(max, c.uncertaintyUs), 0),
       timerResolutionUs: clocks.reduce((max, c) => Math.max(max, c.resolutionUs), 0),
       ...usage,
+      pollGapUs: this.pollGaps.totalCount > 0 ? latencyStats(this.pollGaps) : null,
     };
+  }
+
+  /** Starts the poll gaps afresh: a step reports its own. */
+  resetPollGaps(): void {
+    this.pollGaps.reset();
   }
 
   /** Asks each page to hand over what it has stamped but not yet sent. */

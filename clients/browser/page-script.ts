@@ -36,7 +36,10 @@ export type PageSubscribe =
 export type PageNext = { readonly url: string; readonly headers: Record<string, string>; readonly waitMs: number } | null;
 
 /** A long-poll answer as the page hands it to `rtbNext`. */
-export type PollReport = { readonly stampMs: number; readonly status: number; readonly headers: Record<string, string>; readonly body: string } | { readonly stampMs: number; readonly error: string };
+export type PollReport = ({ readonly stampMs: number; readonly status: number; readonly headers: Record<string, string>; readonly body: string } | { readonly stampMs: number; readonly error: string }) & {
+  /** When the page issued this poll's request (page clock, ms). */
+  readonly startedMs: number;
+};
 
 /** The few browser APIs the page clients use, typed here so the project needs no DOM library. */
 interface PageEventSource {
@@ -156,6 +159,7 @@ export function installPageClients(flushMs: number): void {
         if (closed || next === null) return;
         if (next.waitMs > 0) await new Promise<void>((resolve) => w.setTimeout(resolve, next.waitMs));
         controller = new AbortController();
+        const startedMs = now();
         const request = w.fetch(next.url, { headers: next.headers, cache: 'no-store', signal: controller.signal });
         if (!open) report([id, 'open', now()]);
         open = true;
@@ -165,9 +169,9 @@ export function installPageClients(flushMs: number): void {
           const stampMs = now();
           const headers: Record<string, string> = {};
           response.headers.forEach((value, key) => (headers[key] = value));
-          answer = { stampMs, status: response.status, headers, body };
+          answer = { stampMs, status: response.status, headers, body, startedMs };
         } catch {
-          answer = { stampMs: now(), error: closed ? 'LP_CLOSED' : 'LP_FETCH_FAILED' };
+          answer = { stampMs: now(), error: closed ? 'LP_CLOSED' : 'LP_FETCH_FAILED', startedMs };
         }
       }
     };

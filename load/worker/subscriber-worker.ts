@@ -212,7 +212,10 @@ async function handle(message: ToWorker): Promise<unknown> {
       return heapAfterGc();
     case 'measure':
       measure(message);
-      if (browserClient) browserCpuAtStepMs = (await browserClient.status()).cpuMs;
+      if (browserClient) {
+        browserCpuAtStepMs = (await browserClient.status()).cpuMs;
+        browserClient.resetPollGaps();
+      }
       // Thread health is judged on the measured part of a step only, not on connecting.
       gcPauseMaxUs = 0;
       ownDelay.reset();
