@@ -288,7 +288,8 @@ export class BrowserClient implements TransportClient {
     if (spec.transport !== 'long-polling') return null;
     let failed = false;
     if (answer && subscriber.lastAnswerMs !== null) recordUs(this.pollGaps, (answer.startedMs - subscriber.lastAnswerMs) * 1000);
-    if (answer) subscriber.lastAnswerMs = answer.stampMs;
+    // After a failed poll the next one waits by the reconnect policy: that wait is not a gap to time.
+    if (answer) subscriber.lastAnswerMs = 'error' in answer ? null : answer.stampMs;
     if (answer && 'error' in answer) {
       subscriber.lost(answer.error);
       failed = true;
