@@ -102,6 +102,27 @@ export interface LongPollSpec {
   sendRequest?(texts: readonly string[]): PollRequest & { readonly body: string };
   /** Reads one answer; a status the profile does not accept is returned as `error`, and ends the connection. */
   read(answer: PollAnswer, cursor: Cursor | null, send: SendText): Delivery;
+  /**
+   * How a browser page may build its next poll by itself after `cursor`, as a chat page's own script
+   * would, instead of asking rtbench between polls (clients/browser). Rtbench still reads every
+   * answer with `read` and checks that the page's next poll is the one `poll` would have sent.
+   * Absent (or null) when the next poll needs more than the rule says: the page asks each time.
+   */
+  pageFollow?(cursor: Cursor | null): PageFollow | null;
+}
+
+/**
+ * A next poll a page can derive from an answer: a 2xx `status` without any of `askOn` headers whose
+ * body is a JSON array moves the cursor to the highest numeric `maxOf` field of its items (else it
+ * stays), and the next poll is `url` with `{cursor}` replaced. Any other answer is asked about.
+ */
+export interface PageFollow {
+  readonly url: string;
+  readonly headers: Readonly<Record<string, string>>;
+  readonly cursor: number;
+  readonly maxOf: string;
+  readonly status: number;
+  readonly askOn: readonly string[];
 }
 
 /** How to subscribe over STOMP 1.2 on a WebSocket (clients/stomp.ts). */

@@ -51,8 +51,18 @@ export interface BrowserSubscribers {
   readonly memoryBytes: number;
   /** In words: what the browser itself held back (the HTTP/1.1 limit of six connections per origin); empty when nothing waited. */
   readonly note: string;
-  /** Long polling: from a poll's answer in the page to its next request (µs), rtbench's share (see BrowserRound). */
+  /** Long polling: from a poll's answer in the page to its next request (µs) (see BrowserRound). */
   readonly pollGapUs?: LatencyStats;
+  /**
+   * Long polling: polls the pages built by the profile's rule (`own`, as a chat page's script does)
+   * and polls they asked rtbench for (`asked`: the first, and after an answer the rule does not cover).
+   * Absent in older runs.
+   */
+  readonly polls?: { readonly own: number; readonly asked: number };
+  /** Pages whose loopback channel to rtbench did not open: they asked over DevTools, slower. Absent when none. */
+  readonly devToolsPages?: number;
+  /** What troubled the Chromium subscribers during the measured round, by code. Absent when nothing did. */
+  readonly errors?: Readonly<Record<string, number>>;
 }
 
 export interface RampDetails extends AgentDetails {
@@ -145,6 +155,8 @@ export interface RampStep {
 /** A measured round as the Chromium subscribers lived it (ramp steps, a whole soak). */
 export interface BrowserRound {
   readonly held: number;
+  /** What troubled the Chromium subscribers during the round(s), by code (their connections' own failures are counted as for Node's). Absent when nothing did. */
+  readonly errors?: Readonly<Record<string, number>>;
   readonly messages: MessageCounts;
   readonly latencyUs: LatencyStats;
   readonly histogram: string;
@@ -153,9 +165,9 @@ export interface BrowserRound {
   readonly cpuMs: number;
   readonly memoryBytes: number;
   /**
-   * Long polling: from a poll's answer in the page to its next request (µs). The page asks rtbench
-   * for each next poll, so this is rtbench's share of the page's latency. Absent for the other
-   * transports and in older runs.
+   * Long polling: from a poll's answer in the page to its next request (µs); a message that comes
+   * meanwhile waits for that request. The page builds its next poll itself where the profile gives
+   * a rule, else asks rtbench over a loopback WebSocket. Absent for the other transports and in older runs.
    */
   readonly pollGapUs?: LatencyStats;
 }

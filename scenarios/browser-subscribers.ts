@@ -4,7 +4,7 @@ import { type LatencyStats, encodeHistogram, latencyStats, mergeEncoded, newHist
 import type { BrowserStatus } from '../clients/browser/page-client.js';
 import { RtbError, usageError } from '../core/errors.js';
 import type { BrowserRound, BrowserSubscribers } from '../core/details.js';
-import { addCounts, emptyCounts } from '../load/aggregate.js';
+import { addCounts, addErrors, emptyCounts } from '../load/aggregate.js';
 import type { SubscriberPool } from '../load/worker/pool.js';
 import type { ScenarioContext } from '../run/scenario.js';
 import { subscriberSpecs } from './pool-run.js';
@@ -86,13 +86,29 @@ export function browserRound(round: Round, held: number): BrowserRound | undefin
     cpuMs: status.reduce((n, s) => n + s.cpuMs, 0),
     memoryBytes: status.reduce((n, s) => n + s.memoryBytes, 0),
     ...pollGaps(status),
+    ...errorsOf(status.map((s) => s.errors)),
   };
+}
+
+/** Error counts summed by code; nothing when there are none. */
+function errorsOf(parts: ReadonlyArray<Readonly<Record<string, number>> | undefined>): { errors?: Record<string, number> } {
+  const errors: Record<string, number> = {};
+  for (const part of parts) if (part) addErrors(errors, part);
+  return Object.keys(errors).length > 0 ? { errors } : {};
 }
 
 /** The poll gaps of the browser thread that long-polled most (there is one browser thread per process). */
 function pollGaps(status: readonly BrowserStatus[]): { pollGapUs?: LatencyStats } {
   const most = status.reduce<LatencyStats | null>((best, s) => (s.pollGapUs && s.pollGapUs.count > (best?.count ?? 0) ? s.pollGapUs : best), null);
   return most ? { pollGapUs: most } : {};
+}
+
+/** How the pages made their long polls, and the pages that asked over DevTools; nothing when there were none. */
+function pollCounts(status: readonly BrowserStatus[]): { polls?: { own: number; asked: number }; devToolsPages?: number } {
+  const own = status.reduce((n, s) => n + s.polls.own, 0);
+  const asked = status.reduce((n, s) => n + s.polls.asked, 0);
+  const devToolsPages = status.reduce((n, s) => n + s.devToolsPages, 0);
+  return { ...(own + asked > 0 ? { polls: { own, asked } } : {}), ...(devToolsPages > 0 ? { devToolsPages } : {}) };
 }
 
 /** The browser options a pool is started with; undefined without `--browsers`. */
@@ -130,6 +146,8 @@ export function browserSubscribers(
     cpuMs: part?.cpuMs ?? 0,
     memoryBytes: part?.memoryBytes ?? 0,
     ...(part?.pollGapUs ? { pollGapUs: part.pollGapUs } : {}),
+    ...pollCounts(status),
+    ...(part?.errors ? { errors: part.errors } : {}),
     note: waitingNote(transport, connect.ok, config.browsers, pages, config.perPage, http2),
   };
 }
@@ -157,11 +175,9 @@ export function browserSection(results: readonly TransportResult[]): TableSectio
     ]);
     if (browsers.note) lines.push(`${transportLabel(result.transport)}: ${browsers.note}.`);
     const gaps = browsers.pollGapUs;
-    if (gaps && gaps.count > 0) {
-      lines.push(
-        `${transportLabel(result.transport)}: a page asks rtbench for each next poll (the profile reads each answer in Node); from an answer in the page to its next request took p50 ${formatMs(gaps.p50)} ms, p99 ${formatMs(gaps.p99)} ms over ${gaps.count} polls. A message that comes while no poll is out waits for it: that share of the Chromium latency is rtbench's, which a page polling on its own would not pay.`,
-      );
-    }
+    if (gaps && gaps.count > 0) lines.push(`${transportLabel(result.transport)}: ${pollLine(gaps, browsers.polls)}`);
+    if (browsers.devToolsPages) lines.push(`${transportLabel(result.transport)}: ${browsers.devToolsPages} page(s) could not open their loopback channel to rtbench and asked over DevTools, several ms a question.`);
+    if (browsers.errors) lines.push(`${transportLabel(result.transport)}: the Chromium subscribers met ${errorList(browsers.errors)}.`);
     if (browsers.crashedPages > 0) lines.push(`${transportLabel(result.transport)}: ${browsers.crashedPages} Chromium page(s) crashed; what their subscribers did not receive is counted lost.`);
     for (const [code, n] of Object.entries(browsers.failed)) lines.push(`${transportLabel(result.transport)}: ${n} Chromium subscriber(s) failed to open (${code}).`);
   }
@@ -179,9 +195,31 @@ export function browserSection(results: readonly TransportResult[]): TableSectio
   ];
 }
 
+/** `CODE xN, ...`, largest first. */
+function errorList(errors: Readonly<Record<string, number>>): string {
+  return Object.entries(errors)
+    .sort((a, b) => b[1] - a[1])
+    .map(([code, n]) => `${code} x${n}`)
+    .join(', ');
+}
+
+/** What a page did between two long polls, in words. */
+function pollLine(gaps: LatencyStats, polls: { readonly own: number; readonly asked: number } | undefined): string {
+  const rule = "built by the page itself from the answer (the profile's rule, as a chat page's script does)";
+  const how = !polls
+    ? 'the page asked rtbench for each next poll'
+    : polls.own === 0
+      ? 'the page asked rtbench for each next poll over a loopback WebSocket (the profile has no rule a page can follow)'
+      : polls.asked === 0
+        ? `all ${polls.own} polls were ${rule}`
+        : `${polls.own} of ${polls.own + polls.asked} polls were ${rule}; the other ${polls.asked} it asked rtbench for over a loopback WebSocket`;
+  return `${how}. From an answer in the page to its next request took p50 ${formatMs(gaps.p50)} ms, p99 ${formatMs(gaps.p99)} ms over ${gaps.count} polls; a message that comes while no poll is out waits for it.`;
+}
+
 /** The Chromium subscribers of each ramp step and of a whole soak, beside the Node figures of the same round. */
 export function browserStepsSection(results: readonly TransportResult[]): TableSection[] {
   const rows: string[][] = [];
+  const lines: string[] = [];
   for (const result of results) {
     const details = result.details;
     const label = `${transportLabel(result.transport)}, Chromium`;
@@ -192,10 +230,20 @@ export function browserStepsSection(results: readonly TransportResult[]): TableS
       formatMsDifference(b.latencyUs.p50, node.p50), formatMsDifference(b.latencyUs.p99, node.p99),
       (b.cpuMs / 1000).toFixed(2), formatMiB(b.memoryBytes),
     ];
+    const said = (when: string, b: BrowserRound): void => {
+      if (b.errors) lines.push(`${label}, ${when}: the Chromium subscribers met ${errorList(b.errors)}.`);
+    };
     if (details?.scenario === 'ramp') {
-      for (const step of details.steps) if (step.browsers) rows.push(row(`step ${step.step}`, step.connectionsHeld, step.latencyUs.perMessage, step.browsers));
+      for (const step of details.steps) {
+        if (!step.browsers) continue;
+        rows.push(row(`step ${step.step}`, step.connectionsHeld, step.latencyUs.perMessage, step.browsers));
+        said(`step ${step.step}`, step.browsers);
+      }
     }
-    if (details?.scenario === 'soak' && details.browsers) rows.push(row('whole soak', result.connections.subscribers, result.latencyUs.perMessage, details.browsers));
+    if (details?.scenario === 'soak' && details.browsers) {
+      rows.push(row('whole soak', result.connections.subscribers, result.latencyUs.perMessage, details.browsers));
+      said('whole soak', details.browsers);
+    }
   }
   if (rows.length === 0) return [];
   return [
@@ -203,6 +251,7 @@ export function browserStepsSection(results: readonly TransportResult[]): TableS
       title: "Chromium subscribers beside the Node ones: scheduled send -> the page's stamp (ms)",
       headers: ['Method', 'Round', 'Node held', 'Chromium held', 'P50', 'P99', 'Lost', 'Browser - Node P50', 'P99', 'Chromium CPU (s)', 'Memory, PSS (MiB)'],
       rows,
+      ...(lines.length > 0 ? { lines } : {}),
     },
   ];
 }
@@ -223,6 +272,7 @@ export function addBrowserRound(total: (BrowserRound & { readonly memoryFirstByt
     cpuMs: total.cpuMs + round.cpuMs,
     memoryBytes: round.memoryBytes,
     memoryFirstBytes: total.memoryFirstBytes,
+    ...errorsOf([total.errors, round.errors]),
     // The last round's: gaps are a property of the machine's load, not a count to add up.
     ...(round.pollGapUs ? { pollGapUs: round.pollGapUs } : total.pollGapUs ? { pollGapUs: total.pollGapUs } : {}),
   };

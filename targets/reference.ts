@@ -95,6 +95,15 @@ export const referenceProfile: TargetProfile<Provisioned> = {
           transport: 'long-polling',
           poll: poll(target.pollTimeoutMs),
           probe: poll(0),
+          // As `poll` builds it: the cursor is the highest id read; a gap (X-Gap) is asked about.
+          pageFollow: (cursor) => ({
+            url: target.resume ? `${pollUrl}?since={cursor}&timeout=${target.pollTimeoutMs}` : `${pollUrl}?timeout=${target.pollTimeoutMs}`,
+            headers: target.headers,
+            cursor: since(cursor) ?? 0,
+            maxOf: 'id',
+            status: 200,
+            askOn: ['x-gap'],
+          }),
           pollLimitMs: target.pollTimeoutMs + 10_000,
           read: ({ status, headers, body }, cursor) => {
             if (status !== 200) return { messages: [], error: `HTTP_${status}`, ends: true };

@@ -10,11 +10,14 @@ import { TRANSPORTS } from '../core/transports.js';
 import { waitingNote } from '../scenarios/browser-subscribers.js';
 import { withDescendants } from '../core/process-tree.js';
 import { CHROMIUM, chromiumMissing } from './support/browser.js';
+import { packageRoot } from '../core/paths.js';
+import { testCleanup } from './helpers.js';
 import { onlyRunFolder, outRoot, runCli, runJson, startCli, waitForStderr } from './support/cli.js';
 
 const chromium = chromiumMissing();
 if (chromium) console.warn(`skipping the Chromium subscriber tests: ${chromium}`);
 const outDir = outRoot();
+const cleanup = testCleanup();
 
 function browsersOf(result: TransportResult): BrowserSubscribers {
   const details = result.details;
@@ -101,16 +104,23 @@ describe.skipIf(chromium !== null)('Chromium pages as subscribers (burst --brows
       expect(result.messages.lost).toBe(0);
       expect(browsers.cpuMs).toBeGreaterThan(0);
       expect(browsers.memoryBytes).toBeGreaterThan(0);
-      // Only long polling asks rtbench between requests: its gaps are measured, every poll after a page's first.
+      // Only long polling has gaps between requests: measured, every poll after a page's first.
       if (result.transport === 'long-polling') {
         expect(browsers.pollGapUs?.count).toBeGreaterThanOrEqual(15);
         expect(browsers.pollGapUs?.p50).toBeGreaterThan(0);
+        // Contract A gives a rule: a page asks for its first poll (before the measured round), then
+        // builds the rest itself, and rtbench found each to be the poll the profile would have sent
+        // (no BROWSER_POLL_MISMATCH).
+        expect(browsers.polls?.asked).toBe(0);
+        expect(browsers.polls?.own).toBeGreaterThanOrEqual(15);
+        expect(browsers.devToolsPages).toBeUndefined();
+        expect(result.errors).toEqual({});
       } else expect(browsers.pollGapUs).toBeUndefined();
     }
     const folder = onlyRunFolder(outDir('all'));
     const summaryText = readFileSync(join(folder, 'summary.md'), 'utf8');
     expect(summaryText).toMatch(/\| SSE, Chromium +\| +2\/2 \|/);
-    expect(summaryText).toMatch(/Long Polling: a page asks rtbench for each next poll .* p50 \d+\.\d+ ms, p99 \d+\.\d+ ms over \d+ polls/);
+    expect(summaryText).toMatch(/Long Polling: all \d+ polls were built by the page itself .* p50 \d+\.\d+ ms, p99 \d+\.\d+ ms over \d+ polls/);
     // The decision report shows the Chromium rows and the browser-minus-Node calibration per transport.
     const report = await runCli(['report', outDir('all'), '--out', outDir('all-report')]);
     expect(report.code, report.stderr).toBe(0);
@@ -118,6 +128,17 @@ describe.skipIf(chromium !== null)('Chromium pages as subscribers (burst --brows
     expect(text).toMatch(/Calibration, browser minus Node \(ms\): WebSocket p50 [+-]\d+\.\d\d, p99 [+-]\d+\.\d\d; SSE p50 /);
     expect(text).toMatch(/\| STOMP, Chromium +\| +\d/);
   }, 180_000);
+
+  it("long polling: a poll a page builds by a rule that differs from the profile's poll is counted, never silent", async () => {
+    const profile = join(packageRoot, 'test', 'fixtures', 'profiles', 'wrong-follow.mjs');
+    const target = await cleanup.server();
+    const summary = await runJson(['burst', '--profile', profile, '--target', target, '--transport', 'long-polling', '--subscribers', '1', '--browsers', '1', '--bursts', '3', '--out', outDir('wrong-follow')]);
+    const browsers = browsersOf(summary.transports[0]!);
+    // Nine answers, each followed by a poll the page built: every one is the wrong poll, said by code.
+    expect(browsers.polls).toEqual({ own: 9, asked: 0 });
+    expect(browsers.errors).toEqual({ BROWSER_POLL_MISMATCH: 9 });
+    expect(readFileSync(join(onlyRunFolder(outDir('wrong-follow')), 'summary.md'), 'utf8')).toContain('the Chromium subscribers met BROWSER_POLL_MISMATCH x9');
+  }, 90_000);
 
   it('one page of 10 SSE subscribers over HTTP/1.1: six open, four wait; over h2 all ten open and nothing is lost', async () => {
     const h1 = await runJson(['burst', '--transport', 'sse', '--subscribers', '1', '--browsers', '10', '--per-page', '10', '--bursts', '3', '--connect-timeout', '3s', '--out', outDir('h1')]);

@@ -7,6 +7,7 @@ import type { ClientContext, Cursor, Delivery, SubscribeSpec, SubscriberHandlers
 import { browserProcesses, launchChromium, processUsage } from './chromium.js';
 import { type PageEvent, type PageNext, type PageSubscribe, type PollReport, installPageClients } from './page-script.js';
 import { type PageClock, alignPageClock } from './page-clock.js';
+import { NextChannel } from './next-channel.js';
 
 /** How the subscribers of one thread live in Chromium. */
 export interface BrowserOptions {
@@ -34,15 +35,22 @@ export interface BrowserStatus {
   readonly memoryBytes: number;
   /**
    * Long polling: from a poll's answer in the page to the page's next request, since the step began.
-   * The page asks rtbench for each next poll (the profile reads the answer in Node), and a message
-   * that comes meanwhile waits for that request: rtbench's share of the page's latency. Null when
-   * no page long-polled twice.
+   * A message that comes meanwhile waits for that request. Null when no page long-polled twice.
    */
   readonly pollGapUs: LatencyStats | null;
+  /** Long polls since the step began that the page built by the profile's rule, and those it asked rtbench for. */
+  readonly polls: { readonly own: number; readonly asked: number };
+  /** Pages whose loopback channel did not open, so they ask what to do next over DevTools (slower). */
+  readonly devToolsPages: number;
+  /** What troubled the pages' subscribers since the step began (a poll the page built that rtbench would not have sent, a lost channel), by code. */
+  readonly errors: Readonly<Record<string, number>>;
 }
 
 /** Between a page's arrivals and their trip to Node (stamps are taken before). */
 const FLUSH_MS = 10;
+
+/** How long a page tries its loopback channel before it asks over DevTools instead. */
+const CHANNEL_WAIT_MS = 5_000;
 
 interface Slot {
   readonly context: BrowserContext;
@@ -82,7 +90,7 @@ class PageSubscriber implements Subscription {
   constructor(
     readonly id: number,
     readonly spec: SubscribeSpec,
-    private readonly handlers: SubscriberHandlers,
+    readonly handlers: SubscriberHandlers,
     private readonly context: ClientContext,
     private readonly onClose: (subscriber: PageSubscriber) => Promise<void>,
   ) {
@@ -154,11 +162,17 @@ class PageSubscriber implements Subscription {
 export class BrowserClient implements TransportClient {
   private browser: Promise<Browser> | null = null;
   private readonly slots: Array<Promise<Slot>> = [];
+  /** Pages by their index, for the questions that come over the channel. */
+  private readonly pages = new Map<number, Slot>();
+  private channel: Promise<NextChannel> | null = null;
+  private devToolsPages = 0;
   private readonly byId = new Map<number, PageSubscriber>();
   private count = 0;
   private crashedPages = 0;
-  /** Long polling: each answer-to-next-request gap in the pages (µs). */
+  /** Long polling: each answer-to-next-request gap in the pages (µs), and how each next poll was made. */
   private readonly pollGaps = newHistogram();
+  private polls = { own: 0, asked: 0 };
+  private errors: Record<string, number> = {};
 
   constructor(
     readonly name: TransportName,
@@ -167,7 +181,14 @@ export class BrowserClient implements TransportClient {
 
   subscribe(context: ClientContext, spec: SubscribeSpec, handlers: SubscriberHandlers): Subscription {
     const id = this.count++;
-    const subscriber = new PageSubscriber(id, spec, handlers, context, (s) => this.unsubscribe(s));
+    const counted: SubscriberHandlers = {
+      ...handlers,
+      onError: (code) => {
+        this.errors[code] = (this.errors[code] ?? 0) + 1;
+        handlers.onError?.(code);
+      },
+    };
+    const subscriber = new PageSubscriber(id, spec, counted, context, (s) => this.unsubscribe(s));
     const cannot = browserCannot(spec);
     if (cannot) {
       subscriber.rejectReady(Object.assign(new Error(`a page cannot subscribe as profile asks (${cannot})`), { code: cannot }));
@@ -204,13 +225,17 @@ export class BrowserClient implements TransportClient {
   }
 
   private slot(index: number): Promise<Slot> {
-    this.slots[index] ??= this.openSlot();
+    this.slots[index] ??= this.openSlot(index);
     return this.slots[index] as Promise<Slot>;
   }
 
-  private async openSlot(): Promise<Slot> {
+  private async openSlot(index: number): Promise<Slot> {
     this.browser ??= launchChromium(this.options.chromiumPath, this.options.tag);
-    const browser = await this.browser;
+    this.channel ??= NextChannel.open((page, id, answer, usedUrl) => {
+      const slot = this.pages.get(page);
+      return slot ? this.onNext(id, answer as PollReport | null, slot, usedUrl) : null;
+    });
+    const [browser, channel] = await Promise.all([this.browser, this.channel]);
     const context = await browser.newContext({ ignoreHTTPSErrors: this.options.ignoreHttpsErrors });
     const subscribers = new Set<PageSubscriber>();
     await context.exposeBinding('rtbReport', (_source, batch: PageEvent[]) => this.onReport(batch, slot));
@@ -226,12 +251,14 @@ export class BrowserClient implements TransportClient {
     await page.unroute(subscriberPage);
     // @stomp/stompjs's CommonJS entry is its UMD bundle: the build a page loads with a script tag.
     if (this.name === 'stomp') await page.addScriptTag({ path: createRequire(import.meta.url).resolve('@stomp/stompjs') });
-    await page.evaluate(`(${installPageClients.toString()})(${FLUSH_MS})`);
+    const overChannel = await page.evaluate<boolean>(`(${installPageClients.toString()})(${FLUSH_MS}, ${JSON.stringify(channel.urlFor(index))}, ${CHANNEL_WAIT_MS})`);
+    if (!overChannel) this.devToolsPages++;
     const clock = await alignPageClock(
       () => page.evaluate(() => (globalThis as unknown as { rtbNow: () => number }).rtbNow()),
       () => page.evaluate(() => (globalThis as unknown as { rtbResolutionUs: () => number }).rtbResolutionUs()),
     );
     const slot: Slot = { context, page, clock, crashed: false, subscribers };
+    this.pages.set(index, slot);
     page.on('crash', () => this.crashed(slot));
     page.on('close', () => this.crashed(slot));
     return slot;
@@ -279,8 +306,12 @@ export class BrowserClient implements TransportClient {
     }
   }
 
-  /** Where a page's WebSocket connects next, or its next poll, after reading the last poll's answer. */
-  private onNext(id: number, answer: PollReport | null, slot: Slot): PageNext {
+  /**
+   * Where a page's WebSocket connects next, or its next poll, after reading the last poll's answer.
+   * With `usedUrl` the page has already sent its next poll, built by the profile's `pageFollow`
+   * rule: the answer is read as any other, and a poll other than the one `poll` gives is an error.
+   */
+  private onNext(id: number, answer: PollReport | null, slot: Slot, usedUrl?: string): PageNext {
     const subscriber = this.byId.get(id);
     if (!subscriber) return null;
     const spec = subscriber.spec;
@@ -299,7 +330,14 @@ export class BrowserClient implements TransportClient {
       failed = delivery.ends === true;
     }
     const poll = spec.poll(subscriber.cursor);
-    return { url: poll.url, headers: { ...poll.headers }, waitMs: subscriber.nextWaitMs(failed) };
+    if (usedUrl !== undefined) this.polls.own++;
+    else this.polls.asked++;
+    if (usedUrl !== undefined) {
+      if (failed || usedUrl !== poll.url) subscriber.handlers.onError?.('BROWSER_POLL_MISMATCH');
+      return null;
+    }
+    const follow = spec.pageFollow?.(subscriber.cursor);
+    return { url: poll.url, headers: { ...poll.headers }, waitMs: subscriber.nextWaitMs(failed), ...(follow ? { follow: { ...follow, headers: { ...follow.headers }, askOn: [...follow.askOn] } } : {}) };
   }
 
   private async unsubscribe(subscriber: PageSubscriber): Promise<void> {
@@ -334,12 +372,17 @@ export class BrowserClient implements TransportClient {
       timerResolutionUs: clocks.reduce((max, c) => Math.max(max, c.resolutionUs), 0),
       ...usage,
       pollGapUs: this.pollGaps.totalCount > 0 ? latencyStats(this.pollGaps) : null,
+      polls: { ...this.polls },
+      devToolsPages: this.devToolsPages,
+      errors: { ...this.errors },
     };
   }
 
-  /** Starts the poll gaps afresh: a step reports its own. */
-  resetPollGaps(): void {
+  /** Starts the poll gaps and the counts afresh: a step reports its own. */
+  resetStep(): void {
     this.pollGaps.reset();
+    this.polls = { own: 0, asked: 0 };
+    this.errors = {};
   }
 
   /** Asks each page to hand over what it has stamped but not yet sent. */
@@ -349,9 +392,12 @@ export class BrowserClient implements TransportClient {
   }
 
   async shutdown(): Promise<void> {
-    if (!this.browser) return;
-    const browser = await this.browser.catch(() => null);
-    await browser?.close().catch(() => {});
+    if (this.browser) {
+      const browser = await this.browser.catch(() => null);
+      await browser?.close().catch(() => {});
+    }
+    const channel = await this.channel?.catch(() => null);
+    await channel?.close();
   }
 }
 

@@ -32,10 +32,23 @@ export type PageSubscribe =
       readonly reconnectMs: number;
     };
 
-/** The answer of `rtbNext`: where a WebSocket connects next, or the next poll (after a wait). */
-export type PageNext = { readonly url: string; readonly headers: Record<string, string>; readonly waitMs: number } | null;
+/**
+ * The answer to a page's question (next-channel.ts, or `rtbNext`): where a WebSocket connects next,
+ * or the next poll (after a wait), with the rule for the polls after it when the profile has one.
+ */
+export type PageNext = { readonly url: string; readonly headers: Record<string, string>; readonly waitMs: number; readonly follow?: PageFollowRule } | null;
 
-/** A long-poll answer as the page hands it to `rtbNext`. */
+/** clients/types.ts `PageFollow`, as the page holds it. */
+export interface PageFollowRule {
+  readonly url: string;
+  readonly headers: Record<string, string>;
+  cursor: number;
+  readonly maxOf: string;
+  readonly status: number;
+  readonly askOn: readonly string[];
+}
+
+/** A long-poll answer as the page hands it back with its question. */
 export type PollReport = ({ readonly stampMs: number; readonly status: number; readonly headers: Record<string, string>; readonly body: string } | { readonly stampMs: number; readonly error: string }) & {
   /** When the page issued this poll's request (page clock, ms). */
   readonly startedMs: number;
@@ -52,6 +65,7 @@ interface PageWebSocket {
   onopen: (() => void) | null;
   onmessage: ((event: { readonly data: unknown }) => void) | null;
   onclose: (() => void) | null;
+  send(text: string): void;
   close(): void;
 }
 interface PageResponse {
@@ -80,10 +94,16 @@ interface PageGlobal {
   readonly WebSocket: new (url: string, protocols: string[]) => PageWebSocket;
   fetch(url: string, init: { headers: Record<string, string>; cache: string; signal: AbortSignal }): Promise<PageResponse>;
   setTimeout(callback: () => void, ms: number): number;
+  clearTimeout(timer: number): void;
   readonly StompJs?: { readonly Client: new (config: Record<string, unknown>) => PageStompClient };
 }
 
-export function installPageClients(flushMs: number): void {
+/**
+ * Installs the clients; resolves true once the page's questions go over `channelUrl` (a loopback
+ * WebSocket to the subscriber thread), false when they go over DevTools (`rtbNext`) because the
+ * channel did not open within `channelWaitMs`.
+ */
+export function installPageClients(flushMs: number, channelUrl: string, channelWaitMs: number): Promise<boolean> {
   const w = globalThis as unknown as PageGlobal;
   const now = (): number => w.performance.timeOrigin + w.performance.now();
   let queue: unknown[] = [];
@@ -100,6 +120,66 @@ export function installPageClients(flushMs: number): void {
     if (timer === 0) timer = w.setTimeout(flush, flushMs);
   };
   const closers = new Map<number, () => void>();
+
+  // What a subscriber does next, asked over the channel while it is open, else over DevTools.
+  let channel: PageWebSocket | null = null;
+  const asked = new Map<number, (next: unknown) => void>();
+  const next = (id: number, answer: unknown): Promise<unknown> => {
+    const open = channel;
+    if (open === null) return w.rtbNext(id, answer);
+    return new Promise((resolve) => {
+      asked.set(id, resolve);
+      open.send(JSON.stringify([id, answer]));
+    });
+  };
+  const channelOpened = new Promise<boolean>((resolve) => {
+    const socket = new w.WebSocket(channelUrl, []);
+    const timer = w.setTimeout(() => {
+      socket.onclose = null;
+      socket.close();
+      resolve(false);
+    }, channelWaitMs);
+    socket.onopen = () => {
+      w.clearTimeout(timer);
+      channel = socket;
+      resolve(true);
+    };
+    socket.onmessage = (event) => {
+      const [id, answer] = JSON.parse(String(event.data)) as [number, unknown];
+      const resolveNext = asked.get(id);
+      asked.delete(id);
+      resolveNext?.(answer);
+    };
+    socket.onclose = () => {
+      w.clearTimeout(timer);
+      if (channel !== socket) return resolve(false);
+      // What was on its way is gone with the channel: said for every subscriber of the page, and
+      // each question is asked again, without its answer, over DevTools.
+      channel = null;
+      for (const id of closers.keys()) report([id, 'error', now(), 'BROWSER_CHANNEL_LOST']);
+      for (const [id, resolveNext] of asked) void w.rtbNext(id, null).then(resolveNext);
+      asked.clear();
+    };
+  });
+
+  /** The next poll by the profile's rule, from an answer that fits it; null when rtbench must be asked. */
+  const followed = (rule: PageFollowRule, answer: { readonly status?: number; readonly headers?: Record<string, string>; readonly body?: string }): string | null => {
+    // Only over the channel: a notice must reach rtbench in order with the questions.
+    if (channel === null || answer.status !== rule.status || !answer.headers || answer.body === undefined) return null;
+    for (const name of rule.askOn) if (name in answer.headers) return null;
+    let items: unknown;
+    try {
+      items = JSON.parse(answer.body);
+    } catch {
+      return null;
+    }
+    if (!Array.isArray(items)) return null;
+    for (const item of items as Array<Record<string, unknown> | null>) {
+      const value = item?.[rule.maxOf];
+      if (typeof value === 'number' && value > rule.cursor) rule.cursor = value;
+    }
+    return rule.url.split('{cursor}').join(String(rule.cursor));
+  };
 
   function sse(id: number, spec: Extract<PageSubscribe, { transport: 'sse' }>): void {
     const source = new w.EventSource(spec.url);
@@ -127,11 +207,11 @@ export function installPageClients(flushMs: number): void {
     const connect = async (): Promise<void> => {
       // What happened to the last connection reaches rtbench before it is asked for the next one.
       flush();
-      const next = (await w.rtbNext(id, null)) as PageNext;
-      if (closed || next === null) return;
-      if (next.waitMs > 0) await new Promise<void>((resolve) => w.setTimeout(resolve, next.waitMs));
+      const to = (await next(id, null)) as PageNext;
+      if (closed || to === null) return;
+      if (to.waitMs > 0) await new Promise<void>((resolve) => w.setTimeout(resolve, to.waitMs));
       if (closed) return;
-      const current = new w.WebSocket(next.url, [...spec.protocols]);
+      const current = new w.WebSocket(to.url, [...spec.protocols]);
       socket = current;
       current.onopen = () => report([id, 'open', now()]);
       current.onmessage = (event) => report([id, 'ws', now(), String(event.data)]);
@@ -153,14 +233,24 @@ export function installPageClients(flushMs: number): void {
     let open = false;
     let controller: AbortController | null = null;
     const loop = async (): Promise<void> => {
-      let answer: unknown = null;
+      let answer: Record<string, unknown> | null = null;
+      let rule: PageFollowRule | null = null;
       while (!closed) {
-        const next = (await w.rtbNext(id, answer)) as PageNext;
-        if (closed || next === null) return;
-        if (next.waitMs > 0) await new Promise<void>((resolve) => w.setTimeout(resolve, next.waitMs));
+        // A chat page's script builds its next poll at once; so does this one where the profile says how.
+        const own = rule && answer ? followed(rule, answer) : null;
+        let poll: PageNext;
+        if (rule && own !== null) poll = { url: own, headers: rule.headers, waitMs: 0 };
+        else {
+          poll = (await next(id, answer)) as PageNext;
+          rule = poll?.follow ? { ...poll.follow } : null;
+        }
+        if (closed || poll === null) return;
+        if (poll.waitMs > 0) await new Promise<void>((resolve) => w.setTimeout(resolve, poll.waitMs));
         controller = new AbortController();
         const startedMs = now();
-        const request = w.fetch(next.url, { headers: next.headers, cache: 'no-store', signal: controller.signal });
+        const request = w.fetch(poll.url, { headers: poll.headers, cache: 'no-store', signal: controller.signal });
+        // Sent after the request is on its way: rtbench reads the answer and checks the URL.
+        if (own !== null) channel?.send(JSON.stringify([id, answer, own]));
         if (!open) report([id, 'open', now()]);
         open = true;
         try {
@@ -235,4 +325,5 @@ export function installPageClients(flushMs: number): void {
     return smallestMs * 1000;
   };
   w.rtbFlush = flush;
+  return channelOpened;
 }

@@ -214,7 +214,7 @@ async function handle(message: ToWorker): Promise<unknown> {
       measure(message);
       if (browserClient) {
         browserCpuAtStepMs = (await browserClient.status()).cpuMs;
-        browserClient.resetPollGaps();
+        browserClient.resetStep();
       }
       // Thread health is judged on the measured part of a step only, not on connecting.
       gcPauseMaxUs = 0;
