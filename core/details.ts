@@ -59,8 +59,6 @@ export interface BrowserSubscribers {
    * Absent in older runs.
    */
   readonly polls?: { readonly own: number; readonly asked: number };
-  /** Pages whose loopback channel to rtbench did not open: they asked over DevTools, slower. Absent when none. */
-  readonly devToolsPages?: number;
   /** What troubled the Chromium subscribers during the measured round, by code. Absent when nothing did. */
   readonly errors?: Readonly<Record<string, number>>;
 }

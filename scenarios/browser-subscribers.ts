@@ -103,12 +103,11 @@ function pollGaps(status: readonly BrowserStatus[]): { pollGapUs?: LatencyStats 
   return most ? { pollGapUs: most } : {};
 }
 
-/** How the pages made their long polls, and the pages that asked over DevTools; nothing when there were none. */
-function pollCounts(status: readonly BrowserStatus[]): { polls?: { own: number; asked: number }; devToolsPages?: number } {
+/** How the pages made their long polls; nothing when there were none. */
+function pollCounts(status: readonly BrowserStatus[]): { polls?: { own: number; asked: number } } {
   const own = status.reduce((n, s) => n + s.polls.own, 0);
   const asked = status.reduce((n, s) => n + s.polls.asked, 0);
-  const devToolsPages = status.reduce((n, s) => n + s.devToolsPages, 0);
-  return { ...(own + asked > 0 ? { polls: { own, asked } } : {}), ...(devToolsPages > 0 ? { devToolsPages } : {}) };
+  return own + asked > 0 ? { polls: { own, asked } } : {};
 }
 
 /** The browser options a pool is started with; undefined without `--browsers`. */
@@ -176,7 +175,6 @@ export function browserSection(results: readonly TransportResult[]): TableSectio
     if (browsers.note) lines.push(`${transportLabel(result.transport)}: ${browsers.note}.`);
     const gaps = browsers.pollGapUs;
     if (gaps && gaps.count > 0) lines.push(`${transportLabel(result.transport)}: ${pollLine(gaps, browsers.polls)}`);
-    if (browsers.devToolsPages) lines.push(`${transportLabel(result.transport)}: ${browsers.devToolsPages} page(s) could not open their loopback channel to rtbench and asked over DevTools, several ms a question.`);
     if (browsers.errors) lines.push(`${transportLabel(result.transport)}: the Chromium subscribers met ${errorList(browsers.errors)}.`);
     if (browsers.crashedPages > 0) lines.push(`${transportLabel(result.transport)}: ${browsers.crashedPages} Chromium page(s) crashed; what their subscribers did not receive is counted lost.`);
     for (const [code, n] of Object.entries(browsers.failed)) lines.push(`${transportLabel(result.transport)}: ${n} Chromium subscriber(s) failed to open (${code}).`);

@@ -113,7 +113,6 @@ describe.skipIf(chromium !== null)('Chromium pages as subscribers (burst --brows
         // (no BROWSER_POLL_MISMATCH).
         expect(browsers.polls?.asked).toBe(0);
         expect(browsers.polls?.own).toBeGreaterThanOrEqual(15);
-        expect(browsers.devToolsPages).toBeUndefined();
         expect(result.errors).toEqual({});
       } else expect(browsers.pollGapUs).toBeUndefined();
     }

@@ -1,5 +1,6 @@
+import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { type LatencyStats, latencyStats, newHistogram, recordUs } from '../../core/histogram.js';
 import type { TransportName } from '../../core/transports.js';
 import { reconnectDelayMs } from '../reconnect.js';
@@ -7,7 +8,8 @@ import type { ClientContext, Cursor, Delivery, SubscribeSpec, SubscriberHandlers
 import { browserProcesses, launchChromium, processUsage } from './chromium.js';
 import { type PageEvent, type PageNext, type PageSubscribe, type PollReport, installPageClients } from './page-script.js';
 import { type PageClock, alignPageClock } from './page-clock.js';
-import { NextChannel } from './next-channel.js';
+import { PageChannel } from './page-channel.js';
+import { type DetachedPage, DetachedPages } from './detached-page.js';
 
 /** How the subscribers of one thread live in Chromium. */
 export interface BrowserOptions {
@@ -40,8 +42,6 @@ export interface BrowserStatus {
   readonly pollGapUs: LatencyStats | null;
   /** Long polls since the step began that the page built by the profile's rule, and those it asked rtbench for. */
   readonly polls: { readonly own: number; readonly asked: number };
-  /** Pages whose loopback channel did not open, so they ask what to do next over DevTools (slower). */
-  readonly devToolsPages: number;
   /** What troubled the pages' subscribers since the step began (a poll the page built that rtbench would not have sent, a lost channel), by code. */
   readonly errors: Readonly<Record<string, number>>;
 }
@@ -49,12 +49,15 @@ export interface BrowserStatus {
 /** Between a page's arrivals and their trip to Node (stamps are taken before). */
 const FLUSH_MS = 10;
 
-/** How long a page tries its loopback channel before it asks over DevTools instead. */
+/** How long a page waits for its loopback channel to rtbench to open before it counts as failed. */
 const CHANNEL_WAIT_MS = 5_000;
 
+/** How long a flush waits for a page's answer (a page that does not answer is busy or gone). */
+const FLUSH_LIMIT_MS = 2_000;
+
 interface Slot {
-  readonly context: BrowserContext;
-  readonly page: Page;
+  readonly index: number;
+  readonly page: DetachedPage;
   readonly clock: PageClock;
   crashed: boolean;
   readonly subscribers: Set<PageSubscriber>;
@@ -162,10 +165,10 @@ class PageSubscriber implements Subscription {
 export class BrowserClient implements TransportClient {
   private browser: Promise<Browser> | null = null;
   private readonly slots: Array<Promise<Slot>> = [];
-  /** Pages by their index, for the questions that come over the channel. */
+  private driver: Promise<DetachedPages> | null = null;
+  /** Pages by their index, for what comes over the channel. */
   private readonly pages = new Map<number, Slot>();
-  private channel: Promise<NextChannel> | null = null;
-  private devToolsPages = 0;
+  private channel: Promise<PageChannel> | null = null;
   private readonly byId = new Map<number, PageSubscriber>();
   private count = 0;
   private crashedPages = 0;
@@ -218,7 +221,7 @@ export class BrowserClient implements TransportClient {
       () => clearTimeout(timer),
     );
     try {
-      await slot.page.evaluate(([id, page]) => (globalThis as unknown as { rtbSubscribe: (id: number, page: unknown) => void }).rtbSubscribe(id, page), [subscriber.id, pageSpec(subscriber.spec, subscriber)] as const);
+      await slot.page.evaluate(`rtbSubscribe(${subscriber.id}, ${JSON.stringify(pageSpec(subscriber.spec, subscriber))})`);
     } catch (error) {
       subscriber.rejectReady(Object.assign(new Error(`Chromium page failed: ${(error as Error).message}`), { code: 'BROWSER_PAGE_FAILED' }));
     }
@@ -231,36 +234,39 @@ export class BrowserClient implements TransportClient {
 
   private async openSlot(index: number): Promise<Slot> {
     this.browser ??= launchChromium(this.options.chromiumPath, this.options.tag);
-    this.channel ??= NextChannel.open((page, id, answer, usedUrl) => {
-      const slot = this.pages.get(page);
-      return slot ? this.onNext(id, answer as PollReport | null, slot, usedUrl) : null;
+    this.driver ??= this.browser.then((browser) => DetachedPages.open(browser));
+    this.channel ??= PageChannel.open({
+      next: (page, id, answer, usedUrl) => {
+        const slot = this.pages.get(page);
+        return slot ? this.onNext(id, answer as PollReport | null, slot, usedUrl) : null;
+      },
+      report: (page, events) => {
+        const slot = this.pages.get(page);
+        if (slot) this.onReport(events as PageEvent[], slot);
+      },
+      // A page that can no longer report has lost its subscribers, as if it had crashed.
+      closed: (page) => {
+        const slot = this.pages.get(page);
+        if (slot) this.crashed(slot);
+      },
     });
-    const [browser, channel] = await Promise.all([this.browser, this.channel]);
-    const context = await browser.newContext({ ignoreHTTPSErrors: this.options.ignoreHttpsErrors });
-    const subscribers = new Set<PageSubscriber>();
-    await context.exposeBinding('rtbReport', (_source, batch: PageEvent[]) => this.onReport(batch, slot));
-    await context.exposeBinding('rtbNext', (_source, id: number, answer: PollReport | null) => this.onNext(id, answer, slot));
-    const page = await context.newPage();
-    if (process.env.RTBENCH_PAGE_CONSOLE) page.on('console', (message) => process.stderr.write(`page: ${message.text()}\n`));
-    // The page is a blank one on the target's own origin: every request it makes is same-origin, so a
-    // server that does not allow rtbench's origin (CORS) is measured all the same.
-    // Served by Playwright, then unrouted: requests the page makes afterwards are not intercepted.
+    const [driver, channel] = await Promise.all([this.driver, this.channel]);
+    // The page is a blank one on the target's own origin, served by rtbench (no request reaches the
+    // server): every request it makes is same-origin, so a server that does not allow rtbench's
+    // origin (CORS) is measured all the same.
     const subscriberPage = new URL('/rtbench-subscriber-page', this.options.originUrl).toString();
-    await page.route(subscriberPage, (route) => route.fulfill({ status: 200, contentType: 'text/html', body: '<!doctype html><title>rtbench subscribers</title>' }));
-    await page.goto(subscriberPage);
-    await page.unroute(subscriberPage);
+    const page = await driver.open(subscriberPage, '<!doctype html><title>rtbench subscribers</title>', this.options.ignoreHttpsErrors);
+    if (process.env.RTBENCH_PAGE_CONSOLE) await page.onConsole((text) => process.stderr.write(`page: ${text}\n`));
     // @stomp/stompjs's CommonJS entry is its UMD bundle: the build a page loads with a script tag.
-    if (this.name === 'stomp') await page.addScriptTag({ path: createRequire(import.meta.url).resolve('@stomp/stompjs') });
-    const overChannel = await page.evaluate<boolean>(`(${installPageClients.toString()})(${FLUSH_MS}, ${JSON.stringify(channel.urlFor(index))}, ${CHANNEL_WAIT_MS})`);
-    if (!overChannel) this.devToolsPages++;
+    if (this.name === 'stomp') await page.evaluate(readFileSync(createRequire(import.meta.url).resolve('@stomp/stompjs'), 'utf8'));
+    await page.evaluate(`(${installPageClients.toString()})(${FLUSH_MS}, ${JSON.stringify(channel.urlFor(index))}, ${CHANNEL_WAIT_MS})`);
     const clock = await alignPageClock(
-      () => page.evaluate(() => (globalThis as unknown as { rtbNow: () => number }).rtbNow()),
-      () => page.evaluate(() => (globalThis as unknown as { rtbResolutionUs: () => number }).rtbResolutionUs()),
+      () => page.evaluate<number>('rtbNow()'),
+      () => page.evaluate<number>('rtbResolutionUs()'),
     );
-    const slot: Slot = { context, page, clock, crashed: false, subscribers };
+    const slot: Slot = { index, page, clock, crashed: false, subscribers: new Set() };
     this.pages.set(index, slot);
-    page.on('crash', () => this.crashed(slot));
-    page.on('close', () => this.crashed(slot));
+    page.onGone(() => this.crashed(slot));
     return slot;
   }
 
@@ -346,7 +352,7 @@ export class BrowserClient implements TransportClient {
     const slot = subscriber.slot;
     if (!slot || slot.crashed) return;
     slot.subscribers.delete(subscriber);
-    await slot.page.evaluate((id) => (globalThis as unknown as { rtbClose: (id: number) => void }).rtbClose(id), subscriber.id).catch(() => {});
+    await slot.page.evaluate(`rtbClose(${subscriber.id})`).catch(() => {});
   }
 
   /** Subscribers of this thread's pages connected now. */
@@ -373,7 +379,6 @@ export class BrowserClient implements TransportClient {
       ...usage,
       pollGapUs: this.pollGaps.totalCount > 0 ? latencyStats(this.pollGaps) : null,
       polls: { ...this.polls },
-      devToolsPages: this.devToolsPages,
       errors: { ...this.errors },
     };
   }
@@ -385,13 +390,17 @@ export class BrowserClient implements TransportClient {
     this.errors = {};
   }
 
-  /** Asks each page to hand over what it has stamped but not yet sent. */
+  /** Asks each page to hand over what it has stamped but not yet sent, and waits until it has come. */
   async flush(): Promise<void> {
     const slots = await this.settledSlots();
-    await Promise.all(slots.map((slot) => (slot && !slot.crashed ? slot.page.evaluate(() => (globalThis as unknown as { rtbFlush: () => void }).rtbFlush()).catch(() => {}) : null)));
+    const channel = await this.channel?.catch(() => null);
+    if (!channel) return;
+    await Promise.all(slots.map((slot) => (slot && !slot.crashed ? channel.flush(slot.index, FLUSH_LIMIT_MS) : null)));
   }
 
   async shutdown(): Promise<void> {
+    // Pages gone with the browser are not crashes.
+    for (const slot of this.pages.values()) slot.crashed = true;
     if (this.browser) {
       const browser = await this.browser.catch(() => null);
       await browser?.close().catch(() => {});

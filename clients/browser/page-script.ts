@@ -33,7 +33,7 @@ export type PageSubscribe =
     };
 
 /**
- * The answer to a page's question (next-channel.ts, or `rtbNext`): where a WebSocket connects next,
+ * The answer to a page's question (page-channel.ts): where a WebSocket connects next,
  * or the next poll (after a wait), with the rule for the polls after it when the profile has one.
  */
 export type PageNext = { readonly url: string; readonly headers: Record<string, string>; readonly waitMs: number; readonly follow?: PageFollowRule } | null;
@@ -82,13 +82,10 @@ interface PageStompClient {
   subscribe(destination: string, callback: (message: { readonly body: string; readonly headers: Record<string, string> }) => void, headers: Record<string, string>): unknown;
 }
 interface PageGlobal {
-  rtbReport(batch: unknown[]): Promise<unknown>;
-  rtbNext(id: number, answer: unknown): Promise<unknown>;
   rtbSubscribe?: (id: number, spec: PageSubscribe) => void;
   rtbClose?: (id: number) => void;
   rtbNow?: () => number;
   rtbResolutionUs?: () => number;
-  rtbFlush?: () => void;
   readonly performance: { readonly timeOrigin: number; now(): number };
   readonly EventSource: new (url: string) => PageEventSource;
   readonly WebSocket: new (url: string, protocols: string[]) => PageWebSocket;
@@ -99,20 +96,21 @@ interface PageGlobal {
 }
 
 /**
- * Installs the clients; resolves true once the page's questions go over `channelUrl` (a loopback
- * WebSocket to the subscriber thread), false when they go over DevTools (`rtbNext`) because the
- * channel did not open within `channelWaitMs`.
+ * Installs the clients and opens the page's channel to its subscriber thread (`channelUrl`, a
+ * WebSocket on 127.0.0.1): every report, question and notice goes over it, in order. Rejects when
+ * the channel does not open within `channelWaitMs`.
  */
-export function installPageClients(flushMs: number, channelUrl: string, channelWaitMs: number): Promise<boolean> {
+export function installPageClients(flushMs: number, channelUrl: string, channelWaitMs: number): Promise<void> {
   const w = globalThis as unknown as PageGlobal;
   const now = (): number => w.performance.timeOrigin + w.performance.now();
+  const socket = new w.WebSocket(channelUrl, []);
   let queue: unknown[] = [];
   let timer = 0;
   const flush = (): void => {
     timer = 0;
     const batch = queue;
     queue = [];
-    if (batch.length > 0) void w.rtbReport(batch);
+    if (batch.length > 0) socket.send(JSON.stringify(['r', batch]));
   };
   // Stamps are taken when each event fires; only their trip to Node is batched.
   const report = (event: unknown[]): void => {
@@ -121,51 +119,38 @@ export function installPageClients(flushMs: number, channelUrl: string, channelW
   };
   const closers = new Map<number, () => void>();
 
-  // What a subscriber does next, asked over the channel while it is open, else over DevTools.
-  let channel: PageWebSocket | null = null;
+  // What a subscriber does next: one question out at a time per subscriber, answered by id.
   const asked = new Map<number, (next: unknown) => void>();
-  const next = (id: number, answer: unknown): Promise<unknown> => {
-    const open = channel;
-    if (open === null) return w.rtbNext(id, answer);
-    return new Promise((resolve) => {
+  const next = (id: number, answer: unknown): Promise<unknown> =>
+    new Promise((resolve) => {
       asked.set(id, resolve);
-      open.send(JSON.stringify([id, answer]));
+      socket.send(JSON.stringify(['n', id, answer]));
     });
+  socket.onmessage = (event) => {
+    const [id, answer] = JSON.parse(String(event.data)) as [number | 'flush', unknown];
+    // Asked to flush: what this page holds goes first, then the answer, on the same socket.
+    if (id === 'flush') {
+      flush();
+      return socket.send(JSON.stringify(['f', answer]));
+    }
+    const resolveNext = asked.get(id);
+    asked.delete(id);
+    resolveNext?.(answer);
   };
-  const channelOpened = new Promise<boolean>((resolve) => {
-    const socket = new w.WebSocket(channelUrl, []);
-    const timer = w.setTimeout(() => {
-      socket.onclose = null;
+  const channelOpened = new Promise<void>((resolve, reject) => {
+    const timeout = w.setTimeout(() => {
       socket.close();
-      resolve(false);
+      reject(new Error(`its channel to rtbench (${channelUrl.replace(/token=.*/, 'token=...')}) did not open within ${channelWaitMs} ms`));
     }, channelWaitMs);
     socket.onopen = () => {
-      w.clearTimeout(timer);
-      channel = socket;
-      resolve(true);
-    };
-    socket.onmessage = (event) => {
-      const [id, answer] = JSON.parse(String(event.data)) as [number, unknown];
-      const resolveNext = asked.get(id);
-      asked.delete(id);
-      resolveNext?.(answer);
-    };
-    socket.onclose = () => {
-      w.clearTimeout(timer);
-      if (channel !== socket) return resolve(false);
-      // What was on its way is gone with the channel: said for every subscriber of the page, and
-      // each question is asked again, without its answer, over DevTools.
-      channel = null;
-      for (const id of closers.keys()) report([id, 'error', now(), 'BROWSER_CHANNEL_LOST']);
-      for (const [id, resolveNext] of asked) void w.rtbNext(id, null).then(resolveNext);
-      asked.clear();
+      w.clearTimeout(timeout);
+      resolve();
     };
   });
 
   /** The next poll by the profile's rule, from an answer that fits it; null when rtbench must be asked. */
   const followed = (rule: PageFollowRule, answer: { readonly status?: number; readonly headers?: Record<string, string>; readonly body?: string }): string | null => {
-    // Only over the channel: a notice must reach rtbench in order with the questions.
-    if (channel === null || answer.status !== rule.status || !answer.headers || answer.body === undefined) return null;
+    if (answer.status !== rule.status || !answer.headers || answer.body === undefined) return null;
     for (const name of rule.askOn) if (name in answer.headers) return null;
     let items: unknown;
     try {
@@ -250,7 +235,7 @@ export function installPageClients(flushMs: number, channelUrl: string, channelW
         const startedMs = now();
         const request = w.fetch(poll.url, { headers: poll.headers, cache: 'no-store', signal: controller.signal });
         // Sent after the request is on its way: rtbench reads the answer and checks the URL.
-        if (own !== null) channel?.send(JSON.stringify([id, answer, own]));
+        if (own !== null) socket.send(JSON.stringify(['p', id, answer, own]));
         if (!open) report([id, 'open', now()]);
         open = true;
         try {
@@ -324,6 +309,5 @@ export function installPageClients(flushMs: number, channelUrl: string, channelW
     }
     return smallestMs * 1000;
   };
-  w.rtbFlush = flush;
   return channelOpened;
 }
