@@ -12,7 +12,7 @@ import type { Browser, CDPSession } from 'playwright-core';
  */
 export class DetachedPages {
   private nextId = 0;
-  private readonly answers = new Map<number, { resolve: (result: Record<string, unknown>) => void; reject: (error: Error) => void }>();
+  private readonly answers = new Map<number, { readonly sessionId: string; resolve: (result: Record<string, unknown>) => void; reject: (error: Error) => void }>();
   private readonly pages = new Map<string, DetachedPage>();
   private readonly bySession = new Map<string, DetachedPage>();
 
@@ -44,15 +44,25 @@ export class DetachedPages {
     const page = new DetachedPage((method, params) => this.call(sessionId, method, params));
     this.pages.set(targetId, page);
     this.bySession.set(sessionId, page);
+    // A page that is gone answers nothing more: what was asked of it fails instead of waiting forever.
+    page.onGone((why) => this.failCalls(sessionId, why));
     await page.load(url, html, ignoreHttpsErrors);
     return page;
+  }
+
+  private failCalls(sessionId: string, why: string): void {
+    for (const [id, waiting] of this.answers) {
+      if (waiting.sessionId !== sessionId) continue;
+      this.answers.delete(id);
+      waiting.reject(new Error(`the page ${why}`));
+    }
   }
 
   /** One command on a page's session; its answer comes back as a message from the target. */
   private call(sessionId: string, method: string, params: Record<string, unknown>): Promise<Record<string, unknown>> {
     const id = ++this.nextId;
     return new Promise((resolve, reject) => {
-      this.answers.set(id, { resolve, reject });
+      this.answers.set(id, { sessionId, resolve, reject });
       this.session.send('Target.sendMessageToTarget', { sessionId, message: JSON.stringify({ id, method, params }) }).catch((error: Error) => {
         this.answers.delete(id);
         reject(error);
@@ -73,6 +83,9 @@ export class DetachedPages {
 
 type Call = (method: string, params: Record<string, unknown>) => Promise<Record<string, unknown>>;
 
+/** A blank page served by rtbench itself loads at once; one that has not within this is stuck. */
+const LOAD_LIMIT_MS = 15_000;
+
 /** One page rtbench drives itself: its document served once, then scripts evaluated in it. */
 export class DetachedPage {
   private readonly listeners = new Map<string, (params: Record<string, unknown>) => void>();
@@ -81,7 +94,10 @@ export class DetachedPage {
 
   constructor(private readonly call: Call) {}
 
-  /** Serves `html` at `url` (the target's origin, so the page's requests are same-origin) and waits for it to load. */
+  /**
+   * Serves `html` at `url` (the target's origin, so the page's requests are same-origin) and waits
+   * for it to load, at most LOAD_LIMIT_MS.
+   */
   async load(url: string, html: string, ignoreHttpsErrors: boolean): Promise<void> {
     if (ignoreHttpsErrors) await this.call('Security.setIgnoreCertificateErrors', { ignore: true });
     await this.call('Page.enable', {});
@@ -91,7 +107,11 @@ export class DetachedPage {
       const frame = params.frame as { parentId?: string; url?: string } | undefined;
       if (frame && !frame.parentId && frame.url === url) navigated = true;
     });
-    const loaded = new Promise<void>((resolve) => this.listeners.set('Page.loadEventFired', () => navigated && resolve()));
+    let timer: NodeJS.Timeout | undefined;
+    const loaded = new Promise<void>((resolve, reject) => {
+      this.listeners.set('Page.loadEventFired', () => navigated && resolve());
+      timer = setTimeout(() => reject(new Error(`the page did not load at ${url} within ${LOAD_LIMIT_MS} ms`)), LOAD_LIMIT_MS);
+    });
     this.listeners.set('Fetch.requestPaused', (params) => {
       void this.call('Fetch.fulfillRequest', {
         requestId: params.requestId,
@@ -103,7 +123,11 @@ export class DetachedPage {
     await this.call('Fetch.enable', { patterns: [{ urlPattern: url }] });
     const navigation = await this.call('Page.navigate', { url });
     if (typeof navigation.errorText === 'string') throw new Error(`the page did not open at ${url}: ${navigation.errorText}`);
-    await loaded;
+    try {
+      await loaded;
+    } finally {
+      clearTimeout(timer);
+    }
     for (const method of ['Page.frameNavigated', 'Page.loadEventFired', 'Fetch.requestPaused']) this.listeners.delete(method);
     // Nothing else is intercepted, and no page events are wanted from here on.
     await this.call('Fetch.disable', {});
