@@ -81,6 +81,7 @@ describe.skipIf(chromium !== null)('Chromium pages as subscribers (burst --brows
   it('every transport has its Chromium row, with exact counts and nothing lost', async () => {
     const summary = await runJson(['burst', '--transport', 'all', '--subscribers', '2', '--browsers', '2', '--bursts', '5', '--out', outDir('all')]);
     expect(summary.transports.map((t) => t.transport)).toEqual([...TRANSPORTS]);
+    let chromiumCpuMs = 0;
     for (const result of summary.transports) {
       expect(result.state, `${result.transport}: ${JSON.stringify(result.error)}`).toBe('completed');
       const browsers = browsersOf(result);
@@ -102,7 +103,9 @@ describe.skipIf(chromium !== null)('Chromium pages as subscribers (burst --brows
       // Node's subscribers are counted apart, as before.
       expect(result.messages.expected).toBe(30);
       expect(result.messages.lost).toBe(0);
-      expect(browsers.cpuMs).toBeGreaterThan(0);
+      // CPU is read in clock ticks (10 ms): 15 messages over WebSocket may take less than one.
+      expect(browsers.cpuMs).toBeGreaterThanOrEqual(0);
+      chromiumCpuMs += browsers.cpuMs;
       expect(browsers.memoryBytes).toBeGreaterThan(0);
       // Only long polling has gaps between requests: measured, every poll after a page's first.
       if (result.transport === 'long-polling') {
@@ -116,6 +119,8 @@ describe.skipIf(chromium !== null)('Chromium pages as subscribers (burst --brows
         expect(result.errors).toEqual({});
       } else expect(browsers.pollGapUs).toBeUndefined();
     }
+    // Over all four, the browser's work shows: long polling's 30 fetches alone take many ticks.
+    expect(chromiumCpuMs).toBeGreaterThan(0);
     const folder = onlyRunFolder(outDir('all'));
     const summaryText = readFileSync(join(folder, 'summary.md'), 'utf8');
     expect(summaryText).toMatch(/\| SSE, Chromium +\| +2\/2 \|/);
