@@ -201,17 +201,18 @@ function errorList(errors: Readonly<Record<string, number>>): string {
     .join(', ');
 }
 
+/** How the pages made their next polls, in words. */
+function pollsMade(polls: { readonly own: number; readonly asked: number } | undefined): string {
+  const rule = "built by the page itself from the answer (the profile's rule, as a chat page's script does)";
+  if (!polls) return 'the page asked rtbench for each next poll';
+  if (polls.own === 0) return 'the page asked rtbench for each next poll over a loopback WebSocket (the profile has no rule a page can follow)';
+  if (polls.asked === 0) return `all ${polls.own} polls were ${rule}`;
+  return `${polls.own} of ${polls.own + polls.asked} polls were ${rule}; the other ${polls.asked} it asked rtbench for over a loopback WebSocket`;
+}
+
 /** What a page did between two long polls, in words. */
 function pollLine(gaps: LatencyStats, polls: { readonly own: number; readonly asked: number } | undefined): string {
-  const rule = "built by the page itself from the answer (the profile's rule, as a chat page's script does)";
-  const how = !polls
-    ? 'the page asked rtbench for each next poll'
-    : polls.own === 0
-      ? 'the page asked rtbench for each next poll over a loopback WebSocket (the profile has no rule a page can follow)'
-      : polls.asked === 0
-        ? `all ${polls.own} polls were ${rule}`
-        : `${polls.own} of ${polls.own + polls.asked} polls were ${rule}; the other ${polls.asked} it asked rtbench for over a loopback WebSocket`;
-  return `${how}. From an answer in the page to its next request took p50 ${formatMs(gaps.p50)} ms, p99 ${formatMs(gaps.p99)} ms over ${gaps.count} polls; a message that comes while no poll is out waits for it.`;
+  return `${pollsMade(polls)}. From an answer in the page to its next request took p50 ${formatMs(gaps.p50)} ms, p99 ${formatMs(gaps.p99)} ms over ${gaps.count} polls; a message that comes while no poll is out waits for it.`;
 }
 
 /** The Chromium subscribers of each ramp step and of a whole soak, beside the Node figures of the same round. */

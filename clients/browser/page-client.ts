@@ -336,14 +336,15 @@ export class BrowserClient implements TransportClient {
       failed = delivery.ends === true;
     }
     const poll = spec.poll(subscriber.cursor);
-    if (usedUrl !== undefined) this.polls.own++;
-    else this.polls.asked++;
     if (usedUrl !== undefined) {
+      this.polls.own++;
       if (failed || usedUrl !== poll.url) subscriber.handlers.onError?.('BROWSER_POLL_MISMATCH');
       return null;
     }
+    this.polls.asked++;
+    // Sent as JSON over the page's channel: nothing here needs copying.
     const follow = spec.pageFollow?.(subscriber.cursor);
-    return { url: poll.url, headers: { ...poll.headers }, waitMs: subscriber.nextWaitMs(failed), ...(follow ? { follow: { ...follow, headers: { ...follow.headers }, askOn: [...follow.askOn] } } : {}) };
+    return { url: poll.url, headers: poll.headers, waitMs: subscriber.nextWaitMs(failed), ...(follow ? { follow } : {}) };
   }
 
   private async unsubscribe(subscriber: PageSubscriber): Promise<void> {
