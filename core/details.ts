@@ -28,6 +28,8 @@ export interface BurstDetails extends AgentDetails {
 /** Chromium pages as subscribers: what they received, stamped in the page, matched by the same recorder. */
 export interface BrowserSubscribers {
   readonly client: 'chromium';
+  /** The Chromium that ran the pages, as it names itself: its figures move with the build. Absent in older runs. */
+  readonly version?: string;
   /** Asked for (`--browsers`), and how many shared one page (`--per-page`). */
   readonly subscribers: number;
   readonly perPage: number;
@@ -152,6 +154,8 @@ export interface RampStep {
 
 /** A measured round as the Chromium subscribers lived it (ramp steps, a whole soak). */
 export interface BrowserRound {
+  /** The Chromium that ran the pages, as it names itself. Absent in older runs. */
+  readonly version?: string;
   readonly held: number;
   /** What troubled the Chromium subscribers during the round(s), by code (their connections' own failures are counted as for Node's). Absent when nothing did. */
   readonly errors?: Readonly<Record<string, number>>;

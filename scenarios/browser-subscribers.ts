@@ -78,6 +78,7 @@ export function browserRound(round: Round, held: number): BrowserRound | undefin
   if (!round.browser) return undefined;
   const status = round.browser.replies.map((r) => r.browser).filter((b) => b !== undefined);
   return {
+    ...versionOf(status),
     held,
     messages: round.browser.merged.messages,
     latencyUs: latencyStats(round.browser.merged.perMessage),
@@ -88,6 +89,12 @@ export function browserRound(round: Round, held: number): BrowserRound | undefin
     ...pollGaps(status),
     ...errorsOf(status.map((s) => s.errors)),
   };
+}
+
+/** The Chromium the pages ran in; nothing when none had started. */
+function versionOf(status: ReadonlyArray<{ readonly version?: string | null }>): { version?: string } {
+  const version = status.find((s) => s.version)?.version;
+  return version ? { version } : {};
 }
 
 /** Error counts summed by code; nothing when there are none. */
@@ -130,6 +137,7 @@ export function browserSubscribers(
   const pages = Math.ceil(config.browsers / config.perPage);
   return {
     client: 'chromium',
+    ...versionOf(status),
     subscribers: config.browsers,
     perPage: config.perPage,
     pages,
@@ -155,9 +163,11 @@ export function browserSubscribers(
 export function browserSection(results: readonly TransportResult[]): TableSection[] {
   const rows: string[][] = [];
   const lines: string[] = [];
+  const versions = new Set<string>();
   for (const result of results) {
     const browsers = result.details?.scenario === 'burst' ? result.details.browsers : undefined;
     if (!browsers) continue;
+    if (browsers.version) versions.add(browsers.version);
     const node = result.latencyUs.perMessage;
     const b = browsers.latencyUs;
     rows.push([
@@ -187,10 +197,16 @@ export function browserSection(results: readonly TransportResult[]): TableSectio
       rows,
       lines: [
         "A page stamps each arrival with performance.timeOrigin + performance.now() when its handler runs, put on rtbench's monotonic clock by the probe with the shortest round trip (Clock ±: half that trip; step: the smallest tick of the page's clock).",
+        ...versionLines(versions),
         ...lines,
       ],
     },
   ];
+}
+
+/** Which Chromium ran the pages: its CPU and latency figures move with the build, so a comparison names it. */
+function versionLines(versions: ReadonlySet<string>): string[] {
+  return versions.size > 0 ? [`Chromium ${[...versions].join(', ')}.`] : [];
 }
 
 /** `CODE xN, ...`, largest first. */
@@ -219,6 +235,7 @@ function pollLine(gaps: LatencyStats, polls: { readonly own: number; readonly as
 export function browserStepsSection(results: readonly TransportResult[]): TableSection[] {
   const rows: string[][] = [];
   const lines: string[] = [];
+  const versions = new Set<string>();
   for (const result of results) {
     const details = result.details;
     const label = `${transportLabel(result.transport)}, Chromium`;
@@ -230,6 +247,7 @@ export function browserStepsSection(results: readonly TransportResult[]): TableS
       (b.cpuMs / 1000).toFixed(2), formatMiB(b.memoryBytes),
     ];
     const said = (when: string, b: BrowserRound): void => {
+      if (b.version) versions.add(b.version);
       if (b.errors) lines.push(`${label}, ${when}: the Chromium subscribers met ${errorList(b.errors)}.`);
     };
     if (details?.scenario === 'ramp') {
@@ -250,7 +268,7 @@ export function browserStepsSection(results: readonly TransportResult[]): TableS
       title: "Chromium subscribers beside the Node ones: scheduled send -> the page's stamp (ms)",
       headers: ['Method', 'Round', 'Node held', 'Chromium held', 'P50', 'P99', 'Lost', 'Browser - Node P50', 'P99', 'Chromium CPU (s)', 'Memory, PSS (MiB)'],
       rows,
-      ...(lines.length > 0 ? { lines } : {}),
+      ...(lines.length + versions.size > 0 ? { lines: [...versionLines(versions), ...lines] } : {}),
     },
   ];
 }
@@ -263,6 +281,7 @@ export function addBrowserRound(total: (BrowserRound & { readonly memoryFirstByt
   const messages = { ...total.messages };
   addCounts(messages, round.messages);
   return {
+    ...versionOf([round, total]),
     held: round.held,
     messages,
     latencyUs: latencyStats(merged),

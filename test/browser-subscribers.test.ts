@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { alignPageClock } from '../clients/browser/page-clock.js';
 import { browserCannot } from '../clients/browser/page-client.js';
-import { findChromium } from '../clients/browser/chromium.js';
+import { DISABLED_FEATURES, browserProcesses, findChromium, launchChromium, launchTag } from '../clients/browser/chromium.js';
+import { DetachedPages } from '../clients/browser/detached-page.js';
 import type { BrowserSubscribers } from '../core/details.js';
 import type { TransportResult } from '../core/result.js';
 import { TRANSPORTS } from '../core/transports.js';
@@ -100,6 +101,8 @@ describe.skipIf(chromium !== null)('Chromium pages as subscribers (burst --brows
         foreign: 0,
       });
       expect(browsers.latencyUs.count).toBe(30);
+      // The build is named: a browser's figures move with it.
+      expect(browsers.version).toMatch(/^\d+\.\d+\.\d+\.\d+$/);
       // Node's subscribers are counted apart, as before.
       expect(result.messages.expected).toBe(30);
       expect(result.messages.lost).toBe(0);
@@ -124,6 +127,7 @@ describe.skipIf(chromium !== null)('Chromium pages as subscribers (burst --brows
     const folder = onlyRunFolder(outDir('all'));
     const summaryText = readFileSync(join(folder, 'summary.md'), 'utf8');
     expect(summaryText).toMatch(/\| SSE, Chromium +\| +2\/2 \|/);
+    expect(summaryText).toContain(`Chromium ${browsersOf(summary.transports[0]!).version}.`);
     expect(summaryText).toMatch(/Long Polling: all \d+ polls were built by the page itself .* p50 \d+\.\d+ ms, p99 \d+\.\d+ ms over \d+ polls/);
     // The decision report shows the Chromium rows and the browser-minus-Node calibration per transport.
     const report = await runCli(['report', outDir('all'), '--out', outDir('all-report')]);
@@ -132,6 +136,30 @@ describe.skipIf(chromium !== null)('Chromium pages as subscribers (burst --brows
     expect(text).toMatch(/Calibration, browser minus Node \(ms\): WebSocket p50 [+-]\d+\.\d\d, p99 [+-]\d+\.\d\d; SSE p50 /);
     expect(text).toMatch(/\| STOMP, Chromium +\| +\d/);
   }, 180_000);
+
+  it('Chromium gets one list of disabled features, and runs no WebUI of its own beside the pages', async () => {
+    const tag = launchTag(`features-${process.pid}`, 0);
+    const browser = await launchChromium(CHROMIUM, tag);
+    cleanup.add(() => browser.close());
+    const pages = await DetachedPages.open(browser);
+    // Fulfilled by rtbench itself: nothing listens on this port.
+    for (let k = 0; k < 2; k++) await pages.open('http://127.0.0.1:9/rtbench-subscriber-page', '<!doctype html><title>t</title>', false);
+    const commandLines = browserProcesses(tag).map((pid) => {
+      try {
+        // Chromium's child processes rewrite their command line as one string, spaces between arguments.
+        return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split(/[\0 ]/);
+      } catch {
+        return [];
+      }
+    });
+    // Chromium honours the last --disable-features only: the browser's must be rtbench's whole list.
+    const root = commandLines.find((args) => args.includes(tag))!;
+    const lastDisabled = root.filter((arg) => arg.startsWith('--disable-features=')).at(-1);
+    expect(lastDisabled?.slice('--disable-features='.length).split(',')).toEqual([...DISABLED_FEATURES]);
+    // A window per browser context, and without the list a WebUI renderer per window (the omnibox popup).
+    expect(commandLines.filter((args) => args.includes('--type=renderer') && !args.includes('--top-chrome-webui')).length).toBeGreaterThanOrEqual(2);
+    expect(commandLines.filter((args) => args.includes('--top-chrome-webui'))).toEqual([]);
+  }, 60_000);
 
   it("long polling: a poll a page builds by a rule that differs from the profile's poll is counted, never silent", async () => {
     const profile = join(packageRoot, 'test', 'fixtures', 'profiles', 'wrong-follow.mjs');
@@ -212,11 +240,13 @@ describe.skipIf(chromium !== null)('Chromium pages as subscribers (burst --brows
     ]);
     // The Node figures stay the Node subscribers' own.
     expect(steps.map((step) => step.messages.expected)).toEqual([4 * 3, 8 * 3]);
+    expect(steps.map((step) => step.browsers?.version)).toEqual([expect.stringMatching(/^\d+\./), expect.stringMatching(/^\d+\./)]);
 
     const soak = (await runJson(['soak', '--transport', 'sse', '--connections', '2', '--duration', '4s', '--interval', '2s', '--browsers', '2', '--out', outDir('soak')])).transports[0]!;
     const browsers = soak.details?.scenario === 'soak' ? soak.details.browsers : undefined;
     expect(browsers).toMatchObject({ held: 2, messages: { expected: 4, received: 4, lost: 0, duplicated: 0 } });
     expect(browsers!.memoryFirstBytes).toBeGreaterThan(0);
+    expect(browsers!.version).toMatch(/^\d+\./);
     expect(soak.messages).toMatchObject({ expected: 4, received: 4, lost: 0 });
     expect(readFileSync(join(onlyRunFolder(outDir('soak')), 'summary.md'), 'utf8')).toMatch(/\| SSE, Chromium +\| +whole soak \|/);
   }, 180_000);

@@ -30,15 +30,42 @@ export function launchTag(runId: string, thread: number): string {
   return `--rtbench-subscribers=${runId}-${thread}`;
 }
 
+/**
+ * Chromium features turned off. Chromium reads only the last `--disable-features` of its command
+ * line, so this one list replaces the one Playwright passes and has to hold all that matters here.
+ */
+export const DISABLED_FEATURES: readonly string[] = [
+  // The subscriber page is served by rtbench on the target's origin, not loaded from it, so Chromium
+  // cannot tell that the page itself is on this machine and would refuse its loopback WebSockets as
+  // a public page reaching into the local network.
+  'LocalNetworkAccessChecks',
+  'BlockInsecurePrivateNetworkRequests',
+  // An http:// target stays on http://: an upgraded navigation would miss the page rtbench serves
+  // and reach the target itself.
+  'HttpsUpgrades',
+  'HttpsFirstBalancedModeAutoEnable',
+  // Nothing of the browser's own on the network: load goes to the target only.
+  'OptimizationHints',
+  'NetworkTimeServiceQuerying',
+  'PreconnectToSearch',
+  'AimEnabled',
+  'MediaRouter',
+  // Each page has a browser context of its own (its own connection pool), hence a window of its own,
+  // and each window preloads the omnibox popup's WebUI in a renderer of its own: a user's browser
+  // has one per window, not one per tab, and rtbench would count them all in the browser's CPU and
+  // memory.
+  'WebUIOmniboxPopup',
+  'WebUIOmniboxFullPopup',
+  'WebUIOmniboxAimPopup',
+];
+
 /** Headless Chromium with nothing of its own on the network: no sync, no updates, no QUIC. */
 export async function launchChromium(executablePath: string, tag: string): Promise<Browser> {
   const { chromium } = await import('playwright-core');
   return chromium.launch({
     executablePath,
-    // No sandbox as root in a container. The subscriber page is served by Playwright on the target's
-    // origin, not loaded from it, so Chromium cannot tell that the page itself is on this machine and
-    // would refuse its loopback WebSockets as a public page reaching into the local network.
-    args: ['--disable-features=LocalNetworkAccessChecks,BlockInsecurePrivateNetworkRequests', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-renderer-backgrounding', '--disable-background-timer-throttling', tag],
+    // No sandbox as root in a container.
+    args: [`--disable-features=${DISABLED_FEATURES.join(',')}`, '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--disable-renderer-backgrounding', '--disable-background-timer-throttling', tag],
   });
 }
 

@@ -26,6 +26,8 @@ export interface BrowserOptions {
 
 /** What the pages of one thread did, for the step's result. */
 export interface BrowserStatus {
+  /** The Chromium that ran the pages, as it names itself (e.g. 156.0.8078.129); null before it started. */
+  readonly version: string | null;
   readonly pages: number;
   readonly crashedPages: number;
   /** The worst page's clock alignment: half the shortest round trip of its probes (µs). */
@@ -372,7 +374,9 @@ export class BrowserClient implements TransportClient {
     const slots = await this.settledSlots();
     const clocks = slots.flatMap((slot) => (slot ? [slot.clock] : []));
     const usage = processUsage(browserProcesses(this.options.tag));
+    const browser = this.browser ? await this.browser.catch(() => null) : null;
     return {
+      version: browser?.version() ?? null,
       pages: slots.filter(Boolean).length,
       crashedPages: this.crashedPages,
       clockUncertaintyUs: clocks.reduce((max, c) => Math.max(max, c.uncertaintyUs), 0),
