@@ -27,19 +27,19 @@ describe('--profile socketio', () => {
   }, 60_000);
 
   it("answers engine.io's pings on both transports: a soak over many ping intervals keeps every session", async () => {
-    // A ping every 400 ms, answered within 800 ms or the session is dropped: tight enough that a
-    // client that ignores pings is dropped within the soak, loose enough that a loaded CI machine's
-    // stall of a few hundred ms is not taken for one.
-    const server = await startChild('socket.io server', SERVER, ['--ping-ms', '400']);
+    // A ping every 500 ms, answered within 3 s or the session is dropped: a client that ignores pings
+    // is dropped 3.5 s into its session, well within the soak, while a loaded CI machine's stall (a
+    // polling session's answer was once late by more than 800 ms there) is not taken for one.
+    const server = await startChild('socket.io server', SERVER, ['--ping-ms', '500', '--ping-timeout-ms', '3000']);
     cleanup.add(() => server.stop());
-    const summary = await runJson(['soak', '--profile', 'socketio', '--target', server.url, '--transport', 'all', '--connections', '5', '--duration', '6s', '--interval', '500ms', '--out', outDir('socketio-soak')]);
+    const summary = await runJson(['soak', '--profile', 'socketio', '--target', server.url, '--transport', 'all', '--connections', '5', '--duration', '8s', '--interval', '500ms', '--out', outDir('socketio-soak')]);
     expect(summary.transports.map((t) => t.transport)).toEqual(['ws', 'long-polling']);
     for (const result of summary.transports) {
       expect(result.messages).toMatchObject({ lost: 0, duplicated: 0 });
       expect(result.messages.received).toBe(result.messages.expected);
       expect(detailsOf(result, 'soak')!.totals).toMatchObject({ disconnects: 0, reconnects: 0 });
-      // Over 6 s at a ping every 400 ms, each session answered many pings (the 15 it had, less slack).
-      expect(result.connections.sends).toBeGreaterThanOrEqual(5 * (2 + 8));
+      // Over 8 s at a ping every 500 ms, each session answered many pings (the 16 it had, less slack).
+      expect(result.connections.sends).toBeGreaterThanOrEqual(5 * (2 + 10));
       expect(result.errors).toEqual({});
     }
     // Publishers' sessions too: each drop is named (transport, subscriber or publisher) if one happens.
