@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { alignPageClock } from '../clients/browser/page-clock.js';
 import { browserCannot } from '../clients/browser/page-client.js';
-import { DISABLED_FEATURES, browserProcesses, findChromium, launchChromium, launchTag } from '../clients/browser/chromium.js';
+import { DISABLED_FEATURES, browserProcesses, findChromium, launchChromium, launchTag, processUsage } from '../clients/browser/chromium.js';
+import { spawn } from 'node:child_process';
 import { DetachedPages } from '../clients/browser/detached-page.js';
 import type { BrowserSubscribers } from '../core/details.js';
 import type { TransportResult } from '../core/result.js';
@@ -61,6 +62,20 @@ describe('aligning a page clock', () => {
     expect(clock.uncertaintyUs).toBeGreaterThan(0);
     // The true offset lies within the uncertainty claimed.
     expect(Math.abs(clock.offsetUs - 5_000_000)).toBeLessThanOrEqual(clock.uncertaintyUs);
+  });
+});
+
+describe("a browser's CPU", () => {
+  it('keeps the CPU of a process that ended and was reaped: the sum over the live tree never goes back', async () => {
+    const before = processUsage([process.pid]).cpuMs;
+    const ownBefore = process.cpuUsage();
+    // A child that spends at least 300 ms of CPU, then ends; this process reaps it.
+    const child = spawn(process.execPath, ['-e', 'const end = process.cpuUsage().user + 300000; while (process.cpuUsage().user < end);']);
+    await new Promise((resolve) => child.once('exit', resolve));
+    const own = process.cpuUsage(ownBefore);
+    const afterMs = processUsage([process.pid]).cpuMs;
+    // What this process spent itself meanwhile is taken out; clock ticks of 10 ms leave some slack.
+    expect(afterMs - before - (own.user + own.system) / 1000).toBeGreaterThanOrEqual(250);
   });
 });
 

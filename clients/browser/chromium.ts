@@ -100,10 +100,13 @@ export function processUsage(pids: readonly number[]): { cpuMs: number; memoryBy
   let memoryBytes = 0;
   for (const pid of pids) {
     try {
-      // After the command name (which may hold spaces), fields 14 and 15 of stat are utime and stime.
+      // After the command name (which may hold spaces), fields 14-17 of stat are utime, stime and
+      // the same of the children it has reaped. Chromium ends processes during a run (a spare
+      // renderer, a utility): their CPU then moves to the process that reaps them, so a sum over
+      // the live tree that counts both never goes back, as one of utime and stime alone would.
       const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
       const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      cpuMs += ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_S;
+      cpuMs += ((Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) * 1000) / CLOCK_TICKS_PER_S;
       memoryBytes += pssBytes(pid) ?? Number(fields[21]) * PAGE_BYTES;
     } catch {
       // Gone since it was listed.
