@@ -11,10 +11,10 @@
  */
 import http from 'node:http';
 import net from 'node:net';
-import { readFileSync } from 'node:fs';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { startChild } from '../run/child.js';
 import { programPath } from '../core/entry-points.js';
+import { procStat } from '../core/proc-stat.js';
 
 export type BareKind = 'ws' | 'sse' | 'stomp';
 
@@ -91,11 +91,10 @@ async function runWorker(job: WorkerJob): Promise<void> {
   });
 }
 
-function cpuTicksOf(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  // utime and stime, fields 14 and 15 of stat(5), in clock ticks of 10 ms on Linux.
-  return Number(fields[11]) + Number(fields[12]);
+function serverCpuMs(pid: number): number {
+  const stat = procStat(pid);
+  if (stat === null) throw new Error(`bare receiver: cannot read the CPU of its server (pid ${pid}) from /proc`);
+  return stat.cpuMs;
 }
 
 export interface BareReceiverCost {
@@ -157,7 +156,7 @@ export async function measureBareReceiver(kind: BareKind, subscribers: number, r
       if (baseline === null && performance.now() - startedMs >= settleS * 1000) {
         // Taken between two publishes, so no fan-out is half counted.
         const usage = process.cpuUsage();
-        baseline = { atMs: performance.now(), server: cpuTicksOf(server.pid), receiver: (usage.user + usage.system) / 1000, reads: await readsNow(), published };
+        baseline = { atMs: performance.now(), server: serverCpuMs(server.pid), receiver: (usage.user + usage.system) / 1000, reads: await readsNow(), published };
       }
       await post();
       published++;
@@ -170,7 +169,7 @@ export async function measureBareReceiver(kind: BareKind, subscribers: number, r
       deliveries: (published - baseline.published) * subscribers,
       reads: (await readsNow()) - baseline.reads,
       seconds: (performance.now() - baseline.atMs) / 1000,
-      serverCpuMs: (cpuTicksOf(server.pid) - baseline.server) * 10,
+      serverCpuMs: serverCpuMs(server.pid) - baseline.server,
       receiverCpuMs: (usage.user + usage.system) / 1000 - baseline.receiver,
     };
   } finally {

@@ -18,6 +18,7 @@ import { rmdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { browserProcesses, findChromium, launchChromium, launchTag } from '../clients/browser/chromium.js';
 import { DetachedPages } from '../clients/browser/detached-page.js';
+import { procStat } from '../core/proc-stat.js';
 import { renderTable } from '../output/format.js';
 import { documentHeader, indexMeasurements, measurementFolder } from './measurements.js';
 
@@ -64,13 +65,12 @@ function kindOf(pid: number): ProcessKind {
 function cpuByKind(tag: string): Record<ProcessKind, number> {
   const cpu: Record<ProcessKind, number> = { browser: 0, network: 0, renderer: 0, 'gpu-process': 0, other: 0 };
   for (const pid of browserProcesses(tag)) {
+    const stat = procStat(pid);
+    if (stat === null) continue; // The process ended between the listing and the reading.
     try {
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      // utime and stime in clock ticks of 10 ms (Linux).
-      cpu[kindOf(pid)] += (Number(fields[11]) + Number(fields[12])) * 10;
+      cpu[kindOf(pid)] += stat.cpuMs;
     } catch {
-      // The process ended between the listing and the reading.
+      // Its command line went with it.
     }
   }
   return cpu;

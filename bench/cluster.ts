@@ -18,6 +18,7 @@ import { rtbench } from './run-cli.js';
 import { documentHeader, indexMeasurements, measurementFolder, reportOfRuns } from './measurements.js';
 import { redisClient } from '../core/redis.js';
 import { TRANSPORTS } from '../core/transports.js';
+import { procStat } from '../core/proc-stat.js';
 import { formatMs, methodName, renderTable } from '../output/format.js';
 import type { RunSummary, TransportResult } from '../core/result.js';
 import { detailsOf } from '../core/details.js';
@@ -50,10 +51,11 @@ async function redisPid(): Promise<number> {
   }
 }
 
-/** CPU ms a process has used so far (utime + stime, in clock ticks of 10 ms). */
+/** CPU ms a process has used so far. */
 function cpuMsOf(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
+  const stat = procStat(pid);
+  if (stat === null) throw new Error(`cannot read the CPU of pid ${pid} from /proc`);
+  return stat.cpuMs;
 }
 
 /** Runs rtbench and returns its summary with Redis's CPU over the run, in % of one core. */

@@ -1,7 +1,7 @@
-import { readFileSync } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { latencyStats } from '../core/histogram.js';
 import { nowUs } from '../core/clock.js';
+import { procStat } from '../core/proc-stat.js';
 import { saturation } from '../load/saturation.js';
 import { publishCeiling } from '../load/publish-ceiling.js';
 import type { ScenarioContext } from '../run/scenario.js';
@@ -30,16 +30,7 @@ const FALLING_BEHIND_US = 100_000;
 const NULL_SERVER_BUSY_PCT = 85;
 
 /** CPU time of another process so far (ms), from /proc; null where it cannot be read. */
-function processCpuMs(pid: number): number | null {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    // utime and stime (fields 14 and 15 of proc(5)), in clock ticks of 10 ms.
-    return (Number(fields[11]) + Number(fields[12])) * 10;
-  } catch {
-    return null;
-  }
-}
+const processCpuMs = (pid: number): number | null => procStat(pid)?.cpuMs ?? null;
 
 /** CPU % of one core used by this process and by `pid` while `work` runs. */
 async function cpuDuring<T>(pid: number, work: () => Promise<T>): Promise<{ value: T; generatorPct: number; serverPct: number | null }> {

@@ -1,8 +1,9 @@
 import { once } from 'node:events';
-import { readFileSync, readdirSync } from 'node:fs';
+import { readdirSync } from 'node:fs';
 import { Worker } from 'node:worker_threads';
 import { describe, expect, it } from 'vitest';
 import { ThreadWaitMeter, runQueueWaitNs } from '../core/thread-wait.js';
+import { procStat } from '../core/proc-stat.js';
 import { ResourceSampler, cpuWaitOfArrivals } from '../run/sampler.js';
 import type { SampleRow } from '../core/result.js';
 import { testCleanup, waitFor } from './helpers.js';
@@ -10,11 +11,8 @@ import { loadChild } from './support/load-children.js';
 
 const cleanup = testCleanup();
 
-/** utime + stime of a whole process (clock ticks of 10 ms), in ms. */
-const cpuMsOf = (pid: number): number => {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-};
+/** CPU time of a whole process so far, ms. */
+const cpuMsOf = (pid: number): number => procStat(pid)?.cpuMs ?? Number.NaN;
 
 describe('run-queue wait', () => {
   it('reads the wait field of a schedstat line, and nothing from what is not one', () => {

@@ -1,6 +1,7 @@
 import { accessSync, constants, readFileSync, readdirSync } from 'node:fs';
 import { delimiter, join } from 'node:path';
 import type { Browser } from 'playwright-core';
+import { procStat } from '../../core/proc-stat.js';
 import { withDescendants } from '../../core/process-tree.js';
 
 /** Names the system's Chromium goes by (Debian's `chromium`, others' `chromium-browser`, Chrome). */
@@ -99,25 +100,16 @@ export function processUsage(pids: readonly number[]): { cpuMs: number; memoryBy
   let cpuMs = 0;
   let memoryBytes = 0;
   for (const pid of pids) {
-    try {
-      // After the command name (which may hold spaces), fields 14-17 of stat are utime, stime and
-      // the same of the children it has reaped. Chromium ends processes during a run (a spare
-      // renderer, a utility): their CPU then moves to the process that reaps them, so a sum over
-      // the live tree that counts both never goes back, as one of utime and stime alone would.
-      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      cpuMs += ((Number(fields[11]) + Number(fields[12]) + Number(fields[13]) + Number(fields[14])) * 1000) / CLOCK_TICKS_PER_S;
-      memoryBytes += pssBytes(pid) ?? Number(fields[21]) * PAGE_BYTES;
-    } catch {
-      // Gone since it was listed.
-    }
+    const stat = procStat(pid);
+    if (stat === null) continue; // Gone since it was listed.
+    // Chromium ends processes during a run (a spare renderer, a utility): their CPU then moves to
+    // the process that reaps them, so a sum over the live tree that counts both never goes back,
+    // as one of the process's own CPU alone would.
+    cpuMs += stat.cpuMs + stat.reapedChildrenCpuMs;
+    memoryBytes += pssBytes(pid) ?? stat.rssBytes;
   }
   return { cpuMs: Math.round(cpuMs), memoryBytes };
 }
-
-/** Linux's USER_HZ and page size on the machines rtbench runs on (x86-64 and arm64 defaults). */
-const CLOCK_TICKS_PER_S = 100;
-const PAGE_BYTES = 4096;
 
 function pssBytes(pid: number): number | null {
   try {
