@@ -86,7 +86,7 @@ export const sseClient: TransportClient<'sse'> = {
             body = new BodyReader(framing, feed);
             readBody(response.rest, 0, response.rest.length);
           };
-          const request = requestHead(url, ['Accept: text/event-stream', 'Cache-Control: no-cache'], spec.headers(cursor));
+          const request = requestHead(url, [], { ...REQUEST_HEADERS, ...spec.headers(cursor) });
           const socket = connectRaw({ url, ...(context.localAddress ? { localAddress: context.localAddress } : {}) }, () => socket.write(request), onBytes);
           socket.on('error', (error: Error & { code?: string }) => end(error.code ?? 'SSE_DISCONNECTED'));
           socket.on('close', () => end('SSE_DISCONNECTED'));
