@@ -4,10 +4,14 @@ import { MetricsCpu, readMetrics } from './prometheus.js';
 import { LOOP_RESOLUTION_MS, loopDelayUs } from '../core/loop-delay.js';
 import { ThreadWaitMeter } from '../core/thread-wait.js';
 import { withDescendants } from '../core/process-tree.js';
+import { procStat } from '../core/proc-stat.js';
 import { SampleLog } from './sample-log.js';
 
 import type { LiveCounters, ProcessUsage, Role, SampleRow } from '../core/result.js';
 import { redactUrl } from '../core/redact.js';
+
+/** Linux: processes are read from /proc; elsewhere through pidusage (ps). */
+const HAS_PROC = process.platform === 'linux';
 
 /** CPU average and maximum and RSS maximum of one process, folded one row at a time. */
 export class UsageFold {
@@ -92,8 +96,8 @@ const METRICS_TIMEOUT_MS = 800;
 export type ExternalServer = { readonly pids: readonly number[] } | { readonly metricsUrl: string };
 
 /**
- * Samples CPU and RSS of the server, the load generator and the proxy once per interval (pidusage
- * reads the children's /proc entries; rtbench reads its own counters), plus how long the
+ * Samples CPU and RSS of the server, the load generator and the proxy once per interval (the other
+ * processes' /proc entries, or pidusage where there is no /proc; rtbench reads its own counters), plus how long the
  * generator's threads waited for a CPU and, where its main thread stamps arrivals, that thread's
  * event-loop delay. CPU is the share of one core between two readings.
  */
@@ -154,11 +158,11 @@ export class ResourceSampler {
   }
 
   /**
-   * CPU share since the previous reading and current RSS, per role. pidusage's own `cpu` figure is
-   * not used: it divides by an uptime held in one module-wide variable that concurrent calls
-   * overwrite, which under load produced readings of thousands of percent. Instead its cumulative
-   * `ctime` (or, for rtbench itself, process.cpuUsage) is divided by our own monotonic interval,
-   * one pid at a time. The first reading of a pid only sets its baseline.
+   * CPU share since the previous reading and current RSS, per role: a process's cumulative CPU time
+   * (/proc, pidusage's `ctime`, or for rtbench itself process.cpuUsage) divided by our own monotonic
+   * interval, one pid at a time. pidusage's own `cpu` figure is not used: it divides by an uptime
+   * held in one module-wide variable that concurrent calls overwrite, which under load produced
+   * readings of thousands of percent. The first reading of a pid only sets its baseline.
    */
   private async usage(): Promise<Partial<Record<Role, { cpu: number | null; memory: number | null }>>> {
     const out: Partial<Record<Role, { cpu: number | null; memory: number | null }>> = {};
@@ -204,6 +208,14 @@ export class ResourceSampler {
         const { user, system } = process.cpuUsage();
         cpuMs = (user + system) / 1000;
         memory = process.memoryUsage.rss();
+      } else if (HAS_PROC) {
+        // One synchronous read of /proc/<pid>/stat: pidusage's asynchronous reads (the stat file
+        // and /proc/uptime through the thread pool, each second for each pid) were a large part of
+        // what the generator's main thread does between sends.
+        const stat = procStat(pid);
+        if (stat === null) return null;
+        cpuMs = stat.cpuMs;
+        memory = stat.rssBytes;
       } else {
         const stat = await pidusage(pid);
         cpuMs = stat.ctime;
