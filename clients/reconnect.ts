@@ -32,9 +32,18 @@ export interface ConnectionCallbacks {
  */
 let connectedLoops = 0;
 
+/** Told each new count as it changes (one listener: the thread's shared live counters). */
+let connectedWatcher: ((connected: number) => void) | null = null;
+
 /** How many of this thread's connection loops are connected now. */
 export function connectedCount(): number {
   return connectedLoops;
+}
+
+/** Has `listener` told the count now and at every change from here on. */
+export function watchConnectedCount(listener: (connected: number) => void): void {
+  connectedWatcher = listener;
+  listener(connectedLoops);
 }
 
 export class ConnectionLoop {
@@ -112,8 +121,10 @@ export class ConnectionLoop {
   }
 
   private setConnected(connected: boolean): void {
-    if (connected !== this.connected) connectedLoops += connected ? 1 : -1;
+    if (connected === this.connected) return;
+    connectedLoops += connected ? 1 : -1;
     this.connected = connected;
+    connectedWatcher?.(connectedLoops);
   }
 
   interrupt(): void {

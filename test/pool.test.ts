@@ -43,7 +43,16 @@ describe('SubscriberPool live counters and thread health', () => {
     expect(heap.usedBytes).toBeGreaterThan(0);
     // Resident memory holds at least what is in use.
     expect(heap.localResidentBytes).toBeGreaterThanOrEqual(heap.usedBytes);
-    // Each worker's next 500 ms tick carries it; takeHealth starts over on every reading.
+    // The pool reads each worker's shared counters every 500 ms; takeHealth starts over on every reading.
     await waitFor(() => pool.takeHealth().gcPauseUsMax > 0, "a worker's GC pause in its tick", 5000);
+  });
+
+  it("reports the workers' event-loop utilisation in the thread health", async () => {
+    const pool = await wsPool('pool-utilization');
+    await pool.connect(subscriberSpecs(0, 20, 1), 10);
+    pool.takeHealth();
+    let utilizationMax = 0;
+    await waitFor(() => (utilizationMax = pool.takeHealth().utilizationMax) > 0, "a worker's utilisation", 5000);
+    expect(utilizationMax).toBeLessThanOrEqual(1);
   });
 });

@@ -1,4 +1,5 @@
 import { Worker } from 'node:worker_threads';
+import type { EventLoopUtilization } from 'node:perf_hooks';
 import { type Histogram, mergeEncoded, newHistogram, recordUs } from '../../core/histogram.js';
 import { programPath } from '../../core/entry-points.js';
 import { NO_OWN_DELAY, type OwnDelay, mergeOwnDelay } from '../../core/own-delay.js';
@@ -6,6 +7,17 @@ import type { PlannedMessage } from '../recorder.js';
 import type { ConnectReply, ConnectionStatus, FromWorker, PoolMember, StepReply, SubscriberSpec, Tick, ToWorker, WorkerInit } from './protocol.js';
 import { type MessageCounts } from '../../core/result.js';
 import type { HeapAfterGc } from '../../core/heap.js';
+import { LiveCells } from './live-cells.js';
+
+/** How often the utilisation of a thread that shares its counters is read: the window of `utilizationMax`, as a posted tick's. */
+const TICK_MS = 500;
+
+/** A thread of this process and the live counters it shares (live-cells.ts). */
+interface SharingThread {
+  readonly index: number;
+  readonly worker: Worker;
+  readonly cells: LiveCells;
+}
 
 type Request = ToWorker extends infer T ? (T extends { id: number } ? Omit<T, 'id'> : never) : never;
 
@@ -41,22 +53,27 @@ export class SubscriberPool {
   private nextId = 1;
   private health = { utilizationMax: 0, gcPauseUsMax: 0 };
   private runOwnDelay: OwnDelay = NO_OWN_DELAY;
+  /** The threads that share their live counters, with their loops' utilisation when last read. */
+  private readonly shared: Array<SharingThread & { utilization: EventLoopUtilization }>;
+  private readonly sharedTicker: NodeJS.Timeout | null;
 
-  /** `workers` holds this process's own threads first, `localCount` of them, then the agents', then the browser threads from `browserFrom`. */
+  /**
+   * `workers` holds this process's own threads first, `localCount` of them, then the agents', then
+   * the browser threads from `browserFrom`; `sharing`, those that share their live counters.
+   */
   private constructor(
     private readonly workers: readonly PoolMember[],
     private readonly localCount: number,
     private readonly browserFrom: number = workers.length,
+    sharing: readonly SharingThread[] = [],
   ) {
     this.ticks = workers.map(() => ({ type: 'tick', connected: 0, arrivals: 0, utilization: 0, gcPauseMaxUs: 0 }));
+    this.shared = sharing.map((thread) => ({ ...thread, utilization: thread.worker.performance.eventLoopUtilization() }));
+    this.sharedTicker = this.shared.length > 0 ? setInterval(() => this.readShared(), TICK_MS) : null;
+    this.sharedTicker?.unref();
     workers.forEach((worker, index) => {
       worker.on('message', (message: FromWorker) => {
-        if (message.type === 'tick') {
-          this.ticks[index] = message;
-          this.health.utilizationMax = Math.max(this.health.utilizationMax, message.utilization);
-          this.health.gcPauseUsMax = Math.max(this.health.gcPauseUsMax, message.gcPauseMaxUs);
-          return;
-        }
+        if (message.type === 'tick') return this.onTick(index, message);
         const waiter = this.pending.get(message.id);
         this.pending.delete(message.id);
         if (message.type === 'error') waiter?.reject(new Error(`worker ${index}: ${message.message}`));
@@ -73,10 +90,14 @@ export class SubscriberPool {
   static start(count: number, init: WorkerInit, remote?: RemoteThreads | null, browser?: WorkerInit['browser']): SubscriberPool {
     if (!Number.isInteger(count) || count < 1) throw new RangeError(`worker count must be an integer >= 1, got ${count}`);
     const entry = programPath('subscriberWorker');
-    const local: PoolMember[] = Array.from({ length: count }, (_, workerIndex) => new Worker(entry, { workerData: { ...init, workerIndex } }));
+    const sharing = Array.from({ length: count }, (_, index): SharingThread => {
+      const cells = new LiveCells();
+      return { index, cells, worker: new Worker(entry, { workerData: { ...init, workerIndex: index, liveCells: cells.buffer } }) };
+    });
+    const local: PoolMember[] = sharing.map((thread) => thread.worker);
     const members = [...local, ...(remote?.members(count, init) ?? [])];
     const browsers: PoolMember[] = browser ? [new Worker(entry, { workerData: { ...init, browser, workerIndex: members.length } })] : [];
-    return new SubscriberPool([...members, ...browsers], local.length, members.length);
+    return new SubscriberPool([...members, ...browsers], local.length, members.length, sharing);
   }
 
   /** The workers of one kind (Node threads here and on agents, or browser threads); all without one. */
@@ -91,6 +112,24 @@ export class SubscriberPool {
 
   get size(): number {
     return this.workers.length;
+  }
+
+  private onTick(index: number, tick: Tick): void {
+    this.ticks[index] = tick;
+    this.health.utilizationMax = Math.max(this.health.utilizationMax, tick.utilization);
+    this.health.gcPauseUsMax = Math.max(this.health.gcPauseUsMax, tick.gcPauseMaxUs);
+  }
+
+  /** A tick for each thread that shares its counters, read here, with its loop's utilisation (read from this thread too). */
+  private readShared(): void {
+    for (const thread of this.shared) {
+      const now = thread.worker.performance.eventLoopUtilization();
+      // A thread not yet started or already gone reads all zeros: no window to judge.
+      const utilization = now.idle + now.active > 0 ? thread.worker.performance.eventLoopUtilization(now, thread.utilization).utilization : 0;
+      thread.utilization = now;
+      const { connected, arrivals } = thread.cells;
+      this.onTick(thread.index, { type: 'tick', connected, arrivals, utilization, gcPauseMaxUs: thread.cells.takePauseMaxUs() });
+    }
   }
 
   private failAll(error: Error): void {
@@ -209,8 +248,9 @@ export class SubscriberPool {
     };
   }
 
-  /** Latest live counters from the workers' ticks (at most 500 ms old). */
+  /** Live counters: current for the threads that share them, from the latest tick (at most 500 ms old) for the others. */
   live(): { connected: number; arrivals: number } {
+    for (const { index, cells } of this.shared) this.ticks[index] = { ...(this.ticks[index] as Tick), connected: cells.connected, arrivals: cells.arrivals };
     return { connected: this.ticks.reduce((n, t) => n + t.connected, 0), arrivals: this.ticks.reduce((n, t) => n + t.arrivals, 0) };
   }
 
@@ -227,6 +267,7 @@ export class SubscriberPool {
   }
 
   async close(): Promise<void> {
+    if (this.sharedTicker) clearInterval(this.sharedTicker);
     await Promise.race([this.all({ type: 'close' }).catch(() => {}), new Promise((resolve) => setTimeout(resolve, 10_000).unref())]);
     await Promise.all(this.workers.map((worker) => worker.terminate()));
   }

@@ -6,7 +6,7 @@
 import { PerformanceObserver, performance } from 'node:perf_hooks';
 import { parentPort, workerData } from 'node:worker_threads';
 import { CLIENTS } from '../../clients/index.js';
-import { connectedCount } from '../../clients/reconnect.js';
+import { connectedCount, watchConnectedCount } from '../../clients/reconnect.js';
 import type { ClientContext, Subscription, TransportClient } from '../../clients/types.js';
 import { profileFromRef } from '../../targets/load.js';
 import { nowUs, setClockOffsetUs } from '../../core/clock.js';
@@ -24,8 +24,10 @@ import { setTlsTrust } from '../../core/tls-trust.js';
 import { keepAwake } from './keep-awake.js';
 import { BrowserClient } from '../../clients/browser/page-client.js';
 import { launchTag } from '../../clients/browser/chromium.js';
+import { LiveCells } from './live-cells.js';
 
-const init = workerData as WorkerInit & { workerIndex: number };
+/** `liveCells`: shared memory for the live counters, given to a thread of this process (live-cells.ts). */
+const init = workerData as WorkerInit & { workerIndex: number; liveCells?: SharedArrayBuffer };
 if (init.tlsTrust) setTlsTrust(init.tlsTrust);
 // On an agent of another machine, every time this thread takes reads on the coordinator's clock.
 setClockOffsetUs(init.clockOffsetUs ?? 0);
@@ -43,6 +45,8 @@ const browserClient = init.browser
   : null;
 const client = browserClient ?? (CLIENTS[init.transport] as TransportClient);
 const liveConnections = browserClient ? () => browserClient.connectedCount() : connectedCount;
+/** Where the live counters go when the pool shares memory with this thread (not a browser thread's: its pages count its connections). */
+const cells = init.liveCells && !browserClient ? new LiveCells(init.liveCells) : null;
 /** The browser's CPU time when the current step began. */
 let browserCpuAtStepMs = 0;
 const profile = await profileFromRef(init.profile);
@@ -84,6 +88,7 @@ const ownDelay = new OwnDelayMeter();
 
 function onMessage(subscriber: Held, content: string, receivedUs: number): void {
   arrivals++;
+  cells?.setArrivals(arrivals);
   if (recorder && subscriber.slot >= 0) {
     ownDelay.note(ownWaitUs(receivedUs), recorder.recordArrival(subscriber.slot, content, receivedUs));
     return;
@@ -234,7 +239,7 @@ async function handle(message: ToWorker): Promise<unknown> {
       held.length = 0;
       await browserClient?.shutdown();
       stopKeepingAwake();
-      clearInterval(ticker);
+      if (ticker) clearInterval(ticker);
       gcObserver.disconnect();
       return null;
   }
@@ -260,21 +265,32 @@ port.on('message', (message: ToWorker) => {
 // reports each one; nothing wakes the thread to ask). The machine's own part (other processes, the
 // VM, the server) is each thread's wait for a CPU, which the main thread's sampler reads from /proc
 // once a second (core/thread-wait.ts).
+//
+// A thread of this process writes them into memory shared with the pool, which reads them (and this
+// thread's utilisation) without waking it (live-cells.ts). A thread on an agent, or one that drives
+// Chromium pages (whose connections the browser client counts), posts them every 500 ms instead.
 let gcPauseMaxUs = 0;
 const gcObserver = new PerformanceObserver((list) => {
-  for (const entry of list.getEntries()) gcPauseMaxUs = Math.max(gcPauseMaxUs, Math.round(entry.duration * 1000));
+  for (const entry of list.getEntries()) {
+    const pauseUs = Math.round(entry.duration * 1000);
+    if (cells) cells.notePause(pauseUs);
+    else gcPauseMaxUs = Math.max(gcPauseMaxUs, pauseUs);
+  }
 });
 gcObserver.observe({ entryTypes: ['gc'] });
+if (cells) watchConnectedCount((connected) => cells.setConnected(connected));
 let lastUtilization = performance.eventLoopUtilization();
-const ticker = setInterval(() => {
-  const utilization = performance.eventLoopUtilization(lastUtilization);
-  lastUtilization = performance.eventLoopUtilization();
-  port.postMessage({
-    type: 'tick',
-    connected: liveConnections(),
-    arrivals,
-    utilization: utilization.utilization,
-    gcPauseMaxUs,
-  } satisfies FromWorker);
-  gcPauseMaxUs = 0;
-}, 500);
+const ticker = cells
+  ? null
+  : setInterval(() => {
+      const utilization = performance.eventLoopUtilization(lastUtilization);
+      lastUtilization = performance.eventLoopUtilization();
+      port.postMessage({
+        type: 'tick',
+        connected: liveConnections(),
+        arrivals,
+        utilization: utilization.utilization,
+        gcPauseMaxUs,
+      } satisfies FromWorker);
+      gcPauseMaxUs = 0;
+    }, 500);
