@@ -201,6 +201,8 @@ export class SubscriberPool {
 
   async measure(plan: readonly PlannedMessage[], startUs: number, deadlineUs?: number, keepAwake = false): Promise<void> {
     await this.all({ type: 'measure', plan, startUs, keepAwake, ...(deadlineUs === undefined ? {} : { deadlineUs }) });
+    // As a thread that posts ticks starts its window over on `measure`, the shared ones start theirs here.
+    for (const thread of this.shared) thread.utilization = thread.worker.performance.eventLoopUtilization();
   }
 
   /** Resolves true when every worker has every expected message, false at `untilUs`. */

@@ -223,6 +223,7 @@ async function handle(message: ToWorker): Promise<unknown> {
       }
       // Thread health is judged on the measured part of a step only, not on connecting.
       gcPauseMaxUs = 0;
+      cells?.takePauseMaxUs();
       ownDelay.reset();
       lastUtilization = performance.eventLoopUtilization();
       return null;
