@@ -209,9 +209,8 @@ export class ResourceSampler {
         cpuMs = (user + system) / 1000;
         memory = process.memoryUsage.rss();
       } else if (HAS_PROC) {
-        // One synchronous read of /proc/<pid>/stat: pidusage's asynchronous reads (the stat file
-        // and /proc/uptime through the thread pool, each second for each pid) were a large part of
-        // what the generator's main thread does between sends.
+        // One synchronous read of /proc/<pid>/stat, where pidusage made four asynchronous ones
+        // (the stat file and /proc/uptime, through the thread pool) each second for each pid.
         const stat = procStat(pid);
         if (stat === null) return null;
         cpuMs = stat.cpuMs;

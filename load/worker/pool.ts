@@ -55,6 +55,8 @@ export class SubscriberPool {
   private runOwnDelay: OwnDelay = NO_OWN_DELAY;
   /** The threads that share their live counters, with their loops' utilisation when last read. */
   private readonly shared: Array<SharingThread & { utilization: EventLoopUtilization }>;
+  /** By worker index: the shared counters of the threads that have them. */
+  private readonly cellsOf: ReadonlyArray<LiveCells | undefined>;
   private readonly sharedTicker: NodeJS.Timeout | null;
 
   /**
@@ -69,6 +71,7 @@ export class SubscriberPool {
   ) {
     this.ticks = workers.map(() => ({ type: 'tick', connected: 0, arrivals: 0, utilization: 0, gcPauseMaxUs: 0 }));
     this.shared = sharing.map((thread) => ({ ...thread, utilization: thread.worker.performance.eventLoopUtilization() }));
+    this.cellsOf = workers.map((_, index) => sharing.find((thread) => thread.index === index)?.cells);
     this.sharedTicker = this.shared.length > 0 ? setInterval(() => this.readShared(), TICK_MS) : null;
     this.sharedTicker?.unref();
     workers.forEach((worker, index) => {
@@ -252,8 +255,14 @@ export class SubscriberPool {
 
   /** Live counters: current for the threads that share them, from the latest tick (at most 500 ms old) for the others. */
   live(): { connected: number; arrivals: number } {
-    for (const { index, cells } of this.shared) this.ticks[index] = { ...(this.ticks[index] as Tick), connected: cells.connected, arrivals: cells.arrivals };
-    return { connected: this.ticks.reduce((n, t) => n + t.connected, 0), arrivals: this.ticks.reduce((n, t) => n + t.arrivals, 0) };
+    let connected = 0;
+    let arrivals = 0;
+    this.ticks.forEach((tick, index) => {
+      const now = this.cellsOf[index] ?? tick;
+      connected += now.connected;
+      arrivals += now.arrivals;
+    });
+    return { connected, arrivals };
   }
 
   /** Worst thread health since the last call, then starts over (one reading per step). */
