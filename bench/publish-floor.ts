@@ -8,7 +8,7 @@
 import autocannon from 'autocannon';
 import { programPath } from '../core/entry-points.js';
 import { startChild } from '../run/child.js';
-import { type PublishStep, publishCeiling } from '../load/publish-ceiling.js';
+import { type PublishStep, highestPublishRate, publishCeiling } from '../load/publish-ceiling.js';
 import { postMessages } from '../targets/http.js';
 
 export interface PublishFloor {
@@ -41,8 +41,8 @@ export async function measurePublishFloor(rates: readonly number[], seconds: num
     const result = await autocannon({ url: `${server.url}/messages`, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: CONNECTIONS, duration: AUTOCANNON_SECONDS });
     return {
       rtbench: steps,
-      rtbenchHeldPerS: steps.slice(0, steps.findIndex((s) => !s.held) >>> 0).at(-1)?.offeredPerS ?? null,
-      rtbenchKeptPerS: steps.slice(0, steps.findIndex((s) => !s.kept) >>> 0).at(-1)?.offeredPerS ?? null,
+      rtbenchHeldPerS: highestPublishRate(steps, (s) => s.held),
+      rtbenchKeptPerS: highestPublishRate(steps, (s) => s.kept),
       autocannonPerS: Math.round(result.requests.average),
       autocannonLatencyP99Ms: result.latency.p99,
       connections: CONNECTIONS,

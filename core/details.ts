@@ -211,6 +211,8 @@ export interface CeilingStep {
 /** One rate of the publisher alone (load/publish-ceiling.ts). */
 export interface PublishStep {
   readonly offeredPerS: number;
+  /** The second try of a rate whose first was not held. */
+  readonly retry: boolean;
   /** Publishes the server accepted, per second of the step. */
   readonly achievedPerS: number;
   readonly sendLagP99Us: number | null;

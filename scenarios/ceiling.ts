@@ -3,7 +3,7 @@ import { latencyStats } from '../core/histogram.js';
 import { nowUs } from '../core/clock.js';
 import { procStat } from '../core/proc-stat.js';
 import { saturation } from '../load/saturation.js';
-import { publishCeiling } from '../load/publish-ceiling.js';
+import { highestPublishRate, publishCeiling } from '../load/publish-ceiling.js';
 import type { ScenarioContext } from '../run/scenario.js';
 import { measureRound, roomsOf, startPool, subscriberSpecs, warmUp } from './pool-run.js';
 import { stepPlan } from './ramp-step.js';
@@ -46,12 +46,6 @@ async function cpuDuring<T>(pid: number, work: () => Promise<T>): Promise<{ valu
     generatorPct: Math.round(((used.user + used.system) / 1000 / wallMs) * 100),
     serverPct: server === null || serverNow === null ? null : Math.round(((serverNow - server) / wallMs) * 100),
   };
-}
-
-/** The highest rate of the steps, in order, before the first that does not pass `test`. */
-function highestRate<T extends { readonly offeredPerS: number }>(steps: readonly T[], test: (step: T) => boolean): number | null {
-  const failed = steps.findIndex((step) => !test(step));
-  return (failed < 0 ? steps : steps.slice(0, failed)).at(-1)?.offeredPerS ?? null;
 }
 
 export async function measureCeiling(context: ScenarioContext, config: CeilingConfig): Promise<Ceiling> {
@@ -127,8 +121,8 @@ export async function measureCeiling(context: ScenarioContext, config: CeilingCo
     offeredPerS: held?.offeredPerS ?? null,
     limitedBy,
     why,
-    publishPerS: highestRate(publishSteps, (s) => s.held),
-    publishKeptPerS: highestRate(publishSteps, (s) => s.kept),
+    publishPerS: highestPublishRate(publishSteps, (s) => s.held),
+    publishKeptPerS: highestPublishRate(publishSteps, (s) => s.kept),
     publishSteps,
     steps,
   };
