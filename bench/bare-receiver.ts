@@ -161,9 +161,14 @@ export async function measureBareReceiver(kind: BareKind, subscribers: number, r
       await post();
       published++;
     }
-    // Let the last fan-out land before the closing reading.
-    await new Promise((resolve) => setTimeout(resolve, gapMs));
     if (baseline === null) throw new Error('bare receiver: the run is shorter than its settling time');
+    // Let the last fan-out land before the closing reading: a POST is answered before the server has
+    // written every push, and on a busy machine the sockets read them later still. Each delivery is
+    // at least one read, so the reads reaching the deliveries say it has landed; bounded, as pushes
+    // that share one read would never get there.
+    const expected = (published - baseline.published) * subscribers;
+    const landByMs = performance.now() + Math.max(1000, 2 * gapMs);
+    while ((await readsNow()) - baseline.reads < expected && performance.now() < landByMs) await new Promise((resolve) => setTimeout(resolve, 5));
     const usage = process.cpuUsage();
     return {
       deliveries: (published - baseline.published) * subscribers,
