@@ -43,8 +43,8 @@ const target = (what: string, measured: string, met: boolean | null): void => vo
 const schedule = { subscribers: 10, bursts: 100, burstSize: 3, gapMs: 50, pauseMs: 100 };
 /**
  * Each figure is the median of this many repetitions, taken in turn (every kind's raw floor, built-in
- * floor and rtbench burst, then again): one p50 near 1 ms moves by 0.1 ms from run to run on a
- * shared VM, which alone moved a ratio by 0.1 to 0.3 between two single runs of the same commit.
+ * floor and rtbench burst, then again): on a shared VM one p50 near 1 ms moves by a tenth of itself
+ * from run to run, enough to move a ratio between two single runs of the same commit.
  */
 const CALIBRATION_REPEATS = 3;
 const OVERHEAD_TARGET = 1.25;

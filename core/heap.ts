@@ -31,9 +31,10 @@ export function heapAfterGc(): HeapAfterGc {
  *
  * A regular full GC moves the objects out of a page only when most of it is free (V8's heuristics
  * leave pages up to about 70% free in place), so a long-running process whose objects die here and
- * there keeps more and more half-empty pages resident: in 2-hour soaks the generator's resident heap
- * after GC grew 0.9 to 1.4 MiB an hour (about 5 in the first half hour) while the objects in it grew
- * 0.3, about half of what its RSS after GC gained. Compacting in the soak's GC between rounds (nothing in flight) hands those pages back.
+ * there keeps more and more half-empty pages resident: in long soaks the generator's resident heap
+ * after GC grew several times faster than the objects in it, and that growth was read as the
+ * generator's memory trend. Compacting in the soak's GC between rounds (nothing in flight) hands
+ * those pages back.
  * V8's flags are process-wide, so the workers' GCs run within `gcs` compact too; a GC that V8 starts
  * meanwhile on its own compacts as well, which costs a longer pause but changes nothing measured.
  */

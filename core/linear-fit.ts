@@ -2,7 +2,7 @@
  * A least-squares line fitted one point at a time. A soak's memory slope is fitted over every
  * per-second row of the run, and most of those rows come back from disk (run/sample-log.ts):
  * folding them as they are read keeps five numbers instead of an array of every row, which at each
- * checkpoint of a 2-hour soak grew V8's young generation by megabytes of garbage.
+ * checkpoint of a long soak left megabytes of garbage in V8's young generation.
  *
  * The running means and co-moments (Welford's update) rather than plain sums: over a week of
  * seconds, a sum of x·y with x up to 6·10^5 s and y about 10^8 bytes passes 2^53 and loses the

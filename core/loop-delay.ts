@@ -1,8 +1,8 @@
 /**
  * Resolution of every event-loop delay monitor rtbench runs (main thread and workers). Each monitor
- * is a timer that wakes its thread this often even when nothing else happens, and on a VM each
- * wake-up costs tens of µs (perf on a 2-core AMD EPYC VM: at 10 ms, the three threads' monitors were
- * 45% of what holding 10,000 idle connections cost); 20 ms halves that. The price: a block of B ms
+ * is a timer that wakes its thread this often even when nothing else happens, and on a VM a wake-up
+ * is dear: at 10 ms the monitors were a large part of what holding 10,000 idle connections cost,
+ * and 20 ms halves that. The price: a block of B ms
  * is read as a delay between B - 20 and B ms (the timer fell due somewhere in it), where 10 ms read
  * B - 10 to B: any block longer than 20 ms still shows, its length possibly read short by up to
  * the resolution.

@@ -28,11 +28,10 @@ export interface SettledRss {
  *
  * Right after a compacting GC the RSS reads higher than before it: the pages the live objects were
  * moved into are resident, and the pages they left are handed back to the OS by V8's background
- * threads afterwards. On an idle machine that takes 10 to 40 ms (measured with a plain script: 194 ->
- * 90 MiB over 41 ms); in a 2-hour soak on this 2-core VM, with four generators' GCs at once, the
- * reading taken at once was 1 to 10 MiB above the RSS of the second after it, which made the
- * generator's "RSS after GC" scatter by 4 to 6 MiB and its slope meaningless. So it is read every
- * 25 ms until it has not fallen for 100 ms, or until `maxWaitMs`.
+ * threads afterwards, tens of milliseconds later on an idle machine and later still on a busy one.
+ * A reading taken at once is high by whatever is still to go back, a different amount each time,
+ * which made a soak's "RSS after GC" scatter and its slope meaningless. So it is read every 25 ms
+ * until it has not fallen for 100 ms, or until `maxWaitMs`.
  */
 export async function settledRssBytes(options: SettleOptions = {}): Promise<SettledRss> {
   const read = options.readRssBytes ?? (() => process.memoryUsage.rss());

@@ -6,7 +6,8 @@ import { closeSync, openSync, readdirSync, readSync } from 'node:fs';
  * queue, both in ns, then the number of times it ran). The waiting is what other processes, the VM
  * and the process's own other threads cost a thread: a timestamp taken right after such a wait is
  * late by it. Read by the sampler once a second, so nothing has to wake a thread to find out (an
- * event-loop delay monitor's timer cost each generator thread about 3 ms of CPU a second here).
+ * event-loop delay monitor's timer wakes its thread many times a second, a CPU cost on every
+ * generator thread).
  */
 
 /** The run-queue wait (ns) in one schedstat line, null when the line is not one. */
@@ -23,10 +24,10 @@ const SCHEDSTAT_BYTES = 128;
 /**
  * Cumulative run-queue wait (ns) of each thread of `pid`, read through `files`: one descriptor per
  * thread, kept open and read again from offset 0 each time (/proc regenerates the line), closed when
- * its thread is gone. `readFileSync` of each file took about 10 µs and a 16 KiB buffer per thread per
- * reading (about 220 KiB a second for 13 threads, freed only by V8's next GC), which kept the main
- * thread's malloc heap growing and shrinking by up to 14 MiB between GCs in a soak; this
- * costs a `pread` per thread and allocates one short string. Null where /proc has no such statistics.
+ * its thread is gone. `readFileSync` of each file opens, reads and closes it and allocates a 16 KiB
+ * buffer per thread per reading, freed only by V8's next GC, which in a soak made the main thread's
+ * malloc heap swing between GCs and blurred the generator's memory trend; this costs a `pread` per
+ * thread and allocates one short string. Null where /proc has no such statistics.
  */
 function threadWaitsNs(pid: number, files: Map<string, number>, buffer: Buffer): Map<number, number> | null {
   let tids: string[];

@@ -3,12 +3,10 @@ import { open } from 'node:fs/promises';
 /**
  * Writing a long run's results without one big allocation per checkpoint.
  *
- * A soak rewrites summary.json and samples.csv every round, and both grow by a row every second: at
- * two hours that was a 3 MB string plus a 3 MB buffer per file per checkpoint. Here the text is
- * produced in small pieces and copied through one fixed-size buffer, so a checkpoint allocates the
- * same small amounts at minute 1 and at hour 2. This was suspected of the generator's RSS growth in
- * long soaks; two soaks side by side, with and without it, grew alike (README, soak section), so it
- * bounds a checkpoint's allocations but is not that growth's cause.
+ * A soak rewrites summary.json and samples.csv every round, and both grow by a row every second, so
+ * building each as one string and one buffer allocates more at every checkpoint of a long run. Here
+ * the text is produced in small pieces and copied through one fixed-size buffer, so a checkpoint
+ * allocates the same small amounts in the first minute and hours later.
  */
 
 const CHUNK_BYTES = 64 * 1024;

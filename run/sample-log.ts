@@ -13,9 +13,9 @@ const READ_CHUNK_BYTES = 64 * 1024;
  * The per-second sample rows of one transport run, in order, with memory that does not grow with the
  * run's length.
  *
- * A soak samples every second for hours (up to a week): held as objects, the rows took about 200
- * bytes each, 0.7 MiB an hour, which was most of what the generator's heap after GC still grew by in
- * 2-hour soaks. Here the newest rows stay in memory (what a step or an interval reads)
+ * A soak samples every second for hours (up to a week): held as objects, the rows grow the
+ * generator's heap for as long as the run lasts, and that growth was read as its memory trend.
+ * Here the newest rows stay in memory (what a step or an interval reads)
  * and older ones go, as one JSON line each, to a file in a private temporary folder. Iterating reads
  * that file back in fixed-size chunks, so a checkpoint that writes every row allocates only short-lived
  * objects. JSON keeps every field exactly (numbers, nulls, booleans).

@@ -27,9 +27,9 @@ function bytesPerHour(fit: LinearFit): number | null {
 
 /**
  * The slope of the later half of a series (by time): what is left once a process has settled. In the
- * first hour of a 2-hour soak the generator's RSS still grows as V8 and the allocator reach their
- * working sizes (+5 to +10 MiB/h here), and a fit over the whole run carries that; a leak goes on
- * growing in the second half, settling does not.
+ * first part of a soak the generator's RSS still grows as V8 and the allocator reach their working
+ * sizes, and a fit over the whole run carries that; a leak goes on growing in the second half,
+ * settling does not.
  */
 export function secondHalfSlopeBytesPerHour(points: ReadonlyArray<{ readonly elapsedS: number; readonly bytes: number | null }>): number | null {
   const first = points[0];
@@ -95,7 +95,7 @@ export interface RssTrends {
 /**
  * RSS trends over the measured seconds, the slopes leaving out the first `settleS` of them. A soak's
  * slope is fitted from the end of its first interval, as the heap trend is: in that first minute the
- * generator's allocator hands back what connecting 1,000 subscribers used (about 55 MiB of RSS here),
+ * generator's allocator hands back what connecting the subscribers used (tens of MiB of RSS),
  * and a slope fitted across that drop reads lower than the steady trend after it, so it could hide a
  * leak. The second-half slope starts halfway between the first and the last second fitted.
  *

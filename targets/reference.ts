@@ -85,7 +85,7 @@ export const referenceProfile: TargetProfile<Provisioned> = {
         };
       case 'long-polling': {
         // The path is resolved once; each poll appends its query (two numbers, nothing to escape),
-        // where a URL object and its search params per poll took 2.5-3.9 µs (micro-benchmark).
+        // where a URL object and its search params per poll cost several times that.
         const pollUrl = endpoint(target.url, roomPath('long-polling', room)).toString();
         const poll = (timeoutMs: number) => (cursor: Cursor | null) => ({
           url: target.resume ? `${pollUrl}?since=${since(cursor) ?? 0}&timeout=${timeoutMs}` : `${pollUrl}?timeout=${timeoutMs}`,
