@@ -166,12 +166,12 @@ export async function measureBareReceiver(kind: BareKind, subscribers: number, r
     // written every push, and on a busy machine the sockets read them later still. Each delivery is
     // at least one read, so the reads reaching the deliveries say it has landed; bounded, as pushes
     // that share one read would never get there.
-    const expected = (published - baseline.published) * subscribers;
+    const deliveries = (published - baseline.published) * subscribers;
     const landByMs = performance.now() + Math.max(1000, 2 * gapMs);
-    while ((await readsNow()) - baseline.reads < expected && performance.now() < landByMs) await new Promise((resolve) => setTimeout(resolve, 5));
+    while ((await readsNow()) - baseline.reads < deliveries && performance.now() < landByMs) await new Promise((resolve) => setTimeout(resolve, 5));
     const usage = process.cpuUsage();
     return {
-      deliveries: (published - baseline.published) * subscribers,
+      deliveries,
       reads: (await readsNow()) - baseline.reads,
       seconds: (performance.now() - baseline.atMs) / 1000,
       serverCpuMs: serverCpuMs(server.pid) - baseline.server,
